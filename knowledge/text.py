@@ -76,9 +76,15 @@ def normalize(text: str, abbreviations: Mapping[str, str] | None = None) -> str:
     return " ".join(out)
 
 
+_I_Y_RE = re.compile(r"\b([bcdhklmnpstv])y\b")
+
+
 def fold_normalized(text: str, abbreviations: Mapping[str, str] | None = None) -> str:
-    """:func:`normalize` then :func:`fold`: the form used for matching."""
-    return fold(normalize(text, abbreviations))
+    """:func:`normalize` then :func:`fold`: the form used for matching.
+
+    Both spellings "ký"/"kí", "lý"/"lí" are in use, so a lone consonant + y folds to consonant + i.
+    """
+    return _I_Y_RE.sub(r"\1i", fold(normalize(text, abbreviations)))
 
 
 def has_diacritics(text: str) -> bool:

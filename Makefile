@@ -1,0 +1,38 @@
+# helpline — the two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test check lint format bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+## Start the server on http://127.0.0.1:8000 (web chat at /, consoles at /console): builds the database
+## and the NLU model when missing. Telegram / Zalo start when their settings are in the environment.
+run: $(STAMP)
+	$(BIN)/helpline serve
+
+## Run the whole test suite (lint, unit, integration, conversation and browser tests).
+test: $(STAMP)
+	bash scripts/install-browser.sh
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run_all
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

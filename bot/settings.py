@@ -1,0 +1,61 @@
+"""Secrets and deployment settings from the environment, validated at start-up.
+
+Behaviour (thresholds, working hours, the NLU pipeline) lives in ``config.yml``; what differs between
+deployments or is secret lives here. Every variable is prefixed ``HELPLINE_``; ``DATABASE_URL`` is also
+read unprefixed because hosting platforms set it that way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+_PLACEHOLDERS = {"changeme", "change-me", "xxx", "token", "secret", "your-token-here"}
+
+
+class Settings(BaseSettings):
+    """Deployment settings. Unset channel tokens simply leave that channel off."""
+
+    model_config = SettingsConfigDict(env_prefix="HELPLINE_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{PROJECT_ROOT / 'var' / 'helpline.sqlite3'}",
+        validation_alias=AliasChoices("HELPLINE_DATABASE_URL", "DATABASE_URL"),
+    )
+    config_path: Path = PROJECT_ROOT / "config.yml"
+    data_dir: Path = PROJECT_ROOT / "data"
+    model_dir: Path = PROJECT_ROOT / "var" / "models"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_url: str = ""
+
+    telegram_token: str = ""
+    telegram_webhook_url: str = ""
+    telegram_webhook_secret: str = ""
+    telegram_base_url: str = "https://api.telegram.org/bot"
+
+    zalo_oa_app_id: str = ""
+    zalo_oa_secret_key: str = ""
+    zalo_oa_access_token: str = ""
+    zalo_oa_refresh_token: str = ""
+    zalo_bot_token: str = ""
+    zalo_bot_webhook_secret: str = ""
+
+    session_secret: str = ""
+
+    @field_validator(
+        "telegram_token",
+        "telegram_webhook_secret",
+        "zalo_oa_secret_key",
+        "zalo_bot_token",
+        "zalo_bot_webhook_secret",
+        "session_secret",
+    )
+    @classmethod
+    def _no_placeholder(cls, value: str) -> str:
+        if value.strip().lower() in _PLACEHOLDERS:
+            raise ValueError("is a placeholder value; set the real secret or leave it empty")
+        return value.strip()
