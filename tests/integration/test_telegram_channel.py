@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -97,11 +97,17 @@ def fast_limiter() -> RateLimiter:
 
 
 class Rig:
+    """What a test needs to drive and observe one channel setup."""
+
     def __init__(
-        self, fake: FakeTelegramServer, engine: EchoEngine, channel: TelegramChannel, queue: InboundQueue
-    ):
-        self.fake, self.engine, self.channel, self.queue = fake, engine, channel, queue
-        self.sleeps = SleepRecorder()
+        self,
+        engine: EchoEngine,
+        channel: TelegramChannel,
+        queue: InboundQueue,
+        fake: FakeTelegramServer,
+        sleeps: SleepRecorder,
+    ) -> None:
+        self.engine, self.channel, self.queue, self.fake, self.sleeps = engine, channel, queue, fake, sleeps
 
 
 @pytest.fixture
@@ -114,8 +120,7 @@ async def polling(fake: FakeTelegramServer) -> AsyncIterator[Rig]:
     poller = TelegramPolling(app, channel, queue)
     queue.start()
     await poller.start()
-    rig = Rig(fake, engine, channel, queue)
-    rig.sleeps = sleeps
+    rig = Rig(engine, channel, queue, fake, sleeps)
     try:
         yield rig
     finally:
@@ -123,7 +128,7 @@ async def polling(fake: FakeTelegramServer) -> AsyncIterator[Rig]:
         await queue.stop()
 
 
-async def until(predicate, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not predicate():
         if asyncio.get_running_loop().time() > deadline:
@@ -294,7 +299,7 @@ async def test_send_unreachable_server_is_retryable(
 
 @pytest.fixture
 async def webhook(
-    channel: tuple[TelegramChannel, SleepRecorder],
+    fake: FakeTelegramServer, channel: tuple[TelegramChannel, SleepRecorder]
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Rig]]:
     engine = EchoEngine()
     chan = channel[0]
@@ -305,7 +310,7 @@ async def webhook(
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://helpline.test") as client:
         try:
-            yield client, Rig(fake=None, engine=engine, channel=chan, queue=queue)  # type: ignore[arg-type]
+            yield client, Rig(engine, chan, queue, fake, channel[1])
         finally:
             await queue.stop()
 
