@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import traceback
 import zlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -292,8 +293,8 @@ class InboundQueue:
                     await self._handle(item)
                 elif isinstance(item, OutboundMessage):
                     await self._send(item)
-            except Exception:  # the worker must survive anything
-                log.exception("unexpected error in inbound worker")
+            except Exception as exc:  # the worker must survive anything
+                log.error("unexpected error in inbound worker\n%s", _masked_traceback(exc))
             finally:
                 queue.task_done()
 
@@ -301,12 +302,12 @@ class InboundQueue:
         try:
             replies = await self._handler(message)
         except Exception as exc:
+            # The traceback is formatted and masked here: exception messages often quote user text.
             log.error(
-                "handler failed for %s (text %r): %s",
+                "handler failed for %s (text %r)\n%s",
                 _masked_key(message.key),
                 redact(message.text[:200]),
-                redact(repr(exc)),
-                exc_info=exc,
+                _masked_traceback(exc),
             )
             if self._error_reply is None:
                 return
@@ -324,12 +325,21 @@ class InboundQueue:
                 redact(exc.reason),
                 exc.retryable,
             )
-        except Exception:
-            log.exception("channel %s raised while sending to %s", reply.key.channel, _masked_key(reply.key))
+        except Exception as exc:
+            log.error(
+                "channel %s raised while sending to %s\n%s",
+                reply.key.channel,
+                _masked_key(reply.key),
+                _masked_traceback(exc),
+            )
 
 
 def _masked_key(key: ConversationKey) -> str:
     return redact(str(key))
+
+
+def _masked_traceback(exc: BaseException) -> str:
+    return redact("".join(traceback.format_exception(exc)).rstrip())
 
 
 def split_text(text: str, limit: int) -> list[str]:

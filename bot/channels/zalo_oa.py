@@ -1,0 +1,363 @@
+"""Zalo Official Account channel (Open API v3) over an injected ``httpx.AsyncClient``.
+
+Inbound: Zalo posts events to ``POST /webhooks/zalo`` and disables a webhook that does not answer 200
+within 2 seconds, so the router verifies the signature, queues ``user_send_text`` events (deduplicated on
+``message.msg_id``) and answers at once. The signature header is ``X-ZEvent-Signature: mac=<hex>`` with
+``<hex> = sha256(app_id + raw body + timestamp + OA secret key)``, the timestamp being the event's own
+``timestamp`` field.
+
+Outbound: consultation ("cs") messages to ``/v3.0/oa/message/cs`` with the ``access_token`` header. Zalo
+has no buttons here, so choices become a numbered list (see :class:`TextOnlyChannel`) and links are
+appended as text. When Zalo answers that the access token expired, the refresh token is exchanged for
+new tokens (``/v4/oa/access_token``, header ``secret_key`` = the app's secret) and kept in a
+:class:`TokenStore`; Zalo's refresh tokens are single-use, so the new pair must always be saved.
+
+Free replies are only allowed for a while after the citizen's last message (7 days for "cs" messages in
+Zalo's current policy; older documents say 48 hours, hence :attr:`ZaloOASettings.reply_window`). The
+channel remembers when each user last wrote; outside the window a send raises
+``DeliveryError(retryable=False)`` without calling Zalo.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import httpx
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from bot.channels.base import DeliveryError, InboundQueue, QueueFullError, TextOnlyChannel
+from bot.messages import InboundMessage, OutboundMessage
+
+__all__ = [
+    "SIGNATURE_HEADER",
+    "InMemoryTokenStore",
+    "TokenStore",
+    "ZaloOAChannel",
+    "ZaloOASettings",
+    "ZaloTokens",
+    "sign_event",
+    "zalo_oa_webhook_router",
+]
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-ZEvent-Signature"
+
+
+@dataclass(frozen=True)
+class ZaloTokens:
+    """An OA access token and the single-use refresh token that renews it.
+
+    Attributes:
+        access_token: sent in the ``access_token`` header (valid about 25 hours).
+        refresh_token: exchanged for a new pair (valid about 3 months, once).
+        expires_at: when the access token expires, if known.
+    """
+
+    access_token: str
+    refresh_token: str
+    expires_at: datetime | None = None
+
+
+class TokenStore(Protocol):
+    """Where the current :class:`ZaloTokens` live; the server persists them in its database."""
+
+    async def load(self) -> ZaloTokens:
+        """The current tokens."""
+        ...
+
+    async def save(self, tokens: ZaloTokens) -> None:
+        """Replace the current tokens (after a refresh)."""
+        ...
+
+
+class InMemoryTokenStore:
+    """A :class:`TokenStore` in memory: tokens start from configuration and are lost on restart.
+
+    Args:
+        tokens: the initial tokens.
+    """
+
+    def __init__(self, tokens: ZaloTokens) -> None:
+        self.tokens = tokens
+
+    async def load(self) -> ZaloTokens:
+        """The current tokens."""
+        return self.tokens
+
+    async def save(self, tokens: ZaloTokens) -> None:
+        """Replace the current tokens."""
+        self.tokens = tokens
+
+
+@dataclass(frozen=True)
+class ZaloOASettings:
+    """Configuration of the Zalo OA channel.
+
+    Attributes:
+        app_id: the Zalo app linked to the OA.
+        oa_secret_key: the OA secret key used to sign webhook events ("Khóa bí mật OA").
+        app_secret_key: the app's secret key, sent as ``secret_key`` when refreshing tokens.
+        reply_window: how long after the user's last message a free reply may be sent.
+        message_url: the consultation message endpoint.
+        oauth_url: the token endpoint.
+        max_text_length: Zalo's limit for one text message.
+        expired_token_errors: Zalo error codes meaning "access token expired or invalid".
+        max_attempts: tries per message on network errors and 5xx answers.
+        backoff: first wait in seconds between tries (doubles each time).
+    """
+
+    app_id: str
+    oa_secret_key: str
+    app_secret_key: str
+    reply_window: timedelta = timedelta(days=7)
+    message_url: str = "https://openapi.zalo.me/v3.0/oa/message/cs"
+    oauth_url: str = "https://oauth.zaloapp.com/v4/oa/access_token"
+    max_text_length: int = 2000
+    expired_token_errors: frozenset[int] = field(default_factory=lambda: frozenset({-216, -124}))
+    max_attempts: int = 3
+    backoff: float = 0.5
+
+
+def sign_event(app_id: str, body: bytes, timestamp: str, oa_secret_key: str) -> str:
+    """The ``X-ZEvent-Signature`` value Zalo sends for ``body``: ``"mac=" + sha256 hex``."""
+    material = app_id.encode() + body + timestamp.encode() + oa_secret_key.encode()
+    return "mac=" + hashlib.sha256(material).hexdigest()
+
+
+class ZaloOAChannel(TextOnlyChannel):
+    """The Zalo OA :class:`OutputChannel` and the converter from webhook events to messages.
+
+    Args:
+        client: the HTTP client (tests give it an ``httpx.MockTransport``).
+        settings: app id, secrets, reply window, endpoints.
+        tokens: the token store.
+        clock: current UTC time (tests inject one).
+        sleep: the sleep function used between retries.
+        officer_prefix: put before officer replies (text from the response catalogue).
+        remembered_users: how many users' last-message times to keep.
+    """
+
+    name = "zalo"
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        settings: ZaloOASettings,
+        tokens: TokenStore,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        officer_prefix: str = "",
+        remembered_users: int = 100_000,
+    ) -> None:
+        super().__init__(max_text_length=settings.max_text_length, officer_prefix=officer_prefix)
+        self._client = client
+        self.settings = settings
+        self._tokens = tokens
+        self._clock = clock
+        self._sleep = sleep
+        self._remembered_users = remembered_users
+        self._last_user_message: OrderedDict[str, datetime] = OrderedDict()
+        self._refresh_lock = asyncio.Lock()
+
+    # ------------------------------------------------------------------ inbound
+
+    def verify(self, body: bytes, event: dict[str, Any], signature: str | None) -> bool:
+        """True when ``signature`` is Zalo's MAC of ``body`` (compared in constant time)."""
+        if not signature or "timestamp" not in event:
+            return False
+        expected = sign_event(
+            self.settings.app_id, body, str(event["timestamp"]), self.settings.oa_secret_key
+        )
+        given = signature.strip()
+        if not given.startswith("mac="):
+            given = "mac=" + given
+        return hmac.compare_digest(given.encode(), expected.encode())
+
+    def record_user_message(self, user_id: str, at: datetime) -> None:
+        """Note that ``user_id`` wrote at ``at`` (opens the reply window). The server may seed this."""
+        previous = self._last_user_message.get(user_id)
+        if previous is None or at > previous:
+            self._last_user_message[user_id] = at
+        self._last_user_message.move_to_end(user_id)
+        while len(self._last_user_message) > self._remembered_users:
+            self._last_user_message.popitem(last=False)
+
+    def last_user_message(self, user_id: str) -> datetime | None:
+        """When ``user_id`` last wrote, if known."""
+        return self._last_user_message.get(user_id)
+
+    def event_to_inbound(self, event: dict[str, Any]) -> InboundMessage | None:
+        """The :class:`InboundMessage` for a verified event, or None for events the help line ignores.
+
+        Every ``user_send_*`` event opens the reply window; only ``user_send_text`` becomes a message.
+        """
+        name = str(event.get("event_name", ""))
+        sender = str((event.get("sender") or {}).get("id", ""))
+        if not name.startswith("user_send_") or not sender:
+            return None
+        self.record_user_message(sender, _event_time(event.get("timestamp")) or self._clock())
+        if name != "user_send_text":
+            return None
+        message = event.get("message") or {}
+        msg_id = message.get("msg_id")
+        return self.inbound(
+            sender,
+            str(message.get("text", "")),
+            message_id=str(msg_id) if msg_id else None,
+            metadata={"event_name": name},
+        )
+
+    # ------------------------------------------------------------------ outbound
+
+    async def send(self, message: OutboundMessage) -> None:
+        """Send ``message`` as text, refusing it outside the reply window.
+
+        Raises:
+            DeliveryError: outside the reply window, Zalo refused it, or Zalo could not be reached.
+        """
+        last = self.last_user_message(message.key.chat_id)
+        if last is not None and self._clock() - last > self.settings.reply_window:
+            raise DeliveryError(
+                f"outside Zalo's reply window: the user last wrote more than {self.settings.reply_window} ago",
+                retryable=False,
+            )
+        await super().send(message)
+
+    async def send_text(self, chat_id: str, text: str) -> None:
+        """Post one consultation text message to ``chat_id``, refreshing the token once if needed."""
+        body = {"recipient": {"user_id": chat_id}, "message": {"text": text}}
+        refreshed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            tokens = await self._tokens.load()
+            data = await self._post(tokens.access_token, body, attempt)
+            if data is None:  # transient failure, retry after backoff
+                await self._sleep(self.settings.backoff * 2 ** (attempt - 1))
+                continue
+            error = _int(data.get("error", 0))
+            if error == 0:
+                return
+            if error in self.settings.expired_token_errors and not refreshed:
+                await self._refresh(tokens)
+                refreshed = True
+                attempt -= 1  # a refresh is not a failed try
+                continue
+            raise DeliveryError(f"Zalo OA error {error}: {data.get('message', '')}", retryable=False)
+
+    async def _post(self, access_token: str, body: dict[str, Any], attempt: int) -> dict[str, Any] | None:
+        last = attempt >= self.settings.max_attempts
+        try:
+            response = await self._client.post(
+                self.settings.message_url, json=body, headers={"access_token": access_token}
+            )
+        except httpx.TransportError as exc:
+            if last:
+                raise DeliveryError(f"Zalo OA unreachable ({type(exc).__name__})", retryable=True) from exc
+            return None
+        if response.status_code >= 500 or response.status_code == 429:
+            if last:
+                raise DeliveryError(f"Zalo OA answered HTTP {response.status_code}", retryable=True)
+            return None
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise DeliveryError(f"Zalo OA answered HTTP {response.status_code} without JSON", retryable=False)
+        return data
+
+    async def _refresh(self, used: ZaloTokens) -> None:
+        async with self._refresh_lock:
+            current = await self._tokens.load()
+            if current.access_token != used.access_token:
+                return  # another send refreshed meanwhile
+            try:
+                response = await self._client.post(
+                    self.settings.oauth_url,
+                    data={
+                        "refresh_token": current.refresh_token,
+                        "app_id": self.settings.app_id,
+                        "grant_type": "refresh_token",
+                    },
+                    headers={"secret_key": self.settings.app_secret_key},
+                )
+                data = response.json()
+            except (httpx.TransportError, ValueError) as exc:
+                raise DeliveryError(
+                    f"Zalo OA token refresh failed ({type(exc).__name__})", retryable=True
+                ) from exc
+            if not isinstance(data, dict) or not data.get("access_token") or not data.get("refresh_token"):
+                reason = data.get("error_name") or data.get("error") if isinstance(data, dict) else "no JSON"
+                log.error("Zalo OA token refresh refused: %s", reason)
+                raise DeliveryError(f"Zalo OA token refresh refused ({reason})", retryable=False)
+            expires_in = _int(data.get("expires_in", 0))
+            await self._tokens.save(
+                ZaloTokens(
+                    access_token=str(data["access_token"]),
+                    refresh_token=str(data["refresh_token"]),
+                    expires_at=self._clock() + timedelta(seconds=expires_in) if expires_in else None,
+                )
+            )
+            log.info("Zalo OA access token refreshed")
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _event_time(value: Any) -> datetime | None:
+    millis = _int(value)
+    return datetime.fromtimestamp(millis / 1000, UTC) if millis > 0 else None
+
+
+def zalo_oa_webhook_router(
+    channel: ZaloOAChannel, queue: InboundQueue, *, path: str = "/webhooks/zalo"
+) -> APIRouter:
+    """A FastAPI router receiving Zalo OA events at ``POST path``.
+
+    400 for a body that is not a JSON object, 403 for a missing or wrong signature, 503 when the queue
+    is full, otherwise 200 at once (also for events the help line ignores, so Zalo does not retry them).
+
+    Args:
+        channel: the Zalo OA channel (it verifies signatures and converts events).
+        queue: the inbound queue.
+        path: where to mount the endpoint.
+    """
+    router = APIRouter()
+
+    @router.post(path, include_in_schema=False)
+    async def zalo_oa_webhook(request: Request) -> Response:
+        body = await request.body()
+        try:
+            event = json.loads(body)
+        except ValueError:
+            event = None
+        if not isinstance(event, dict):
+            return JSONResponse({"error": "bad event"}, status_code=400)
+        if not channel.verify(body, event, request.headers.get(SIGNATURE_HEADER)):
+            return JSONResponse({"error": "bad signature"}, status_code=403)
+        inbound = channel.event_to_inbound(event)
+        if inbound is not None:
+            try:
+                await queue.offer(inbound)
+            except QueueFullError:
+                return JSONResponse({"error": "busy"}, status_code=503)
+        return JSONResponse({"ok": True})
+
+    return router

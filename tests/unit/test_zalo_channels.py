@@ -1,0 +1,576 @@
+"""Zalo OA and Zalo Bot channels against httpx.MockTransport fakes, and the shared inbound queue.
+
+Webhooks are called through httpx's ASGI transport with real-format payloads from
+``tests/data/channels``; outbound calls land in the fakes, which record them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from bot.channels.base import (
+    ChannelRegistry,
+    DeliveryError,
+    InboundQueue,
+    InMemoryDeduplicator,
+    QueueFullError,
+    split_text,
+)
+from bot.channels.zalo_bot import SECRET_HEADER as BOT_SECRET_HEADER
+from bot.channels.zalo_bot import ZaloBotChannel, zalo_bot_webhook_router
+from bot.channels.zalo_oa import (
+    SIGNATURE_HEADER,
+    InMemoryTokenStore,
+    ZaloOAChannel,
+    ZaloOASettings,
+    ZaloTokens,
+    sign_event,
+    zalo_oa_webhook_router,
+)
+from bot.messages import Button, ConversationKey, InboundMessage, OutboundMessage
+from tests.fakes.zalo import FakeZaloBot, FakeZaloOA
+
+DATA = Path(__file__).parents[1] / "data" / "channels"
+APP_ID = "2553928453557884079"
+OA_SECRET = "oa-secret-key-from-webhook-page"
+USER = "6142494823310982311"
+BOT_SECRET = "zalo-bot-webhook-secret-0123"
+EVENT_TIME = datetime(2024, 6, 10, 6, 13, 20, 123000, tzinfo=UTC)  # the sample event's timestamp
+
+
+def raw(name: str) -> bytes:
+    return (DATA / name).read_bytes()
+
+
+def event(name: str = "zalo_oa_user_send_text.json", **message: Any) -> bytes:
+    """The sample event, optionally with other message fields, serialised as Zalo would send it."""
+    data = json.loads(raw(name))
+    data.get("message", {}).update(message)
+    return json.dumps(data, ensure_ascii=False).encode()
+
+
+def signed(body: bytes) -> dict[str, str]:
+    timestamp = str(json.loads(body)["timestamp"])
+    return {
+        SIGNATURE_HEADER: sign_event(APP_ID, body, timestamp, OA_SECRET),
+        "content-type": "application/json",
+    }
+
+
+class Engine:
+    """Records messages; 'menu' offers two choices and a form link; else echoes."""
+
+    def __init__(self) -> None:
+        self.received: list[InboundMessage] = []
+        self.gate: asyncio.Event | None = None
+
+    async def __call__(self, message: InboundMessage) -> list[OutboundMessage]:
+        self.received.append(message)
+        if self.gate is not None:
+            await self.gate.wait()
+        if message.text == "menu":
+            return [
+                OutboundMessage(
+                    message.key,
+                    "Bạn muốn hỏi về thủ tục nào?",
+                    buttons=(
+                        Button("Đăng ký khai sinh", "proc:khai-sinh"),
+                        Button("Cấp căn cước", "proc:can-cuoc"),
+                    ),
+                    links=(("Tờ khai", "https://dichvucong.gov.vn/to-khai.docx"),),
+                )
+            ]
+        return [OutboundMessage(message.key, f"Bạn nói: {message.text}")]
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def no_sleep(seconds: float) -> None:
+    await asyncio.sleep(0)
+
+
+@dataclass
+class OARig:
+    fake: FakeZaloOA
+    channel: ZaloOAChannel
+    store: InMemoryTokenStore
+    engine: Engine
+    queue: InboundQueue
+    client: httpx.AsyncClient
+    clock: Clock
+
+
+@pytest.fixture
+async def oa() -> AsyncIterator[OARig]:
+    fake = FakeZaloOA(app_id=APP_ID)
+    store = InMemoryTokenStore(ZaloTokens("access-1", "refresh-1"))
+    clock = Clock(EVENT_TIME + timedelta(minutes=1))
+    settings = ZaloOASettings(app_id=APP_ID, oa_secret_key=OA_SECRET, app_secret_key=fake.app_secret_key)
+    async with httpx.AsyncClient(transport=fake.transport) as api_client:
+        channel = ZaloOAChannel(api_client, settings, store, clock=clock, sleep=no_sleep)
+        engine = Engine()
+        queue = InboundQueue(engine, ChannelRegistry([channel]), deduplicator=InMemoryDeduplicator())
+        app = FastAPI()
+        app.include_router(zalo_oa_webhook_router(channel, queue))
+        queue.start()
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://helpline.test"
+        ) as c:
+            try:
+                yield OARig(fake, channel, store, engine, queue, c, clock)
+            finally:
+                if engine.gate is not None:
+                    engine.gate.set()
+                await queue.stop()
+
+
+# ---------------------------------------------------------------------------------------- Zalo OA webhook
+
+
+async def test_oa_signed_event_is_acknowledged_and_answered(oa: OARig) -> None:
+    body = raw("zalo_oa_user_send_text.json")
+    response = await oa.client.post("/webhooks/zalo", content=body, headers=signed(body))
+    assert response.status_code == 200
+    await oa.queue.join()
+    assert oa.engine.received[0].key == ConversationKey("zalo", USER)
+    assert oa.engine.received[0].message_id == "cb31dff1c39642cc1b83"
+    call = oa.fake.message_calls()[0]
+    assert call.headers["access_token"] == "access-1"
+    assert call.body == {
+        "recipient": {"user_id": USER},
+        "message": {"text": "Bạn nói: Đăng ký khai sinh ở đâu?"},
+    }
+
+
+def test_signature_matches_zalo_formula() -> None:
+    import hashlib
+
+    body = raw("zalo_oa_user_send_text.json")
+    expected = hashlib.sha256(f"{APP_ID}{body.decode()}1718000000123{OA_SECRET}".encode()).hexdigest()
+    assert sign_event(APP_ID, body, "1718000000123", OA_SECRET) == f"mac={expected}"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {SIGNATURE_HEADER: "mac=" + "0" * 64},
+        {
+            SIGNATURE_HEADER: sign_event(APP_ID, b"{}", "1718000000123", OA_SECRET)
+        },  # signature of another body
+        {SIGNATURE_HEADER: sign_event(APP_ID, raw("zalo_oa_user_send_text.json"), "1718000000123", "wrong")},
+    ],
+)
+async def test_oa_bad_signature_is_forbidden(headers: dict[str, str], oa: OARig) -> None:
+    response = await oa.client.post(
+        "/webhooks/zalo", content=raw("zalo_oa_user_send_text.json"), headers=headers
+    )
+    assert response.status_code == 403
+    await oa.queue.join()
+    assert oa.engine.received == []
+
+
+async def test_oa_tampered_body_is_forbidden(oa: OARig) -> None:
+    body = raw("zalo_oa_user_send_text.json")
+    headers = signed(body)
+    tampered = body.replace("Đăng ký".encode(), "Chuyển".encode())
+    response = await oa.client.post("/webhooks/zalo", content=tampered, headers=headers)
+    assert response.status_code == 403
+
+
+async def test_oa_bad_json_is_400(oa: OARig) -> None:
+    response = await oa.client.post("/webhooks/zalo", content=b"{oops", headers={SIGNATURE_HEADER: "mac=x"})
+    assert response.status_code == 400
+    assert "Traceback" not in response.text
+
+
+async def test_oa_acknowledges_before_processing(oa: OARig) -> None:
+    oa.engine.gate = asyncio.Event()  # the engine is slow
+    body = raw("zalo_oa_user_send_text.json")
+    response = await asyncio.wait_for(oa.client.post("/webhooks/zalo", content=body, headers=signed(body)), 2)
+    assert response.status_code == 200
+    assert oa.fake.message_calls() == []  # nothing sent yet: the reply comes after the acknowledgement
+    oa.engine.gate.set()
+    await oa.queue.join()
+    assert len(oa.fake.delivered) == 1
+
+
+async def test_oa_duplicate_msg_id_is_processed_once(oa: OARig) -> None:
+    body = raw("zalo_oa_user_send_text.json")
+    for _ in range(2):
+        assert (await oa.client.post("/webhooks/zalo", content=body, headers=signed(body))).status_code == 200
+    other = event(msg_id="another-message-id", text="cảm ơn")
+    assert (await oa.client.post("/webhooks/zalo", content=other, headers=signed(other))).status_code == 200
+    await oa.queue.join()
+    assert [m.text for m in oa.engine.received] == ["Đăng ký khai sinh ở đâu?", "cảm ơn"]
+
+
+async def test_oa_other_events_are_acknowledged_and_ignored(oa: OARig) -> None:
+    body = raw("zalo_oa_follow.json")
+    response = await oa.client.post("/webhooks/zalo", content=body, headers=signed(body))
+    assert response.status_code == 200
+    await oa.queue.join()
+    assert oa.engine.received == []
+
+
+# ---------------------------------------------------------------------------------------- Zalo OA send
+
+
+async def test_oa_expired_token_is_refreshed_once_and_kept(oa: OARig) -> None:
+    oa.fake.expire_token_once()
+    await oa.channel.send(OutboundMessage(ConversationKey("zalo", USER), "Xin chào"))
+    assert [c.headers["access_token"] for c in oa.fake.message_calls()] == ["access-1", "access-2"]
+    token_call = oa.fake.token_calls()[0]
+    assert token_call.headers["secret_key"] == oa.fake.app_secret_key
+    assert token_call.body == {"refresh_token": "refresh-1", "app_id": APP_ID, "grant_type": "refresh_token"}
+    assert oa.store.tokens.access_token == "access-2"
+    assert oa.store.tokens.refresh_token == "refresh-2"
+    assert oa.store.tokens.expires_at == oa.clock.now + timedelta(seconds=90000)
+    assert oa.fake.delivered == [(USER, "Xin chào")]
+
+
+async def test_oa_refused_refresh_is_a_permanent_failure(oa: OARig) -> None:
+    oa.fake.expire_token_once()
+    oa.fake.refresh_token = "someone-else-used-it"
+    with pytest.raises(DeliveryError) as info:
+        await oa.channel.send(OutboundMessage(ConversationKey("zalo", USER), "Xin chào"))
+    assert not info.value.retryable
+    assert "refresh" in info.value.reason
+
+
+async def test_oa_token_is_refreshed_only_once_per_send(oa: OARig) -> None:
+    oa.fake.fail_next(error=-216, message="Access token is invalid")
+    oa.fake.fail_next(error=-216, message="Access token is invalid")
+    with pytest.raises(DeliveryError) as info:
+        await oa.channel.send(OutboundMessage(ConversationKey("zalo", USER), "Xin chào"))
+    assert "-216" in info.value.reason
+    assert len(oa.fake.token_calls()) == 1
+
+
+async def test_oa_server_errors_are_retried_then_retryable(oa: OARig) -> None:
+    for _ in range(3):
+        oa.fake.fail_next(status=503, error=-1, message="unavailable")
+    with pytest.raises(DeliveryError) as info:
+        await oa.channel.send(OutboundMessage(ConversationKey("zalo", USER), "Xin chào"))
+    assert info.value.retryable
+    assert len(oa.fake.message_calls()) == 3
+
+
+async def test_oa_buttons_become_numbers_and_a_number_selects_the_payload(oa: OARig) -> None:
+    body = event(text="menu", msg_id="m-menu")
+    await oa.client.post("/webhooks/zalo", content=body, headers=signed(body))
+    await oa.queue.join()
+    text = oa.fake.delivered[0][1]
+    assert "1. Đăng ký khai sinh" in text and "2. Cấp căn cước" in text
+    assert "- Tờ khai: https://dichvucong.gov.vn/to-khai.docx" in text
+    reply = event(text="2", msg_id="m-two")
+    await oa.client.post("/webhooks/zalo", content=reply, headers=signed(reply))
+    await oa.queue.join()
+    chosen = oa.engine.received[1]
+    assert (chosen.text, chosen.is_button, chosen.metadata["typed"]) == ("proc:can-cuoc", True, "2")
+
+
+async def test_oa_number_after_a_message_without_choices_stays_text(oa: OARig) -> None:
+    await oa.channel.send(OutboundMessage(ConversationKey("zalo", USER), "a", buttons=(Button("A", "pa"),)))
+    await oa.channel.send(OutboundMessage(ConversationKey("zalo", USER), "no choices now"))
+    message = oa.channel.inbound(USER, "1")
+    assert (message.text, message.is_button) == ("1", False)
+
+
+async def test_oa_reply_outside_the_window_is_refused(oa: OARig) -> None:
+    body = raw("zalo_oa_user_send_text.json")
+    await oa.client.post("/webhooks/zalo", content=body, headers=signed(body))
+    await oa.queue.join()
+    assert oa.channel.last_user_message(USER) == EVENT_TIME
+    oa.clock.now = EVENT_TIME + timedelta(days=7, seconds=1)
+    calls_before = len(oa.fake.calls)
+    with pytest.raises(DeliveryError) as info:
+        await oa.channel.send(
+            OutboundMessage(ConversationKey("zalo", USER), "Cán bộ trả lời", sender="officer")
+        )
+    assert not info.value.retryable
+    assert "window" in info.value.reason
+    assert len(oa.fake.calls) == calls_before  # Zalo was not called
+
+
+async def test_oa_reply_inside_a_configured_window(oa: OARig) -> None:
+    settings = ZaloOASettings(APP_ID, OA_SECRET, oa.fake.app_secret_key, reply_window=timedelta(hours=48))
+    async with httpx.AsyncClient(transport=oa.fake.transport) as client:
+        channel = ZaloOAChannel(client, settings, oa.store, clock=oa.clock)
+        channel.record_user_message(USER, EVENT_TIME)
+        oa.clock.now = EVENT_TIME + timedelta(hours=47)
+        await channel.send(OutboundMessage(ConversationKey("zalo", USER), "Vẫn trong 48 giờ"))
+        oa.clock.now = EVENT_TIME + timedelta(hours=49)
+        with pytest.raises(DeliveryError):
+            await channel.send(OutboundMessage(ConversationKey("zalo", USER), "Quá 48 giờ"))
+    assert [t for _, t in oa.fake.delivered] == ["Vẫn trong 48 giờ"]
+
+
+async def test_oa_unknown_user_is_attempted(oa: OARig) -> None:
+    # After a restart the channel has not seen the user: it lets Zalo decide rather than refuse.
+    await oa.channel.send(OutboundMessage(ConversationKey("zalo", "999"), "Chào bạn"))
+    assert oa.fake.delivered == [("999", "Chào bạn")]
+
+
+async def test_oa_long_text_is_split_under_2000_characters(oa: OARig) -> None:
+    text = "\n".join(["Dòng hướng dẫn thủ tục hành chính số một."] * 120)
+    await oa.channel.send(OutboundMessage(ConversationKey("zalo", USER), text))
+    parts = [t for _, t in oa.fake.delivered]
+    assert len(parts) == 3
+    assert all(len(p) <= 2000 for p in parts)
+
+
+# ---------------------------------------------------------------------------------------- Zalo Bot
+
+
+@dataclass
+class BotRig:
+    fake: FakeZaloBot
+    channel: ZaloBotChannel
+    engine: Engine
+    queue: InboundQueue
+    client: httpx.AsyncClient
+
+
+@pytest.fixture
+async def zbot() -> AsyncIterator[BotRig]:
+    fake = FakeZaloBot()
+    async with httpx.AsyncClient(transport=fake.transport) as api_client:
+        channel = ZaloBotChannel(api_client, fake.token, base_url="https://bot-api.test", sleep=no_sleep)
+        engine = Engine()
+        queue = InboundQueue(engine, ChannelRegistry([channel]), deduplicator=InMemoryDeduplicator())
+        app = FastAPI()
+        app.include_router(zalo_bot_webhook_router(channel, queue, secret_token=BOT_SECRET))
+        queue.start()
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://helpline.test"
+        ) as c:
+            try:
+                yield BotRig(fake, channel, engine, queue, c)
+            finally:
+                await queue.stop()
+
+
+def bot_update(
+    text: str = "Xin chào", message_id: str = "16f6366b3f02645a3d15", *, wrapped: bool = True
+) -> bytes:
+    data = json.loads(raw("zalo_bot_text_received.json"))
+    data["result"]["message"].update(text=text, message_id=message_id)
+    return json.dumps(data if wrapped else data["result"], ensure_ascii=False).encode()
+
+
+async def post_bot(rig: BotRig, body: bytes, secret: str | None = BOT_SECRET) -> httpx.Response:
+    headers = {"content-type": "application/json"}
+    if secret is not None:
+        headers[BOT_SECRET_HEADER] = secret
+    return await rig.client.post("/webhooks/zalo-bot", content=body, headers=headers)
+
+
+async def test_bot_update_is_acknowledged_and_answered(zbot: BotRig) -> None:
+    response = await post_bot(zbot, raw("zalo_bot_text_received.json"))
+    assert response.status_code == 200
+    await zbot.queue.join()
+    received = zbot.engine.received[0]
+    assert received.key == ConversationKey("zalo_bot", "e4ea2cd5189df1c3a88c")
+    assert received.sender_name == "Nguyễn Văn A"
+    call = zbot.fake.calls[0]
+    assert call.url == f"https://bot-api.test/bot{zbot.fake.token}/sendMessage"
+    assert call.body == {"chat_id": "e4ea2cd5189df1c3a88c", "text": "Bạn nói: Xin chào"}
+
+
+async def test_bot_accepts_an_unwrapped_update(zbot: BotRig) -> None:
+    assert (await post_bot(zbot, bot_update("không bọc", wrapped=False))).status_code == 200
+    await zbot.queue.join()
+    assert zbot.engine.received[0].text == "không bọc"
+
+
+@pytest.mark.parametrize("secret", [None, "wrong-secret", ""])
+async def test_bot_bad_secret_is_forbidden(secret: str | None, zbot: BotRig) -> None:
+    assert (await post_bot(zbot, bot_update(), secret)).status_code == 403
+    await zbot.queue.join()
+    assert zbot.engine.received == []
+
+
+async def test_bot_bad_json_is_400(zbot: BotRig) -> None:
+    assert (await post_bot(zbot, b"not json")).status_code == 400
+
+
+async def test_bot_duplicate_message_id_is_processed_once(zbot: BotRig) -> None:
+    for _ in range(2):
+        assert (await post_bot(zbot, bot_update())).status_code == 200
+    await zbot.queue.join()
+    assert len(zbot.engine.received) == 1
+
+
+async def test_bot_buttons_become_numbers_and_a_number_selects_the_payload(zbot: BotRig) -> None:
+    await post_bot(zbot, bot_update("menu", "m1"))
+    await zbot.queue.join()
+    text = zbot.fake.sent()[0][1]
+    assert text.startswith("Bạn muốn hỏi về thủ tục nào?\n\n1. Đăng ký khai sinh\n2. Cấp căn cước")
+    assert "https://dichvucong.gov.vn/to-khai.docx" in text
+    await post_bot(zbot, bot_update("số 1", "m2"))
+    await zbot.queue.join()
+    assert (zbot.engine.received[1].text, zbot.engine.received[1].is_button) == ("proc:khai-sinh", True)
+
+
+async def test_bot_refusal_is_permanent_and_throttling_retryable(zbot: BotRig) -> None:
+    zbot.fake.fail_next(status=400, error_code=400, description="chat not found")
+    with pytest.raises(DeliveryError) as info:
+        await zbot.channel.send(OutboundMessage(ConversationKey("zalo_bot", "x"), "a"))
+    assert not info.value.retryable
+    assert zbot.fake.token not in info.value.reason
+    for _ in range(3):
+        zbot.fake.fail_next(status=429, error_code=429, description="Too many requests")
+    with pytest.raises(DeliveryError) as info:
+        await zbot.channel.send(OutboundMessage(ConversationKey("zalo_bot", "x"), "a"))
+    assert info.value.retryable
+
+
+async def test_bot_transient_error_is_retried(zbot: BotRig) -> None:
+    zbot.fake.fail_next(status=502, error_code=502, description="Bad Gateway")
+    await zbot.channel.send(OutboundMessage(ConversationKey("zalo_bot", "x"), "a"))
+    assert len(zbot.fake.sent()) == 2
+
+
+# ---------------------------------------------------------------------------------------- shared inbound queue
+
+
+class RecordingChannel:
+    name = "test"
+
+    def __init__(self, fail_for: str = "") -> None:
+        self.sent: list[OutboundMessage] = []
+        self.fail_for = fail_for
+
+    async def send(self, message: OutboundMessage) -> None:
+        if message.text == self.fail_for:
+            raise DeliveryError("refused", retryable=False)
+        self.sent.append(message)
+
+
+def msg(chat: str, text: str, message_id: str | None = None) -> InboundMessage:
+    return InboundMessage(ConversationKey("test", chat), text, message_id=message_id)
+
+
+async def test_queue_keeps_order_within_a_conversation_and_runs_others_in_parallel() -> None:
+    release = asyncio.Event()
+    log_: list[str] = []
+
+    async def handler(message: InboundMessage) -> list[OutboundMessage]:
+        log_.append(f"start {message.key.chat_id}:{message.text}")
+        if message.text == "slow":
+            await release.wait()
+        log_.append(f"end {message.key.chat_id}:{message.text}")
+        return [OutboundMessage(message.key, message.text)]
+
+    channel = RecordingChannel()
+    queue = InboundQueue(handler, ChannelRegistry([channel]), workers=8)
+    queue.start()
+    # eight more chats: the stable hash puts some of them on other workers than "a"
+    await queue.offer(msg("a", "slow"))
+    await queue.offer(msg("a", "second"))
+    others = [f"b{i}" for i in range(8)]
+    for chat in others:
+        await queue.offer(msg(chat, "quick"))
+    await asyncio.sleep(0.05)
+    assert "start a:second" not in log_  # waits for "slow" of the same conversation
+    assert any(entry.startswith("end b") for entry in log_)  # other conversations were not held up
+    release.set()
+    await queue.join()
+    await queue.stop()
+    a_texts = [m.text for m in channel.sent if m.key.chat_id == "a"]
+    assert a_texts == ["slow", "second"]
+
+
+async def test_queue_survives_handler_and_delivery_errors_and_masks_logs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def handler(message: InboundMessage) -> list[OutboundMessage]:
+        if message.text.startswith("CCCD"):
+            raise RuntimeError(f"cannot parse {message.text}")
+        return [OutboundMessage(message.key, message.text)]
+
+    channel = RecordingChannel(fail_for="bị từ chối")
+    apology = OutboundMessage(ConversationKey("test", "?"), "Xin lỗi")
+    queue = InboundQueue(
+        handler,
+        ChannelRegistry([channel]),
+        workers=1,
+        error_reply=lambda key: OutboundMessage(key, apology.text),
+    )
+    queue.start()
+    with caplog.at_level(logging.INFO):
+        await queue.offer(msg("c", "CCCD 001203004567"))
+        await queue.offer(msg("c", "bị từ chối"))
+        await queue.offer(msg("c", "vẫn chạy"))
+        queue.submit_reply(OutboundMessage(ConversationKey("nowhere", "c"), "lost"))
+        await queue.join()
+    await queue.stop()
+    assert [m.text for m in channel.sent] == ["Xin lỗi", "vẫn chạy"]
+    assert "001203004567" not in caplog.text
+    assert "*********567" in caplog.text
+    assert "not delivered" in caplog.text
+
+
+async def test_queue_full_raises_and_duplicates_are_dropped() -> None:
+    async def handler(message: InboundMessage) -> list[OutboundMessage]:
+        return []
+
+    queue = InboundQueue(
+        handler, ChannelRegistry(), deduplicator=InMemoryDeduplicator(), workers=1, maxsize=1
+    )
+    assert await queue.offer(msg("a", "1", "id-1"))
+    assert not await queue.offer(msg("a", "1", "id-1"))
+    with pytest.raises(QueueFullError):
+        await queue.offer(msg("a", "2", "id-2"))
+
+
+async def test_deduplicator_forgets_the_oldest_beyond_its_size() -> None:
+    dedup = InMemoryDeduplicator(max_size=2)
+    assert await dedup.first_time("t", "1")
+    assert await dedup.first_time("t", "2")
+    assert not await dedup.first_time("t", "1")
+    assert await dedup.first_time("t", "3")  # evicts "2", the least recently seen
+    assert await dedup.first_time("t", "2")
+    assert await dedup.first_time("other", "1")
+
+
+async def test_registry_rejects_unknown_channels_and_duplicates() -> None:
+    registry = ChannelRegistry([RecordingChannel()])
+    with pytest.raises(ValueError):
+        registry.register(RecordingChannel())
+    with pytest.raises(DeliveryError) as info:
+        await registry.deliver(OutboundMessage(ConversationKey("nowhere", "1"), "x"))
+    assert not info.value.retryable
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("ngắn", 10, ["ngắn"]),
+        ("", 10, [""]),
+        ("aaaaaa\n\nbb\ncc", 10, ["aaaaaa", "bb\ncc"]),  # paragraph break preferred to the later line break
+        ("aaaa\n\nbbbb\ncc", 10, ["aaaa\n\nbbbb", "cc"]),  # but not one in the first half of the chunk
+        ("một hai ba bốn năm", 8, ["một hai", "ba bốn", "năm"]),
+        ("x" * 25, 10, ["x" * 10, "x" * 10, "x" * 5]),
+    ],
+)
+def test_split_text(text: str, limit: int, expected: list[str]) -> None:
+    assert split_text(text, limit) == expected
