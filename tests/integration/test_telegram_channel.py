@@ -386,3 +386,34 @@ async def test_webhook_router_refuses_an_empty_secret(channel: tuple[TelegramCha
     queue = InboundQueue(EchoEngine(), ChannelRegistry())
     with pytest.raises(ValueError):
         telegram_webhook_router(channel[0], queue, secret_token="")
+
+
+async def test_set_webhook_registers_the_secret(
+    fake: FakeTelegramServer, channel: tuple[TelegramChannel, SleepRecorder]
+) -> None:
+    await channel[0].set_webhook("https://helpline.example/webhooks/telegram", SECRET)
+    call = fake.calls_to("setWebhook")[0]
+    assert call["url"] == "https://helpline.example/webhooks/telegram"
+    assert call["secret_token"] == SECRET
+    assert call["allowed_updates"] == ["message", "callback_query"]
+
+
+async def test_officer_prefix_and_non_http_links_fall_back_to_text(fake: FakeTelegramServer) -> None:
+    chan = TelegramChannel(
+        build_bot(fake.token, base_url=fake.base_url), limiter=fast_limiter(), officer_prefix="Cán bộ: "
+    )
+    await chan.initialize()
+    try:
+        await chan.send(
+            OutboundMessage(
+                ConversationKey("telegram", str(CHAT_ID)),
+                "Hồ sơ của bạn đã được tiếp nhận.",
+                links=(("Biểu mẫu", "/forms/to-khai.docx"),),
+                sender="officer",
+            )
+        )
+    finally:
+        await chan.shutdown()
+    sent = fake.calls_to("sendMessage")[0]
+    assert sent["text"] == "Cán bộ: Hồ sơ của bạn đã được tiếp nhận.\n\n- Biểu mẫu: /forms/to-khai.docx"
+    assert "reply_markup" not in sent
