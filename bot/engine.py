@@ -1,0 +1,408 @@
+"""The engine: one inbound message in, the replies out.
+
+Follow one message through :meth:`Engine.handle`:
+
+1. **load** the conversation state from the :class:`bot.ports.ConversationStore`;
+2. if an officer owns the chat (mode ``with_officer``), **record** the message and stay silent;
+3. **understand**: a button payload (``/intent{"entity":"value"}``), a number picking one of the last
+   buttons ("2" on a channel without buttons) or "xem thêm" is read directly; anything else goes to
+   the :class:`bot.ports.Interpreter`;
+4. the :class:`bot.policy.Policy` **decides** the action(s) and the events to apply first;
+5. the **actions run** on a read-only :class:`actions.base.Tracker`, speaking through a
+   :class:`actions.base.CollectingDispatcher` and returning events;
+6. the engine **applies** the events to the state, **saves** it, **logs** the messages, **publishes**
+   the events to the :class:`bot.ports.EventSink` and returns the replies.
+
+Every failure inside is caught here, in one place (:meth:`Engine.handle`): it is logged with its cause and
+the citizen gets the catalogue's apology with an offer of an officer, never a stack trace.
+
+Errors are translated into a small hierarchy, so the log says which step broke::
+
+    EngineError
+    ├── StoreFailed        loading or saving state, logging messages
+    ├── UnderstandingFailed the interpreter raised or returned something unusable
+    └── ActionFailed       an action raised, or returned something that is not an event
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from actions.base import (
+    SLOT_NAMES,
+    Action,
+    CollectingDispatcher,
+    ContinuationSet,
+    EscalationRequested,
+    Event,
+    FallbackCounted,
+    MessageDraft,
+    ModeChanged,
+    SlotSet,
+    Tracker,
+)
+from actions.dossier import DossierStatusAction
+from actions.escalation import EscalateAction
+from actions.fallback import ClarifyAction, OfferOfficerAction
+from actions.feedback import FeedbackAction
+from actions.procedure import (
+    LIST_TOPICS,
+    TOPIC_BY_INTENT,
+    AskProcedureAction,
+    ChooseProcedureAction,
+    MoreAction,
+    ProcedureAnswerAction,
+)
+from actions.smalltalk import smalltalk_actions
+from bot.messages import Button, ConversationKey, InboundMessage, OutboundMessage, resolve_numbered_reply
+from bot.policy import Policy
+from bot.ports import (
+    ConversationStore,
+    DossierGateway,
+    EventSink,
+    Interpreter,
+    MessageRecord,
+    NotConfiguredDossierGateway,
+)
+from bot.responses import ResponseCatalogue, make_payload, parse_payload
+from bot.state import ConversationState, Mode
+from knowledge.ports import KnowledgeRepository
+from knowledge.text import fold
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_MORE_WORDS = frozenset({"xem them", "them", "tiep", "xem tiep", "tiep theo", "con nua", "con nua khong"})
+"""Typed replies meaning "Xem thêm" while a long list is unfinished (compared folded, lower case)."""
+
+
+class EngineError(Exception):
+    """Something inside the engine failed; ``stage`` names the step, ``__cause__`` holds the error."""
+
+    stage = "engine"
+
+    def __init__(self, key: ConversationKey, detail: str = "") -> None:
+        super().__init__(f"{self.stage} failed for {key}" + (f": {detail}" if detail else ""))
+        self.key = key
+
+
+class StoreFailed(EngineError):
+    """Loading or saving the conversation, or logging its messages, failed."""
+
+    stage = "store"
+
+
+class UnderstandingFailed(EngineError):
+    """The interpreter raised, or returned a parse without an intent."""
+
+    stage = "understanding"
+
+
+class ActionFailed(EngineError):
+    """An action raised, or returned something other than a list of events."""
+
+    stage = "action"
+
+
+def build_actions(dossiers: DossierGateway | None = None) -> dict[str, Action]:
+    """Every action the policy can name, by name.
+
+    Args:
+        dossiers: the dossier system; :class:`bot.ports.NotConfiguredDossierGateway` when None.
+    """
+    actions: list[Action] = [ProcedureAnswerAction(topic) for topic in (*LIST_TOPICS, *_single_topics())]
+    actions += [MoreAction(), AskProcedureAction(), ChooseProcedureAction()]
+    actions += smalltalk_actions()
+    actions += [FeedbackAction(), ClarifyAction(), OfferOfficerAction(), EscalateAction()]
+    actions.append(DossierStatusAction(dossiers or NotConfiguredDossierGateway()))
+    return {a.name: a for a in actions}
+
+
+def _single_topics() -> list[str]:
+    return [t for t in TOPIC_BY_INTENT.values() if t not in LIST_TOPICS]
+
+
+def apply_events(state: ConversationState, events: Iterable[Event]) -> ConversationState:
+    """The state after ``events`` (events that change nothing stored, such as escalations, pass)."""
+    for event in events:
+        if isinstance(event, SlotSet):
+            if event.name not in SLOT_NAMES:
+                raise ValueError(f"unknown slot {event.name!r}")
+            state = state.evolve(**{event.name: event.value})
+        elif isinstance(event, ModeChanged):
+            state = state.evolve(mode=event.mode)
+        elif isinstance(event, FallbackCounted):
+            state = state.evolve(fallback_streak=event.streak)
+        elif isinstance(event, ContinuationSet):
+            state = state.evolve(continuation=event.continuation)
+    return state
+
+
+@dataclass(frozen=True)
+class _Understanding:
+    parse: dict[str, Any]
+    source: str  # "payload", "number", "more", "nlu"
+
+
+class Engine:
+    """Handles inbound messages of every channel.
+
+    Args:
+        interpreter: the NLU.
+        knowledge: the knowledge base.
+        store: conversation states and the message log.
+        responses: the validated response catalogue.
+        policy: decides the actions; a default :class:`bot.policy.Policy` when None.
+        actions: actions by name; :func:`build_actions` when None.
+        events: receives each turn's events after the state is saved (ticket queue); None drops them
+            (escalations are still logged).
+        offload: runs blocking calls (NLU, database) off the event loop; ``asyncio.to_thread`` by default.
+    """
+
+    def __init__(
+        self,
+        interpreter: Interpreter,
+        knowledge: KnowledgeRepository,
+        store: ConversationStore,
+        responses: ResponseCatalogue,
+        policy: Policy | None = None,
+        actions: Mapping[str, Action] | None = None,
+        events: EventSink | None = None,
+        offload: Callable[..., Any] | None = None,
+    ) -> None:
+        self.interpreter = interpreter
+        self.knowledge = knowledge
+        self.store = store
+        self.responses = responses
+        self.policy = policy or Policy()
+        self.actions = dict(actions) if actions is not None else build_actions()
+        self.events = events
+        self._offload = offload or asyncio.to_thread
+        self._locks: weakref.WeakValueDictionary[ConversationKey, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        # Rendered once at start-up, so apologising can never fail for want of a text.
+        self._apology = responses.render("utter_error")
+
+    async def _blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._offload(fn, *args)
+
+    def _lock(self, key: ConversationKey) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        return lock
+
+    # --- the edge ------------------------------------------------------------------------------------
+
+    async def handle(self, message: InboundMessage) -> list[OutboundMessage]:
+        """Replies to one inbound message (empty while an officer owns the chat).
+
+        Messages of one conversation are handled one at a time, in arrival order. Never raises for a
+        failure inside: it is logged and answered with the apology.
+        """
+        lock = self._lock(message.key)
+        async with lock:
+            try:
+                return await self._handle(message)
+            except Exception as exc:
+                stage = exc.stage if isinstance(exc, EngineError) else "engine"
+                cause = exc.__cause__ if isinstance(exc, EngineError) and exc.__cause__ else exc
+                logger.error(
+                    "failed to handle a message of %s at %s: %r",
+                    message.key,
+                    stage,
+                    cause,
+                    exc_info=(type(cause), cause, cause.__traceback__),
+                )
+                await self._after_failure(message)
+                return [self._apology_message(message.key)]
+
+    def _apology_message(self, key: ConversationKey) -> OutboundMessage:
+        return OutboundMessage(key=key, text=self._apology.text, buttons=self._apology.buttons)
+
+    async def _after_failure(self, message: InboundMessage) -> None:
+        """Best effort after a failure: log both messages and remember the apology's buttons."""
+        try:
+            state = await self._blocking(self.store.load, message.key)
+            await self._blocking(self.store.save, state.evolve(choices=self._apology.buttons))
+            await self._blocking(
+                self.store.log,
+                [
+                    MessageRecord(message.key, "in", message.text, created_at=message.received_at),
+                    MessageRecord(message.key, "out", self._apology.text, sender="bot", intent="error"),
+                ],
+            )
+        except Exception:
+            logger.exception("could not record the failed turn of %s", message.key)
+
+    async def release_to_bot(self, key: ConversationKey) -> None:
+        """The officer is done: the bot answers this conversation again (from the officer console)."""
+        async with self._lock(key):
+            state = await self._blocking(self.store.load, key)
+            if state.mode == Mode.WITH_OFFICER:
+                await self._blocking(self.store.save, state.evolve(mode=Mode.ANSWERING, fallback_streak=0))
+
+    # --- one turn --------------------------------------------------------------------------------------
+
+    async def _handle(self, message: InboundMessage) -> list[OutboundMessage]:
+        key = message.key
+        try:
+            state = await self._blocking(self.store.load, key)
+        except Exception as exc:
+            raise StoreFailed(key, "load") from exc
+
+        if state.mode == Mode.WITH_OFFICER:
+            await self._log(key, [MessageRecord(key, "in", message.text, created_at=message.received_at)])
+            return []
+        if state.mode == Mode.CLOSED:
+            state = state.reopened()
+
+        understanding = await self._understand(message, state)
+        parse = understanding.parse
+        decision = self.policy.decide(parse, state)
+        state = apply_events(state, decision.events)
+        turn_events: list[Event] = list(decision.events)
+
+        dispatcher = CollectingDispatcher(self.responses)
+        for name in decision.actions:
+            action = self.actions.get(name)
+            if action is None:
+                raise ActionFailed(key, f"no action named {name!r}")
+            tracker = Tracker(state=state, latest_message=parse, knowledge=self.knowledge, args=decision.args)
+            try:
+                events = await action.run(dispatcher, tracker)
+                if not isinstance(events, list) or not all(isinstance(e, Event) for e in events):
+                    raise TypeError(f"{name} returned {events!r}, not a list of events")
+                state = apply_events(state, events)
+            except Exception as exc:
+                raise ActionFailed(key, name) from exc
+            turn_events.extend(events)
+
+        intent = (parse.get("intent") or {}).get("name")
+        confidence = (parse.get("intent") or {}).get("confidence")
+        state = self._finish_turn(state, dispatcher.messages, turn_events, intent, decision.actions)
+        replies = [self._outbound(key, d) for d in dispatcher.messages]
+
+        try:
+            await self._blocking(self.store.save, state)
+        except Exception as exc:
+            raise StoreFailed(key, "save") from exc
+        records = [
+            MessageRecord(
+                key,
+                "in",
+                message.text,
+                intent=intent,
+                confidence=float(confidence) if confidence is not None else None,
+                procedure=state.procedure,
+                created_at=message.received_at,
+            )
+        ]
+        records += [
+            MessageRecord(key, "out", r.text, sender="bot", intent=intent, procedure=state.procedure)
+            for r in replies
+        ]
+        await self._log(key, records)
+        self._publish(key, turn_events)
+        logger.debug("handled %s: %s via %s -> %s", key, intent, understanding.source, decision.rule)
+        return replies
+
+    async def _log(self, key: ConversationKey, records: list[MessageRecord]) -> None:
+        try:
+            await self._blocking(self.store.log, records)
+        except Exception as exc:
+            raise StoreFailed(key, "log") from exc
+
+    def _publish(self, key: ConversationKey, events: Sequence[Event]) -> None:
+        """Hand the turn's events on; a failing sink is logged, the citizen still gets the replies."""
+        if self.events is None:
+            for event in events:
+                if isinstance(event, EscalationRequested):
+                    logger.warning("escalation for %s not delivered (no event sink): %r", key, event)
+            return
+        try:
+            self.events.publish(key, events)
+        except Exception:
+            logger.exception("event sink failed for %s; events: %r", key, events)
+
+    @staticmethod
+    def _finish_turn(
+        state: ConversationState,
+        drafts: Sequence[MessageDraft],
+        events: Sequence[Event],
+        intent: str | None,
+        actions: Sequence[str],
+    ) -> ConversationState:
+        offered: tuple[Button, ...] = ()
+        for draft in drafts:
+            if draft.buttons:
+                offered = draft.buttons
+        counted = any(isinstance(e, FallbackCounted) for e in events)
+        return state.evolve(
+            choices=offered,
+            fallback_streak=state.fallback_streak if counted else 0,
+            last_intent=intent,
+            last_action=actions[-1] if actions else None,
+            turns=state.turns + 1,
+        )
+
+    @staticmethod
+    def _outbound(key: ConversationKey, draft: MessageDraft) -> OutboundMessage:
+        return OutboundMessage(key=key, text=draft.text, buttons=draft.buttons, links=draft.links)
+
+    # --- understanding -------------------------------------------------------------------------------
+
+    async def _understand(self, message: InboundMessage, state: ConversationState) -> _Understanding:
+        """Payload, numbered reply or "xem thêm" read directly; everything else through the NLU."""
+        text = message.text.strip()
+        source = "payload"
+        payload = parse_payload(text)
+        if payload is None and state.choices:
+            picked = resolve_numbered_reply(text, state.choices)
+            if picked is not None:
+                payload, source = parse_payload(picked), "number"
+        if payload is None and state.continuation and fold(text.lower()).strip(" .!?") in _MORE_WORDS:
+            payload, source = parse_payload(make_payload("more")), "more"
+        if payload is not None:
+            return _Understanding(self._payload_parse(text, *payload), source)
+        try:
+            parse = await self._blocking(self.interpreter.parse, text)
+        except Exception as exc:
+            raise UnderstandingFailed(message.key, "interpreter raised") from exc
+        if not isinstance(parse, dict) or not isinstance(parse.get("intent"), dict):
+            raise UnderstandingFailed(message.key, f"unusable parse {parse!r}")
+        return _Understanding(parse, "nlu")
+
+    def _payload_parse(self, text: str, intent: str, entities: dict[str, str]) -> dict[str, Any]:
+        """A Rasa-shaped parse for a payload: confidence 1, the entities, the procedure they name."""
+        procedure = None
+        code = entities.get("procedure")
+        if code:
+            found = self.knowledge.get(code)
+            procedure = {"code": code, "name": found.name if found else "", "score": 1.0}
+        return {
+            "text": text,
+            "intent": {"name": intent, "confidence": 1.0},
+            "intent_ranking": [{"name": intent, "confidence": 1.0}],
+            "entities": [
+                {
+                    "entity": name,
+                    "value": value,
+                    "start": None,
+                    "end": None,
+                    "confidence": 1.0,
+                    "extractor": "payload",
+                }
+                for name, value in entities.items()
+            ],
+            "procedure": procedure,
+            "procedure_ranking": [procedure] if procedure else [],
+        }

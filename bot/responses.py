@@ -1,0 +1,340 @@
+"""The response catalogue: every Vietnamese text the bot says, loaded from ``data/responses.yml``.
+
+The file uses Rasa's domain ``responses:`` format so editors who know Rasa feel at home::
+
+    responses:
+      utter_fee:
+        - text: "Dạ, lệ phí {procedure_name}:\\n{items}"
+          buttons:
+            - title: "Gặp cán bộ"
+              payload: "/request_human"
+
+:data:`RESPONSE_SCHEMA` lists every key the code uses and the variables each may use. Loading checks the
+file against it, so a missing key, an unknown key or an unknown variable stops the server at start-up
+instead of failing in front of a citizen.
+
+This module also owns the button payload syntax, ``/intent`` or ``/intent{"entity":"value"}`` (Rasa's),
+because catalogue buttons, action buttons and the engine's understanding all share it.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.messages import Button
+
+DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "responses.yml"
+
+_PROCEDURE = frozenset({"procedure_name"})
+_LIST = frozenset({"procedure_name", "count", "items"})
+
+RESPONSE_SCHEMA: Mapping[str, frozenset[str]] = {
+    # greeting and small talk
+    "utter_greet": frozenset(),
+    "utter_thank": frozenset(),
+    "utter_goodbye": frozenset(),
+    "utter_affirm": frozenset(),
+    "utter_deny": frozenset(),
+    "utter_out_of_scope": frozenset(),
+    "utter_rephrase": frozenset(),
+    # which procedure
+    "utter_ask_procedure": frozenset(),
+    "utter_choose_procedure": frozenset(),
+    "utter_procedure_unknown": frozenset(),
+    # answers
+    "utter_documents": _LIST,
+    "utter_forms": _LIST,
+    "utter_no_forms": _PROCEDURE,
+    "utter_steps": _LIST,
+    "utter_fee": frozenset({"procedure_name", "items"}),
+    "utter_fee_free": _PROCEDURE,
+    "utter_processing_time": frozenset({"procedure_name", "items"}),
+    "utter_where": frozenset({"procedure_name", "agency"}),
+    "utter_where_address": frozenset({"procedure_name", "agency", "address"}),
+    "utter_channels": frozenset({"procedure_name", "channels"}),
+    "utter_online_full": _PROCEDURE,
+    "utter_online_partial": _PROCEDURE,
+    "utter_online_none": _PROCEDURE,
+    "utter_conditions": frozenset({"procedure_name", "conditions"}),
+    "utter_no_conditions": _PROCEDURE,
+    "utter_legal_basis": _LIST,
+    "utter_result": frozenset({"procedure_name", "result"}),
+    "utter_overview": frozenset({"procedure_name", "code", "items"}),
+    "utter_missing_detail": frozenset({"procedure_name", "topic"}),
+    "utter_missing_detail_no_link": frozenset({"procedure_name", "topic"}),
+    "utter_list_more": frozenset({"procedure_name", "items"}),
+    "utter_no_more": frozenset(),
+    # pieces
+    "part_document_item": frozenset({"number", "name"}),
+    "part_originals": frozenset({"n"}),
+    "part_copies": frozenset({"n"}),
+    "part_form": frozenset({"form"}),
+    "part_group": frozenset({"group"}),
+    "part_form_item": frozenset({"number", "form", "name"}),
+    "part_step_item": frozenset({"number", "text"}),
+    "part_channel_fee": frozenset({"channel", "fee"}),
+    "part_channel_time": frozenset({"channel", "time"}),
+    "part_legal_item": frozenset({"number", "title"}),
+    "part_overview_agency": frozenset({"agency"}),
+    "part_overview_time": frozenset({"time"}),
+    "part_overview_fee": frozenset({"fee"}),
+    "part_overview_online": frozenset({"online_level"}),
+    "part_more_button": frozenset(),
+    "part_link_portal": frozenset(),
+    "part_link_forms": frozenset(),
+    "part_link_online": frozenset(),
+    "part_dossier_due": frozenset({"due"}),
+    "part_dossier_procedure": frozenset({"procedure_name"}),
+    "topic_documents": frozenset(),
+    "topic_forms": frozenset(),
+    "topic_steps": frozenset(),
+    "topic_fee": frozenset(),
+    "topic_processing_time": frozenset(),
+    "topic_where": frozenset(),
+    "topic_channels": frozenset(),
+    "topic_conditions": frozenset(),
+    "topic_legal_basis": frozenset(),
+    "topic_result": frozenset(),
+    # not understood
+    "utter_clarify": frozenset(),
+    "utter_clarify_no_candidates": frozenset(),
+    "utter_offer_officer": frozenset(),
+    # officer, dossier, feedback
+    "utter_escalate": frozenset(),
+    "utter_ask_dossier_code": frozenset(),
+    "utter_dossier_lookup_unavailable": frozenset({"dossier_code"}),
+    "utter_dossier_status": frozenset({"dossier_code", "status", "details"}),
+    "utter_dossier_not_found": frozenset({"dossier_code"}),
+    "utter_feedback_ask_rating": frozenset(),
+    "utter_feedback_thanks": frozenset({"rating"}),
+    # something broke
+    "utter_error": frozenset(),
+}
+"""Every response key the code uses, with the variables its texts may use."""
+
+
+class ResponseCatalogueError(ValueError):
+    """The responses file does not match :data:`RESPONSE_SCHEMA` (raised at load)."""
+
+
+class ResponseRenderError(KeyError):
+    """Code asked for an unknown key or left out a declared variable (a programming error)."""
+
+
+# --- Button payloads ------------------------------------------------------------------------------
+
+_PAYLOAD_RE = re.compile(r"^/(?P<intent>[A-Za-z_][A-Za-z0-9_]*)(?P<entities>\{.*\})?$", re.DOTALL)
+
+
+def make_payload(intent: str, **entities: str) -> str:
+    """Build a button payload: ``make_payload("choose", procedure="1.013225")`` gives
+    ``/choose{"procedure":"1.013225"}``."""
+    if not entities:
+        return f"/{intent}"
+    return f"/{intent}" + json.dumps(entities, ensure_ascii=False, separators=(",", ":"))
+
+
+def parse_payload(text: str) -> tuple[str, dict[str, str]] | None:
+    """Read ``/intent`` or ``/intent{"entity":"value"}``; None when the text is not a payload.
+
+    Telegram commands such as ``/start`` are payloads too. Entity values are turned into strings; a
+    payload with broken JSON is not a payload (the text then goes to the NLU like any other).
+    """
+    match = _PAYLOAD_RE.match(text.strip())
+    if not match:
+        return None
+    raw = match.group("entities")
+    entities: dict[str, str] = {}
+    if raw:
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        entities = {str(k): str(v) for k, v in data.items() if v is not None}
+    return match.group("intent"), entities
+
+
+# --- Catalogue -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered response: the text and the catalogue's buttons for it."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Variant:
+    text: str
+    buttons: tuple[Button, ...]
+
+
+_FORMATTER = string.Formatter()
+
+
+def _fields(template: str, where: str) -> set[str]:
+    """The variable names of a template; only plain ``{name}`` fields are allowed."""
+    names: set[str] = set()
+    try:
+        parsed = list(_FORMATTER.parse(template))
+    except ValueError as exc:
+        raise ResponseCatalogueError(
+            f"{where}: broken braces ({exc}); write {{{{ or }}}} for a brace"
+        ) from exc
+    for _, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion:
+            raise ResponseCatalogueError(
+                f"{where}: only plain variables like {{procedure_name}} are allowed, got {{{name}}}"
+            )
+        names.add(name)
+    return names
+
+
+class ResponseCatalogue:
+    """Validated response texts, rendered by key.
+
+    Build it with :meth:`load` (from the YAML file) or :meth:`from_mapping` (from the parsed dict).
+    """
+
+    def __init__(
+        self,
+        variants: Mapping[str, tuple[_Variant, ...]],
+        schema: Mapping[str, frozenset[str]],
+        rng: random.Random | None = None,
+    ) -> None:
+        self._variants = dict(variants)
+        self._schema = dict(schema)
+        self._rng = rng or random.Random()
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path = DEFAULT_PATH,
+        schema: Mapping[str, frozenset[str]] = RESPONSE_SCHEMA,
+        rng: random.Random | None = None,
+    ) -> ResponseCatalogue:
+        """Read and validate a responses file.
+
+        Raises:
+            ResponseCatalogueError: unreadable YAML, or content not matching ``schema``.
+        """
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ResponseCatalogueError(f"{path}: cannot read responses ({exc})") from exc
+        return cls.from_mapping(data, schema, rng=rng)
+
+    @classmethod
+    def from_mapping(
+        cls,
+        data: Any,
+        schema: Mapping[str, frozenset[str]] = RESPONSE_SCHEMA,
+        rng: random.Random | None = None,
+    ) -> ResponseCatalogue:
+        """Validate a parsed responses document (``{"responses": {...}}``).
+
+        Raises:
+            ResponseCatalogueError: with every problem found, one per line.
+        """
+        if not isinstance(data, dict) or not isinstance(data.get("responses"), dict):
+            raise ResponseCatalogueError("the file must have a 'responses:' mapping")
+        responses: dict[str, Any] = data["responses"]
+        problems: list[str] = []
+        missing = sorted(set(schema) - set(responses))
+        unknown = sorted(set(responses) - set(schema))
+        if missing:
+            problems.append("missing keys: " + ", ".join(missing))
+        if unknown:
+            problems.append("unknown keys (typo?): " + ", ".join(unknown))
+        variants: dict[str, tuple[_Variant, ...]] = {}
+        for key in sorted(set(responses) & set(schema)):
+            try:
+                variants[key] = cls._read_key(key, responses[key], schema[key])
+            except ResponseCatalogueError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise ResponseCatalogueError("invalid responses:\n" + "\n".join(problems))
+        return cls(variants, schema, rng=rng)
+
+    @staticmethod
+    def _read_key(key: str, raw: Any, allowed: frozenset[str]) -> tuple[_Variant, ...]:
+        if not isinstance(raw, list) or not raw:
+            raise ResponseCatalogueError(f"{key}: must be a non-empty list of '- text: ...' entries")
+        out: list[_Variant] = []
+        for i, entry in enumerate(raw, 1):
+            where = f"{key} #{i}"
+            if (
+                not isinstance(entry, dict)
+                or not isinstance(entry.get("text"), str)
+                or not entry["text"].strip()
+            ):
+                raise ResponseCatalogueError(f"{where}: needs a non-empty 'text'")
+            extra = set(entry) - {"text", "buttons"}
+            if extra:
+                raise ResponseCatalogueError(f"{where}: unsupported fields {sorted(extra)}")
+            used = _fields(entry["text"], where)
+            buttons: list[Button] = []
+            for j, b in enumerate(entry.get("buttons") or (), 1):
+                bwhere = f"{where} button {j}"
+                if not isinstance(b, dict) or not isinstance(b.get("title"), str) or not b["title"].strip():
+                    raise ResponseCatalogueError(f"{bwhere}: needs a 'title'")
+                if not isinstance(b.get("payload"), str) or parse_payload(b["payload"]) is None:
+                    raise ResponseCatalogueError(
+                        f'{bwhere}: payload must look like /intent or /intent{{"entity":"value"}}'
+                    )
+                used |= _fields(b["title"], bwhere)
+                buttons.append(Button(b["title"], b["payload"]))
+            unknown = used - allowed
+            if unknown:
+                allowed_text = ", ".join(sorted(allowed)) or "none"
+                raise ResponseCatalogueError(
+                    f"{where}: unknown variables {sorted(unknown)} (allowed: {allowed_text})"
+                )
+            out.append(_Variant(entry["text"], tuple(buttons)))
+        return tuple(out)
+
+    @property
+    def keys(self) -> frozenset[str]:
+        """Every response key of the catalogue."""
+        return frozenset(self._variants)
+
+    def render(self, key: str, **variables: Any) -> Rendered:
+        """Text and buttons of one response, with variables filled in.
+
+        Every variable the schema declares for ``key`` must be given (values are turned into text).
+
+        Raises:
+            ResponseRenderError: unknown key or a declared variable left out.
+        """
+        variants = self._variants.get(key)
+        if variants is None:
+            raise ResponseRenderError(f"no response {key!r} in the catalogue")
+        missing = self._schema[key] - set(variables)
+        if missing:
+            raise ResponseRenderError(f"{key}: variables not given: {sorted(missing)}")
+        values = {name: str(value) for name, value in variables.items()}
+        variant = variants[0] if len(variants) == 1 else self._rng.choice(variants)
+        return Rendered(
+            # Trailing blank lines are dropped so an empty optional part ({details}) leaves no gap.
+            text=variant.text.format_map(values).rstrip(),
+            buttons=tuple(Button(b.title.format_map(values), b.payload) for b in variant.buttons),
+        )
+
+    def text(self, key: str, **variables: Any) -> str:
+        """Only the text of :meth:`render` (for pieces such as list lines and button titles)."""
+        return self.render(key, **variables).text

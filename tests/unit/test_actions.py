@@ -1,0 +1,357 @@
+"""Every action, asserted on two lists: the drafts it dispatched and the events it returned."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from actions.base import (
+    Action,
+    CollectingDispatcher,
+    ContinuationSet,
+    EscalationRequested,
+    FallbackCounted,
+    FeedbackGiven,
+    MessageDraft,
+    ModeChanged,
+    SlotSet,
+    Tracker,
+)
+from actions.dossier import DossierStatusAction, looks_like_dossier_code
+from actions.escalation import EscalateAction
+from actions.fallback import ClarifyAction, OfferOfficerAction
+from actions.feedback import FeedbackAction
+from actions.procedure import (
+    AskProcedureAction,
+    ChooseProcedureAction,
+    MoreAction,
+    ProcedureAnswerAction,
+    clip,
+)
+from actions.smalltalk import smalltalk_actions
+from bot.messages import Button
+from bot.ports import DossierStatus, InMemoryDossierGateway, NotConfiguredDossierGateway
+from bot.responses import ResponseCatalogue
+from bot.state import Continuation, ConversationState, Mode
+from knowledge.domain import Document
+from tests import factories as f
+
+CATALOGUE = ResponseCatalogue.load()
+
+
+def tracker(parse: dict[str, Any] | None = None, knowledge=None, args=None, **state: Any) -> Tracker:
+    return Tracker(
+        state=ConversationState(key=f.key(), **state),
+        latest_message=parse or f.parse("ask_documents"),
+        knowledge=knowledge or f.knowledge(),
+        args=args or {},
+    )
+
+
+async def run(action: Action, t: Tracker) -> tuple[list[MessageDraft], list]:
+    dispatcher = CollectingDispatcher(CATALOGUE)
+    events = await action.run(dispatcher, t)
+    return dispatcher.messages, events
+
+
+def titles(draft: MessageDraft) -> list[str]:
+    return [b.title for b in draft.buttons]
+
+
+# --- procedure answers -------------------------------------------------------------------------------
+
+
+async def test_documents_first_page_has_five_items_and_xem_them() -> None:
+    drafts, events = await run(ProcedureAnswerAction("documents"), tracker(procedure=f.GPXD_NEW))
+    assert [d.response for d in drafts] == ["utter_documents"]
+    text = drafts[0].text
+    assert "gồm 7 loại giấy tờ" in text
+    assert "1. Đơn đề nghị cấp giấy phép xây dựng (1 bản chính, theo mẫu Mẫu số 01" in text
+    assert "2. Giấy tờ chứng minh quyền sử dụng đất (1 bản sao)" in text
+    assert "5. Cam kết" in text and "6." not in text
+    assert drafts[0].buttons == (Button("Xem thêm", "/more"),)
+    assert events == [ContinuationSet(Continuation("documents", f.GPXD_NEW, 5))]
+
+
+async def test_more_continues_the_list_with_its_group_heading() -> None:
+    t = tracker(procedure=f.GPXD_NEW, continuation=Continuation("documents", f.GPXD_NEW, 5))
+    drafts, events = await run(MoreAction(), t)
+    assert [d.response for d in drafts] == ["utter_list_more"]
+    assert (
+        "Đối với công trình gần sân bay:\n6. Văn bản chấp thuận độ cao công trình (1 bản sao)"
+        in drafts[0].text
+    )
+    assert "7. Báo cáo kết quả thẩm tra thiết kế" in drafts[0].text
+    assert drafts[0].buttons == ()
+    assert events == [ContinuationSet(None)]
+
+
+async def test_more_with_nothing_left() -> None:
+    drafts, events = await run(MoreAction(), tracker())
+    assert [d.response for d in drafts] == ["utter_no_more"]
+    assert events == [ContinuationSet(None)]
+
+
+async def test_forms_list_names_and_link_to_the_portal() -> None:
+    drafts, events = await run(ProcedureAnswerAction("forms"), tracker(procedure=f.MARRIAGE))
+    assert [d.response for d in drafts] == ["utter_forms"]
+    assert "Tờ khai đăng ký kết hôn (TT 04/2024/TT-BTP).docx" in drafts[0].text
+    assert drafts[0].links == (("Tải mẫu đơn, tờ khai", f.PORTAL + f.MARRIAGE),)
+    assert events == [ContinuationSet(None)]
+
+
+async def test_forms_when_none_is_published() -> None:
+    kb = f.knowledge(f.birth_registration(documents=(Document("Giấy chứng sinh", originals=1),)))
+    drafts, _ = await run(ProcedureAnswerAction("forms"), tracker(procedure=f.BIRTH, knowledge=kb))
+    assert [d.response for d in drafts] == ["utter_no_forms"]
+
+
+async def test_fee_per_channel_without_duplicates() -> None:
+    drafts, events = await run(ProcedureAnswerAction("fee"), tracker(procedure=f.GPXD_NEW))
+    assert [d.response for d in drafts] == ["utter_fee"]
+    assert drafts[0].text.count("75.000 Đồng") == 3
+    assert "- Trực tuyến: Lệ phí : 75.000 Đồng" in drafts[0].text
+    assert events == [ContinuationSet(None)]
+
+
+async def test_free_procedure_says_so() -> None:
+    drafts, _ = await run(ProcedureAnswerAction("fee"), tracker(procedure=f.MARRIAGE))
+    assert [d.response for d in drafts] == ["utter_fee_free"]
+    assert "không mất lệ phí" in drafts[0].text
+
+
+async def test_missing_data_links_the_portal() -> None:
+    drafts, events = await run(ProcedureAnswerAction("steps"), tracker(procedure=f.GPXD_RENEW))
+    assert [d.response for d in drafts] == ["utter_missing_detail"]
+    assert "các bước thực hiện" in drafts[0].text
+    assert drafts[0].links == (("Xem trên Cổng Dịch vụ công", f.PORTAL + f.GPXD_RENEW),)
+    assert events == [ContinuationSet(None)]
+
+
+async def test_missing_data_without_link_offers_an_officer() -> None:
+    drafts, _ = await run(ProcedureAnswerAction("fee"), tracker(procedure=f.GPXD_REISSUE))
+    assert [d.response for d in drafts] == ["utter_missing_detail_no_link"]
+    assert drafts[0].buttons == (Button("Gặp cán bộ", "/request_human"),)
+
+
+async def test_where_with_address() -> None:
+    drafts, _ = await run(ProcedureAnswerAction("where"), tracker(procedure=f.MARRIAGE))
+    assert [d.response for d in drafts] == ["utter_where_address"]
+    assert "Ủy ban nhân dân xã, phường, thị trấn" in drafts[0].text
+    assert "Địa chỉ: Bộ phận Một cửa" in drafts[0].text
+
+
+async def test_channels_and_full_online_with_link() -> None:
+    drafts, _ = await run(ProcedureAnswerAction("channels"), tracker(procedure=f.BIRTH))
+    assert [d.response for d in drafts] == ["utter_channels", "utter_online_full"]
+    assert "trực tuyến" in drafts[0].text
+    assert drafts[1].links == (("Nộp hồ sơ trực tuyến", f.PORTAL + f.BIRTH),)
+
+
+async def test_conditions_published_as_khong() -> None:
+    drafts, _ = await run(ProcedureAnswerAction("conditions"), tracker(procedure=f.BIRTH))
+    assert [d.response for d in drafts] == ["utter_no_conditions"]
+
+
+async def test_processing_time_steps_legal_basis_result() -> None:
+    t = tracker(procedure=f.MARRIAGE)
+    for topic, response, fragment in [
+        ("processing_time", "utter_processing_time", "- Trực tiếp: Ngay trong ngày tiếp nhận hồ sơ"),
+        ("steps", "utter_steps", "Bước 3: Hai bên ký vào Sổ hộ tịch"),
+        ("legal_basis", "utter_legal_basis", "1. Luật Hộ tịch (60/2014/QH13)"),
+        ("result", "utter_result", "Giấy chứng nhận kết hôn"),
+        ("conditions", "utter_conditions", "Nam từ đủ 20 tuổi"),
+    ]:
+        drafts, events = await run(ProcedureAnswerAction(topic), t)
+        assert [d.response for d in drafts] == [response], topic
+        assert fragment in drafts[0].text, topic
+        assert events == [ContinuationSet(None)]
+
+
+async def test_overview_with_follow_up_buttons() -> None:
+    drafts, events = await run(ProcedureAnswerAction("overview"), tracker(procedure=f.GPXD_NEW))
+    assert [d.response for d in drafts] == ["utter_overview"]
+    assert "(mã 1.013225)" in drafts[0].text
+    assert "- Thời gian: 15 Ngày" in drafts[0].text
+    assert titles(drafts[0]) == ["Cần giấy tờ gì", "Lệ phí", "Nộp ở đâu", "Các bước làm"]
+    assert drafts[0].links == (("Xem trên Cổng Dịch vụ công", f.PORTAL + f.GPXD_NEW),)
+    assert events == [ContinuationSet(None)]
+
+
+async def test_unknown_procedure_code_forgets_it() -> None:
+    drafts, events = await run(ProcedureAnswerAction("fee"), tracker(procedure="9.999999"))
+    assert [d.response for d in drafts] == ["utter_procedure_unknown"]
+    assert events == [SlotSet("procedure", None), ContinuationSet(None)]
+
+
+async def test_ask_procedure_remembers_the_question() -> None:
+    drafts, events = await run(AskProcedureAction(), tracker(f.parse("ask_fee")))
+    assert [d.response for d in drafts] == ["utter_ask_procedure"]
+    assert events == [SlotSet("pending_intent", "ask_fee")]
+
+
+async def test_choose_procedure_offers_candidates_as_choose_payloads() -> None:
+    candidates = [
+        {"code": f.GPXD_NEW, "name": "Cấp mới", "score": 0.74},
+        {"code": f.GPXD_ADJUST, "name": "Điều chỉnh", "score": 0.72},
+    ]
+    drafts, events = await run(
+        ChooseProcedureAction(), tracker(f.parse("ask_documents"), args={"candidates": candidates})
+    )
+    assert [d.response for d in drafts] == ["utter_choose_procedure"]
+    assert drafts[0].buttons == (
+        Button("Cấp mới", '/choose{"procedure":"1.013225"}'),
+        Button("Điều chỉnh", '/choose{"procedure":"1.013226"}'),
+    )
+    assert events == [
+        SlotSet("pending_intent", "ask_documents"),
+        ModeChanged(Mode.AWAITING_CHOICE),
+        ContinuationSet(None),
+    ]
+
+
+def test_clip_cuts_at_a_word() -> None:
+    assert clip("một hai ba bốn năm", 10) == "một hai…"
+    assert clip("ngắn", 10) == "ngắn"
+
+
+# --- small talk, feedback -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "response", "events"),
+    [
+        ("action_greet", "utter_greet", [ContinuationSet(None)]),
+        ("action_thank", "utter_thank", []),
+        ("action_goodbye", "utter_goodbye", [ModeChanged(Mode.CLOSED)]),
+        ("action_affirm", "utter_affirm", []),
+        ("action_deny", "utter_deny", [SlotSet("pending_intent", None)]),
+        ("action_out_of_scope", "utter_out_of_scope", []),
+        ("action_rephrase", "utter_rephrase", [SlotSet("pending_intent", None)]),
+    ],
+)
+async def test_smalltalk(name: str, response: str, events: list) -> None:
+    action = {a.name: a for a in smalltalk_actions()}[name]
+    drafts, got = await run(action, tracker())
+    assert [d.response for d in drafts] == [response]
+    assert got == events
+
+
+async def test_greeting_shows_the_help_menu() -> None:
+    action = {a.name: a for a in smalltalk_actions()}["action_greet"]
+    drafts, _ = await run(action, tracker())
+    assert "Gặp cán bộ" in titles(drafts[0])
+    assert "Tra cứu hồ sơ" in titles(drafts[0])
+
+
+async def test_feedback_comment_asks_for_a_rating() -> None:
+    drafts, events = await run(
+        FeedbackAction(), tracker(f.parse("give_feedback", text="góp ý: trả lời hơi dài"))
+    )
+    assert [d.response for d in drafts] == ["utter_feedback_ask_rating"]
+    assert titles(drafts[0]) == ["1", "2", "3", "4", "5"]
+    assert events == [FeedbackGiven(None, "góp ý: trả lời hơi dài", None)]
+
+
+async def test_feedback_rating_is_thanked() -> None:
+    t = tracker(f.parse("give_feedback", entities={"rating": "4"}), procedure=f.BIRTH)
+    drafts, events = await run(FeedbackAction(), t)
+    assert [d.text for d in drafts] == [CATALOGUE.text("utter_feedback_thanks", rating=4)]
+    assert events == [FeedbackGiven(4, "", f.BIRTH)]
+
+
+# --- fallback, escalation, dossier ---------------------------------------------------------------
+
+
+async def test_clarify_offers_candidates_then_not_these() -> None:
+    parse = f.parse("nlu_fallback", ranking=[(f.GPXD_ADJUST, 0.45), (f.GPXD_NEW, 0.42)])
+    drafts, events = await run(ClarifyAction(), tracker(parse))
+    assert [d.response for d in drafts] == ["utter_clarify"]
+    assert [b.payload for b in drafts[0].buttons] == [
+        '/choose{"procedure":"1.013226"}',
+        '/choose{"procedure":"1.013225"}',
+        "/rephrase",
+    ]
+    assert events == [FallbackCounted(1, "clarify"), ModeChanged(Mode.AWAITING_CHOICE)]
+
+
+async def test_clarify_without_candidates() -> None:
+    drafts, events = await run(ClarifyAction(), tracker(f.parse("nlu_fallback")))
+    assert [d.response for d in drafts] == ["utter_clarify_no_candidates"]
+    assert events == [FallbackCounted(1, "clarify")]
+
+
+async def test_offer_officer() -> None:
+    drafts, events = await run(OfferOfficerAction(), tracker(f.parse("nlu_fallback"), fallback_streak=1))
+    assert [d.response for d in drafts] == ["utter_offer_officer"]
+    assert [b.payload for b in drafts[0].buttons] == ["/request_human", "/rephrase"]
+    assert events == [FallbackCounted(2, "officer"), ModeChanged(Mode.ANSWERING)]
+
+
+async def test_escalate_hands_over_and_emits_the_request() -> None:
+    t = tracker(
+        f.parse("request_human", text="cho tôi gặp cán bộ"),
+        procedure=f.MARRIAGE,
+        args={"reason": "requested"},
+    )
+    drafts, events = await run(EscalateAction(), t)
+    assert [d.response for d in drafts] == ["utter_escalate"]
+    assert events == [
+        ModeChanged(Mode.WITH_OFFICER),
+        ContinuationSet(None),
+        EscalationRequested("requested", f.MARRIAGE, "cho tôi gặp cán bộ", None),
+    ]
+
+
+async def test_escalate_from_a_button_does_not_pass_the_payload_as_text() -> None:
+    _, events = await run(EscalateAction(), tracker(f.parse("request_human", text="/request_human")))
+    assert events[-1] == EscalationRequested("requested", None, "", None)
+
+
+async def test_dossier_asks_for_the_code() -> None:
+    action = DossierStatusAction(NotConfiguredDossierGateway())
+    drafts, events = await run(action, tracker(f.parse("check_dossier_status", text="tra cứu hồ sơ")))
+    assert [d.response for d in drafts] == ["utter_ask_dossier_code"]
+    assert events == [ModeChanged(Mode.AWAITING_DOSSIER_CODE)]
+
+
+async def test_dossier_code_acknowledged_when_lookup_is_not_configured() -> None:
+    gateway = NotConfiguredDossierGateway()
+    t = tracker(f.parse("nlu_fallback", text="h12.22-250315-0001"), mode=Mode.AWAITING_DOSSIER_CODE)
+    drafts, events = await run(DossierStatusAction(gateway), t)
+    assert [d.response for d in drafts] == ["utter_dossier_lookup_unavailable"]
+    assert "H12.22-250315-0001" in drafts[0].text
+    assert events == [SlotSet("dossier_code", "H12.22-250315-0001"), ModeChanged(Mode.ANSWERING)]
+    assert gateway.asked == ["H12.22-250315-0001"]
+
+
+async def test_dossier_status_found() -> None:
+    gateway = InMemoryDossierGateway(
+        [DossierStatus("H12.22-250315-0001", "Đang giải quyết", "Đăng ký kết hôn", "20/03/2025")]
+    )
+    t = tracker(f.parse("check_dossier_status", entities={"dossier_code": "H12.22-250315-0001"}))
+    drafts, events = await run(DossierStatusAction(gateway), t)
+    assert [d.response for d in drafts] == ["utter_dossier_status"]
+    assert drafts[0].text.endswith("Thủ tục: Đăng ký kết hôn.\nNgày hẹn trả kết quả: 20/03/2025.")
+    assert events == [SlotSet("dossier_code", "H12.22-250315-0001"), ModeChanged(Mode.ANSWERING)]
+
+
+async def test_dossier_not_found_waits_for_another_code() -> None:
+    t = tracker(f.parse("check_dossier_status", entities={"dossier_code": "X1-000"}))
+    drafts, events = await run(DossierStatusAction(InMemoryDossierGateway()), t)
+    assert [d.response for d in drafts] == ["utter_dossier_not_found"]
+    assert events == [SlotSet("dossier_code", "X1-000"), ModeChanged(Mode.AWAITING_DOSSIER_CODE)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("H12.22-250315-0001", True),
+        ("000.00.19.H12-230101-0001", True),
+        ("0912345678", False),
+        ("lệ phí", False),
+    ],
+)
+def test_looks_like_dossier_code(text: str, expected: bool) -> None:
+    assert looks_like_dossier_code(text) is expected
