@@ -68,6 +68,7 @@ def read_records(path: Path = SEED_PATH) -> tuple[list[Procedure], list[tuple[st
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
                 continue
+            data = None
             try:
                 data = json.loads(line)
                 records.append(Procedure.from_dict(data))
