@@ -10,6 +10,7 @@ between close candidates.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -24,7 +25,7 @@ from actions.base import (
 from bot.messages import Button
 from bot.responses import make_payload
 from bot.state import Continuation, Mode
-from knowledge.domain import CHANNEL_LABELS, ONLINE_LEVEL_LABELS, Procedure
+from knowledge.domain import CHANNEL_LABELS, ONLINE_LEVEL_LABELS, Procedure, SubmissionChannel
 from knowledge.text import fold
 
 PAGE_SIZE = 5
@@ -79,6 +80,44 @@ def _channel_label(kind: str) -> str:
     return CHANNEL_LABELS.get(kind, kind)
 
 
+_FORM_EXT_RE = re.compile(r"\.(docx?|pdf|xlsx?|odt|rtf)$", re.IGNORECASE)
+
+
+def form_title(form: str) -> str:
+    """A form's file name as a citizen reads it: no extension (``Mẫu số 01.docx`` -> ``Mẫu số 01``)."""
+    return _FORM_EXT_RE.sub("", form.strip()).strip()
+
+
+_FEE_LABEL_RE = re.compile(r"^\s*(?:lệ phí|le phi)\s*:\s*", re.IGNORECASE)
+
+
+def _published(text: str) -> str:
+    """Published fee/time text tidied for chat.
+
+    ``"Lệ phí : 75.000 Đồng"`` -> ``"75.000 Đồng"`` (the message already says it is the fee); a text
+    listing several charges (``"Lệ phí : 50.000 Đồng; Phí : 10.000 Đồng"``) keeps its labels.
+    """
+    text = re.sub(r"\s+:", ":", text.strip())
+    stripped = _FEE_LABEL_RE.sub("", text)
+    if ":" not in stripped:
+        text = stripped
+    return clip(text, ITEM_CHARS)
+
+
+def _grouped(channels: Sequence[SubmissionChannel], attr: str) -> list[tuple[str, str]]:
+    """(channels, text) pairs with channels sharing the same published text merged into one line."""
+    groups: dict[str, list[str]] = {}
+    for channel in channels:
+        text = _published(getattr(channel, attr))
+        if text:
+            groups.setdefault(text, []).append(_channel_label(channel.kind))
+    out = []
+    for text, labels in groups.items():
+        labels = _dedupe(labels)
+        out.append((", ".join([labels[0], *(label.lower() for label in labels[1:])]), text))
+    return out
+
+
 def _dedupe(lines: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(lines))
 
@@ -105,7 +144,7 @@ def _document_page(d: CollectingDispatcher, proc: Procedure, start: int, end: in
         if doc.copies:
             details.append(d.text("part_copies", n=doc.copies))
         if doc.form:
-            details.append(d.text("part_form", form=doc.form))
+            details.append(d.text("part_form", form=form_title(doc.form)))
         line = d.text("part_document_item", number=index + 1, name=clip(doc.name, ITEM_CHARS))
         if details:
             line += " (" + ", ".join(details) + ")"
@@ -126,11 +165,15 @@ def _forms(proc: Procedure) -> list[tuple[str, str]]:
 
 
 def _form_page(d: CollectingDispatcher, proc: Procedure, start: int, end: int) -> list[str]:
-    forms = _forms(proc)
-    return [
-        d.text("part_form_item", number=i + 1, form=form, name=clip(name, 120))
-        for i, (form, name) in enumerate(forms[start:end], start)
-    ]
+    lines = []
+    for i, (form, name) in enumerate(_forms(proc)[start:end], start):
+        title = form_title(form)
+        # "Tờ khai đăng ký kết hôn" used for "Tờ khai đăng ký kết hôn" needs no "dùng cho".
+        if fold(title.lower()).startswith(fold(name.lower())):
+            lines.append(d.text("part_form_item_plain", number=i + 1, form=title))
+        else:
+            lines.append(d.text("part_form_item", number=i + 1, form=title, name=clip(name, 120)))
+    return lines
 
 
 def _step_page(d: CollectingDispatcher, proc: Procedure, start: int, end: int) -> list[str]:
@@ -220,14 +263,9 @@ def _answer_fee(d: CollectingDispatcher, proc: Procedure) -> list[Event]:
     if all(c.fee_vnd == 0 for c in priced):
         d.utter("utter_fee_free", procedure_name=proc.name)
         return [ContinuationSet(None)]
-    lines = _dedupe(
-        [
-            d.text(
-                "part_channel_fee", channel=_channel_label(c.kind), fee=clip(c.fee_text, ITEM_CHARS) or "0"
-            )
-            for c in priced
-        ]
-    )
+    lines = [d.text("part_channel_fee", channel=ch, fee=fee) for ch, fee in _grouped(priced, "fee_text")]
+    if not lines:
+        return _missing(d, proc, "fee")
     d.utter("utter_fee", procedure_name=proc.name, items="\n".join(lines))
     return [ContinuationSet(None)]
 
@@ -236,12 +274,7 @@ def _answer_time(d: CollectingDispatcher, proc: Procedure) -> list[Event]:
     timed = [c for c in proc.channels if c.time_text.strip()]
     if not timed:
         return _missing(d, proc, "processing_time")
-    lines = _dedupe(
-        [
-            d.text("part_channel_time", channel=_channel_label(c.kind), time=clip(c.time_text, ITEM_CHARS))
-            for c in timed
-        ]
-    )
+    lines = [d.text("part_channel_time", channel=ch, time=time) for ch, time in _grouped(timed, "time_text")]
     d.utter("utter_processing_time", procedure_name=proc.name, items="\n".join(lines))
     return [ContinuationSet(None)]
 
@@ -310,10 +343,10 @@ def _answer_overview(d: CollectingDispatcher, proc: Procedure) -> list[Event]:
     rows = sorted(proc.channels, key=lambda c: c.kind != "truc_tiep")
     timed = next((c for c in rows if c.time_text.strip()), None)
     if timed:
-        lines.append(d.text("part_overview_time", time=clip(timed.time_text, 200)))
+        lines.append(d.text("part_overview_time", time=_published(timed.time_text)))
     priced = next((c for c in rows if c.fee_text.strip()), None)
     if priced:
-        lines.append(d.text("part_overview_fee", fee=clip(priced.fee_text, 200)))
+        lines.append(d.text("part_overview_fee", fee=_published(priced.fee_text)))
     if proc.online_level in ONLINE_LEVEL_LABELS:
         lines.append(d.text("part_overview_online", online_level=ONLINE_LEVEL_LABELS[proc.online_level]))
     links = ((d.text("part_link_portal"), proc.url),) if proc.url else ()

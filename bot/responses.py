@@ -80,6 +80,7 @@ RESPONSE_SCHEMA: Mapping[str, frozenset[str]] = {
     "part_form": frozenset({"form"}),
     "part_group": frozenset({"group"}),
     "part_form_item": frozenset({"number", "form", "name"}),
+    "part_form_item_plain": frozenset({"number", "form"}),
     "part_step_item": frozenset({"number", "text"}),
     "part_channel_fee": frozenset({"channel", "fee"}),
     "part_channel_time": frozenset({"channel", "time"}),

@@ -1,0 +1,124 @@
+"""The response catalogue: validated at load, rendered by key; the payload syntax."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.messages import Button
+from bot.responses import (
+    DEFAULT_PATH,
+    RESPONSE_SCHEMA,
+    ResponseCatalogue,
+    ResponseCatalogueError,
+    ResponseRenderError,
+    make_payload,
+    parse_payload,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = yaml.safe_load(DEFAULT_PATH.read_text(encoding="utf-8"))
+
+
+def broken(mutate) -> dict:
+    data = copy.deepcopy(SHIPPED)
+    mutate(data["responses"])
+    return data
+
+
+def test_shipped_catalogue_loads_and_covers_the_schema() -> None:
+    assert ResponseCatalogue.load().keys == frozenset(RESPONSE_SCHEMA)
+
+
+def test_every_key_named_in_the_code_is_in_the_schema() -> None:
+    keys = set()
+    for path in [*ROOT.glob("actions/*.py"), ROOT / "bot" / "engine.py", ROOT / "bot" / "policy.py"]:
+        keys |= set(re.findall(r'"((?:utter|part|topic)_[a-z_]+)"', path.read_text(encoding="utf-8")))
+    keys |= {f"topic_{t}" for t in ("documents", "forms", "steps", "fee", "processing_time", "where")}
+    assert keys - set(RESPONSE_SCHEMA) == set()
+
+
+def test_texts_are_polite_vietnamese() -> None:
+    for key, entries in SHIPPED["responses"].items():
+        if key.startswith("utter_") and key not in {
+            "utter_online_full",
+            "utter_online_partial",
+            "utter_online_none",
+        }:
+            assert entries[0]["text"].startswith("Dạ"), key
+
+
+def test_missing_key_is_an_error_at_load() -> None:
+    with pytest.raises(ResponseCatalogueError, match="missing keys: utter_fee"):
+        ResponseCatalogue.from_mapping(broken(lambda r: r.pop("utter_fee")))
+
+
+def test_unknown_key_is_an_error_at_load() -> None:
+    with pytest.raises(ResponseCatalogueError, match="unknown keys .*utter_fe"):
+        ResponseCatalogue.from_mapping(broken(lambda r: r.update(utter_fe=[{"text": "Dạ"}])))
+
+
+def test_unknown_variable_is_an_error_at_load() -> None:
+    def mutate(r: dict) -> None:
+        r["utter_fee"][0]["text"] = "Dạ, lệ phí {ten_thu_tuc}: {items}"
+
+    with pytest.raises(ResponseCatalogueError, match=r"utter_fee #1: unknown variables \['ten_thu_tuc'\]"):
+        ResponseCatalogue.from_mapping(broken(mutate))
+
+
+@pytest.mark.parametrize("text", ["Dạ {procedure_name.__class__}", "Dạ {procedure_name!r}", "Dạ {0}", "Dạ {"])
+def test_only_plain_variables_are_allowed(text: str) -> None:
+    def mutate(r: dict) -> None:
+        r["utter_fee_free"][0]["text"] = text
+
+    with pytest.raises(ResponseCatalogueError):
+        ResponseCatalogue.from_mapping(broken(mutate))
+
+
+def test_bad_button_payload_is_an_error_at_load() -> None:
+    def mutate(r: dict) -> None:
+        r["utter_error"][0]["buttons"][0]["payload"] = "gặp cán bộ"
+
+    with pytest.raises(ResponseCatalogueError, match="utter_error #1 button 1: payload"):
+        ResponseCatalogue.from_mapping(broken(mutate))
+
+
+def test_unreadable_file_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "responses.yml"
+    path.write_text("responses: [", encoding="utf-8")
+    with pytest.raises(ResponseCatalogueError, match="cannot read"):
+        ResponseCatalogue.load(path)
+
+
+def test_render_fills_variables_and_keeps_buttons() -> None:
+    catalogue = ResponseCatalogue.load()
+    rendered = catalogue.render("utter_dossier_lookup_unavailable", dossier_code="H12.22-250315-0001")
+    assert "H12.22-250315-0001" in rendered.text
+    assert rendered.buttons == (Button("Gặp cán bộ", "/request_human"),)
+
+
+def test_render_refuses_missing_variables_and_unknown_keys() -> None:
+    catalogue = ResponseCatalogue.load()
+    with pytest.raises(ResponseRenderError):
+        catalogue.render("utter_fee", procedure_name="Đăng ký kết hôn")
+    with pytest.raises(ResponseRenderError):
+        catalogue.render("utter_nothing")
+
+
+def test_payload_round_trip() -> None:
+    payload = make_payload("choose", procedure="1.013225")
+    assert payload == '/choose{"procedure":"1.013225"}'
+    assert parse_payload(payload) == ("choose", {"procedure": "1.013225"})
+    assert parse_payload("/start") == ("start", {})
+    assert parse_payload('/give_feedback{"rating": 5}') == ("give_feedback", {"rating": "5"})
+
+
+@pytest.mark.parametrize(
+    "text", ["lệ phí bao nhiêu", "/choose{broken", "/choose[1]", "/ 2", '/x{"a":1} thêm']
+)
+def test_not_payloads(text: str) -> None:
+    assert parse_payload(text) is None
