@@ -31,7 +31,7 @@ from knowledge.text import fold
 PAGE_SIZE = 5
 """Items of a long list sent in one message before "Xem thêm"."""
 
-ITEM_CHARS = 300
+ITEM_CHARS = 220
 """Longest list item or step kept in a chat message; the rest is on the portal page."""
 
 TEXT_CHARS = 700
@@ -76,6 +76,21 @@ def _clip_block(text: str, limit: int) -> str:
     return joined if len(joined) <= limit else clip(joined, limit)
 
 
+NAME_CHARS = 120
+"""Longest procedure name kept in a message or on a button (some official names run to 300 characters)."""
+
+_THU_TUC_RE = re.compile(r"^\s*thủ tục\s+", re.IGNORECASE)
+
+
+def display_name(name: str, limit: int = NAME_CHARS) -> str:
+    """A procedure name for chat: no leading "Thủ tục" (the messages say it), clipped.
+
+    ``"Thủ tục đăng ký kết hôn"`` -> ``"Đăng ký kết hôn"``.
+    """
+    name = _THU_TUC_RE.sub("", name).strip()
+    return clip(name[:1].upper() + name[1:], limit)
+
+
 def _channel_label(kind: str) -> str:
     return CHANNEL_LABELS.get(kind, kind)
 
@@ -104,11 +119,22 @@ def _published(text: str) -> str:
     return clip(text, ITEM_CHARS)
 
 
-def _grouped(channels: Sequence[SubmissionChannel], attr: str) -> list[tuple[str, str]]:
+def _time_text(d: CollectingDispatcher, channel: SubmissionChannel) -> str:
+    """Published processing time; a bare number ("1", as some records give it) gets its unit."""
+    text = channel.time_text.strip()
+    if channel.days is not None and re.fullmatch(r"\d+(?:[.,]\d+)?", text):
+        days = int(channel.days) if float(channel.days).is_integer() else channel.days
+        return d.text("part_working_days" if channel.working_days else "part_days", days=days)
+    return _published(text)
+
+
+def _grouped(
+    channels: Sequence[SubmissionChannel], text_of: Callable[[SubmissionChannel], str]
+) -> list[tuple[str, str]]:
     """(channels, text) pairs with channels sharing the same published text merged into one line."""
     groups: dict[str, list[str]] = {}
     for channel in channels:
-        text = _published(getattr(channel, attr))
+        text = text_of(channel)
         if text:
             groups.setdefault(text, []).append(_channel_label(channel.kind))
     out = []
@@ -222,10 +248,21 @@ def send_list_page(
         links = ((d.text("part_link_forms"), proc.url),)
     if start == 0:
         d.utter(
-            spec.response, buttons=buttons, links=links, procedure_name=proc.name, count=total, items=items
+            spec.response,
+            buttons=buttons,
+            links=links,
+            procedure_name=display_name(proc.name),
+            count=total,
+            items=items,
         )
     else:
-        d.utter("utter_list_more", buttons=buttons, links=links, procedure_name=proc.name, items=items)
+        d.utter(
+            "utter_list_more",
+            buttons=buttons,
+            links=links,
+            procedure_name=display_name(proc.name),
+            items=items,
+        )
     return [ContinuationSet(Continuation(topic, proc.code, end) if more else None)]
 
 
@@ -239,17 +276,17 @@ def _missing(d: CollectingDispatcher, proc: Procedure, topic: str) -> list[Event
         d.utter(
             "utter_missing_detail",
             links=((d.text("part_link_portal"), proc.url),),
-            procedure_name=proc.name,
+            procedure_name=display_name(proc.name),
             topic=name,
         )
     else:
-        d.utter("utter_missing_detail_no_link", procedure_name=proc.name, topic=name)
+        d.utter("utter_missing_detail_no_link", procedure_name=display_name(proc.name), topic=name)
     return [ContinuationSet(None)]
 
 
 def _answer_list(d: CollectingDispatcher, proc: Procedure, topic: str) -> list[Event]:
     if topic == "forms" and proc.documents and not _forms(proc):
-        d.utter("utter_no_forms", procedure_name=proc.name)
+        d.utter("utter_no_forms", procedure_name=display_name(proc.name))
         return [ContinuationSet(None)]
     if LIST_TOPICS[topic].count(proc) == 0:
         return _missing(d, proc, topic)
@@ -261,12 +298,15 @@ def _answer_fee(d: CollectingDispatcher, proc: Procedure) -> list[Event]:
     if not priced:
         return _missing(d, proc, "fee")
     if all(c.fee_vnd == 0 for c in priced):
-        d.utter("utter_fee_free", procedure_name=proc.name)
+        d.utter("utter_fee_free", procedure_name=display_name(proc.name))
         return [ContinuationSet(None)]
-    lines = [d.text("part_channel_fee", channel=ch, fee=fee) for ch, fee in _grouped(priced, "fee_text")]
+    lines = [
+        d.text("part_channel_fee", channel=ch, fee=fee)
+        for ch, fee in _grouped(priced, lambda c: _published(c.fee_text))
+    ]
     if not lines:
         return _missing(d, proc, "fee")
-    d.utter("utter_fee", procedure_name=proc.name, items="\n".join(lines))
+    d.utter("utter_fee", procedure_name=display_name(proc.name), items="\n".join(lines))
     return [ContinuationSet(None)]
 
 
@@ -274,8 +314,11 @@ def _answer_time(d: CollectingDispatcher, proc: Procedure) -> list[Event]:
     timed = [c for c in proc.channels if c.time_text.strip()]
     if not timed:
         return _missing(d, proc, "processing_time")
-    lines = [d.text("part_channel_time", channel=ch, time=time) for ch, time in _grouped(timed, "time_text")]
-    d.utter("utter_processing_time", procedure_name=proc.name, items="\n".join(lines))
+    lines = [
+        d.text("part_channel_time", channel=ch, time=time)
+        for ch, time in _grouped(timed, lambda c: _time_text(d, c))
+    ]
+    d.utter("utter_processing_time", procedure_name=display_name(proc.name), items="\n".join(lines))
     return [ContinuationSet(None)]
 
 
@@ -286,12 +329,12 @@ def _answer_where(d: CollectingDispatcher, proc: Procedure) -> list[Event]:
     if proc.receiving_address.strip():
         d.utter(
             "utter_where_address",
-            procedure_name=proc.name,
+            procedure_name=display_name(proc.name),
             agency=agency,
             address=clip(proc.receiving_address, ITEM_CHARS),
         )
     else:
-        d.utter("utter_where", procedure_name=proc.name, agency=agency)
+        d.utter("utter_where", procedure_name=display_name(proc.name), agency=agency)
     return [ContinuationSet(None)]
 
 
@@ -300,7 +343,11 @@ def _answer_channels(d: CollectingDispatcher, proc: Procedure) -> list[Event]:
     if not kinds and not proc.online_level:
         return _missing(d, proc, "channels")
     if kinds:
-        d.utter("utter_channels", procedure_name=proc.name, channels=", ".join(k.lower() for k in kinds))
+        d.utter(
+            "utter_channels",
+            procedure_name=display_name(proc.name),
+            channels=", ".join(k.lower() for k in kinds),
+        )
     online = {
         "toan_trinh": "utter_online_full",
         "mot_phan": "utter_online_partial",
@@ -310,7 +357,7 @@ def _answer_channels(d: CollectingDispatcher, proc: Procedure) -> list[Event]:
         links = ()
         if proc.online_level != "con_lai" and proc.url:
             links = ((d.text("part_link_online"), proc.url),)
-        d.utter(online[proc.online_level], links=links, procedure_name=proc.name)
+        d.utter(online[proc.online_level], links=links, procedure_name=display_name(proc.name))
     return [ContinuationSet(None)]
 
 
@@ -319,11 +366,14 @@ def _answer_conditions(d: CollectingDispatcher, proc: Procedure) -> list[Event]:
     if not text:
         return _missing(d, proc, "conditions")
     if fold(text.lower()).strip(" .") in _NO_CONDITIONS:
-        d.utter("utter_no_conditions", procedure_name=proc.name)
+        d.utter("utter_no_conditions", procedure_name=display_name(proc.name))
         return [ContinuationSet(None)]
     links = ((d.text("part_link_portal"), proc.url),) if proc.url and len(text) > TEXT_CHARS else ()
     d.utter(
-        "utter_conditions", links=links, procedure_name=proc.name, conditions=_clip_block(text, TEXT_CHARS)
+        "utter_conditions",
+        links=links,
+        procedure_name=display_name(proc.name),
+        conditions=_clip_block(text, TEXT_CHARS),
     )
     return [ContinuationSet(None)]
 
@@ -331,7 +381,9 @@ def _answer_conditions(d: CollectingDispatcher, proc: Procedure) -> list[Event]:
 def _answer_result(d: CollectingDispatcher, proc: Procedure) -> list[Event]:
     if not proc.result.strip():
         return _missing(d, proc, "result")
-    d.utter("utter_result", procedure_name=proc.name, result=_clip_block(proc.result, TEXT_CHARS))
+    d.utter(
+        "utter_result", procedure_name=display_name(proc.name), result=_clip_block(proc.result, TEXT_CHARS)
+    )
     return [ContinuationSet(None)]
 
 
@@ -343,14 +395,20 @@ def _answer_overview(d: CollectingDispatcher, proc: Procedure) -> list[Event]:
     rows = sorted(proc.channels, key=lambda c: c.kind != "truc_tiep")
     timed = next((c for c in rows if c.time_text.strip()), None)
     if timed:
-        lines.append(d.text("part_overview_time", time=_published(timed.time_text)))
+        lines.append(d.text("part_overview_time", time=_time_text(d, timed)))
     priced = next((c for c in rows if c.fee_text.strip()), None)
     if priced:
         lines.append(d.text("part_overview_fee", fee=_published(priced.fee_text)))
     if proc.online_level in ONLINE_LEVEL_LABELS:
         lines.append(d.text("part_overview_online", online_level=ONLINE_LEVEL_LABELS[proc.online_level]))
     links = ((d.text("part_link_portal"), proc.url),) if proc.url else ()
-    d.utter("utter_overview", links=links, procedure_name=proc.name, code=proc.code, items="\n".join(lines))
+    d.utter(
+        "utter_overview",
+        links=links,
+        procedure_name=display_name(proc.name),
+        code=proc.code,
+        items="\n".join(lines),
+    )
     return [ContinuationSet(None)]
 
 
@@ -431,7 +489,10 @@ class AskProcedureAction:
 def candidate_buttons(candidates: Sequence[dict]) -> tuple[Button, ...]:
     """One ``/choose{"procedure": code}`` button per candidate, titled with its name."""
     return tuple(
-        Button(clip(str(c.get("name") or c["code"]), 64), make_payload("choose", procedure=str(c["code"])))
+        Button(
+            display_name(str(c.get("name") or c["code"]), 64),
+            make_payload("choose", procedure=str(c["code"])),
+        )
         for c in candidates
     )
 

@@ -84,6 +84,8 @@ RESPONSE_SCHEMA: Mapping[str, frozenset[str]] = {
     "part_step_item": frozenset({"number", "text"}),
     "part_channel_fee": frozenset({"channel", "fee"}),
     "part_channel_time": frozenset({"channel", "time"}),
+    "part_days": frozenset({"days"}),
+    "part_working_days": frozenset({"days"}),
     "part_legal_item": frozenset({"number", "title"}),
     "part_overview_agency": frozenset({"agency"}),
     "part_overview_time": frozenset({"time"}),

@@ -1,9 +1,10 @@
 """Factories for test inputs: realistic procedures, a filled knowledge base, inbound messages, parses.
 
-The procedures follow the national portal's published records (names, agencies, fees, documents with
-their forms, legal basis). The marriage (1.000894) and birth (1.001193) codes are the national ones; the
-construction-permit family uses 1.013225 for the new permit and neighbouring codes for its adjusted,
-renewed and re-issued variants, which is enough for tests.
+The procedures follow the national portal's published records (agencies, fees, documents with their
+forms, legal basis) and use the national codes: marriage 1.000894, birth 1.001193, and the construction
+permit family 1.013225 (new), 1.013226 (adjusted), 1.013227 (renewed), 1.013228 (re-issued). Names and
+contents are shortened to the individual-house case so that tests stay readable; the seed knowledge
+base has the full published records.
 """
 
 from __future__ import annotations

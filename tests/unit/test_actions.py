@@ -375,3 +375,24 @@ async def test_dossier_not_found_waits_for_another_code() -> None:
 )
 def test_looks_like_dossier_code(text: str, expected: bool) -> None:
     assert looks_like_dossier_code(text) is expected
+
+
+async def test_official_name_prefix_thu_tuc_is_not_repeated() -> None:
+    kb = f.knowledge(f.marriage_registration(name="Thủ tục đăng ký kết hôn"))
+    drafts, _ = await run(ProcedureAnswerAction("fee"), tracker(procedure=f.MARRIAGE, knowledge=kb))
+    assert drafts[0].text == "Dạ, thủ tục Đăng ký kết hôn không mất lệ phí."
+
+
+async def test_bare_number_processing_time_gets_its_unit() -> None:
+    from knowledge.domain import SubmissionChannel
+
+    proc = f.birth_registration(
+        channels=(
+            SubmissionChannel("truc_tiep", "1", "Miễn phí", days=1.0, fee_vnd=0),
+            SubmissionChannel("truc_tuyen", "3", "Miễn phí", days=3.0, working_days=True, fee_vnd=0),
+        )
+    )
+    drafts, _ = await run(
+        ProcedureAnswerAction("processing_time"), tracker(procedure=f.BIRTH, knowledge=f.knowledge(proc))
+    )
+    assert drafts[0].text.endswith("- Trực tiếp: 1 ngày\n- Trực tuyến: 3 ngày làm việc")
