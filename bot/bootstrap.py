@@ -9,10 +9,15 @@ import logging
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.channels.base import Deduplicator, InMemoryDeduplicator
+from bot.engine import Engine
+from bot.ports import ConversationStore, Interpreter
+from bot.responses import ResponseCatalogue
 from bot.settings import Settings
+from bot.store import SqlConversationStore, SqlDeduplicator
 from knowledge.db import make_engine, make_session_factory, migrate
 from knowledge.domain import ImportReport
 from knowledge.ports import KnowledgeRepository
@@ -25,13 +30,15 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Container:
-    """Lazily built adapters for one process. Pass ``knowledge`` to use a fake repository."""
+    """Lazily built adapters for one process; the ``*_override`` fields put fakes in their place."""
 
     settings: Settings = field(default_factory=Settings)
     knowledge_override: KnowledgeRepository | None = None
+    conversations_override: ConversationStore | None = None
+    interpreter_override: Interpreter | None = None
 
     @cached_property
-    def db_engine(self) -> Engine:
+    def db_engine(self) -> DbEngine:
         return make_engine(self.settings.database_url)
 
     @cached_property
@@ -59,6 +66,45 @@ class Container:
     @cached_property
     def search_index(self) -> SearchIndex:
         return self.build_search_index()
+
+    @cached_property
+    def responses(self) -> ResponseCatalogue:
+        return ResponseCatalogue.load(self.settings.data_dir / "responses.yml")
+
+    @cached_property
+    def conversations(self) -> ConversationStore:
+        if self.conversations_override is not None:
+            return self.conversations_override
+        return SqlConversationStore(self.sessions)
+
+    @cached_property
+    def deduplicator(self) -> Deduplicator:
+        if self.conversations_override is not None:
+            return InMemoryDeduplicator()
+        return SqlDeduplicator(self.sessions)
+
+    @cached_property
+    def interpreter(self) -> Interpreter:
+        """The NLU: the latest trained model, trained now when there is none."""
+        if self.interpreter_override is not None:
+            return self.interpreter_override
+        from nlu.cli import load_model, train_model
+
+        model_dir = self.settings.model_dir
+        if not (model_dir / "latest").exists():
+            log.warning("no NLU model in %s: training one now", model_dir)
+            train_model(self.settings.config_path, (self.settings.data_dir / "nlu.yml",), model_dir)
+        return load_model(model_dir, lambda: self.search_index)
+
+    @cached_property
+    def engine(self) -> Engine:
+        return Engine(self.interpreter, self.knowledge, self.conversations, self.responses)
+
+    def prepare(self) -> None:
+        """Everything the server needs before it answers: schema, seed, NLU model, engine."""
+        self.migrate()
+        self.seed_if_empty()
+        _ = self.engine
 
     def migrate(self) -> None:
         """Create or upgrade the schema."""

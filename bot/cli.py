@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -25,7 +26,49 @@ def build_parser() -> argparse.ArgumentParser:
         nlu_cli = None
     if nlu_cli is not None:
         nlu_cli.add_parser(sub)
+
+    p = sub.add_parser("serve", help="chạy máy chủ: web chat, REST, Telegram/Zalo khi có cấu hình")
+    p.add_argument("--host", default=None)
+    p.add_argument("--port", type=int, default=None)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("chat", help="trò chuyện với trợ lý ngay trong cửa sổ dòng lệnh")
+    p.set_defaults(func=cmd_chat)
     return parser
+
+
+def cmd_serve(args: argparse.Namespace, container: Container) -> int:
+    """Start the server (uvicorn) with everything the settings enable."""
+    import uvicorn
+
+    from bot.server import create_app
+
+    print("Đang chuẩn bị cơ sở dữ liệu và mô hình NLU (lần đầu có thể mất khoảng một phút)...", flush=True)
+    app = create_app(container)
+    host = args.host or container.settings.host
+    port = args.port or container.settings.port
+    print(f"Trợ lý đã sẵn sàng: http://{host}:{port}/", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, container: Container) -> int:
+    """Talk to the bot in a terminal; buttons are shown numbered and a number chooses one."""
+    import asyncio
+
+    from bot.console import run_console
+
+    # The terminal is the citizen's screen: errors go to a log file, never onto it.
+    log_file = container.settings.model_dir.parent / "helpline.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    file_handler = logging.FileHandler(log_file, encoding="utf-8")
+    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(file_handler)
+    container.prepare()
+    return asyncio.run(run_console(container.engine.handle, sys.stdin, sys.stdout))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -36,6 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # httpx logs whole request URLs at INFO, and Telegram / Zalo Bot put the token in the URL.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # PTB 22 warns on every RetryAfter unless timedelta mode is chosen; we read both forms.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     try:
         container = Container(settings=Settings())
     except ValueError as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +41,9 @@ class Settings(BaseSettings):
     zalo_oa_secret_key: str = ""
     zalo_oa_access_token: str = ""
     zalo_oa_refresh_token: str = ""
+    zalo_app_secret_key: str = ""
     zalo_bot_token: str = ""
+    zalo_bot_base_url: str = "https://bot-api.zaloplatforms.com"
     zalo_bot_webhook_secret: str = ""
 
     session_secret: str = ""
@@ -50,6 +52,7 @@ class Settings(BaseSettings):
         "telegram_token",
         "telegram_webhook_secret",
         "zalo_oa_secret_key",
+        "zalo_app_secret_key",
         "zalo_bot_token",
         "zalo_bot_webhook_secret",
         "session_secret",
@@ -59,3 +62,13 @@ class Settings(BaseSettings):
         if value.strip().lower() in _PLACEHOLDERS:
             raise ValueError("is a placeholder value; set the real secret or leave it empty")
         return value.strip()
+
+    @model_validator(mode="after")
+    def _webhooks_need_secrets(self) -> Settings:
+        if self.telegram_webhook_url and not self.telegram_webhook_secret:
+            raise ValueError("HELPLINE_TELEGRAM_WEBHOOK_URL needs HELPLINE_TELEGRAM_WEBHOOK_SECRET")
+        if self.zalo_bot_token and not self.zalo_bot_webhook_secret:
+            raise ValueError("HELPLINE_ZALO_BOT_TOKEN needs HELPLINE_ZALO_BOT_WEBHOOK_SECRET")
+        if self.zalo_oa_app_id and not self.zalo_oa_secret_key:
+            raise ValueError("HELPLINE_ZALO_OA_APP_ID needs HELPLINE_ZALO_OA_SECRET_KEY")
+        return self

@@ -12,8 +12,9 @@ Two tables, portable between SQLite and PostgreSQL (generic types only):
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -26,6 +27,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    delete,
     select,
 )
 from sqlalchemy.exc import IntegrityError
@@ -196,3 +198,46 @@ class SqlConversationStore:
             )
             stmt = stmt.order_by(ConversationRow.updated_at.desc())
             return [ConversationKey(c, k) for c, k in session.execute(stmt)]
+
+
+class ProcessedUpdateRow(Base):
+    """A platform update or message id already accepted, so a redelivery is processed once."""
+
+    __tablename__ = "processed_updates"
+    __table_args__ = (UniqueConstraint("channel", "message_id", name="uq_processed_updates"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    message_id: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow, index=True)
+
+
+class SqlDeduplicator:
+    """Deduplicator that survives restarts: the unique constraint decides, so it is safe across workers.
+
+    Implements ``bot.channels.base.Deduplicator``. Rows older than ``keep`` are pruned now and then
+    (platforms redeliver within minutes, not days).
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], keep: timedelta = timedelta(days=3)) -> None:
+        self._sessions = sessions
+        self._keep = keep
+        self._inserts = 0
+
+    def _insert(self, channel: str, message_id: str) -> bool:
+        with self._sessions() as session:
+            try:
+                with session.begin():
+                    session.add(ProcessedUpdateRow(channel=channel, message_id=message_id[:128]))
+            except IntegrityError:
+                return False
+            self._inserts += 1
+            if self._inserts % 1000 == 0:
+                with session.begin():
+                    cutoff = _utcnow() - self._keep
+                    session.execute(delete(ProcessedUpdateRow).where(ProcessedUpdateRow.created_at < cutoff))
+        return True
+
+    async def first_time(self, channel: str, message_id: str) -> bool:
+        """True the first time (channel, message_id) is seen, False for every redelivery."""
+        return await asyncio.to_thread(self._insert, channel, message_id)

@@ -1,0 +1,1 @@
+"""Web chat: the page at ``/`` and the Rasa-compatible REST channel."""
