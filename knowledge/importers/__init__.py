@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -48,11 +49,39 @@ def _source_files(path: Path) -> list[Path]:
     return found
 
 
+_DEADLINE_RE = re.compile(
+    r"(?:thời hạn|trong vòng|trong|tối đa|không quá|chậm nhất)\s+(?:là\s+)?(\d{1,3})\s*(ngày làm việc|ngày)\b",
+    re.IGNORECASE,
+)
+
+
+def fill_time_from_text(proc: Procedure) -> Procedure:
+    """Give channels a processing time from the record's own prose when the time column is empty.
+
+    Some portal rows leave "Thời gian" blank but state the deadline in the fee cell, the description
+    or the steps ("Trong thời hạn 05 ngày làm việc kể từ ..."). Only the deadline phrase is read (not
+    calendar dates), the first one found, and only channels without a time of their own get it.
+    """
+    if not proc.channels or any(c.days is not None for c in proc.channels):
+        return proc
+    texts = [c.description for c in proc.channels] + [c.fee_text for c in proc.channels] + list(proc.steps)
+    for text in texts:
+        match = _DEADLINE_RE.search(text or "")
+        if match:
+            days = float(match.group(1))
+            working = "làm việc" in match.group(2).lower()
+            channels = tuple(
+                replace(c, days=days, working_days=working) if not c.time_text else c for c in proc.channels
+            )
+            return replace(proc, channels=channels)
+    return proc
+
+
 def _parse_record(data: dict[str, Any]) -> Procedure:
     if "ma_thu_tuc" in data:
-        return parse_national(data)
+        return fill_time_from_text(parse_national(data))
     if "metadata" in data or "thu_tuc_id" in data:
-        return parse_bqp(data)
+        return fill_time_from_text(parse_bqp(data))
     raise RecordError("", "neither a national nor a defence-ministry record")
 
 

@@ -555,3 +555,31 @@ def test_whole_national_set_meets_coverage_targets() -> None:
     assert figures["with_documents_share"] >= 0.98
     assert figures["with_time_share"] >= 0.95
     assert figures["with_steps_share"] >= 0.95
+
+
+def test_empty_time_column_takes_the_deadline_stated_in_the_record() -> None:
+    from knowledge.domain import Procedure, SubmissionChannel
+    from knowledge.importers import fill_time_from_text
+
+    proc = Procedure(
+        code="1.000001",
+        name="x",
+        channels=(
+            SubmissionChannel("truc_tiep"),
+            SubmissionChannel("truc_tuyen", time_text="3 Ngày", days=3.0),
+        ),
+        steps=(
+            "Nộp hồ sơ chậm nhất vào ngày 20 tháng đầu quý.",
+            "Trong thời hạn 05 ngày làm việc kể từ ngày nhận.",
+        ),
+    )
+    # one channel already has a time: nothing is guessed
+    assert fill_time_from_text(proc) is proc
+    bare = Procedure(code="1.000002", name="x", channels=(SubmissionChannel("truc_tiep"),), steps=proc.steps)
+    filled = fill_time_from_text(bare)
+    assert (filled.channels[0].days, filled.channels[0].working_days) == (5.0, True)
+    assert filled.channels[0].time_text == ""  # the published column stays as published
+    no_deadline = Procedure(
+        code="1.000003", name="x", channels=(SubmissionChannel("truc_tiep"),), steps=("Ngày 20 tháng 3.",)
+    )
+    assert fill_time_from_text(no_deadline).channels[0].days is None
