@@ -412,6 +412,27 @@ class _SparseFeaturizer(Component):
     def analyze(self, message: Message) -> list[str]:
         raise NotImplementedError
 
+    def words(self, message: Message) -> list[tuple[str, str]]:
+        """(normalized, folded) words; words inside a masked entity become one ``__entity__`` word.
+
+        Masking procedure names makes the intent depend on the question ("cần giấy tờ gì"), not on
+        which procedure the training examples happened to name.
+        """
+        masked = self.settings.mask_entities
+        spans = [(e["start"], e["end"], e["entity"]) for e in message.entities if e["entity"] in masked]
+        if not spans:
+            return [(t.norm, t.folded) for t in message.tokens]
+        out: list[tuple[str, str]] = []
+        last = None
+        for t in message.tokens:
+            span = next((sp for sp in spans if sp[0] <= t.start and t.end <= sp[1]), None)
+            if span is None:
+                out.append((t.norm, t.folded))
+            elif span is not last:
+                out.append((f"__{span[2]}__", f"__{span[2]}__"))
+            last = span
+        return out
+
     def __init__(
         self, settings: Mapping[str, Any] | None = None, context: Mapping[str, Any] | None = None
     ) -> None:
@@ -482,8 +503,11 @@ class CharNgramSettings(ComponentSettings):
         min_df: drop n-grams seen in fewer training messages.
         max_features: keep at most this many n-grams (the most frequent); null for all.
         sublinear_tf: use 1 + log(tf).
+        mask_entities: entity types (found by extractors placed before this featurizer) whose words
+            are replaced by one ``__type__`` word.
     """
 
+    mask_entities: list[str] = Field(default_factory=list)
     normalized_range: tuple[int, int] | None = (2, 4)
     folded_range: tuple[int, int] | None = (2, 5)
     min_df: int = Field(1, ge=1)
@@ -526,10 +550,11 @@ class CharNgramFeaturizer(_SparseFeaturizer):
         """The n-grams of the message, prefixed ``n:`` (normalized) or ``f:`` (folded)."""
         out: list[str] = []
         s = self.settings
+        words = self.words(message)
         if s.normalized_range:
-            _char_grams((t.norm for t in message.tokens), *s.normalized_range, "n:", out)
+            _char_grams((w[0] for w in words), *s.normalized_range, "n:", out)
         if s.folded_range:
-            _char_grams((t.folded for t in message.tokens), *s.folded_range, "f:", out)
+            _char_grams((w[1] for w in words), *s.folded_range, "f:", out)
         return out
 
 
@@ -543,8 +568,10 @@ class WordNgramSettings(ComponentSettings):
         min_df: drop n-grams seen in fewer training messages.
         max_features: keep at most this many; null for all.
         sublinear_tf: use 1 + log(tf).
+        mask_entities: entity types whose words are replaced by one ``__type__`` word.
     """
 
+    mask_entities: list[str] = Field(default_factory=list)
     ngram_range: tuple[int, int] = (1, 2)
     use_folded: bool = True
     use_normalized: bool = False
@@ -571,11 +598,12 @@ class WordNgramFeaturizer(_SparseFeaturizer):
         """Word n-grams, prefixed ``f:`` (folded) or ``n:`` (normalized)."""
         out: list[str] = []
         lo, hi = self.settings.ngram_range
+        words = self.words(message)
         views = []
         if self.settings.use_folded:
-            views.append(("f:", [t.folded for t in message.tokens]))
+            views.append(("f:", [w[1] for w in words]))
         if self.settings.use_normalized:
-            views.append(("n:", [t.norm for t in message.tokens]))
+            views.append(("n:", [w[0] for w in words]))
         for prefix, words in views:
             for n in range(lo, hi + 1):
                 out.extend(prefix + " ".join(words[i : i + n]) for i in range(len(words) - n + 1))

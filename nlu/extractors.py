@@ -28,6 +28,7 @@ from nlu.components import (
     ConfigError,
     Message,
     TrainingSet,
+    _fold_word,
     register,
     resolve_path,
 )
@@ -59,6 +60,7 @@ BUILTIN_PATTERNS: dict[str, re.Pattern[str]] = {
     ),
 }
 _CODE_RE = re.compile(r"^\d\.\d{6}$")
+_WORD_RE = re.compile(r"[^\W_]+")
 
 
 def _date_value(m: re.Match[str]) -> str | None:
@@ -320,6 +322,12 @@ class ProcedureMentionExtractor(Component):
             for code, aliases in load_aliases(path).items():
                 for alias in aliases:
                     add(alias, synonym_of.get(alias.lower(), alias), [code])
+        # A variant ("nhập khẩu") of a canonical name that is itself an alias gets the alias's codes.
+        for entry in phrases.values():
+            if not entry["codes"]:
+                canonical = phrases.get(key(entry["value"]))
+                if canonical is not None:
+                    entry["codes"] = list(canonical["codes"])
         self.load({"phrases": phrases})
 
     def process(self, message: Message) -> None:
@@ -415,9 +423,13 @@ class LinkerSettings(ComponentSettings):
         strip_phrases: question and filler words removed before searching (matched on folded words,
             longest first), so "lệ phí làm sổ đỏ bao nhiêu" searches "làm sổ đỏ".
         skip_intents: intents that never concern a procedure unless one is named.
-        mention_score: score given to a procedure named by an alias mention (shared aliases split
-            it: each of n procedures gets ``mention_score - shared_penalty * (n - 1)``).
-        shared_penalty: see ``mention_score``.
+        search_k: candidates fetched to score the procedures that mentions name.
+        mention_floor: a procedure named by an alias mention scores
+            ``mention_floor + (1 - mention_floor) * search score - shared_penalty * (n - 1)``, where n is
+            the number of procedures sharing that alias.
+        shared_penalty: see ``mention_floor``.
+        coverage_weight: how much a search hit's score depends on the share of the query's words
+            found in its name or matched alias (0 keeps the index's score).
         entity: the mention entity name to read.
     """
 
@@ -437,8 +449,10 @@ class LinkerSettings(ComponentSettings):
             "check_dossier_status",
         ]  # fmt: skip
     )
-    mention_score: float = Field(0.97, ge=0.0, le=1.0)
-    shared_penalty: float = Field(0.02, ge=0.0, le=1.0)
+    search_k: int = Field(20, ge=1, le=500)
+    mention_floor: float = Field(0.7, ge=0.0, le=1.0)
+    shared_penalty: float = Field(0.01, ge=0.0, le=1.0)
+    coverage_weight: float = Field(0.3, ge=0.0, le=1.0)
     entity: str = "procedure"
 
 
@@ -460,12 +474,16 @@ class ProcedureLinker(Component):
         self, settings: Mapping[str, Any] | None = None, context: Mapping[str, Any] | None = None
     ) -> None:
         super().__init__(settings, context)
-        self._strip: dict[str, int] = {}
+        # Phrases are matched on diacritics when the citizen typed them ("căn" is not "cần") and on
+        # folded words only where the typed words carry none ("can" may be either).
+        self._strip_norm: set[str] = set()
+        self._strip_folded: set[str] = set()
         self._strip_max = 1
         for phrase in self.settings.strip_phrases:
-            words = fold(phrase.lower()).split()
+            words = phrase.lower().split()
             if words:
-                self._strip[" ".join(words)] = len(words)
+                self._strip_norm.add(" ".join(words))
+                self._strip_folded.add(fold(" ".join(words)))
                 self._strip_max = max(self._strip_max, len(words))
 
     @property
@@ -476,16 +494,18 @@ class ProcedureLinker(Component):
     def query_words(self, message: Message) -> list[str]:
         """The normalized words of the message left after removing question and filler phrases."""
         tokens = message.tokens
-        folded = [t.folded for t in tokens]
+        norms = [t.norm for t in tokens]
+        plain = [t.norm == t.folded for t in tokens]
         keep: list[str] = []
         i = 0
         while i < len(tokens):
             for n in range(min(self._strip_max, len(tokens) - i), 0, -1):
-                if " ".join(folded[i : i + n]) in self._strip:
+                phrase = " ".join(norms[i : i + n])
+                if phrase in self._strip_norm or (all(plain[i : i + n]) and phrase in self._strip_folded):
                     i += n
                     break
             else:
-                keep.append(tokens[i].norm)
+                keep.append(norms[i])
                 i += 1
         return keep
 
@@ -499,29 +519,46 @@ class ProcedureLinker(Component):
         intent = (message.intent or {}).get("name")
         if intent in self.settings.skip_intents and not mentions:
             return
-        scores: dict[str, tuple[float, str]] = {}
+        found: dict[str, tuple[float, str]] = {}
         words = self.query_words(message)
         if words:
             query = " ".join(words)
             message.diagnostics["procedure_query"] = query
-            for hit in index.search(query, self.settings.k):
-                scores[hit.code] = (hit.score, hit.name)
+            asked = {_fold_word(w) for w in words}
+            weight = self.settings.coverage_weight
+            for hit in index.search(query, max(self.settings.k, self.settings.search_k)):
+                # The index scores only the words it knows, so "crush rep tin nhắn" fully "covers" a
+                # name containing "tin". Scale by the share of the message's words the hit explains.
+                known = self._words_of(hit.name) | self._words_of(hit.matched)
+                cover = len(asked & known) / len(asked)
+                found[hit.code] = (hit.score * (1.0 - weight + weight * cover), hit.name)
+            found = dict(sorted(found.items(), key=lambda kv: (-kv[1][0], kv[0])))
+        scores = dict(list(found.items())[: self.settings.k])
+        floor, penalty = self.settings.mention_floor, self.settings.shared_penalty
         for mention in mentions:
             codes = [c for c in mention.get("codes", ()) if _CODE_RE.match(c)]
-            if not codes:
-                continue
-            score = max(self.settings.mention_score - self.settings.shared_penalty * (len(codes) - 1), 0.0)
             for code in codes:
-                old = scores.get(code)
-                name = old[1] if old else self._name(index, code)
-                if old is None or old[0] < score:
-                    scores[code] = (score, name)
+                searched, name = found.get(code) or (0.0, "")
+                # A named procedure ranks above search-only candidates; among the procedures a shared
+                # alias names ("sổ đỏ"), the search score of the whole message decides.
+                score = max(floor + (1.0 - floor) * searched - penalty * (len(codes) - 1), 0.0)
+                if code not in scores or scores[code][0] < score:
+                    scores[code] = (score, name or self._name(index, code))
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1][0], kv[0]))[: self.settings.ranking_length]
         message.procedure_ranking = [
             {"code": c, "name": n, "score": round(float(s), 4)} for c, (s, n) in ranked
         ]
         if message.procedure_ranking:
             message.procedure = dict(message.procedure_ranking[0])
+
+    def _words_of(self, text: str) -> frozenset[str]:
+        cache = self.__dict__.setdefault("_word_cache", {})
+        words = cache.get(text)
+        if words is None:
+            if len(cache) > 100_000:
+                cache.clear()
+            words = cache[text] = frozenset(_fold_word(w) for w in _WORD_RE.findall(text.lower()))
+        return words
 
     @staticmethod
     def _name(index: KnowledgeIndex, code: str) -> str:
