@@ -201,6 +201,7 @@ def _index_provider(container: Container | None) -> IndexProvider | None:
 
     def provide() -> Any:
         container.migrate()
+        container.seed_if_empty()
         return container.search_index
 
     return provide

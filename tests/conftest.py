@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
@@ -42,3 +44,42 @@ def db_engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
     if request.param == "postgresql":
         _drop_everything(engine)
     engine.dispose()
+
+
+# --- the real system: a trained NLU model and a seeded database, built once per test session ---------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def nlu_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's NLU trained once on data/nlu.yml into a temporary folder (about 15 s)."""
+    from nlu.cli import train_model
+
+    out = tmp_path_factory.mktemp("nlu-model")
+    train_model(ROOT / "config.yml", [ROOT / "data" / "nlu.yml"], out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def seeded_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated and loaded with the shipped seed, copied by each test that needs one."""
+    from bot.bootstrap import Container
+    from bot.settings import Settings
+
+    path = tmp_path_factory.mktemp("seeded") / "template.sqlite3"
+    container = Container(settings=Settings(database_url=f"sqlite:///{path}"))
+    container.migrate()
+    container.seed_if_empty()
+    container.db_engine.dispose()
+    return path
+
+
+@pytest.fixture
+def real_settings(tmp_path: Path, nlu_model_dir: Path, seeded_db_template: Path):
+    """Settings for a real server on a private copy of the seeded database and the trained model."""
+    from bot.settings import Settings
+
+    db = tmp_path / "helpline.sqlite3"
+    shutil.copyfile(seeded_db_template, db)
+    return Settings(database_url=f"sqlite:///{db}", model_dir=nlu_model_dir)

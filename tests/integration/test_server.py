@@ -1,0 +1,99 @@
+"""The server end to end with the real NLU, the seeded knowledge base and SQLite conversation state."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from bot.bootstrap import Container
+from bot.server import create_app
+
+
+async def _client(app) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+
+
+async def post(client: httpx.AsyncClient, sender: str, message: str) -> list[dict]:
+    res = await client.post("/webhooks/rest/webhook", json={"sender": sender, "message": message})
+    assert res.status_code == 200, res.text
+    return res.json()
+
+
+def texts(replies: list[dict]) -> str:
+    return "\n".join(r["text"] for r in replies)
+
+
+@pytest.fixture
+def app(real_settings):
+    return create_app(Container(settings=real_settings))
+
+
+async def test_web_chat_page_and_health(app) -> None:
+    async with await _client(app) as client:
+        page = await client.get("/")
+        assert page.status_code == 200
+        assert "Trợ lý thủ tục hành chính" in page.text and "/static/chat.js" in page.text
+        assert (await client.get("/static/chat.js")).status_code == 200
+        health = (await client.get("/healthz")).json()
+        assert health["procedures"] > 4000 and "rest" in health["channels"]
+
+
+async def test_rest_protocol_greeting_buttons_and_payload(app) -> None:
+    async with await _client(app) as client:
+        replies = await post(client, "u1", "xin chào")
+        assert replies and all(r["recipient_id"] == "u1" for r in replies)
+        buttons = [b for r in replies for b in r.get("buttons", [])]
+        assert buttons, "the greeting offers a menu of topics"
+        marriage = next(b for b in buttons if "kết hôn" in b["title"].lower())
+        # a button's payload sent back as the message is understood
+        chosen = await post(client, "u1", marriage["payload"])
+        assert "kết hôn" in texts(chosen).lower()
+
+
+async def test_context_carries_over_and_survives_a_restart(real_settings) -> None:
+    first = create_app(Container(settings=real_settings))
+    async with await _client(first) as client:
+        replies = await post(client, "u2", "đăng ký kết hôn cần giấy tờ gì")
+        assert "kết hôn" in texts(replies).lower()
+    # a new process on the same database: the conversation continues
+    second = create_app(Container(settings=real_settings))
+    async with await _client(second) as client:
+        fee = texts(await post(client, "u2", "lệ phí bao nhiêu?")).lower()
+        assert "kết hôn" in fee and ("lệ phí" in fee or "miễn" in fee)
+        where = texts(await post(client, "u2", "nop o dau")).lower()
+        assert "kết hôn" in where
+
+
+@pytest.mark.parametrize("body", [b"not json", b"{}", b'{"sender": ""}', b"[1, 2]"])
+async def test_bad_requests_get_a_clear_message(app, body: bytes) -> None:
+    async with await _client(app) as client:
+        res = await client.post(
+            "/webhooks/rest/webhook", content=body, headers={"content-type": "application/json"}
+        )
+        assert res.status_code == 400
+        assert "không hợp lệ" in res.json()["error"]
+
+
+@pytest.mark.parametrize("message", ["", "😀😀😀", "x" * 20_000, "\x00\x01\x02", "天气怎么样", "   "])
+async def test_odd_messages_get_an_answer_not_an_error(app, message: str) -> None:
+    async with await _client(app) as client:
+        replies = await post(client, "u3", message)
+        assert replies and all(r["text"] for r in replies)
+        assert "Traceback" not in texts(replies)
+
+
+async def test_officer_message_reaches_web_chat_by_polling(app) -> None:
+    from bot.messages import ConversationKey, OutboundMessage
+
+    async with await _client(app) as client:
+        await post(client, "u4", "xin chào")
+        outbox = app.state.runtime.outbox
+        await outbox.send(
+            OutboundMessage(ConversationKey("rest", "u4"), "Chào bạn, tôi là cán bộ.", sender="officer")
+        )
+        polled = (await client.get("/webhooks/rest/poll", params={"sender": "u4", "after": 0})).json()
+        assert [p["text"] for p in polled] == ["Chào bạn, tôi là cán bộ."]
+        assert polled[0]["custom"]["sender"] == "officer"
+        seq = polled[0]["custom"]["seq"]
+        again = (await client.get("/webhooks/rest/poll", params={"sender": "u4", "after": seq})).json()
+        assert again == []
