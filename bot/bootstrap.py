@@ -8,12 +8,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
+import yaml
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import Deduplicator, InMemoryDeduplicator
 from bot.engine import Engine
+from bot.policy import Policy, PolicyConfig
 from bot.ports import ConversationStore, Interpreter
 from bot.responses import ResponseCatalogue
 from bot.settings import Settings
@@ -97,11 +100,31 @@ class Container:
         return load_model(model_dir, lambda: self.search_index)
 
     @cached_property
+    def config(self) -> dict[str, Any]:
+        """config.yml as a mapping (the NLU validates its ``pipeline:``, each part its own section)."""
+        data = yaml.safe_load(self.settings.config_path.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{self.settings.config_path}: expected a mapping at the top level")
+        return data
+
+    @cached_property
+    def policy(self) -> Policy:
+        """The dialogue policy with the ``policy:`` section of config.yml (bad values stop start-up)."""
+        section = self.config.get("policy") or {}
+        try:
+            return Policy(PolicyConfig(**section))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{self.settings.config_path}: policy: {exc}") from exc
+
+    @cached_property
     def engine(self) -> Engine:
-        return Engine(self.interpreter, self.knowledge, self.conversations, self.responses)
+        return Engine(
+            self.interpreter, self.knowledge, self.conversations, self.responses, policy=self.policy
+        )
 
     def prepare(self) -> None:
         """Everything the server needs before it answers: schema, seed, NLU model, engine."""
+        _ = self.policy  # a bad config.yml stops start-up before any slow work
         self.migrate()
         self.seed_if_empty()
         _ = self.engine
