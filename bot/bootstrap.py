@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+import httpx
 import yaml
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import Session, sessionmaker
@@ -39,6 +40,8 @@ class Container:
     knowledge_override: KnowledgeRepository | None = None
     conversations_override: ConversationStore | None = None
     interpreter_override: Interpreter | None = None
+    http_transport: httpx.AsyncBaseTransport | None = None
+    """Transport of outbound platform clients (Zalo); tests give an ``httpx.MockTransport``."""
 
     @cached_property
     def db_engine(self) -> DbEngine:

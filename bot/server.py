@@ -83,7 +83,7 @@ def _start_channels(app: FastAPI, container: Container, runtime: Runtime) -> Non
             zalo_oa_webhook_router,
         )
 
-        client = httpx.AsyncClient(timeout=10)
+        client = httpx.AsyncClient(timeout=10, transport=container.http_transport)
         app.state.shutdown_hooks.append(client.aclose)
         zalo = ZaloOAChannel(
             client,
@@ -101,7 +101,7 @@ def _start_channels(app: FastAPI, container: Container, runtime: Runtime) -> Non
     if settings.zalo_bot_token:
         from bot.channels.zalo_bot import ZaloBotChannel, zalo_bot_webhook_router
 
-        client = httpx.AsyncClient(timeout=10)
+        client = httpx.AsyncClient(timeout=10, transport=container.http_transport)
         app.state.shutdown_hooks.append(client.aclose)
         zbot = ZaloBotChannel(client, settings.zalo_bot_token, base_url=settings.zalo_bot_base_url)
         runtime.channels.register(zbot)
