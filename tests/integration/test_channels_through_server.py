@@ -132,3 +132,36 @@ async def test_zalo_bot_numbered_choice_maps_back_to_the_button(real_settings) -
             await asyncio.sleep(0.05)
     answer = fake.sent()[1][1].lower()
     assert first_choice.split()[-1].lower() in answer, (first_choice, answer[:200])
+
+
+async def test_telegram_webhook_mode_sets_the_hook_and_checks_the_secret(real_settings, monkeypatch) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+    secret = "hook-secret_0123456789"
+    async with FakeTelegramServer() as tg:
+        settings = real_settings.model_copy(
+            update={
+                "telegram_token": tg.token,
+                "telegram_base_url": tg.base_url,
+                "telegram_webhook_url": "https://helpline.example.gov.vn/webhooks/telegram",
+                "telegram_webhook_secret": secret,
+            }
+        )
+        app = create_app(Container(settings=settings))
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+        ):
+            hook = (await tg.wait_for("setWebhook"))[0]
+            assert hook["url"] == settings.telegram_webhook_url and hook["secret_token"] == secret
+            update = load("telegram_start_command.json")
+            wrong = await client.post(
+                "/webhooks/telegram", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "nope"}
+            )
+            assert wrong.status_code == 403
+            ok = await client.post(
+                "/webhooks/telegram", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}
+            )
+            assert ok.status_code == 200
+            sent = await tg.wait_for("sendMessage", timeout=20)
+            assert "xin chào" in sent[0]["text"].lower()
+            assert "inline_keyboard" in json.dumps(sent[0].get("reply_markup", {}))
