@@ -19,31 +19,43 @@ PG_SKIP_REASON = (
 )
 
 
-def _drop_everything(engine: Engine) -> None:
-    from sqlalchemy import MetaData
+PG_SCHEMA = f"helpline_test_{os.getpid()}"
 
-    meta = MetaData()
-    meta.reflect(engine)
-    meta.drop_all(engine)
-    with engine.begin() as conn:
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+def pg_options() -> str:
+    """libpq options putting a connection in this process's private schema."""
+    return f"-csearch_path={PG_SCHEMA}"
+
+
+def pg_engine() -> Engine:
+    """An engine on a schema private to this test process, so concurrent runs never collide."""
+    return make_engine(PG_URL, connect_args={"options": pg_options()})
+
+
+def _reset_schema(drop_only: bool = False) -> None:
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
+        if not drop_only:
+            conn.execute(text(f'CREATE SCHEMA "{PG_SCHEMA}"'))
+    admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
-    """A migrated, empty database on each backend."""
+    """A migrated, empty database on each backend (PostgreSQL in a private schema)."""
     if request.param == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path / 'test.sqlite3'}")
     else:
         if not PG_URL:
             pytest.skip(PG_SKIP_REASON)
-        engine = make_engine(PG_URL)
-        _drop_everything(engine)
+        _reset_schema()
+        engine = pg_engine()
     migrate(engine)
     yield engine
-    if request.param == "postgresql":
-        _drop_everything(engine)
     engine.dispose()
+    if request.param == "postgresql":
+        _reset_schema(drop_only=True)
 
 
 # --- the real system: a trained NLU model and a seeded database, built once per test session ---------

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,35 +10,16 @@ from sqlalchemy import Engine, select
 from bot.messages import Button
 from bot.ports import MessageRecord
 from bot.state import Continuation, ConversationState, Mode
-from bot.store import Base, MessageRow, SqlConversationStore
+from bot.store import MessageRow, SqlConversationStore
 from knowledge.db import make_engine, make_session_factory
 from tests import factories as f
-
-PG_URL = os.environ.get("HELPLINE_TEST_DATABASE_URL", "")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'conversations.sqlite3'}"
-        return
-    if not PG_URL:
-        pytest.skip("PostgreSQL tests need HELPLINE_TEST_DATABASE_URL")
-    engine = make_engine(PG_URL)
-    Base.metadata.drop_all(engine)
-    engine.dispose()
-    yield PG_URL
-    engine = make_engine(PG_URL)
-    Base.metadata.drop_all(engine)
-    engine.dispose()
+from tests.conftest import pg_options
 
 
 @pytest.fixture
-def engine(url: str) -> Iterator[Engine]:
-    engine = make_engine(url)
-    Base.metadata.create_all(engine)
-    yield engine
-    engine.dispose()
+def engine(db_engine: Engine) -> Engine:
+    """The migrated database of each backend (tests/conftest.py)."""
+    return db_engine
 
 
 @pytest.fixture
@@ -67,11 +46,14 @@ def test_unknown_conversation_loads_a_fresh_state(store: SqlConversationStore) -
     assert store.load(f.key("new")) == ConversationState(key=f.key("new"))
 
 
-def test_state_survives_a_new_store_instance(url: str, engine: Engine) -> None:
+def test_state_survives_a_new_store_instance(engine: Engine) -> None:
     SqlConversationStore(make_session_factory(engine)).save(rich_state())
     engine.dispose()
     # A server restart: a new engine, a new session factory, a new store.
-    fresh = make_engine(url)
+    fresh = make_engine(
+        engine.url,
+        **({"connect_args": {"options": pg_options()}} if engine.dialect.name == "postgresql" else {}),
+    )
     try:
         assert SqlConversationStore(make_session_factory(fresh)).load(f.key("42", "zalo")) == rich_state()
     finally:
