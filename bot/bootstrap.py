@@ -15,10 +15,20 @@ import yaml
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import Session, sessionmaker
 
+from actions.dossier import DossierDesk
 from bot.channels.base import Deduplicator, InMemoryDeduplicator
-from bot.engine import Engine
+from bot.dossiers import (
+    DossierConfig,
+    DossierWatcher,
+    HttpDossierGateway,
+    LocalDossierGateway,
+    SqlDossierAccessGuard,
+    SqlDossierSubscriptions,
+    seed_demo_dossiers,
+)
+from bot.engine import Engine, build_actions
 from bot.policy import Policy, PolicyConfig
-from bot.ports import ConversationStore, Interpreter
+from bot.ports import ConversationStore, DossierGateway, InMemoryDossierGateway, Interpreter
 from bot.responses import ResponseCatalogue
 from bot.settings import Settings
 from bot.store import SqlConversationStore, SqlDeduplicator
@@ -120,16 +130,64 @@ class Container:
             raise ValueError(f"{self.settings.config_path}: policy: {exc}") from exc
 
     @cached_property
+    def dossier_config(self) -> DossierConfig:
+        """The ``dossier:`` section of config.yml (bad values stop start-up)."""
+        return DossierConfig.model_validate(self.config.get("dossier") or {})
+
+    @cached_property
+    def dossiers(self) -> DossierGateway:
+        """The provincial system when ``HELPLINE_DOSSIER_API_URL`` is set, else the local table."""
+        s, cfg = self.settings, self.dossier_config
+        if s.dossier_api_url:
+            client = httpx.AsyncClient(transport=self.http_transport)
+            return HttpDossierGateway(
+                client,
+                s.dossier_api_url,
+                token=s.dossier_api_token,
+                api_key=s.dossier_api_key,
+                timeout=cfg.http_timeout_seconds,
+                retries=cfg.http_retries,
+                backoff=cfg.http_backoff_seconds,
+            )
+        if self.knowledge_override is not None:  # fakes: no database was migrated
+            return InMemoryDossierGateway()
+        return LocalDossierGateway(self.sessions)
+
+    @cached_property
+    def dossier_desk(self) -> DossierDesk:
+        """Gateway, verification guard and subscriptions for the dossier action."""
+        if self.knowledge_override is not None:
+            return DossierDesk(self.dossiers)
+        return DossierDesk(
+            self.dossiers,
+            SqlDossierAccessGuard(self.sessions, self.dossier_config),
+            SqlDossierSubscriptions(self.sessions),
+        )
+
+    @cached_property
+    def dossier_watcher(self) -> DossierWatcher:
+        """Run ``poll_once(container.dossiers, registry)`` every ``dossier_config.poll_interval_seconds``."""
+        return DossierWatcher(self.dossier_desk.subscriptions, self.responses)
+
+    @cached_property
     def engine(self) -> Engine:
         return Engine(
-            self.interpreter, self.knowledge, self.conversations, self.responses, policy=self.policy
+            self.interpreter,
+            self.knowledge,
+            self.conversations,
+            self.responses,
+            policy=self.policy,
+            actions=build_actions(dossiers=self.dossier_desk),
         )
 
     def prepare(self) -> None:
         """Everything the server needs before it answers: schema, seed, NLU model, engine."""
         _ = self.policy  # a bad config.yml stops start-up before any slow work
+        _ = self.dossier_config
         self.migrate()
         self.seed_if_empty()
+        if isinstance(self.dossiers, LocalDossierGateway) and seed_demo_dossiers(self.dossiers):
+            log.info("seeded demo dossiers")
         _ = self.engine
 
     def migrate(self) -> None:

@@ -12,7 +12,8 @@ policy adds is conversation sense:
   mention of the same family keeps the procedure already chosen.
 * **Two-band fallback.** First miss: clarify with the closest candidates; second miss in a row: offer an
   officer.
-* **Waiting modes.** A dossier code is expected after ``check_dossier_status``; "có" after the officer
+* **Waiting modes.** A dossier code, then the verification digits, are expected after
+  ``check_dossier_status`` (see :func:`actions.dossier.expects_dossier_reply`); "có" after the officer
   offer means yes, please.
 
 Button payloads that are not NLU intents: ``/start``, ``/help``, ``/more`` ("Xem thêm"), ``/rephrase``
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actions.base import Event, ModeChanged, SlotSet
-from actions.dossier import looks_like_dossier_code
+from actions.dossier import DOSSIER_INTENTS, expects_dossier_reply
 from actions.procedure import TOPIC_BY_INTENT, action_name
 from bot.state import ConversationState, Mode
 
@@ -216,17 +217,17 @@ class Policy:
             topic = TOPIC_BY_INTENT.get(state.pending_intent or "", "overview")
             return self._answer(topic, code, state, rule="choose")
 
-        if state.mode == Mode.AWAITING_DOSSIER_CODE and intent not in ("request_human", "deny", "goodbye"):
-            code = _entity(parse, "dossier_code")
-            if code or looks_like_dossier_code(str(parse.get("text") or "")):
-                return Decision(("action_dossier_status",), rule="dossier_code_given")
+        if expects_dossier_reply(state.mode, parse):
+            # The code or verification digits asked for while awaiting them (the NLU's intent for "5678"
+            # means nothing); other questions leave the dossier dialogue below.
+            return Decision(("action_dossier_status",), rule="dossier_reply")
 
         if intent == "request_human":
             return Decision(
                 ("action_escalate",), tuple(self._settle(state)), {"reason": "requested"}, rule="escalate"
             )
 
-        if intent == "check_dossier_status":
+        if intent in DOSSIER_INTENTS:  # check_dossier_status, or the subscribe_dossier button
             return Decision(("action_dossier_status",), tuple(self._settle(state)), rule="dossier")
 
         if state.last_action == "action_offer_officer" and intent in ("affirm", "deny"):

@@ -7,16 +7,18 @@ Port                     Real adapter                                Fake (recor
                          root)
 :class:`ConversationStore`  :class:`bot.store.SqlConversationStore`  :class:`InMemoryConversationStore`
 :class:`EventSink`       ticket queue (to come)                      :class:`RecordingEventSink`
-:class:`DossierGateway`  provincial dossier system (to come)         :class:`NotConfiguredDossierGateway`,
-                                                                     :class:`InMemoryDossierGateway`
+:class:`DossierGateway`  :class:`bot.dossiers.LocalDossierGateway`,  :class:`NotConfiguredDossierGateway`,
+                         :class:`bot.dossiers.HttpDossierGateway`    :class:`InMemoryDossierGateway`
+:class:`DossierAccessGuard` :class:`bot.dossiers.SqlDossierAccessGuard` :class:`InMemoryDossierAccessGuard`
+:class:`DossierSubscriptions` :class:`bot.dossiers.SqlDossierSubscriptions` :class:`InMemoryDossierSubscriptions`
 =======================  ==========================================  =====================================
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from bot.messages import ConversationKey
@@ -148,26 +150,63 @@ class DossierLookupUnavailable(Exception):
 
 @dataclass(frozen=True)
 class DossierStatus:
-    """What the dossier system says about one dossier.
+    """What the dossier system says about one dossier (never the applicant's identity).
 
     Attributes:
         code: the dossier code (mã hồ sơ).
         status: its status as published ("Đang giải quyết", "Đã có kết quả", ...).
         procedure_name: the procedure it was filed for, if known.
-        due: promised return date as text ("15/03/2025"), if known.
+        due: promised return date as text ("15/03/2025"), if known (kept for older adapters;
+            prefer ``due_at``).
+        procedure_code: national code of the procedure (``1.000894``), if known.
+        current_step: the step the dossier is at ("Thẩm định hồ sơ"), if known.
+        received_at: when it was received.
+        due_at: when the result is promised.
+        done: True once the result is ready (or returned).
+        updated_at: when the system last changed it.
     """
 
     code: str
     status: str
     procedure_name: str = ""
     due: str = ""
+    procedure_code: str = ""
+    current_step: str = ""
+    received_at: datetime | None = None
+    due_at: datetime | None = None
+    done: bool = False
+    updated_at: datetime | None = None
+
+    def overdue(self, now: datetime) -> bool:
+        """True when the promised date has passed and the dossier is not done."""
+        return not self.done and self.due_at is not None and _aware(self.due_at) < _aware(now)
+
+    @property
+    def fingerprint(self) -> str:
+        """What a subscriber is told about when it changes: status, step and completion."""
+        return f"{self.status}|{self.current_step}|{int(self.done)}"
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class DossierGateway(Protocol):
     """Looks up a dossier's status in the provincial dossier system (hệ thống một cửa điện tử)."""
 
     async def lookup(self, code: str) -> DossierStatus | None:
-        """The status, None when no dossier has this code.
+        """The status, None when no dossier has this code (for server-side use: the watcher).
+
+        Raises:
+            DossierLookupUnavailable: the system cannot be asked right now.
+        """
+        ...
+
+    async def verify(self, code: str, last4: str) -> DossierStatus | None:
+        """The status when ``last4`` are the last 4 digits of the applicant's phone or ID number.
+
+        None both when no dossier has this code and when the digits do not match, so that a caller
+        cannot tell the two apart.
 
         Raises:
             DossierLookupUnavailable: the system cannot be asked right now.
@@ -176,10 +215,7 @@ class DossierGateway(Protocol):
 
 
 class NotConfiguredDossierGateway:
-    """The default until a real dossier system is wired: every lookup is unavailable.
-
-    The dossier action then acknowledges the code and points to the national portal and an officer.
-    """
+    """Every lookup is unavailable: for deployments without any dossier data."""
 
     def __init__(self) -> None:
         self.asked: list[str] = []
@@ -188,14 +224,169 @@ class NotConfiguredDossierGateway:
         self.asked.append(code)
         raise DossierLookupUnavailable("no dossier system is configured")
 
+    async def verify(self, code: str, last4: str) -> DossierStatus | None:
+        return await self.lookup(code)
+
 
 class InMemoryDossierGateway:
-    """Fake gateway answering from a dict; records the codes it was asked for."""
+    """Fake gateway answering from a dict; records the codes it was asked for.
 
-    def __init__(self, statuses: Iterable[DossierStatus] = ()) -> None:
+    Args:
+        statuses: the dossiers.
+        secrets: code -> the last 4 digits accepted for it (phone and ID); a dossier without an entry
+            accepts no digits.
+    """
+
+    def __init__(
+        self, statuses: Iterable[DossierStatus] = (), secrets: Mapping[str, Iterable[str]] | None = None
+    ) -> None:
         self.statuses = {s.code.upper(): s for s in statuses}
+        self.secrets = {code.upper(): set(digits) for code, digits in (secrets or {}).items()}
         self.asked: list[str] = []
+        self.unavailable = False
 
     async def lookup(self, code: str) -> DossierStatus | None:
         self.asked.append(code)
+        if self.unavailable:
+            raise DossierLookupUnavailable("fake gateway set unavailable")
         return self.statuses.get(code.upper())
+
+    async def verify(self, code: str, last4: str) -> DossierStatus | None:
+        status = await self.lookup(code)
+        return status if status is not None and last4 in self.secrets.get(code.upper(), ()) else None
+
+    def set(self, status: DossierStatus) -> None:
+        """Add or replace a dossier (as an officer's update would)."""
+        self.statuses[status.code.upper()] = status
+
+
+class DossierAccessGuard(Protocol):
+    """Rate-limits failed verifications per chat and per dossier, and remembers successful ones.
+
+    Subjects are opaque strings (``chat:telegram:42``, ``dossier:H12.22-250301-0001``); a subject is
+    locked for a while after too many failures, whether or not the dossier exists.
+    """
+
+    async def locked(self, subjects: Sequence[str]) -> bool:
+        """True when any of ``subjects`` is locked now."""
+        ...
+
+    async def failed(self, subjects: Sequence[str]) -> bool:
+        """Count one failure for each subject; True when one of them is now locked."""
+        ...
+
+    async def succeeded(self, subjects: Sequence[str], grant: str) -> None:
+        """Clear the subjects' failures and remember ``grant`` (chat + dossier) as verified for a while."""
+        ...
+
+    async def granted(self, grant: str) -> bool:
+        """True when ``grant`` was verified recently."""
+        ...
+
+
+class InMemoryDossierAccessGuard:
+    """Guard kept in dicts, with an injectable clock (fake for tests; fine for one process).
+
+    Args:
+        max_failures: failures after which a subject is locked.
+        lock_for: how long the lock lasts; failures older than this are forgotten.
+        grant_for: how long a successful verification lets the chat subscribe.
+        clock: current time.
+    """
+
+    def __init__(
+        self,
+        max_failures: int = 5,
+        lock_for: timedelta = timedelta(minutes=30),
+        grant_for: timedelta = timedelta(hours=1),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.max_failures = max_failures
+        self.lock_for = lock_for
+        self.grant_for = grant_for
+        self.clock = clock
+        self.failures: dict[str, list[datetime]] = {}
+        self.locked_until: dict[str, datetime] = {}
+        self.grants: dict[str, datetime] = {}
+
+    async def locked(self, subjects: Sequence[str]) -> bool:
+        now = self.clock()
+        return any(self.locked_until.get(s, now) > now for s in subjects)
+
+    async def failed(self, subjects: Sequence[str]) -> bool:
+        now = self.clock()
+        locked = False
+        for subject in subjects:
+            recent = [t for t in self.failures.get(subject, []) if now - t < self.lock_for] + [now]
+            if len(recent) >= self.max_failures:
+                self.locked_until[subject] = now + self.lock_for
+                recent = []
+            self.failures[subject] = recent
+            locked = locked or self.locked_until.get(subject, now) > now
+        return locked
+
+    async def succeeded(self, subjects: Sequence[str], grant: str) -> None:
+        for subject in subjects:
+            self.failures.pop(subject, None)
+        self.grants[grant] = self.clock() + self.grant_for
+
+    async def granted(self, grant: str) -> bool:
+        return self.grants.get(grant, self.clock()) > self.clock()
+
+
+@dataclass(frozen=True)
+class DossierSubscription:
+    """A chat that wants to hear when a dossier changes.
+
+    Attributes:
+        code: the dossier code.
+        key: the conversation to notify (its own channel and chat).
+        last_seen: :attr:`DossierStatus.fingerprint` last told (None: not known yet).
+    """
+
+    code: str
+    key: ConversationKey
+    last_seen: str | None = None
+
+
+class DossierSubscriptions(Protocol):
+    """Who is notified of which dossier's changes."""
+
+    async def subscribe(self, code: str, key: ConversationKey, last_seen: str | None) -> bool:
+        """Add (or keep) a subscription; True when it is new."""
+        ...
+
+    async def active(self) -> list[DossierSubscription]:
+        """Every subscription."""
+        ...
+
+    async def mark_seen(self, code: str, key: ConversationKey, last_seen: str) -> None:
+        """Remember what the subscriber was last told."""
+        ...
+
+    async def unsubscribe(self, code: str, key: ConversationKey) -> None:
+        """Stop notifying ``key`` about ``code``."""
+        ...
+
+
+class InMemoryDossierSubscriptions:
+    """Fake subscriptions in a dict keyed by (code, conversation)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, ConversationKey], DossierSubscription] = {}
+
+    async def subscribe(self, code: str, key: ConversationKey, last_seen: str | None) -> bool:
+        if (code, key) in self.rows:
+            return False
+        self.rows[(code, key)] = DossierSubscription(code, key, last_seen)
+        return True
+
+    async def active(self) -> list[DossierSubscription]:
+        return list(self.rows.values())
+
+    async def mark_seen(self, code: str, key: ConversationKey, last_seen: str) -> None:
+        if (code, key) in self.rows:
+            self.rows[(code, key)] = DossierSubscription(code, key, last_seen)
+
+    async def unsubscribe(self, code: str, key: ConversationKey) -> None:
+        self.rows.pop((code, key), None)

@@ -121,6 +121,23 @@ RESPONSE_SCHEMA: Mapping[str, frozenset[str]] = {
     "utter_feedback_thanks": frozenset({"rating"}),
     # something broke
     "utter_error": frozenset(),
+    # dossier status (actions/dossier.py, bot/dossiers.py)
+    "utter_dossier_code_invalid": frozenset(),
+    "utter_dossier_ask_verification": frozenset({"dossier_code"}),
+    "utter_dossier_verification_invalid": frozenset(),
+    "utter_dossier_verification_failed": frozenset({"dossier_code"}),
+    "utter_dossier_locked": frozenset(),
+    "utter_dossier_result": frozenset(
+        {"dossier_code", "procedure_name", "status", "current_step", "received", "due", "progress"}
+    ),
+    "utter_dossier_unavailable": frozenset(),
+    "utter_dossier_subscribed": frozenset({"dossier_code"}),
+    "utter_dossier_changed": frozenset({"dossier_code", "procedure_name", "status", "current_step", "progress"}),
+    "part_dossier_subscribe_button": frozenset(),
+    "part_dossier_no_date": frozenset(),
+    "part_dossier_on_time": frozenset(),
+    "part_dossier_overdue": frozenset({"days"}),
+    "part_dossier_done": frozenset(),
 }
 """Every response key the code uses, with the variables its texts may use."""
 

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
 
     session_secret: str = ""
 
+    # Provincial one-stop-shop system for dossier lookups; unset: the local ``dossiers`` table answers.
+    dossier_api_url: str = ""
+    dossier_api_token: str = ""
+    dossier_api_key: str = ""
+
     @field_validator(
         "telegram_token",
         "telegram_webhook_secret",
@@ -56,6 +61,8 @@ class Settings(BaseSettings):
         "zalo_bot_token",
         "zalo_bot_webhook_secret",
         "session_secret",
+        "dossier_api_token",
+        "dossier_api_key",
     )
     @classmethod
     def _no_placeholder(cls, value: str) -> str:

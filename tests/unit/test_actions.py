@@ -31,7 +31,7 @@ from actions.procedure import (
 )
 from actions.smalltalk import smalltalk_actions
 from bot.messages import Button
-from bot.ports import DossierStatus, InMemoryDossierGateway, NotConfiguredDossierGateway
+from bot.ports import NotConfiguredDossierGateway
 from bot.responses import ResponseCatalogue
 from bot.state import Continuation, ConversationState, Mode
 from knowledge.domain import Document
@@ -334,34 +334,6 @@ async def test_dossier_asks_for_the_code() -> None:
     drafts, events = await run(action, tracker(f.parse("check_dossier_status", text="tra cứu hồ sơ")))
     assert [d.response for d in drafts] == ["utter_ask_dossier_code"]
     assert events == [ModeChanged(Mode.AWAITING_DOSSIER_CODE)]
-
-
-async def test_dossier_code_acknowledged_when_lookup_is_not_configured() -> None:
-    gateway = NotConfiguredDossierGateway()
-    t = tracker(f.parse("nlu_fallback", text="h12.22-250315-0001"), mode=Mode.AWAITING_DOSSIER_CODE)
-    drafts, events = await run(DossierStatusAction(gateway), t)
-    assert [d.response for d in drafts] == ["utter_dossier_lookup_unavailable"]
-    assert "H12.22-250315-0001" in drafts[0].text
-    assert events == [SlotSet("dossier_code", "H12.22-250315-0001"), ModeChanged(Mode.ANSWERING)]
-    assert gateway.asked == ["H12.22-250315-0001"]
-
-
-async def test_dossier_status_found() -> None:
-    gateway = InMemoryDossierGateway(
-        [DossierStatus("H12.22-250315-0001", "Đang giải quyết", "Đăng ký kết hôn", "20/03/2025")]
-    )
-    t = tracker(f.parse("check_dossier_status", entities={"dossier_code": "H12.22-250315-0001"}))
-    drafts, events = await run(DossierStatusAction(gateway), t)
-    assert [d.response for d in drafts] == ["utter_dossier_status"]
-    assert drafts[0].text.endswith("Thủ tục: Đăng ký kết hôn.\nNgày hẹn trả kết quả: 20/03/2025.")
-    assert events == [SlotSet("dossier_code", "H12.22-250315-0001"), ModeChanged(Mode.ANSWERING)]
-
-
-async def test_dossier_not_found_waits_for_another_code() -> None:
-    t = tracker(f.parse("check_dossier_status", entities={"dossier_code": "X1-000"}))
-    drafts, events = await run(DossierStatusAction(InMemoryDossierGateway()), t)
-    assert [d.response for d in drafts] == ["utter_dossier_not_found"]
-    assert events == [SlotSet("dossier_code", "X1-000"), ModeChanged(Mode.AWAITING_DOSSIER_CODE)]
 
 
 @pytest.mark.parametrize(

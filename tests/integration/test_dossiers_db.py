@@ -1,0 +1,226 @@
+"""Dossier adapters on a migrated database (SQLite always, PostgreSQL when configured): the local
+gateway and its demo seed, the access guard, subscriptions and the watcher."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy import Engine, inspect, select
+
+from actions.dossier import valid_dossier_code
+from bot.dossiers import (
+    DEMO_DOSSIERS,
+    DossierConfig,
+    DossierRow,
+    DossierWatcher,
+    LocalDossierGateway,
+    NewDossier,
+    SqlDossierAccessGuard,
+    SqlDossierSubscriptions,
+    load_dossier_config,
+    seed_demo_dossiers,
+)
+from bot.messages import ConversationKey, OutboundMessage
+from bot.ports import InMemoryDossierSubscriptions
+from bot.responses import ResponseCatalogue
+from knowledge.db import make_session_factory
+
+NOW = datetime(2025, 3, 20, 3, 0, tzinfo=UTC)
+CATALOGUE = ResponseCatalogue.load()
+ALICE = ConversationKey("telegram", "42")
+BOB = ConversationKey("zalo_oa", "8123")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class RecordingOutbox:
+    """Fake of the channel registry: keeps what it was asked to deliver, fails for chosen chats."""
+
+    def __init__(self, failing: set[ConversationKey] | None = None) -> None:
+        self.sent: list[OutboundMessage] = []
+        self.failing = failing or set()
+
+    async def deliver(self, message: OutboundMessage) -> None:
+        if message.key in self.failing:
+            raise RuntimeError("channel down")
+        self.sent.append(message)
+
+
+@pytest.fixture
+def gateway(db_engine: Engine) -> LocalDossierGateway:
+    return LocalDossierGateway(make_session_factory(db_engine), clock=Clock())
+
+
+def demo(code: str = "H12.22-250301-0001", **changes) -> NewDossier:
+    data = {
+        "code": code,
+        "procedure_code": "1.001193",
+        "procedure_name": "Đăng ký khai sinh",
+        "applicant_name": "Phạm Thị Dung",
+        "phone": "0934 567 890",
+        "id_number": "001195004321",
+        "received_at": NOW - timedelta(days=1),
+        "due_at": NOW + timedelta(days=2),
+        "current_step": "Tiếp nhận hồ sơ",
+        "status": "Đã tiếp nhận",
+    }
+    data.update(changes)
+    return NewDossier(**data)
+
+
+def test_migration_creates_the_tables(db_engine: Engine) -> None:
+    tables = set(inspect(db_engine).get_table_names())
+    assert {"dossiers", "dossier_subscriptions", "dossier_access"} <= tables
+
+
+async def test_lookup_and_verify_by_phone_or_id(gateway: LocalDossierGateway) -> None:
+    gateway.add(demo(code="h12.22-250301-0001"))
+    found = await gateway.lookup("H12.22-250301-0001")
+    assert found is not None and found.code == "H12.22-250301-0001"
+    assert found.received_at == NOW - timedelta(days=1) and found.done is False
+    assert (await gateway.verify("H12.22-250301-0001", "7890")) == found
+    assert (await gateway.verify("H12.22-250301-0001", "4321")) == found
+    assert await gateway.verify("H12.22-250301-0001", "0000") is None
+    assert await gateway.verify("H12.22-250399-9999", "7890") is None
+    assert await gateway.lookup("H12.22-250399-9999") is None
+
+
+def test_identity_numbers_are_stored_only_as_salted_hashes(
+    db_engine: Engine, gateway: LocalDossierGateway
+) -> None:
+    gateway.add(demo())
+    gateway.add(demo(code="H12.22-250301-0002"))
+    with make_session_factory(db_engine)() as session:
+        rows = session.scalars(select(DossierRow)).all()
+    for row in rows:
+        stored = " ".join(str(getattr(row, c.key)) for c in DossierRow.__table__.columns)
+        assert "7890" not in stored and "4321" not in stored
+    assert rows[0].phone_last4_hash != rows[1].phone_last4_hash  # salted per dossier
+
+
+async def test_update_status_marks_done_and_unknown_codes_raise(gateway: LocalDossierGateway) -> None:
+    gateway.add(demo())
+    updated = gateway.update_status(
+        "H12.22-250301-0001", status="Đã có kết quả", current_step="Trả kết quả", done=True
+    )
+    assert updated.done and updated.current_step == "Trả kết quả"
+    assert (await gateway.lookup("H12.22-250301-0001")) == updated
+    with pytest.raises(KeyError):
+        gateway.update_status("H12.22-250399-9999", status="x")
+
+
+async def test_demo_seed_has_real_codes_some_overdue_some_done(gateway: LocalDossierGateway) -> None:
+    assert seed_demo_dossiers(gateway, NOW) == 20
+    assert seed_demo_dossiers(gateway, NOW) == 0  # only into an empty table
+    statuses = [await gateway.lookup(row[0]) for row in DEMO_DOSSIERS]
+    assert all(s is not None and valid_dossier_code(s.code) for s in statuses)
+    assert {s.procedure_code for s in statuses if s} >= {"1.013225", "1.001193", "1.000894", "1.014061"}
+    assert sum(1 for s in statuses if s and s.done) >= 3
+    assert sum(1 for s in statuses if s and s.overdue(NOW)) >= 3
+    first = DEMO_DOSSIERS[0]
+    assert await gateway.verify(first[0], first[3][-4:]) is not None
+
+
+async def test_guard_locks_after_five_failures_and_forgets_after_the_lock(db_engine: Engine) -> None:
+    clock = Clock()
+    guard = SqlDossierAccessGuard(make_session_factory(db_engine), DossierConfig(), clock=clock)
+    subjects = ("chat:telegram:42", "dossier:H12.22-250301-0001")
+    for _ in range(4):
+        assert await guard.failed(subjects) is False
+    assert await guard.locked(subjects) is False
+    assert await guard.failed(subjects) is True
+    assert await guard.locked(["dossier:H12.22-250301-0001"]) is True
+    assert await guard.locked(["chat:zalo_oa:1"]) is False
+    clock.now = NOW + timedelta(minutes=31)
+    assert await guard.locked(subjects) is False
+    assert await guard.failed(subjects) is False  # a fresh count
+
+
+async def test_guard_grants_and_success_clears_failures(db_engine: Engine) -> None:
+    clock = Clock()
+    guard = SqlDossierAccessGuard(
+        make_session_factory(db_engine), DossierConfig(grant_minutes=60), clock=clock
+    )
+    subjects = ("chat:telegram:42", "dossier:X")
+    for _ in range(4):
+        await guard.failed(subjects)
+    await guard.succeeded(subjects, "grant:telegram:42|X")
+    assert await guard.granted("grant:telegram:42|X") is True
+    assert await guard.granted("grant:telegram:43|X") is False
+    assert await guard.failed(subjects) is False  # the count started again
+    clock.now = NOW + timedelta(minutes=61)
+    assert await guard.granted("grant:telegram:42|X") is False
+    assert guard.prune() >= 1
+
+
+async def test_subscriptions_are_kept_once(db_engine: Engine) -> None:
+    subs = SqlDossierSubscriptions(make_session_factory(db_engine))
+    assert await subs.subscribe("H12.22-250301-0001", ALICE, "a|b|0") is True
+    assert await subs.subscribe("H12.22-250301-0001", ALICE, None) is False
+    assert await subs.subscribe("H12.22-250301-0001", BOB, None) is True
+    await subs.mark_seen("H12.22-250301-0001", BOB, "c|d|0")
+    assert [(s.key, s.last_seen) for s in await subs.active()] == [(ALICE, "a|b|0"), (BOB, "c|d|0")]
+    await subs.unsubscribe("H12.22-250301-0001", ALICE)
+    assert [s.key for s in await subs.active()] == [BOB]
+
+
+async def test_watcher_notices_an_officers_update(db_engine: Engine, gateway: LocalDossierGateway) -> None:
+    gateway.add(demo())
+    code = "H12.22-250301-0001"
+    subs = SqlDossierSubscriptions(make_session_factory(db_engine))
+    first = await gateway.lookup(code)
+    assert first is not None
+    await subs.subscribe(code, ALICE, first.fingerprint)
+    await subs.subscribe(code, BOB, None)  # subscribed while the system was down: no baseline yet
+    watcher = DossierWatcher(subs, CATALOGUE, clock=Clock())
+    outbox = RecordingOutbox()
+
+    assert await watcher.poll_once(gateway, outbox) == []  # nothing changed; Bob's baseline taken
+    gateway.update_status(code, status="Đang giải quyết", current_step="Thẩm định hồ sơ")
+    sent = await watcher.poll_once(gateway, outbox)
+    assert [m.key for m in sent] == [ALICE, BOB] and outbox.sent == sent
+    assert sent[0].text.startswith(f"Dạ, hồ sơ {code} (Đăng ký khai sinh) vừa có thay đổi:")
+    assert "- Bước hiện tại: Thẩm định hồ sơ" in sent[0].text
+    assert await watcher.poll_once(gateway, outbox) == []  # told once
+
+    gateway.update_status(code, status="Đã có kết quả", current_step="Trả kết quả", done=True)
+    sent = await watcher.poll_once(gateway, outbox)
+    assert "đã có kết quả" in sent[0].text
+    assert await subs.active() == []  # done: nothing more to tell
+
+
+async def test_watcher_retries_failed_deliveries_and_skips_unavailable_lookups() -> None:
+    from bot.ports import DossierStatus, InMemoryDossierGateway
+
+    subs = InMemoryDossierSubscriptions()
+    gateway = InMemoryDossierGateway([DossierStatus("A1.1-250301-0001", "Đã tiếp nhận")])
+    await subs.subscribe("A1.1-250301-0001", ALICE, "old|x|0")
+    watcher = DossierWatcher(subs, CATALOGUE, clock=Clock())
+    gateway.unavailable = True
+    assert await watcher.poll_once(gateway, RecordingOutbox()) == []
+    gateway.unavailable = False
+    assert await watcher.poll_once(gateway, RecordingOutbox(failing={ALICE})) == []
+    assert len(await watcher.poll_once(gateway, RecordingOutbox())) == 1
+
+
+def test_config_section_is_validated(tmp_path: Path) -> None:
+    shipped = load_dossier_config(Path(__file__).resolve().parents[2] / "config.yml")
+    assert shipped.verification_attempts == 5
+    bad = tmp_path / "config.yml"
+    bad.write_text("dossier:\n  verification_attempts: 0\n", encoding="utf-8")
+    with pytest.raises(ValidationError):
+        load_dossier_config(bad)
+    bad.write_text("dossier:\n  lock_minuts: 5\n", encoding="utf-8")
+    with pytest.raises(ValidationError):
+        load_dossier_config(bad)
+    (tmp_path / "empty.yml").write_text("language: vi\n", encoding="utf-8")
+    assert load_dossier_config(tmp_path / "empty.yml") == DossierConfig()
