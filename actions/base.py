@@ -30,13 +30,13 @@ class Event:
 
 @dataclass(frozen=True)
 class SlotSet(Event):
-    """Remember a value: ``procedure``, ``pending_intent`` or ``dossier_code`` (None forgets it)."""
+    """Remember a value: ``procedure``, ``pending_intent``, ``dossier_code`` or ``case`` (None forgets it)."""
 
     name: str
     value: str | None
 
 
-SLOT_NAMES = frozenset({"procedure", "pending_intent", "dossier_code"})
+SLOT_NAMES = frozenset({"procedure", "pending_intent", "dossier_code", "case"})
 
 
 @dataclass(frozen=True)

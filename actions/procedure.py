@@ -2,17 +2,24 @@
 channels, conditions, legal basis, result and an overview.
 
 Answers are chat-sized: long lists stop after :data:`PAGE_SIZE` items with a "Xem thêm" button whose
-payload (``/more``) continues the list, long texts are clipped. When the knowledge base lacks a part,
-the answer says so in a plain sentence and links the procedure's page on the national portal (or offers
-an officer when there is no link). Also here: asking which procedure is meant, and offering a choice
-between close candidates.
+payload (``/more``) continues the list, long texts are clipped at a sentence or clause, never mid-word.
+Official names are shortened to what a citizen recognises (:func:`display_name`). When a procedure's
+documents differ per case (7 groups for the construction permit), only the citizen's case is listed:
+the one their words name (:func:`match_group`), else the one they pick from buttons
+(``/choose_group{"procedure": code, "group": "3"}``), remembered in the ``case`` slot.
+
+When the knowledge base lacks a part, the answer says so in a plain sentence and links the procedure's
+page on the national portal (or offers an officer when there is no link); a catalogue-only procedure
+(name, field and online level only) says what is known and offers the portal search and an officer.
+Also here: asking which procedure is meant, and offering a choice between close candidates.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 from actions.base import (
     CollectingDispatcher,
@@ -25,7 +32,7 @@ from actions.base import (
 from bot.messages import Button
 from bot.responses import make_payload
 from bot.state import Continuation, Mode
-from knowledge.domain import CHANNEL_LABELS, ONLINE_LEVEL_LABELS, Procedure, SubmissionChannel
+from knowledge.domain import CHANNEL_LABELS, ONLINE_LEVEL_LABELS, Document, Procedure, SubmissionChannel
 from knowledge.text import fold
 
 PAGE_SIZE = 5
@@ -33,6 +40,12 @@ PAGE_SIZE = 5
 
 ITEM_CHARS = 220
 """Longest list item or step kept in a chat message; the rest is on the portal page."""
+
+DOCUMENT_CHARS = 160
+"""Longest document name kept in a list (the first sentence or clause of it)."""
+
+PORTAL_HOME = "https://dichvucong.gov.vn"
+"""The national public service portal, where every procedure can be searched by name."""
 
 TEXT_CHARS = 700
 """Longest free text (conditions, result) kept in a chat message."""
@@ -77,18 +90,139 @@ def _clip_block(text: str, limit: int) -> str:
 
 
 NAME_CHARS = 120
-"""Longest procedure name kept in a message or on a button (some official names run to 300 characters)."""
+"""Longest procedure name kept in a message (some official names run to 300 characters)."""
+
+BUTTON_CHARS = 64
+"""Longest button title."""
 
 _THU_TUC_RE = re.compile(r"^\s*thủ tục\s+", re.IGNORECASE)
+_PAREN_KEEP_CHARS = 40
+_REPEATED_LEVEL_RE = re.compile(
+    r"\b(cấp|loại|hạng|nhóm) ((?:(?:[IVX]+|\d+), )*(?:[IVX]+|\d+)), \1 (?=(?:[IVX]+|\d+)\b)"
+)
+_FOR_SPLIT = " đối với "
+_LONG_NAME = 60
+_TRAILING_PAREN_RE = re.compile(r"^(?P<head>.*\S)\s+(?P<tail>\([^()]*\))$")
+
+
+def _paren_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each top-level balanced parenthesis, end exclusive; none if unbalanced."""
+    spans, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch == "(":
+            if depth == 0:
+                start = i
+            depth += 1
+        elif ch == ")":
+            if depth == 0:
+                return []
+            depth -= 1
+            if depth == 0:
+                spans.append((start, i + 1))
+    return spans if depth == 0 else []
+
+
+def _drop_paren_lists(text: str) -> str:
+    """Drop parentheses that list cases ("(Công trình không theo tuyến/Theo tuyến/…)"); keep short ones
+    such as "(cấp tỉnh)"."""
+    out, last = [], 0
+    for start, end in _paren_spans(text):
+        inner = text[start + 1 : end - 1]
+        if "/" in inner or ";" in inner or len(inner) > _PAREN_KEEP_CHARS:
+            out.append(text[last:start])
+            last = end
+    out.append(text[last:])
+    joined = " ".join("".join(out).split())
+    return re.sub(r"\s+([,.;:)])", r"\1", joined)
+
+
+def _sentence_case(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def display_name(name: str, limit: int = NAME_CHARS) -> str:
-    """A procedure name for chat: no leading "Thủ tục" (the messages say it), clipped.
+    """A procedure name as a citizen reads it, at most ``limit`` characters, never cut mid-word.
 
-    ``"Thủ tục đăng ký kết hôn"`` -> ``"Đăng ký kết hôn"``.
+    No leading "Thủ tục" (the messages say it), no parenthetical list of cases, "cấp III, cấp IV" said
+    once, and a long "X đối với Y" read as "X (Y)"; a name still too long keeps its first clause::
+
+        "Cấp giấy phép xây dựng mới đối với công trình cấp III, cấp IV (Công trình không theo
+        tuyến/…/Dự án) và nhà ở riêng lẻ"
+        -> "Cấp giấy phép xây dựng mới (công trình cấp III, IV và nhà ở riêng lẻ)"
     """
-    name = _THU_TUC_RE.sub("", name).strip()
-    return clip(name[:1].upper() + name[1:], limit)
+    name = " ".join(name.split())
+    name = _THU_TUC_RE.sub("", name)
+    if name.isupper():
+        name = name.lower()
+    name = _drop_paren_lists(name)
+    while (shorter := _REPEATED_LEVEL_RE.sub(r"\1 \2, ", name)) != name:
+        name = shorter
+    name = name.strip(" :;,.-")
+    if len(name) > _LONG_NAME and name.count(_FOR_SPLIT) == 1 and "(" not in name:
+        head, tail = name.split(_FOR_SPLIT)
+        if len(head) >= 10:
+            name = f"{head} ({tail})"
+    if len(name) > limit and ";" in name:
+        first = name.split(";", 1)[0].strip()
+        if len(first) >= 20:
+            name = first
+    return clip(_sentence_case(name), limit)
+
+
+def distinct_titles(names: Sequence[str], codes: Sequence[str]) -> list[str]:
+    """Button titles for names shown side by side: what they share at the end is dropped, so the
+    buttons differ where they should ("Cấp giấy phép xây dựng mới" / "Gia hạn giấy phép xây dựng"),
+    and identical names get their code."""
+    titles = list(names)
+    parts = [_TRAILING_PAREN_RE.match(n) for n in names]
+    if len(names) > 1 and all(parts):
+        heads = [m.group("head") for m in parts if m]
+        tails = {m.group("tail").lower() for m in parts if m}
+        if len(tails) == 1 and len(set(heads)) == len(heads):
+            titles = heads
+    seen = [t.lower() for t in titles]
+    return [f"{t} (mã {c})" if seen.count(t.lower()) > 1 else t for t, c in zip(titles, codes, strict=True)]
+
+
+_BULLET_RE = re.compile(r"^(?:[-+•*]\s*|[a-zđ]\)\s*|\d+(?:\.\d+)*[.)]\s+)", re.IGNORECASE)
+_SENTENCE_END_RE = re.compile(r"\.\s+(?=[^\W\d_])")
+_CLAUSE_END_RE = re.compile(r"\s*(?:[;:]|\s\+\s)\s*")
+_TRAILING_GOM_RE = re.compile(r"(?:,?\s*(?:bao gồm|gồm có|gồm|như sau))+$", re.IGNORECASE)
+_LEGAL_TAIL_RE = re.compile(r"\s(?:được cấp |được ban hành )?(?:theo quy định|quy định tại|căn cứ)\b")
+_LEGAL_TAIL_FROM = 60
+
+
+def first_clause(text: str, limit: int = DOCUMENT_CHARS) -> str:
+    """The first sentence or clause of a long published text, at most ``limit`` characters.
+
+    Cut at a sentence end (". " before a capital), else at ";", ":" or a " + " list; a long clause
+    loses its legal reference ("... theo quy định của Luật Đất đai"); one still too long is cut at its
+    last comma, then at a word (with "…"). Never mid-word.
+    """
+    text = _BULLET_RE.sub("", " ".join(text.split()))
+    cuts = []
+    for match in _SENTENCE_END_RE.finditer(text):
+        if match.start() >= 12 and text[match.end()].isupper():
+            cuts.append(match.start())
+            break
+    clause = _CLAUSE_END_RE.search(text, 12)
+    if clause:
+        cuts.append(clause.start())
+    if cuts:
+        text = text[: min(cuts)]
+    text = _TRAILING_GOM_RE.sub("", text).rstrip(" ,.;:")
+    if len(text) > _LEGAL_TAIL_FROM:
+        # "... được cấp theo quy định của Luật Đất đai qua các thời kỳ": the citizen needs the paper's name.
+        legal = _LEGAL_TAIL_RE.search(text, 25)
+        if legal:
+            text = text[: legal.start()].rstrip(" ,")
+    if text.count("(") > text.count(")"):
+        text = text[: text.rfind("(")].rstrip(" ,")
+    if len(text) > limit:
+        comma = text.rfind(", ", 0, limit)
+        if comma >= limit // 2:
+            return text[:comma] + "…"
+    return clip(text, limit)
 
 
 def _channel_label(kind: str) -> str:
@@ -120,11 +254,61 @@ def _published(text: str) -> str:
 
 
 def _time_text(d: CollectingDispatcher, channel: SubmissionChannel) -> str:
-    """Published processing time; a bare number ("1", as some records give it) gets its unit."""
+    """Published processing time for chat.
+
+    A bare number ("1", as some records give it) gets its unit; a row whose time the importer read from
+    the record's prose has ``days`` but no text: "khoảng N ngày làm việc".
+    """
     text = channel.time_text.strip()
-    if channel.days is not None and re.fullmatch(r"\d+(?:[.,]\d+)?", text):
+    days = None
+    if channel.days is not None:
         days = int(channel.days) if float(channel.days).is_integer() else channel.days
+    if not text and days is not None:
+        return d.text("part_about_working_days" if channel.working_days else "part_about_days", days=days)
+    if days is not None and re.fullmatch(r"\d+(?:[.,]\d+)?", text):
         return d.text("part_working_days" if channel.working_days else "part_days", days=days)
+    return _published(text)
+
+
+def _has_time(channel: SubmissionChannel) -> bool:
+    return bool(channel.time_text.strip()) or channel.days is not None
+
+
+_NO_FEE_INFO_RE = re.compile(r"^khong co thong tin\b")
+_COUNCIL = "hoi dong nhan dan"
+_AMOUNT_RE = re.compile(r"(?<![\d.,])[1-9][\d.,]*\s*(?:đồng|vnđ|vnd|usd|việt nam đồng)", re.IGNORECASE)
+
+
+def _fee_kind(channel: SubmissionChannel) -> str:
+    """What a row says about the fee: ``"none"`` (nothing usable), ``"free"``, ``"council"`` (the
+    provincial council sets it; the portal often labels such rows "Miễn phí") or ``"amount"``."""
+    text = channel.fee_text.strip()
+    folded = fold(text.lower())
+    if (not text and channel.fee_vnd is None) or _NO_FEE_INFO_RE.match(folded):
+        return "none"
+    if not channel.fee_vnd and _COUNCIL in folded:
+        return "council"
+    if channel.fee_vnd == 0 and not _AMOUNT_RE.search(text):
+        return "free"
+    return "amount"
+
+
+def _fee_text(d: CollectingDispatcher, channel: SubmissionChannel) -> str:
+    """One row's fee for chat: "Miễn phí", the council sentence, or the published amount without the
+    paragraph of notes that often follows it in parentheses."""
+    kind = _fee_kind(channel)
+    if kind == "none":
+        return ""
+    if kind == "free":
+        return d.text("part_fee_free")
+    if kind == "council":
+        return d.text("part_fee_council")
+    text = " ".join(channel.fee_text.split())
+    head = text.split(" (", 1)[0]
+    if head != text and _AMOUNT_RE.search(head):
+        text = head
+        if _COUNCIL in fold(channel.fee_text.lower()):
+            text += " " + d.text("part_fee_council_note")
     return _published(text)
 
 
@@ -148,6 +332,95 @@ def _dedupe(lines: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(lines))
 
 
+# --- Documents per case -------------------------------------------------------------------------------
+
+_GROUP_NUMBER_RE = re.compile(r"^(?:\(\d+(?:\.\d+)*\)|\d+(?:\.\d+)*[.)]|[a-zđ]\))\s*", re.IGNORECASE)
+_GROUP_LEAD_RE = re.compile(r"^(?:đối với|trường hợp)\s+", re.IGNORECASE)
+_GROUP_TAIL_RE = re.compile(r"(?:,?\s*(?:hồ sơ )?(?:bao gồm|gồm có|gồm))+$", re.IGNORECASE)
+_CASE_WORDS_RE = re.compile(r"\b(?:doi voi|truong hop)\b")
+_GROUP_STOP_BIGRAMS = frozenset({"doi voi", "truong hop", "ho so", "bao gom", "gom co"})
+CASE_CHARS = 150
+"""Longest ``case`` slot kept (the citizen's words, folded)."""
+
+
+def document_cases(proc: Procedure) -> list[str]:
+    """The document groups of ``proc`` when they are alternative cases, in published order.
+
+    Groups count as cases when at least half their headings say "Đối với ..." or "Trường hợp ...";
+    other headings ("Giấy tờ phải nộp" / "Giấy tờ phải xuất trình") are sections of one dossier, and a
+    single group is an addition to it: both are listed whole. Empty when there is no choice to make.
+    """
+    groups = list(dict.fromkeys(doc.group for doc in proc.documents if doc.group.strip()))
+    if len(groups) < 2:
+        return []
+    cases = sum(1 for g in groups if _CASE_WORDS_RE.search(fold(g.lower())))
+    return groups if cases * 2 >= len(groups) else []
+
+
+def group_title(group: str, limit: int = BUTTON_CHARS) -> str:
+    """A case heading as a button title: ``"(1.7) Đối với công trình nhà ở riêng lẻ"`` ->
+    ``"Công trình nhà ở riêng lẻ"``."""
+    title = _GROUP_NUMBER_RE.sub("", " ".join(group.split()))
+    title = _GROUP_LEAD_RE.sub("", title).rstrip(" :;,.")
+    title = _GROUP_TAIL_RE.sub("", title).rstrip(" :;,.") or title
+    return clip(_sentence_case(title), limit)
+
+
+def _group_titles(groups: Sequence[str]) -> list[str]:
+    titles = [group_title(g) for g in groups]
+    if len(set(titles)) < len(titles):
+        titles = [f"{i}. {t}" for i, t in enumerate(titles, 1)]
+    return titles
+
+
+def _bigrams(text: str) -> set[str]:
+    words = [w for w in re.findall(r"[^\W_]+", fold(text.lower())) if not w.isdigit()]
+    return {f"{a} {b}" for a, b in zip(words, words[1:], strict=False)} - _GROUP_STOP_BIGRAMS
+
+
+def match_group(text: str | None, groups: Sequence[str]) -> int | None:
+    """Index of the one group whose heading the citizen's words name, or None (none, or a tie).
+
+    Word pairs are compared without diacritics ("nha o" names "(1.7) Đối với công trình nhà ở riêng
+    lẻ"); pairs every heading has ("công trình") tell nothing and are ignored.
+    """
+    if not text or len(groups) < 2:
+        return None
+    keys = [_bigrams(g) for g in groups]
+    common = set.intersection(*keys)
+    said = _bigrams(text)
+    scores = [len((k - common) & said) for k in keys]
+    best = max(scores)
+    if best == 0 or scores.count(best) > 1:
+        return None
+    return scores.index(best)
+
+
+def case_words(text: str) -> str | None:
+    """The words of a message worth remembering as the citizen's case: folded, no digits (no ID or
+    phone number is kept), at most :data:`CASE_CHARS`; None for a button payload or an empty text."""
+    if not text.strip() or text.lstrip().startswith("/"):
+        return None
+    words = [w for w in re.findall(r"[^\W_]+", fold(text.lower())) if not any(ch.isdigit() for ch in w)]
+    return clip(" ".join(words), CASE_CHARS).rstrip("…") or None
+
+
+def _case_view(proc: Procedure, group: str) -> Procedure:
+    """``proc`` with only the documents of one case (and those common to every case), headings dropped:
+    the message names the case once."""
+    docs = tuple(replace(doc, group="") for doc in proc.documents if doc.group in ("", group))
+    return replace(proc, documents=docs)
+
+
+def _ask_case(d: CollectingDispatcher, proc: Procedure, cases: Sequence[str]) -> list[Event]:
+    buttons = tuple(
+        Button(title, make_payload("choose_group", procedure=proc.code, group=str(i)))
+        for i, title in enumerate(_group_titles(cases), 1)
+    )
+    d.utter("utter_ask_document_case", buttons=buttons, procedure_name=display_name(proc.name))
+    return [ContinuationSet(None)]
+
+
 # --- Long lists ---------------------------------------------------------------------------------------
 
 
@@ -160,20 +433,26 @@ class _ListTopic:
     page: Callable[[CollectingDispatcher, Procedure, int, int], list[str]]
 
 
+def document_line(d: CollectingDispatcher, number: int, doc: Document) -> str:
+    """``"1. Đơn đề nghị cấp giấy phép xây dựng (1 bản chính, 1 bản sao) — mẫu: Mẫu số 01.docx"``."""
+    counts = []
+    if doc.originals:
+        counts.append(d.text("part_originals", n=doc.originals))
+    if doc.copies:
+        counts.append(d.text("part_copies", n=doc.copies))
+    line = d.text("part_document_item", number=number, name=first_clause(doc.name))
+    if counts:
+        line += " (" + ", ".join(counts) + ")"
+    if doc.form.strip():
+        line += " " + d.text("part_form", form=" ".join(doc.form.split()))
+    return line
+
+
 def _document_page(d: CollectingDispatcher, proc: Procedure, start: int, end: int) -> list[str]:
     blocks: list[str] = []
     for index in range(start, min(end, len(proc.documents))):
         doc = proc.documents[index]
-        details = []
-        if doc.originals:
-            details.append(d.text("part_originals", n=doc.originals))
-        if doc.copies:
-            details.append(d.text("part_copies", n=doc.copies))
-        if doc.form:
-            details.append(d.text("part_form", form=form_title(doc.form)))
-        line = d.text("part_document_item", number=index + 1, name=clip(doc.name, ITEM_CHARS))
-        if details:
-            line += " (" + ", ".join(details) + ")"
+        line = document_line(d, index + 1, doc)
         # The group heading opens its group, and is repeated when a page starts inside a group.
         previous = proc.documents[index - 1].group if index > 0 else None
         if doc.group and (index == start or doc.group != previous):
@@ -198,7 +477,7 @@ def _form_page(d: CollectingDispatcher, proc: Procedure, start: int, end: int) -
         if fold(title.lower()).startswith(fold(name.lower())):
             lines.append(d.text("part_form_item_plain", number=i + 1, form=title))
         else:
-            lines.append(d.text("part_form_item", number=i + 1, form=title, name=clip(name, 120)))
+            lines.append(d.text("part_form_item", number=i + 1, form=title, name=first_clause(name, 120)))
     return lines
 
 
@@ -230,40 +509,47 @@ def _more_button(d: CollectingDispatcher) -> Button:
 
 
 def send_list_page(
-    d: CollectingDispatcher, proc: Procedure, topic: str, start: int, page_size: int = PAGE_SIZE
+    d: CollectingDispatcher,
+    proc: Procedure,
+    topic: str,
+    start: int,
+    page_size: int = PAGE_SIZE,
+    group: str | None = None,
 ) -> list[Event]:
     """Send one page of a long list (the first with its heading, later ones as "tiếp theo").
+
+    Args:
+        group: for documents published per case, the case to list (only its documents are counted
+            and numbered).
 
     Returns:
         ``ContinuationSet`` pointing at the next page, or ``ContinuationSet(None)`` after the last.
     """
     spec = LIST_TOPICS[topic]
-    total = spec.count(proc)
+    view = _case_view(proc, group) if group is not None and topic == "documents" else proc
+    total = spec.count(view)
     end = start + page_size
-    items = "\n".join(spec.page(d, proc, start, end))
+    items = "\n".join(spec.page(d, view, start, end))
     more = end < total
     buttons = (_more_button(d),) if more else ()
     links: tuple[tuple[str, str], ...] = ()
     if topic == "forms" and proc.url and not more:
         links = ((d.text("part_link_forms"), proc.url),)
-    if start == 0:
+    name = display_name(proc.name)
+    if start > 0:
+        d.utter("utter_list_more", buttons=buttons, links=links, procedure_name=name, items=items)
+    elif group is not None:
         d.utter(
-            spec.response,
+            "utter_documents_case",
             buttons=buttons,
-            links=links,
-            procedure_name=display_name(proc.name),
+            procedure_name=name,
+            case=group_title(group, NAME_CHARS).lower(),
             count=total,
             items=items,
         )
     else:
-        d.utter(
-            "utter_list_more",
-            buttons=buttons,
-            links=links,
-            procedure_name=display_name(proc.name),
-            items=items,
-        )
-    return [ContinuationSet(Continuation(topic, proc.code, end) if more else None)]
+        d.utter(spec.response, buttons=buttons, links=links, procedure_name=name, count=total, items=items)
+    return [ContinuationSet(Continuation(topic, proc.code, end, group) if more else None)]
 
 
 # --- One answer per topic ---------------------------------------------------------------------------
@@ -284,6 +570,52 @@ def _missing(d: CollectingDispatcher, proc: Procedure, topic: str) -> list[Event
     return [ContinuationSet(None)]
 
 
+_ONLINE_PARTS = {
+    "toan_trinh": "part_catalogue_online_full",
+    "mot_phan": "part_catalogue_online_partial",
+    "con_lai": "part_catalogue_online_none",
+}
+
+
+def _catalogue_only(d: CollectingDispatcher, proc: Procedure, topic: str) -> list[Event]:
+    """A procedure known only from a provincial catalogue: say what is known (name, field, whether it
+    is online), that the details are not in the data, and offer the portal search and an officer."""
+    details = [d.text("part_catalogue_field", field=proc.field.strip())] if proc.field.strip() else []
+    if proc.online_level in _ONLINE_PARTS:
+        details.append(d.text(_ONLINE_PARTS[proc.online_level]))
+    d.utter(
+        "utter_catalogue_only",
+        links=((d.text("part_link_portal_search"), proc.url or PORTAL_HOME),),
+        procedure_name=display_name(proc.name),
+        topic=d.text(f"topic_{topic}"),
+        details="\n".join(details),
+    )
+    return [ContinuationSet(None)]
+
+
+def _answer_documents(
+    d: CollectingDispatcher, proc: Procedure, text: str = "", case: str | None = None, picked: Any = None
+) -> list[Event]:
+    """Documents, for the citizen's case when they differ per case.
+
+    The case is the one picked (``picked``: 1-based index from a ``/choose_group`` button), else the one
+    the message names, else the one remembered in the ``case`` slot; with none, the bot asks.
+    """
+    cases = document_cases(proc)
+    if not cases:
+        return send_list_page(d, proc, "documents", 0)
+    index = None
+    if picked is not None and str(picked).isdigit() and 1 <= int(picked) <= len(cases):
+        index = int(picked) - 1
+    if index is None:
+        index = match_group(text, cases)
+    if index is None:
+        index = match_group(case, cases)
+    if index is None:
+        return _ask_case(d, proc, cases)
+    return [SlotSet("case", cases[index]), *send_list_page(d, proc, "documents", 0, group=cases[index])]
+
+
 def _answer_list(d: CollectingDispatcher, proc: Procedure, topic: str) -> list[Event]:
     if topic == "forms" and proc.documents and not _forms(proc):
         d.utter("utter_no_forms", procedure_name=display_name(proc.name))
@@ -294,24 +626,26 @@ def _answer_list(d: CollectingDispatcher, proc: Procedure, topic: str) -> list[E
 
 
 def _answer_fee(d: CollectingDispatcher, proc: Procedure) -> list[Event]:
-    priced = [c for c in proc.channels if c.fee_text.strip() or c.fee_vnd is not None]
+    priced = [c for c in proc.channels if _fee_kind(c) != "none"]
     if not priced:
         return _missing(d, proc, "fee")
-    if all(c.fee_vnd == 0 for c in priced):
+    kinds = {_fee_kind(c) for c in priced}
+    if kinds == {"free"}:
         d.utter("utter_fee_free", procedure_name=display_name(proc.name))
+        return [ContinuationSet(None)]
+    if kinds == {"council"}:
+        d.utter("utter_fee_council", procedure_name=display_name(proc.name))
         return [ContinuationSet(None)]
     lines = [
         d.text("part_channel_fee", channel=ch, fee=fee)
-        for ch, fee in _grouped(priced, lambda c: _published(c.fee_text))
+        for ch, fee in _grouped(priced, lambda c: _fee_text(d, c))
     ]
-    if not lines:
-        return _missing(d, proc, "fee")
     d.utter("utter_fee", procedure_name=display_name(proc.name), items="\n".join(lines))
     return [ContinuationSet(None)]
 
 
 def _answer_time(d: CollectingDispatcher, proc: Procedure) -> list[Event]:
-    timed = [c for c in proc.channels if c.time_text.strip()]
+    timed = [c for c in proc.channels if _has_time(c)]
     if not timed:
         return _missing(d, proc, "processing_time")
     lines = [
@@ -393,12 +727,12 @@ def _answer_overview(d: CollectingDispatcher, proc: Procedure) -> list[Event]:
         lines.append(d.text("part_overview_agency", agency=clip(proc.executing, 200)))
     # The in-person row is what most citizens use; fall back to whichever row is published.
     rows = sorted(proc.channels, key=lambda c: c.kind != "truc_tiep")
-    timed = next((c for c in rows if c.time_text.strip()), None)
+    timed = next((c for c in rows if _has_time(c)), None)
     if timed:
         lines.append(d.text("part_overview_time", time=_time_text(d, timed)))
-    priced = next((c for c in rows if c.fee_text.strip()), None)
+    priced = next((c for c in rows if _fee_kind(c) != "none"), None)
     if priced:
-        lines.append(d.text("part_overview_fee", fee=_published(priced.fee_text)))
+        lines.append(d.text("part_overview_fee", fee=_fee_text(d, priced)))
     if proc.online_level in ONLINE_LEVEL_LABELS:
         lines.append(d.text("part_overview_online", online_level=ONLINE_LEVEL_LABELS[proc.online_level]))
     links = ((d.text("part_link_portal"), proc.url),) if proc.url else ()
@@ -423,8 +757,25 @@ _ANSWERS: dict[str, Callable[[CollectingDispatcher, Procedure], list[Event]]] = 
 }
 
 
-def answer(d: CollectingDispatcher, proc: Procedure, topic: str) -> list[Event]:
-    """Answer one topic about ``proc`` through the dispatcher; returns the events."""
+def answer(
+    d: CollectingDispatcher,
+    proc: Procedure,
+    topic: str,
+    text: str = "",
+    case: str | None = None,
+    args: Mapping[str, Any] | None = None,
+) -> list[Event]:
+    """Answer one topic about ``proc`` through the dispatcher; returns the events.
+
+    Args:
+        text: the citizen's message (names a case of the documents, if any).
+        case: the ``case`` slot.
+        args: the policy's arguments (``group``: a case picked from the buttons).
+    """
+    if proc.catalogue_only:
+        return _catalogue_only(d, proc, topic)
+    if topic == "documents":
+        return _answer_documents(d, proc, text, case, (args or {}).get("group"))
     if topic in LIST_TOPICS:
         return _answer_list(d, proc, topic)
     return _ANSWERS[topic](d, proc)
@@ -439,7 +790,8 @@ class ProcedureAnswerAction:
     """Answers one ``ask_*`` intent for the conversation's current procedure.
 
     The policy has already set ``state.procedure`` (named now, chosen from buttons, or carried over
-    from an earlier question).
+    from an earlier question). ``tracker.args["group"]`` is a case picked from the buttons of
+    :func:`_ask_case`.
     """
 
     def __init__(self, topic: str) -> None:
@@ -452,11 +804,11 @@ class ProcedureAnswerAction:
         proc = tracker.procedure()
         if proc is None:
             return _unknown_procedure(dispatcher)
-        return answer(dispatcher, proc, self.topic)
+        return answer(dispatcher, proc, self.topic, tracker.text, tracker.state.case, tracker.args)
 
 
 class MoreAction:
-    """ "Xem thêm": the next page of the list the conversation stopped in."""
+    """ "Xem thêm": the next page of the list the conversation stopped in (of the same case)."""
 
     name = "action_more"
 
@@ -469,7 +821,7 @@ class MoreAction:
         if cont is None or proc is None or cont.topic not in LIST_TOPICS:
             dispatcher.utter("utter_no_more")
             return [ContinuationSet(None)]
-        return send_list_page(dispatcher, proc, cont.topic, cont.offset, self.page_size)
+        return send_list_page(dispatcher, proc, cont.topic, cont.offset, self.page_size, cont.group)
 
 
 class AskProcedureAction:
@@ -486,14 +838,14 @@ class AskProcedureAction:
         return [SlotSet("pending_intent", intent)]
 
 
-def candidate_buttons(candidates: Sequence[dict]) -> tuple[Button, ...]:
-    """One ``/choose{"procedure": code}`` button per candidate, titled with its name."""
+def candidate_buttons(candidates: Sequence[Mapping[str, Any]]) -> tuple[Button, ...]:
+    """One ``/choose{"procedure": code}`` button per candidate, titled with a short name that differs
+    visibly from the others' ("Cấp giấy phép xây dựng mới" / "Gia hạn giấy phép xây dựng")."""
+    codes = [str(c["code"]) for c in candidates]
+    names = [display_name(str(c.get("name") or c["code"]), 10 * BUTTON_CHARS) for c in candidates]
     return tuple(
-        Button(
-            display_name(str(c.get("name") or c["code"]), 64),
-            make_payload("choose", procedure=str(c["code"])),
-        )
-        for c in candidates
+        Button(clip(title, BUTTON_CHARS), make_payload("choose", procedure=code))
+        for title, code in zip(distinct_titles(names, codes), codes, strict=True)
     )
 
 

@@ -1,11 +1,21 @@
 """Small talk: greeting (with the help menu), thanks, goodbye, yes, no, out of scope, "Hỏi lại".
 
 Each is one catalogue response; goodbye also closes the conversation so the next message starts fresh.
+An out-of-scope question is also counted as a miss (:class:`FallbackCounted`, band ``"out_of_scope"``),
+so that a second miss in a row offers an officer.
 """
 
 from __future__ import annotations
 
-from actions.base import CollectingDispatcher, ContinuationSet, Event, ModeChanged, SlotSet, Tracker
+from actions.base import (
+    CollectingDispatcher,
+    ContinuationSet,
+    Event,
+    FallbackCounted,
+    ModeChanged,
+    SlotSet,
+    Tracker,
+)
 from bot.state import Mode
 
 
@@ -28,7 +38,17 @@ class UtterAction:
         return list(self.events)
 
 
-def smalltalk_actions() -> list[UtterAction]:
+class OutOfScopeAction:
+    """Says what the bot can answer, and counts the question as a miss."""
+
+    name = "action_out_of_scope"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Event]:
+        dispatcher.utter("utter_out_of_scope")
+        return [FallbackCounted(tracker.state.fallback_streak + 1, "out_of_scope")]
+
+
+def smalltalk_actions() -> list[UtterAction | OutOfScopeAction]:
     """The small-talk actions, one per intent (and ``action_rephrase`` for the "Hỏi lại" button)."""
     return [
         # Greeting, /start and /help: what the bot can do, and the menu of common topics.
@@ -37,6 +57,6 @@ def smalltalk_actions() -> list[UtterAction]:
         UtterAction("action_goodbye", "utter_goodbye", (ModeChanged(Mode.CLOSED),)),
         UtterAction("action_affirm", "utter_affirm"),
         UtterAction("action_deny", "utter_deny", (SlotSet("pending_intent", None),)),
-        UtterAction("action_out_of_scope", "utter_out_of_scope"),
+        OutOfScopeAction(),
         UtterAction("action_rephrase", "utter_rephrase", (SlotSet("pending_intent", None),)),
     ]

@@ -11,13 +11,18 @@ policy adds is conversation sense:
   (``/choose{"procedure": code}``) and remembers the question to answer it after the pick. A later
   mention of the same family keeps the procedure already chosen.
 * **Two-band fallback.** First miss: clarify with the closest candidates; second miss in a row: offer an
-  officer.
+  officer. An out-of-scope question counts as a miss too: the second one in a row offers an officer.
+* **The citizen's case.** The words of the message that names a procedure are kept in the ``case`` slot
+  (folded, no digits), so that documents published per case ("nhà ở riêng lẻ") are answered for the
+  citizen's case after a choice of procedure; a case picked from buttons (``/choose_group``), or typed
+  while those buttons are shown, answers the documents of that case.
+* **"Xem thêm" typed.** "xem thêm", "tiếp", "còn nữa không" continue the list, whatever the NLU said.
 * **Waiting modes.** A dossier code, then the verification digits, are expected after
   ``check_dossier_status`` (see :func:`actions.dossier.expects_dossier_reply`); "có" after the officer
   offer means yes, please.
 
 Button payloads that are not NLU intents: ``/start``, ``/help``, ``/more`` ("Xem thêm"), ``/rephrase``
-("Hỏi lại") and ``/choose{"procedure": code}``.
+("Hỏi lại"), ``/choose{"procedure": code}`` and ``/choose_group{"procedure": code, "group": "2"}``.
 """
 
 from __future__ import annotations
@@ -28,8 +33,10 @@ from typing import Any
 
 from actions.base import Event, ModeChanged, SlotSet
 from actions.dossier import DOSSIER_INTENTS, expects_dossier_reply
-from actions.procedure import TOPIC_BY_INTENT, action_name
+from actions.procedure import TOPIC_BY_INTENT, action_name, case_words, match_group
+from bot.responses import parse_payload
 from bot.state import ConversationState, Mode
+from knowledge.text import fold
 
 SMALLTALK_ACTIONS: dict[str, str] = {
     "greet": "action_greet",
@@ -39,13 +46,42 @@ SMALLTALK_ACTIONS: dict[str, str] = {
     "goodbye": "action_goodbye",
     "affirm": "action_affirm",
     "deny": "action_deny",
-    "out_of_scope": "action_out_of_scope",
     "give_feedback": "action_feedback",
     "rephrase": "action_rephrase",
 }
 """Intents (and payload commands) answered the same way whatever the context."""
 
 _WAITING_MODES = (Mode.AWAITING_CHOICE, Mode.AWAITING_DOSSIER_CODE, Mode.AWAITING_VERIFICATION)
+
+MORE_WORDS = frozenset(
+    {
+        "xem them",
+        "them",
+        "xem tiep",
+        "tiep",
+        "tiep theo",
+        "con nua",
+        "con nua khong",
+        "con gi nua khong",
+        "con khong",
+        "gui tiep",
+        "gui them",
+    }
+)
+"""Typed replies meaning "Xem thêm" (folded, lower case, "ko"/"k"/"hong" read as "khong", without the
+particles of :data:`_PARTICLES` at the end)."""
+
+_NO_WORDS = {"ko": "khong", "k": "khong", "hong": "khong", "hok": "khong", "kg": "khong", "kh": "khong"}
+_PARTICLES = frozenset({"di", "nhe", "nha", "a", "ban", "voi", "nao", "giup", "minh", "em", "toi"})
+_CASE_INTENTS = frozenset({"nlu_fallback", "ask_documents", "ask_procedure_overview", "out_of_scope"})
+
+
+def is_more_request(text: str) -> bool:
+    """True when the message asks for the rest of a list: "xem thêm", "tiếp", "còn nữa không"."""
+    words = [_NO_WORDS.get(w, w) for w in fold(text.lower()).translate(str.maketrans("?.!,", "    ")).split()]
+    while len(words) > 1 and words[-1] in _PARTICLES:
+        words.pop()
+    return " ".join(words) in MORE_WORDS
 
 
 @dataclass(frozen=True)
@@ -181,11 +217,50 @@ class Policy:
             events.append(SlotSet("pending_intent", None))
         return events
 
-    def _answer(self, topic: str, code: str, state: ConversationState, rule: str) -> Decision:
+    @staticmethod
+    def _case(parse: Mapping[str, Any], state: ConversationState, code: str | None) -> list[Event]:
+        """Remember the words of a message naming a procedure as the citizen's case; a case already
+        remembered for the same procedure (such as a group picked from buttons) is kept."""
+        words = case_words(str(parse.get("text") or ""))
+        if not words or words == state.case:
+            return []
+        if code is not None and code == state.procedure and state.case is not None:
+            return []
+        return [SlotSet("case", words)]
+
+    def _answer(
+        self,
+        topic: str,
+        code: str,
+        state: ConversationState,
+        rule: str,
+        parse: Mapping[str, Any] | None = None,
+        args: Mapping[str, Any] | None = None,
+    ) -> Decision:
         events = self._settle(state)
+        if parse is not None:
+            events = self._case(parse, state, code) + events
         if code != state.procedure:
             events.insert(0, SlotSet("procedure", code))
-        return Decision((action_name(topic),), tuple(events), rule=rule)
+        return Decision((action_name(topic),), tuple(events), dict(args or {}), rule=rule)
+
+    def _typed_case(self, intent: str, parse: Mapping[str, Any], state: ConversationState) -> Decision | None:
+        """The citizen typed their case ("nhà ở riêng lẻ") instead of pressing one of the case buttons."""
+        if intent not in _CASE_INTENTS:
+            return None
+        named = (parse.get("procedure") or {}).get("code")
+        if named and named != state.procedure and _entity(parse, "procedure") is not None:
+            return None  # "cấp lại giấy phép nhà ở riêng lẻ" names another procedure: not a case reply
+        offered = [(b.title, parse_payload(b.payload)) for b in state.choices]
+        cases = [(title, p[1]) for title, p in offered if p is not None and p[0] == "choose_group"]
+        index = match_group(str(parse.get("text") or ""), [title for title, _ in cases])
+        if index is None:
+            return None
+        entities = cases[index][1]
+        code = entities.get("procedure") or state.procedure
+        if not code:
+            return None
+        return self._answer("documents", code, state, "case_typed", args={"group": entities.get("group")})
 
     def _fallback(self, parse: Mapping[str, Any], state: ConversationState) -> Decision:
         events = self._settle(state, keep_pending=True)
@@ -206,9 +281,22 @@ class Policy:
             state: the conversation state before this message.
         """
         intent = _intent(parse)
+        text = str(parse.get("text") or "")
 
-        if intent == "more":
+        if intent == "more" or is_more_request(text):
             return Decision(("action_more",), rule="more")
+
+        if intent == "choose_group":
+            code = _entity(parse, "procedure") or state.procedure
+            if not code:
+                return self._fallback(parse, state)
+            return self._answer(
+                "documents", code, state, "choose_group", args={"group": _entity(parse, "group")}
+            )
+
+        typed_case = self._typed_case(intent, parse, state)
+        if typed_case is not None:
+            return typed_case
 
         if intent == "choose":
             code = _entity(parse, "procedure")
@@ -243,15 +331,27 @@ class Policy:
         if intent in SMALLTALK_ACTIONS:
             return Decision((SMALLTALK_ACTIONS[intent],), tuple(self._settle(state)), rule="smalltalk")
 
+        if intent == "out_of_scope":
+            # Counted as a miss (the action says so): asking twice for what the bot cannot answer is a
+            # reason to offer an officer.
+            events = tuple(self._settle(state))
+            if state.fallback_streak + 1 >= self.config.officer_after_misses:
+                return Decision(("action_offer_officer",), events, rule="out_of_scope_officer")
+            return Decision(("action_out_of_scope",), events, rule="out_of_scope")
+
         return self._fallback(parse, state)
 
     def _question(self, intent: str, parse: Mapping[str, Any], state: ConversationState) -> Decision:
         """A question about a procedure (or a reply naming the procedure of a pending question)."""
         resolution = self.resolve_procedure(parse, state)
+        if resolution.ambiguous and state.procedure and _entity(parse, "procedure") is None:
+            # "can giay to gi" about the permit being discussed: close candidates that no words of the
+            # message name ("giấy tờ có giá"...) do not override the procedure being discussed.
+            resolution = ProcedureResolution()
         if resolution.ambiguous:
             return Decision(
                 ("action_choose_procedure",),
-                tuple(self._settle(state, keep_pending=True)),
+                tuple(self._case(parse, state, None) + self._settle(state, keep_pending=True)),
                 {"candidates": resolution.candidates},
                 rule="ambiguous",
             )
@@ -260,16 +360,18 @@ class Policy:
             if resolution.code is None:
                 return self._fallback(parse, state)
             topic = TOPIC_BY_INTENT.get(state.pending_intent or "", "overview")
-            return self._answer(topic, resolution.code, state, "pending_answered")
+            return self._answer(topic, resolution.code, state, "pending_answered", parse)
         topic = TOPIC_BY_INTENT[intent]
         if intent == "ask_procedure_overview" and state.pending_intent in TOPIC_BY_INTENT and resolution.code:
             # "Bạn hỏi về thủ tục nào?" -> "đăng ký kết hôn": answer the question asked before.
             return self._answer(
-                TOPIC_BY_INTENT[state.pending_intent], resolution.code, state, "pending_answered"
+                TOPIC_BY_INTENT[state.pending_intent], resolution.code, state, "pending_answered", parse
             )
         code = resolution.code or state.procedure
         if code is None:
             return Decision(
                 ("action_ask_procedure",), tuple(self._settle(state, keep_pending=True)), rule="ask_procedure"
             )
-        return self._answer(topic, code, state, "named" if resolution.code else "carried_over")
+        if resolution.code is None:
+            return self._answer(topic, code, state, "carried_over")
+        return self._answer(topic, code, state, "named", parse)

@@ -46,12 +46,27 @@ class Continuation:
     Attributes:
         topic: which list (``"documents"``, ``"forms"``, ``"steps"``, ``"legal_basis"``).
         procedure: code of the procedure the list belongs to.
-        offset: index of the first item not sent yet.
+        offset: index of the first item not sent yet (within the group, when there is one).
+        group: for documents published per case, the case being listed; None for the whole list.
     """
 
     topic: str
     procedure: str
     offset: int
+    group: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict; ``group`` only when set, so states written before it existed look the same."""
+        data: dict[str, Any] = {"topic": self.topic, "procedure": self.procedure, "offset": self.offset}
+        if self.group is not None:
+            data["group"] = self.group
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Continuation:
+        """Build a continuation from :meth:`to_dict` output."""
+        group = data.get("group")
+        return cls(str(data["topic"]), str(data["procedure"]), int(data["offset"]), group)
 
 
 @dataclass(frozen=True)
@@ -66,6 +81,9 @@ class ConversationState:
         pending_intent: a question asked before the procedure was known (or while it was ambiguous);
             answered as soon as the citizen picks or names the procedure.
         dossier_code: the last dossier code the citizen gave.
+        case: the citizen's own words about their case (from the question that named the procedure,
+            folded, without digits) or the document group they picked; used to answer the matching
+            group when a procedure's documents differ per case ("nhà ở riêng lẻ").
         choices: the buttons of the last reply that had buttons, so "2" on a channel without buttons
             maps back to the second payload.
         fallback_streak: consecutive messages the bot did not understand (two-band fallback).
@@ -80,6 +98,7 @@ class ConversationState:
     procedure: str | None = None
     pending_intent: str | None = None
     dossier_code: str | None = None
+    case: str | None = None
     choices: tuple[Button, ...] = ()
     fallback_streak: int = 0
     continuation: Continuation | None = None
@@ -107,9 +126,10 @@ class ConversationState:
             "procedure": self.procedure,
             "pending_intent": self.pending_intent,
             "dossier_code": self.dossier_code,
+            "case": self.case,
             "choices": [{"title": b.title, "payload": b.payload} for b in self.choices],
             "fallback_streak": self.fallback_streak,
-            "continuation": dataclasses.asdict(self.continuation) if self.continuation else None,
+            "continuation": self.continuation.to_dict() if self.continuation else None,
             "last_intent": self.last_intent,
             "last_action": self.last_action,
             "turns": self.turns,
@@ -132,11 +152,10 @@ class ConversationState:
             procedure=data.get("procedure"),
             pending_intent=data.get("pending_intent"),
             dossier_code=data.get("dossier_code"),
+            case=data.get("case"),
             choices=tuple(Button(str(b["title"]), str(b["payload"])) for b in data.get("choices") or ()),
             fallback_streak=int(data.get("fallback_streak", 0)),
-            continuation=Continuation(str(cont["topic"]), str(cont["procedure"]), int(cont["offset"]))
-            if cont
-            else None,
+            continuation=Continuation.from_dict(cont) if cont else None,
             last_intent=data.get("last_intent"),
             last_action=data.get("last_action"),
             turns=int(data.get("turns", 0)),

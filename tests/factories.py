@@ -240,6 +240,97 @@ def birth_registration(**changes: Any) -> Procedure:
     return Procedure(**data)
 
 
+OFFICIAL_GPXD_NEW_NAME = (
+    "Cấp giấy phép xây dựng mới đối với công trình cấp III, cấp IV (Công trình không theo tuyến/Theo tuyến "
+    "trong đô thị/Tín ngưỡng, tôn giáo/Tượng đài, tranh hoành tráng/Theo giai đoạn cho công trình không "
+    "theo tuyến/Theo giai đoạn cho công trình theo tuyến trong đô thị/Dự án) và nhà ở riêng lẻ"
+)
+"""1.013225's name as the portal publishes it (the factory above uses a short one)."""
+
+_COUNCIL_FEE = "Miễn phí (Theo quy định của Hội đồng nhân dân cấp tỉnh)"
+_LAND_CERT = (
+    "Giấy chứng nhận quyền sử dụng đất được cấp theo quy định của Luật Đất đai qua các thời kỳ. Trường hợp "
+    "Giấy chứng nhận quyền sử dụng đất đã có trong Cơ sở dữ liệu quốc gia về đất đai thì các thông tin này "
+    "được thay thế bằng dữ liệu khi Cơ sở dữ liệu quốc gia về đất đai được vận hành."
+)
+
+
+def construction_permit_per_case(**changes: Any) -> Procedure:
+    """1.013225 as published: the official name, documents in per-case groups ("(1.1) Đối với công trình
+    không theo tuyến", "(1.3) ... tôn giáo", "(1.7) ... nhà ở riêng lẻ"), a fee the provincial council
+    sets (published as "Miễn phí (Theo quy định của Hội đồng nhân dân cấp tỉnh)") and one row whose time
+    the importer read from the prose (days, no text)."""
+    house = "(1.7) Đối với công trình nhà ở riêng lẻ"
+    data: dict[str, Any] = {
+        "code": GPXD_NEW,
+        "name": OFFICIAL_GPXD_NEW_NAME,
+        "field": "Hoạt động xây dựng",
+        "executing_agency": "Uỷ ban Nhân dân cấp xã, phường, thị trấn",
+        "channels": (
+            SubmissionChannel("truc_tiep", "15 Ngày", _COUNCIL_FEE, days=15, working_days=False),
+            SubmissionChannel("truc_tuyen", "", _COUNCIL_FEE, days=20, working_days=True),
+        ),
+        "documents": (
+            Document(_LAND_CERT, group="(1.1) Đối với công trình không theo tuyến:", originals=1, copies=1),
+            Document(
+                "Đơn đề nghị cấp giấy phép xây dựng theo Mẫu số 1 Phụ lục số II Nghị định số 175/2024/NĐ-CP.",
+                group="(1.1) Đối với công trình không theo tuyến:",
+                originals=1,
+            ),
+            Document(
+                "Văn bản chấp thuận của tổ chức tôn giáo cơ sở.",
+                group="(1.3) Đối với công trình tôn giáo",
+                originals=1,
+            ),
+            Document(
+                "Đơn đề nghị cấp giấy phép xây dựng theo Mẫu số 1 Phụ lục số II Nghị định số 175/2024/NĐ-CP.",
+                group=house,
+                form="Mẫu số 01.docx",
+                originals=1,
+                copies=1,
+            ),
+            Document(_LAND_CERT, group=house, originals=1, copies=1),
+            Document(
+                "Giấy chứng nhận quyền sở hữu nhà ở và quyền sử dụng đất ở được cấp theo quy định của pháp "
+                "luật về đất đai, pháp luật về nhà ở qua các thời kỳ.",
+                group=house,
+                originals=1,
+                copies=1,
+            ),
+            Document(
+                "Hồ sơ thiết kế xây dựng: + Đối với nhà ở riêng lẻ của hộ gia đình, cá nhân: 02 bộ bản vẽ "
+                "thiết kế xây dựng kèm theo; bản cam kết bảo đảm an toàn đối với công trình liền kề.",
+                group=house,
+                originals=2,
+                copies=2,
+            ),
+            Document("Bản vẽ mặt bằng công trình trên lô đất.", group=house, originals=2),
+            Document("Bản cam kết bảo đảm an toàn đối với công trình liền kề.", group=house, originals=1),
+        ),
+        "online_level": "mot_phan",
+        "url": PORTAL + GPXD_NEW,
+    }
+    data.update(changes)
+    return Procedure(**data)
+
+
+CATALOGUE_ONLY = "1.000031"
+
+
+def catalogue_only_procedure(**changes: Any) -> Procedure:
+    """A procedure known only from a provincial catalogue: name, field, online level; nothing else."""
+    data: dict[str, Any] = {
+        "code": CATALOGUE_ONLY,
+        "name": "Đổi tên trung tâm giáo dục nghề nghiệp, trường trung cấp công lập trực thuộc tỉnh",
+        "field": "Giáo dục nghề nghiệp",
+        "online_level": "mot_phan",
+        "catalogue_only": True,
+        "source": "catalogue:lamdong",
+    }
+    data.update(changes)
+    return Procedure(**data)
+
+
 def all_procedures() -> list[Procedure]:
     """The six procedures above."""
     return [

@@ -68,8 +68,8 @@ async def test_documents_first_page_has_five_items_and_xem_them() -> None:
     text = drafts[0].text
     assert "gồm 7 loại giấy tờ" in text
     assert (
-        "1. Đơn đề nghị cấp giấy phép xây dựng (1 bản chính, mẫu: Mẫu số 01 Phụ lục II Nghị định 15/2021/NĐ-CP)"
-        in text
+        "1. Đơn đề nghị cấp giấy phép xây dựng (1 bản chính) — mẫu: Mẫu số 01 Phụ lục II Nghị định "
+        "15/2021/NĐ-CP.docx\n" in text
     )
     assert "2. Giấy tờ chứng minh quyền sử dụng đất (1 bản sao)" in text
     assert "5. Cam kết" in text and "6." not in text
@@ -247,7 +247,7 @@ def test_clip_cuts_at_a_word() -> None:
         ("action_goodbye", "utter_goodbye", [ModeChanged(Mode.CLOSED)]),
         ("action_affirm", "utter_affirm", []),
         ("action_deny", "utter_deny", [SlotSet("pending_intent", None)]),
-        ("action_out_of_scope", "utter_out_of_scope", []),
+        ("action_out_of_scope", "utter_out_of_scope", [FallbackCounted(1, "out_of_scope")]),
         ("action_rephrase", "utter_rephrase", [SlotSet("pending_intent", None)]),
     ],
 )

@@ -5,12 +5,20 @@ from __future__ import annotations
 import pytest
 
 from actions.base import ModeChanged, SlotSet
-from bot.policy import Policy, PolicyConfig
-from bot.state import ConversationState, Mode
+from bot.messages import Button
+from bot.policy import Policy, PolicyConfig, is_more_request
+from bot.state import Continuation, ConversationState, Mode
 from tests import factories as f
 
 KEY = f.key()
 GPXD_AMBIGUOUS = [(f.GPXD_NEW, 0.74), (f.GPXD_ADJUST, 0.72), (f.GPXD_RENEW, 0.71), (f.GPXD_REISSUE, 0.70)]
+HOUSE = "(1.7) Đối với công trình nhà ở riêng lẻ"
+CASE_BUTTONS = tuple(
+    Button(title, f'/choose_group{{"procedure":"{f.GPXD_NEW}","group":"{i}"}}')
+    for i, title in enumerate(
+        ["Công trình không theo tuyến", "Công trình tôn giáo", "Công trình nhà ở riêng lẻ"], 1
+    )
+)
 
 
 def state(**fields) -> ConversationState:
@@ -153,3 +161,108 @@ def test_unknown_intent_is_a_fallback(policy: Policy) -> None:
 def test_bad_config_is_refused() -> None:
     with pytest.raises(ValueError):
         PolicyConfig(officer_after_misses=0)
+
+
+# --- "xem thêm" typed, the citizen's case, out of scope ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text", ["xem thêm", "Xem them", "tiếp", "còn nữa không?", "con nua ko", "xem tiếp đi"]
+)
+def test_typed_xem_them_continues_whatever_the_nlu_said(policy: Policy, text: str) -> None:
+    pending = state(continuation=Continuation("documents", f.GPXD_NEW, 5))
+    for intent in ("nlu_fallback", "out_of_scope", "ask_documents"):
+        assert policy.decide(f.parse(intent, text=text), pending).actions == ("action_more",)
+
+
+@pytest.mark.parametrize("text", ["thêm lệ phí thì sao", "tiếp theo làm gì", "nộp ở đâu"])
+def test_other_messages_are_not_xem_them(text: str) -> None:
+    assert not is_more_request(text)
+
+
+def test_naming_a_procedure_remembers_the_citizens_words_as_the_case(policy: Policy) -> None:
+    parse = f.parse("ask_documents", text="xây nhà ở riêng lẻ cần gì", procedure=(f.GPXD_NEW, 0.9))
+    d = policy.decide(parse, state())
+    assert d.events == (SlotSet("procedure", f.GPXD_NEW), SlotSet("case", "xay nha o rieng le can gi"))
+
+
+def test_the_case_is_remembered_across_the_choice_of_procedure(policy: Policy) -> None:
+    parse = f.parse(
+        "ask_documents", text="giấy phép xây dựng nhà ở", procedure=GPXD_AMBIGUOUS[0], ranking=GPXD_AMBIGUOUS
+    )
+    d = policy.decide(parse, state())
+    assert d.actions == ("action_choose_procedure",)
+    assert SlotSet("case", "giay phep xay dung nha o") in d.events
+    pick = f.parse("choose", text="1", entities={"procedure": f.GPXD_NEW}, procedure=(f.GPXD_NEW, 1.0))
+    d = policy.decide(pick, state(case="giay phep xay dung nha o", pending_intent="ask_documents"))
+    assert not any(isinstance(e, SlotSet) and e.name == "case" for e in d.events)
+
+
+def test_a_picked_case_is_kept_when_the_same_procedure_is_named_again(policy: Policy) -> None:
+    parse = f.parse("ask_documents", text="giấy phép xây dựng cần gì", procedure=(f.GPXD_NEW, 0.9))
+    d = policy.decide(parse, state(procedure=f.GPXD_NEW, case=HOUSE))
+    assert d.events == ()
+
+
+def test_a_follow_up_without_procedure_does_not_touch_the_case(policy: Policy) -> None:
+    d = policy.decide(f.parse("ask_fee", text="lệ phí bao nhiêu"), state(procedure=f.GPXD_NEW))
+    assert d.events == ()
+
+
+def test_choose_group_payload_answers_the_documents_of_that_case(policy: Policy) -> None:
+    parse = f.parse("choose_group", entities={"procedure": f.GPXD_NEW, "group": "3"})
+    d = policy.decide(parse, state(procedure=f.GPXD_NEW))
+    assert d.actions == ("action_documents",)
+    assert d.args == {"group": "3"}
+    assert d.rule == "choose_group"
+
+
+@pytest.mark.parametrize("intent", ["nlu_fallback", "ask_documents"])
+def test_a_case_typed_while_its_buttons_are_shown_is_taken(policy: Policy, intent: str) -> None:
+    shown = state(procedure=f.GPXD_NEW, choices=CASE_BUTTONS)
+    d = policy.decide(f.parse(intent, text="nha o rieng le"), shown)
+    assert d.actions == ("action_documents",)
+    assert d.args == {"group": "3"}
+    assert d.rule == "case_typed"
+
+
+def test_a_question_while_case_buttons_are_shown_is_answered(policy: Policy) -> None:
+    shown = state(procedure=f.GPXD_NEW, choices=CASE_BUTTONS)
+    assert policy.decide(f.parse("ask_fee", text="lệ phí bao nhiêu"), shown).actions == ("action_fee",)
+
+
+def test_an_unsure_link_no_word_names_does_not_override_the_procedure_discussed(policy: Policy) -> None:
+    # "can giay to gi": the linker finds "giấy tờ có giá" procedures, all close, without any mention.
+    parse = f.parse(
+        "ask_documents", text="can giay to gi", procedure=GPXD_AMBIGUOUS[0], ranking=GPXD_AMBIGUOUS
+    )
+    parse["entities"] = []
+    d = policy.decide(parse, state(procedure=f.MARRIAGE))
+    assert d.actions == ("action_documents",)
+    assert d.rule == "carried_over"
+
+
+def test_out_of_scope_counts_as_a_miss(policy: Policy) -> None:
+    assert policy.decide(f.parse("out_of_scope"), state()).actions == ("action_out_of_scope",)
+    second = policy.decide(f.parse("out_of_scope"), state(fallback_streak=1))
+    assert second.actions == ("action_offer_officer",)
+    assert second.rule == "out_of_scope_officer"
+
+
+def test_a_typed_case_naming_another_procedure_is_a_new_question(policy: Policy) -> None:
+    shown = state(procedure=f.GPXD_NEW, choices=CASE_BUTTONS)
+    parse = f.parse(
+        "ask_documents",
+        text="cấp lại giấy phép nhà ở riêng lẻ",
+        procedure=(f.GPXD_REISSUE, 0.93),
+        entities={"procedure": "cấp lại giấy phép"},
+    )
+    d = policy.decide(parse, shown)
+    assert d.rule == "named"
+    assert SlotSet("procedure", f.GPXD_REISSUE) in d.events
+
+
+def test_a_typed_case_with_an_unsure_link_and_no_mention_is_still_the_case(policy: Policy) -> None:
+    shown = state(procedure=f.GPXD_NEW, choices=CASE_BUTTONS)
+    parse = f.parse("out_of_scope", text="nhà ở riêng lẻ", procedure=("1.009791", 0.82))
+    assert policy.decide(parse, shown).rule == "case_typed"
