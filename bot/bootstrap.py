@@ -16,6 +16,7 @@ from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.dossier import DossierDesk
+from actions.escalation import EscalateAction, EscalationConfig
 from bot.channels.base import Deduplicator, InMemoryDeduplicator
 from bot.dossiers import (
     DossierConfig,
@@ -32,6 +33,8 @@ from bot.ports import ConversationStore, DossierGateway, InMemoryDossierGateway,
 from bot.responses import ResponseCatalogue
 from bot.settings import Settings
 from bot.store import SqlConversationStore, SqlDeduplicator
+from console.auth import ConsoleAuth, UserService, resolve_secret
+from console.tickets import TicketEventSink, TicketService
 from knowledge.db import make_engine, make_session_factory, migrate
 from knowledge.domain import ImportReport
 from knowledge.ports import KnowledgeRepository
@@ -169,6 +172,52 @@ class Container:
         """Run ``poll_once(container.dossiers, registry)`` every ``dossier_config.poll_interval_seconds``."""
         return DossierWatcher(self.dossier_desk.subscriptions, self.responses)
 
+    @property
+    def officers_enabled(self) -> bool:
+        """Tickets and the officer console need the database, which fakes (``knowledge_override``) skip."""
+        return self.knowledge_override is None
+
+    @cached_property
+    def escalation(self) -> EscalationConfig:
+        """The ``escalation:`` section of config.yml: working hours, holidays, retries (checked at start-up)."""
+        try:
+            return EscalationConfig.model_validate(self.config.get("escalation") or {})
+        except ValueError as exc:
+            raise ValueError(f"{self.settings.config_path}: escalation: {exc}") from exc
+
+    @cached_property
+    def tickets(self) -> TicketService:
+        """The officer ticket queue; the server attaches the channels with ``use_delivery``."""
+        cfg = self.escalation
+        return TicketService(
+            self.sessions,
+            self.conversations,
+            self.responses,
+            release=lambda key: self.engine.release_to_bot(key),
+            backoff=cfg.retry_backoff_seconds,
+            negative_rating_at_most=cfg.negative_rating_at_most,
+        )
+
+    @cached_property
+    def users(self) -> UserService:
+        """Console accounts."""
+        return UserService(self.sessions)
+
+    @cached_property
+    def console_auth(self) -> ConsoleAuth:
+        """Sessions and role checks of the officer console (one secret per process when unset)."""
+        return ConsoleAuth(
+            self.users,
+            resolve_secret(self.settings.session_secret),
+            secure_cookie=self.settings.public_url.startswith("https://"),
+        )
+
+    def _with_officers(self, actions: dict[str, Any]) -> dict[str, Any]:
+        """The escalation action told about the queue and the working hours."""
+        if self.officers_enabled:
+            actions["action_escalate"] = EscalateAction(self.tickets, self.escalation.hours())
+        return actions
+
     @cached_property
     def engine(self) -> Engine:
         return Engine(
@@ -177,7 +226,8 @@ class Container:
             self.conversations,
             self.responses,
             policy=self.policy,
-            actions=build_actions(dossiers=self.dossier_desk),
+            actions=self._with_officers(build_actions(dossiers=self.dossier_desk)),
+            events=TicketEventSink(self.tickets) if self.officers_enabled else None,
         )
 
     def prepare(self) -> None:

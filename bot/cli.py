@@ -20,6 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
     from knowledge import cli as kb_cli
 
     kb_cli.add_parser(sub)
+    from console import cli as console_cli
+
+    console_cli.add_parser(sub)
     try:
         from nlu import cli as nlu_cli
     except ImportError:  # pragma: no cover - NLU package not installed yet

@@ -6,7 +6,7 @@ Port                     Real adapter                                Fake (recor
 :class:`Interpreter`     ``nlu`` pipeline (wired by the composition  ``tests/fakes/interpreter.py``
                          root)
 :class:`ConversationStore`  :class:`bot.store.SqlConversationStore`  :class:`InMemoryConversationStore`
-:class:`EventSink`       ticket queue (to come)                      :class:`RecordingEventSink`
+:class:`EventSink`       :class:`console.tickets.TicketEventSink`     :class:`RecordingEventSink`
 :class:`DossierGateway`  :class:`bot.dossiers.LocalDossierGateway`,  :class:`NotConfiguredDossierGateway`,
                          :class:`bot.dossiers.HttpDossierGateway`    :class:`InMemoryDossierGateway`
 :class:`DossierAccessGuard` :class:`bot.dossiers.SqlDossierAccessGuard` :class:`InMemoryDossierAccessGuard`

@@ -136,6 +136,14 @@ RESPONSE_SCHEMA: Mapping[str, frozenset[str]] = {
     "utter_feedback_thanks": frozenset({"rating"}),
     # something broke
     "utter_error": frozenset(),
+    # officer tickets (console/tickets.py, actions/escalation.py)
+    "utter_escalate_queued": frozenset({"position"}),
+    "utter_escalate_after_hours": frozenset({"opens_at", "queue"}),
+    "part_queue_position": frozenset({"position"}),
+    "part_opens_at": frozenset({"time", "weekday", "date"}),
+    "part_weekdays": frozenset(),
+    "utter_officer_handed_back": frozenset(),
+    "utter_officer_closed": frozenset(),
     # dossier status (actions/dossier.py, bot/dossiers.py)
     "utter_dossier_code_invalid": frozenset(),
     "utter_dossier_ask_verification": frozenset({"dossier_code"}),

@@ -111,6 +111,20 @@ def _start_channels(app: FastAPI, container: Container, runtime: Runtime) -> Non
         runtime.started.append("zalo_bot")
 
 
+def _mount_console(app: FastAPI, container: Container) -> None:
+    """The officer console (``/console``), its JSON API (``/api``) and the delivery retry task."""
+    from console.api import api_router
+    from console.pages import console_router
+    from console.tickets import DeliveryRetrier
+
+    auth = container.console_auth
+    app.include_router(api_router(container.tickets, auth))
+    app.include_router(console_router(container.tickets, auth, timezone=container.escalation.timezone))
+    retrier = DeliveryRetrier(container.tickets, container.escalation.retry_interval_seconds)
+    app.state.startup_hooks.append(retrier.start)
+    app.state.shutdown_hooks.append(retrier.stop)
+
+
 def create_app(container: Container | None = None) -> FastAPI:
     """The whole server. Start-up migrates, seeds an empty knowledge base and loads (or trains) the NLU."""
     container = container or Container()
@@ -124,9 +138,13 @@ def create_app(container: Container | None = None) -> FastAPI:
     def error_reply(key: ConversationKey) -> OutboundMessage:
         return OutboundMessage(key=key, text=apology.text, buttons=apology.buttons)
 
-    queue = InboundQueue(
-        engine.handle, registry, deduplicator=container.deduplicator, error_reply=error_reply
-    )
+    handler = engine.handle
+    if container.officers_enabled:
+        # Officer replies go out on the citizen's channel; citizen messages of open tickets reach them.
+        container.tickets.use_delivery(registry.deliver)
+        handler = container.tickets.inbound_handler(engine.handle)
+
+    queue = InboundQueue(handler, registry, deduplicator=container.deduplicator, error_reply=error_reply)
     runtime = Runtime(registry, queue, outbox)
 
     @asynccontextmanager
@@ -163,7 +181,9 @@ def create_app(container: Container | None = None) -> FastAPI:
     async def health() -> dict[str, Any]:
         return {"status": "ok", "procedures": container.knowledge.count(), "channels": registry.names()}
 
-    app.include_router(rest_router(engine.handle, outbox))
+    app.include_router(rest_router(handler, outbox))
+    if container.officers_enabled:
+        _mount_console(app, container)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

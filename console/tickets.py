@@ -1,0 +1,905 @@
+"""The ticket queue: a conversation the bot could not help with, taken over by an officer.
+
+How a ticket lives:
+
+1. The escalation action moves the conversation to ``with_officer`` and emits
+   :class:`actions.base.EscalationRequested`; the engine publishes it to :class:`TicketEventSink`, which
+   opens a ``waiting`` ticket holding the conversation so far (``ConversationStore.recent_messages``,
+   whose texts are already redacted).
+2. While the ticket is open the engine stays silent. Citizen messages reach the ticket through
+   :meth:`TicketService.inbound_handler`, a wrapper around the engine's handler that appends each
+   message of a conversation with an open ticket *as sent* (the officer may need the ID number the
+   citizen typed; the conversation log keeps only the redacted text). The engine cannot publish those
+   messages as events because it returns before publishing in ``with_officer`` mode.
+3. An officer claims it (a conditional ``UPDATE ... WHERE status = 'waiting'``: of two officers racing,
+   exactly one wins) and replies. Replies go out through the channel registry on the citizen's own
+   channel; a reply that cannot be delivered stays ``delivered = false`` and :class:`DeliveryRetrier`
+   tries again with backoff until it goes through (or until an officer sees it marked undelivered).
+4. The officer hands the conversation back to the bot or closes the ticket with a note; both give the
+   conversation back to the bot (``Engine.release_to_bot``). Closing asks the citizen for a 1-5 rating
+   with buttons (``/give_feedback{"rating": "4"}``); the feedback action thanks them and the sink files
+   the rating on the ticket.
+
+Times are stored in UTC. Texts the citizen receives come from the response catalogue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from actions.base import EscalationRequested, Event, FeedbackGiven
+from bot.channels.base import DeliveryError, MessageHandler
+from bot.messages import Button, ConversationKey, InboundMessage, OutboundMessage
+from bot.ports import ConversationStore, MessageRecord
+from bot.redact import redact
+from bot.responses import ResponseCatalogue
+from bot.state import Mode
+from bot.store import Base
+from console.auth import UserRow
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("waiting", "claimed", "closed")
+REASONS = ("request_human", "repeated_fallback", "negative_rating")
+SENDERS = ("citizen", "officer", "bot")
+
+REASON_OF_EVENT = {
+    "requested": "request_human",
+    "dossier": "request_human",
+    "error": "request_human",
+    "not_understood": "repeated_fallback",
+    "negative_rating": "negative_rating",
+}
+"""``EscalationRequested.reason`` -> ticket reason (unknown reasons count as ``request_human``)."""
+
+RATING_WINDOW = timedelta(days=3)
+"""A rating given this long after a ticket was closed still counts for that ticket."""
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite gives back naive datetimes; everything written here is UTC."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# --- Tables --------------------------------------------------------------------------------------------
+
+
+class TicketRow(Base):
+    """One escalated conversation."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_status_created", "status", "created_at"),
+        Index("ix_tickets_conversation", "channel", "chat_id", "status"),
+        Index("ix_tickets_owner_status", "owner_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), default="waiting")
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    procedure_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    dossier_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    first_reply_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    close_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class TicketMessageRow(Base):
+    """One message of a ticket: from the citizen, the officer or the bot (texts kept as sent)."""
+
+    __tablename__ = "ticket_messages"
+    __table_args__ = (
+        Index("ix_ticket_messages_ticket_created", "ticket_id", "created_at"),
+        Index("ix_ticket_messages_undelivered", "delivered", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    sender: Mapped[str] = mapped_column(String(16))
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    text: Mapped[str] = mapped_column(Text)
+    buttons: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    delivered: Mapped[bool] = mapped_column(Boolean, default=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+# --- What the service hands out ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A ticket as the console shows it.
+
+    Attributes:
+        position: place in the waiting queue (1 = next), None unless waiting.
+        last_text: the latest message, for the inbox.
+        undelivered: replies not delivered yet.
+        outcome: ``"closed"`` or ``"handed_back"`` once closed.
+    """
+
+    id: int
+    key: ConversationKey
+    status: str
+    reason: str
+    owner_id: int | None
+    owner_name: str | None
+    procedure: str | None
+    dossier_code: str | None
+    created_at: datetime
+    claimed_at: datetime | None
+    first_reply_at: datetime | None
+    closed_at: datetime | None
+    outcome: str | None
+    close_note: str | None
+    rating: int | None
+    position: int | None = None
+    last_text: str = ""
+    undelivered: int = 0
+
+
+@dataclass(frozen=True)
+class TicketMessage:
+    """One message of a ticket."""
+
+    id: int
+    ticket_id: int
+    sender: str
+    text: str
+    created_at: datetime
+    delivered: bool
+    attempts: int
+    last_error: str | None
+    officer_id: int | None = None
+
+
+class TicketError(Exception):
+    """A ticket operation that is not allowed now; ``status`` is the HTTP status the API answers with.
+
+    The message is plain Vietnamese, shown to the officer as is.
+    """
+
+    status = 409
+
+
+class TicketNotFound(TicketError):
+    """No ticket with this id."""
+
+    status = 404
+
+
+class NotYourTicket(TicketError):
+    """The ticket belongs to another officer (or must be claimed first)."""
+
+    status = 403
+
+
+def _message(row: TicketMessageRow) -> TicketMessage:
+    return TicketMessage(
+        id=row.id,
+        ticket_id=row.ticket_id,
+        sender=row.sender,
+        text=row.text,
+        created_at=_aware(row.created_at) or _utcnow(),
+        delivered=bool(row.delivered),
+        attempts=row.attempts or 0,
+        last_error=row.last_error,
+        officer_id=row.officer_id,
+    )
+
+
+Deliver = Callable[[OutboundMessage], Awaitable[None]]
+Release = Callable[[ConversationKey], Awaitable[None]]
+
+
+async def _no_channels(message: OutboundMessage) -> None:
+    raise DeliveryError("channels are not started yet", retryable=True)
+
+
+# --- Service -------------------------------------------------------------------------------------------
+
+
+class TicketService:
+    """Opens, lists, claims, answers, hands back and closes tickets.
+
+    Database methods are synchronous (call them with ``asyncio.to_thread`` from async code); methods
+    that deliver messages or release the conversation are ``async``.
+
+    Args:
+        sessions: the database session factory.
+        conversations: the conversation store (history for new tickets, officer replies logged to it,
+            ``with_officer`` mode when an officer claims a ticket the bot was still answering).
+        responses: the response catalogue (texts sent to the citizen on hand-back and close).
+        release: gives a conversation back to the bot (``Engine.release_to_bot``).
+        deliver: sends a message on its channel (``ChannelRegistry.deliver``); set later with
+            :meth:`use_delivery` when the channels start after the service is built.
+        backoff: seconds between delivery attempts; the last value repeats.
+        history: how many earlier messages a new ticket copies from the conversation log.
+        negative_rating_at_most: a rating of the bot at or below this opens a ``negative_rating`` ticket
+            (0: never).
+        clock: the current UTC time; injectable for tests.
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        conversations: ConversationStore,
+        responses: ResponseCatalogue,
+        *,
+        release: Release | None = None,
+        deliver: Deliver | None = None,
+        backoff: Sequence[float] = (10, 30, 120, 600),
+        history: int = 20,
+        negative_rating_at_most: int = 2,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        if not backoff:
+            raise ValueError("backoff needs at least one delay")
+        self._sessions = sessions
+        self.conversations = conversations
+        self.responses = responses
+        self._release_to_bot = release
+        self._deliver: Deliver = deliver or _no_channels
+        self.backoff = tuple(float(b) for b in backoff)
+        self.history = history
+        self.negative_rating_at_most = negative_rating_at_most
+        self.clock = clock
+
+    def use_delivery(self, deliver: Deliver) -> None:
+        """Send messages through ``deliver`` from now on (the server passes ``ChannelRegistry.deliver``)."""
+        self._deliver = deliver
+
+    # --- opening ------------------------------------------------------------------------------------
+
+    def open(
+        self,
+        key: ConversationKey,
+        reason: str,
+        *,
+        procedure: str | None = None,
+        dossier_code: str | None = None,
+    ) -> Ticket:
+        """Open a waiting ticket for ``key`` with the conversation so far; the open ticket if one exists.
+
+        A second escalation of a conversation that already has an open ticket adds nothing: the officer
+        already sees every message.
+        """
+        if reason not in REASONS:
+            raise ValueError(f"unknown ticket reason {reason!r}")
+        existing = self._open_ticket_id(key)
+        if existing is not None:
+            return self._require(existing)
+        history = self.conversations.recent_messages(key, self.history)
+        now = self.clock()
+        with self._sessions.begin() as session:
+            row = TicketRow(
+                channel=key.channel,
+                chat_id=key.chat_id,
+                status="waiting",
+                reason=reason,
+                procedure_code=procedure,
+                dossier_code=dossier_code,
+                created_at=now,
+            )
+            session.add(row)
+            session.flush()
+            for rec in history:
+                session.add(
+                    TicketMessageRow(
+                        ticket_id=row.id,
+                        sender="citizen" if rec.direction == "in" else (rec.sender or "bot"),
+                        text=rec.text,
+                        created_at=rec.created_at,
+                        delivered=True,
+                    )
+                )
+            ticket_id = row.id
+        log.info("ticket %s opened for %s (%s)", ticket_id, redact(str(key)), reason)
+        return self._require(ticket_id)
+
+    def open_from_event(self, key: ConversationKey, event: EscalationRequested) -> Ticket:
+        """Open (or find) the ticket an :class:`EscalationRequested` asks for."""
+        return self.open(
+            key,
+            REASON_OF_EVENT.get(event.reason, "request_human"),
+            procedure=event.procedure,
+            dossier_code=event.dossier_code,
+        )
+
+    def _open_ticket_id(self, key: ConversationKey) -> int | None:
+        with self._sessions() as session:
+            stmt = (
+                select(TicketRow.id)
+                .where(
+                    TicketRow.channel == key.channel,
+                    TicketRow.chat_id == key.chat_id,
+                    TicketRow.status.in_(("waiting", "claimed")),
+                )
+                .order_by(TicketRow.id.desc())
+                .limit(1)
+            )
+            return session.scalars(stmt).first()
+
+    def open_ticket(self, key: ConversationKey) -> Ticket | None:
+        """The waiting or claimed ticket of a conversation, if any."""
+        ticket_id = self._open_ticket_id(key)
+        return self.get(ticket_id) if ticket_id is not None else None
+
+    def append_citizen_message(
+        self, key: ConversationKey, text: str, at: datetime | None = None
+    ) -> int | None:
+        """Add what the citizen wrote to the conversation's open ticket; the ticket id, or None if none."""
+        ticket_id = self._open_ticket_id(key)
+        if ticket_id is None:
+            return None
+        with self._sessions.begin() as session:
+            session.add(
+                TicketMessageRow(
+                    ticket_id=ticket_id,
+                    sender="citizen",
+                    text=text,
+                    created_at=at or self.clock(),
+                    delivered=True,
+                )
+            )
+        return ticket_id
+
+    def inbound_handler(self, handler: MessageHandler) -> MessageHandler:
+        """Wrap the engine's handler so citizen messages of open tickets are appended to them.
+
+        The message is appended before the engine sees it, so the officer's screen never lags behind
+        the conversation log. A database error here is logged and the engine still handles the message.
+        """
+
+        async def handle(message: InboundMessage) -> list[OutboundMessage]:
+            try:
+                await asyncio.to_thread(
+                    self.append_citizen_message, message.key, message.text, message.received_at
+                )
+            except Exception:
+                log.exception("could not append a message of %s to its ticket", redact(str(message.key)))
+            return await handler(message)
+
+        return handle
+
+    # --- reading ------------------------------------------------------------------------------------
+
+    def _views(self, session: Session, rows: Iterable[TicketRow]) -> list[Ticket]:
+        rows = list(rows)
+        if not rows:
+            return []
+        ids = [r.id for r in rows]
+        owners = {r.owner_id for r in rows if r.owner_id is not None}
+        names: dict[int, str] = {}
+        if owners:
+            names = dict(
+                session.execute(select(UserRow.id, UserRow.display_name).where(UserRow.id.in_(owners))).all()
+            )
+        last: dict[int, str] = {}
+        latest = (
+            select(TicketMessageRow.ticket_id, func.max(TicketMessageRow.id).label("mid"))
+            .where(TicketMessageRow.ticket_id.in_(ids))
+            .group_by(TicketMessageRow.ticket_id)
+            .subquery()
+        )
+        for tid, text in session.execute(
+            select(TicketMessageRow.ticket_id, TicketMessageRow.text).join(
+                latest, TicketMessageRow.id == latest.c.mid
+            )
+        ):
+            last[tid] = text
+        undelivered = dict(
+            session.execute(
+                select(TicketMessageRow.ticket_id, func.count())
+                .where(TicketMessageRow.ticket_id.in_(ids), TicketMessageRow.delivered.is_(False))
+                .group_by(TicketMessageRow.ticket_id)
+            ).all()
+        )
+        waiting = [r for r in rows if r.status == "waiting"]
+        positions: dict[int, int] = {}
+        if waiting:
+            for r in waiting:
+                ahead = session.scalar(
+                    select(func.count())
+                    .select_from(TicketRow)
+                    .where(TicketRow.status == "waiting", TicketRow.id < r.id)
+                )
+                positions[r.id] = int(ahead or 0) + 1
+        return [
+            Ticket(
+                id=r.id,
+                key=ConversationKey(r.channel, r.chat_id),
+                status=r.status,
+                reason=r.reason,
+                owner_id=r.owner_id,
+                owner_name=names.get(r.owner_id) if r.owner_id is not None else None,
+                procedure=r.procedure_code,
+                dossier_code=r.dossier_code,
+                created_at=_aware(r.created_at) or _utcnow(),
+                claimed_at=_aware(r.claimed_at),
+                first_reply_at=_aware(r.first_reply_at),
+                closed_at=_aware(r.closed_at),
+                outcome=r.outcome,
+                close_note=r.close_note,
+                rating=r.rating,
+                position=positions.get(r.id),
+                last_text=last.get(r.id, ""),
+                undelivered=int(undelivered.get(r.id, 0)),
+            )
+            for r in rows
+        ]
+
+    def get(self, ticket_id: int) -> Ticket | None:
+        """One ticket, or None."""
+        with self._sessions() as session:
+            row = session.get(TicketRow, ticket_id)
+            return self._views(session, [row])[0] if row is not None else None
+
+    def _require(self, ticket_id: int) -> Ticket:
+        ticket = self.get(ticket_id)
+        if ticket is None:
+            raise TicketNotFound("Không tìm thấy yêu cầu này.")
+        return ticket
+
+    def list(self, status: str = "waiting", *, owner_id: int | None = None, limit: int = 100) -> list[Ticket]:
+        """Tickets in ``status`` (optionally of one officer): waiting oldest first, others latest first."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        stmt = select(TicketRow).where(TicketRow.status == status)
+        if owner_id is not None:
+            stmt = stmt.where(TicketRow.owner_id == owner_id)
+        if status == "waiting":
+            stmt = stmt.order_by(TicketRow.id.asc())
+        elif status == "closed":
+            stmt = stmt.order_by(TicketRow.closed_at.desc(), TicketRow.id.desc())
+        else:
+            stmt = stmt.order_by(TicketRow.claimed_at.desc(), TicketRow.id.desc())
+        with self._sessions() as session:
+            return self._views(session, session.scalars(stmt.limit(max(1, min(limit, 500)))))
+
+    def counts(self, officer_id: int | None = None) -> dict[str, int]:
+        """``{"waiting": n, "mine": n, "claimed": n}`` for the inbox tabs and the new-ticket badge."""
+        with self._sessions() as session:
+            rows = dict(
+                session.execute(
+                    select(TicketRow.status, func.count())
+                    .where(TicketRow.status.in_(("waiting", "claimed")))
+                    .group_by(TicketRow.status)
+                ).all()
+            )
+            mine = 0
+            if officer_id is not None:
+                mine = session.scalar(
+                    select(func.count())
+                    .select_from(TicketRow)
+                    .where(TicketRow.status == "claimed", TicketRow.owner_id == officer_id)
+                )
+        return {
+            "waiting": int(rows.get("waiting", 0)),
+            "claimed": int(rows.get("claimed", 0)),
+            "mine": int(mine or 0),
+        }
+
+    def count_waiting(self) -> int:
+        """How many tickets wait for an officer."""
+        with self._sessions() as session:
+            return int(
+                session.scalar(
+                    select(func.count()).select_from(TicketRow).where(TicketRow.status == "waiting")
+                )
+                or 0
+            )
+
+    async def waiting_count(self) -> int:
+        """:meth:`count_waiting` off the event loop (the escalation action's :class:`TicketQueue` port)."""
+        return await asyncio.to_thread(self.count_waiting)
+
+    def messages(self, ticket_id: int) -> list[TicketMessage]:
+        """The messages of a ticket, oldest first."""
+        with self._sessions() as session:
+            stmt = (
+                select(TicketMessageRow)
+                .where(TicketMessageRow.ticket_id == ticket_id)
+                .order_by(TicketMessageRow.created_at.asc(), TicketMessageRow.id.asc())
+            )
+            return [_message(r) for r in session.scalars(stmt)]
+
+    # --- claiming -----------------------------------------------------------------------------------
+
+    def claim(self, ticket_id: int, officer_id: int) -> Ticket:
+        """Make ``officer_id`` the owner of a waiting ticket.
+
+        The update only matches while the ticket is still waiting, so when two officers claim at once
+        exactly one row is updated and the other officer gets :class:`TicketError`.
+
+        Raises:
+            TicketNotFound: no such ticket.
+            TicketError: the ticket is no longer waiting.
+        """
+        with self._sessions.begin() as session:
+            result = session.execute(
+                update(TicketRow)
+                .where(TicketRow.id == ticket_id, TicketRow.status == "waiting")
+                .values(status="claimed", owner_id=officer_id, claimed_at=self.clock())
+                .execution_options(synchronize_session=False)
+            )
+            won = getattr(result, "rowcount", 0) == 1
+        ticket = self._require(ticket_id)
+        if not won:
+            if ticket.status == "claimed" and ticket.owner_id == officer_id:
+                return ticket
+            who = f" bởi {ticket.owner_name}" if ticket.owner_name else ""
+            raise TicketError(
+                f"Yêu cầu này đã được nhận xử lý{who}."
+                if ticket.status == "claimed"
+                else "Yêu cầu này đã đóng."
+            )
+        self._hold_conversation(ticket.key)
+        return ticket
+
+    def _hold_conversation(self, key: ConversationKey) -> None:
+        """Silence the bot for a ticket it was still answering (``negative_rating`` tickets)."""
+        try:
+            state = self.conversations.load(key)
+            if state.mode != Mode.WITH_OFFICER:
+                self.conversations.save(state.evolve(mode=Mode.WITH_OFFICER, continuation=None))
+        except Exception:
+            log.exception("could not move %s to with_officer", redact(str(key)))
+
+    # --- replying -----------------------------------------------------------------------------------
+
+    def _owned(self, session: Session, ticket_id: int, officer_id: int, *, admin: bool = False) -> TicketRow:
+        row = session.get(TicketRow, ticket_id)
+        if row is None:
+            raise TicketNotFound("Không tìm thấy yêu cầu này.")
+        if row.status == "closed":
+            raise TicketError("Yêu cầu này đã đóng.")
+        if row.status == "waiting":
+            raise NotYourTicket("Bạn cần bấm “Nhận xử lý” trước khi trả lời.")
+        if row.owner_id != officer_id and not admin:
+            raise NotYourTicket("Yêu cầu này do cán bộ khác xử lý.")
+        return row
+
+    async def reply(
+        self, ticket_id: int, officer_id: int, text: str, *, admin: bool = False
+    ) -> TicketMessage:
+        """Store the officer's reply and try to deliver it on the citizen's channel.
+
+        The reply is stored first (``delivered = false``), so a failed delivery loses nothing: it is
+        retried by :meth:`retry_due` and shown as undelivered meanwhile.
+
+        Raises:
+            TicketError: empty text, a closed ticket, or a ticket not claimed by this officer.
+        """
+        text = text.strip()
+        if not text:
+            raise TicketError("Nội dung trả lời đang trống.")
+        message_id, key = await asyncio.to_thread(self._store_reply, ticket_id, officer_id, text, admin)
+        await asyncio.to_thread(self._log_out, key, text, "officer")
+        return await self.attempt(message_id)
+
+    def _store_reply(
+        self, ticket_id: int, officer_id: int, text: str, admin: bool
+    ) -> tuple[int, ConversationKey]:
+        now = self.clock()
+        with self._sessions.begin() as session:
+            row = self._owned(session, ticket_id, officer_id, admin=admin)
+            msg = TicketMessageRow(
+                ticket_id=ticket_id,
+                sender="officer",
+                officer_id=officer_id,
+                text=text,
+                created_at=now,
+                delivered=False,
+                attempts=0,
+                next_attempt_at=now,
+            )
+            session.add(msg)
+            session.execute(
+                update(TicketRow)
+                .where(TicketRow.id == ticket_id, TicketRow.first_reply_at.is_(None))
+                .values(first_reply_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            session.flush()
+            return msg.id, ConversationKey(row.channel, row.chat_id)
+
+    def _log_out(self, key: ConversationKey, text: str, sender: str) -> None:
+        try:
+            self.conversations.log([MessageRecord(key, "out", text, sender=sender, created_at=self.clock())])
+        except Exception:
+            log.exception("could not log a %s message of %s", sender, redact(str(key)))
+
+    def _queue_bot_message(self, ticket_id: int, text: str, buttons: Sequence[Button] = ()) -> int:
+        now = self.clock()
+        with self._sessions.begin() as session:
+            msg = TicketMessageRow(
+                ticket_id=ticket_id,
+                sender="bot",
+                text=text,
+                buttons=[{"title": b.title, "payload": b.payload} for b in buttons] or None,
+                created_at=now,
+                delivered=False,
+                attempts=0,
+                next_attempt_at=now,
+            )
+            session.add(msg)
+            session.flush()
+            return msg.id
+
+    def _backoff(self, attempts: int) -> timedelta:
+        return timedelta(seconds=self.backoff[min(max(attempts, 1), len(self.backoff)) - 1])
+
+    async def attempt(self, message_id: int) -> TicketMessage:
+        """Try to deliver one stored message now and record the outcome."""
+        outbound = await asyncio.to_thread(self._outbound, message_id)
+        if outbound is None:
+            return await asyncio.to_thread(self._message_by_id, message_id)
+        error: str | None = None
+        retryable = True
+        try:
+            await self._deliver(outbound)
+        except DeliveryError as exc:
+            error, retryable = exc.reason, exc.retryable
+        except Exception as exc:  # a channel bug must not lose the reply
+            error = f"{type(exc).__name__}: {exc}"
+            log.exception("channel raised while delivering ticket message %s", message_id)
+        if error is not None:
+            log.warning("ticket message %s not delivered: %s", message_id, redact(error))
+        return await asyncio.to_thread(self._record_attempt, message_id, error, retryable)
+
+    def _outbound(self, message_id: int) -> OutboundMessage | None:
+        with self._sessions() as session:
+            msg = session.get(TicketMessageRow, message_id)
+            if msg is None or msg.delivered:
+                return None
+            ticket = session.get(TicketRow, msg.ticket_id)
+            assert ticket is not None  # foreign key
+            buttons = tuple(Button(b["title"], b["payload"]) for b in msg.buttons or ())
+            return OutboundMessage(
+                key=ConversationKey(ticket.channel, ticket.chat_id),
+                text=msg.text,
+                buttons=buttons,
+                sender="officer" if msg.sender == "officer" else "bot",
+            )
+
+    def _record_attempt(self, message_id: int, error: str | None, retryable: bool) -> TicketMessage:
+        now = self.clock()
+        with self._sessions.begin() as session:
+            msg = session.get(TicketMessageRow, message_id)
+            assert msg is not None
+            msg.attempts = (msg.attempts or 0) + 1
+            if error is None:
+                msg.delivered, msg.last_error, msg.next_attempt_at = True, None, None
+            else:
+                msg.last_error = redact(error)[:300]
+                # Retrying cannot help (user blocked the bot, reply window over): wait for an officer.
+                msg.next_attempt_at = now + self._backoff(msg.attempts) if retryable else None
+            session.flush()
+            return _message(msg)
+
+    def _message_by_id(self, message_id: int) -> TicketMessage:
+        with self._sessions() as session:
+            msg = session.get(TicketMessageRow, message_id)
+            if msg is None:
+                raise TicketNotFound("Không tìm thấy tin nhắn này.")
+            return _message(msg)
+
+    def due_for_retry(self, limit: int = 50) -> list[int]:
+        """Ids of undelivered messages whose next attempt is due."""
+        with self._sessions() as session:
+            stmt = (
+                select(TicketMessageRow.id)
+                .where(
+                    TicketMessageRow.delivered.is_(False),
+                    TicketMessageRow.next_attempt_at.is_not(None),
+                    TicketMessageRow.next_attempt_at <= self.clock(),
+                )
+                .order_by(TicketMessageRow.id)
+                .limit(limit)
+            )
+            return list(session.scalars(stmt))
+
+    async def retry_due(self) -> int:
+        """Attempt every undelivered message that is due; the number delivered now."""
+        delivered = 0
+        for message_id in await asyncio.to_thread(self.due_for_retry):
+            if (await self.attempt(message_id)).delivered:
+                delivered += 1
+        return delivered
+
+    async def retry_now(self, ticket_id: int, message_id: int) -> TicketMessage:
+        """An officer asks to try an undelivered message again at once."""
+        msg = await asyncio.to_thread(self._message_by_id, message_id)
+        if msg.ticket_id != ticket_id:
+            raise TicketNotFound("Không tìm thấy tin nhắn này.")
+        return await self.attempt(message_id)
+
+    # --- ending -------------------------------------------------------------------------------------
+
+    def _end(self, ticket_id: int, officer_id: int, outcome: str, note: str, admin: bool) -> Ticket:
+        now = self.clock()
+        with self._sessions.begin() as session:
+            row = session.get(TicketRow, ticket_id)
+            if row is None:
+                raise TicketNotFound("Không tìm thấy yêu cầu này.")
+            if row.status == "closed":
+                raise TicketError("Yêu cầu này đã đóng.")
+            if row.status == "claimed" and row.owner_id != officer_id and not admin:
+                raise NotYourTicket("Yêu cầu này do cán bộ khác xử lý.")
+            result = session.execute(
+                update(TicketRow)
+                .where(TicketRow.id == ticket_id, TicketRow.status == row.status)
+                .values(
+                    status="closed",
+                    outcome=outcome,
+                    closed_at=now,
+                    close_note=note.strip() or None,
+                    owner_id=row.owner_id if row.owner_id is not None else officer_id,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(result, "rowcount", 0) != 1:
+                raise TicketError("Yêu cầu này vừa được cán bộ khác cập nhật, vui lòng tải lại trang.")
+        return self._require(ticket_id)
+
+    async def _release(self, key: ConversationKey) -> None:
+        if self._release_to_bot is None:
+            return
+        try:
+            await self._release_to_bot(key)
+        except Exception:
+            log.exception("could not give %s back to the bot", redact(str(key)))
+
+    async def _say(self, ticket: Ticket, response: str) -> None:
+        rendered = self.responses.render(response)
+        message_id = await asyncio.to_thread(
+            self._queue_bot_message, ticket.id, rendered.text, rendered.buttons
+        )
+        await asyncio.to_thread(self._log_out, ticket.key, rendered.text, "bot")
+        await self.attempt(message_id)
+
+    async def hand_back(
+        self, ticket_id: int, officer_id: int, note: str = "", *, admin: bool = False
+    ) -> Ticket:
+        """Close the ticket and let the bot answer the conversation again; the citizen is told so."""
+        ticket = await asyncio.to_thread(self._end, ticket_id, officer_id, "handed_back", note, admin)
+        await self._release(ticket.key)
+        await self._say(ticket, "utter_officer_handed_back")
+        return ticket
+
+    async def close(self, ticket_id: int, officer_id: int, note: str, *, admin: bool = False) -> Ticket:
+        """Close the ticket with a note, give the conversation back to the bot and ask for a 1-5 rating."""
+        ticket = await asyncio.to_thread(self._end, ticket_id, officer_id, "closed", note, admin)
+        await self._release(ticket.key)
+        await self._say(ticket, "utter_officer_closed")
+        return ticket
+
+    def record_rating(self, key: ConversationKey, rating: int) -> int | None:
+        """File a 1-5 rating on the conversation's latest closed, unrated ticket; its id, or None.
+
+        Only tickets closed (not handed back) within :data:`RATING_WINDOW` are rated.
+        """
+        if not 1 <= rating <= 5:
+            raise ValueError("a rating is 1 to 5")
+        since = self.clock() - RATING_WINDOW
+        with self._sessions.begin() as session:
+            ticket_id = session.scalars(
+                select(TicketRow.id)
+                .where(
+                    TicketRow.channel == key.channel,
+                    TicketRow.chat_id == key.chat_id,
+                    TicketRow.outcome == "closed",
+                    TicketRow.rating.is_(None),
+                    TicketRow.closed_at >= since,
+                )
+                .order_by(TicketRow.closed_at.desc(), TicketRow.id.desc())
+                .limit(1)
+            ).first()
+            if ticket_id is None:
+                return None
+            result = session.execute(
+                update(TicketRow)
+                .where(TicketRow.id == ticket_id, TicketRow.rating.is_(None))
+                .values(rating=rating)
+                .execution_options(synchronize_session=False)
+            )
+            return ticket_id if getattr(result, "rowcount", 0) == 1 else None
+
+
+# --- Event sink and retry task -------------------------------------------------------------------------
+
+
+class TicketEventSink:
+    """The engine's :class:`bot.ports.EventSink`: opens tickets and files ratings.
+
+    * :class:`EscalationRequested` opens a ticket (or finds the open one);
+    * :class:`FeedbackGiven` with a rating goes to the conversation's last closed ticket; a rating of the
+      bot itself at or below ``service.negative_rating_at_most`` opens a ``negative_rating`` ticket so an
+      officer can follow up.
+
+    ``publish`` is called on the event loop after the turn was saved; the database work is one or two
+    short statements.
+    """
+
+    def __init__(self, service: TicketService) -> None:
+        self.service = service
+
+    def publish(self, key: ConversationKey, events: Sequence[Event]) -> None:
+        for event in events:
+            if isinstance(event, EscalationRequested):
+                self.service.open_from_event(key, event)
+            elif isinstance(event, FeedbackGiven) and event.rating is not None:
+                filed = self.service.record_rating(key, event.rating)
+                if filed is None and event.rating <= self.service.negative_rating_at_most:
+                    self.service.open(key, "negative_rating", procedure=event.procedure)
+
+
+class DeliveryRetrier:
+    """Background task retrying undelivered ticket messages every ``interval`` seconds.
+
+    Args:
+        service: the ticket service.
+        interval: seconds between two looks.
+    """
+
+    def __init__(self, service: TicketService, interval: float = 5.0) -> None:
+        self.service = service
+        self.interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start the loop in the running event loop."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="ticket-delivery-retry")
+
+    async def stop(self) -> None:
+        """Stop the loop."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.service.retry_due()
+            except Exception:  # the loop must survive a database hiccup
+                log.exception("retrying undelivered ticket messages failed")
