@@ -6,6 +6,8 @@ adapters are real. Channels whose settings are absent are simply not started.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -125,6 +127,39 @@ def _mount_console(app: FastAPI, container: Container) -> None:
     app.state.shutdown_hooks.append(retrier.stop)
 
 
+def _start_dossier_watcher(app: FastAPI, container: Container, registry: ChannelRegistry) -> None:
+    """Tell subscribers when their dossier's status changes, and prune old verification records."""
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+    interval = container.dossier_config.poll_interval_seconds
+
+    async def prune_loop() -> None:
+        guard = container.dossier_desk.guard
+        while not stop.is_set():
+            if hasattr(guard, "prune"):
+                try:
+                    await asyncio.to_thread(guard.prune)
+                except Exception:  # pruning is housekeeping: log and try again next round
+                    log.exception("could not prune dossier verification records")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=3600)
+
+    async def start() -> None:
+        tasks.append(
+            asyncio.create_task(container.dossier_watcher.run(container.dossiers, registry, interval, stop))
+        )
+        tasks.append(asyncio.create_task(prune_loop()))
+
+    async def shutdown() -> None:
+        stop.set()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=10)
+
+    app.state.startup_hooks.append(start)
+    app.state.shutdown_hooks.append(shutdown)
+
+
 def create_app(container: Container | None = None) -> FastAPI:
     """The whole server. Start-up migrates, seeds an empty knowledge base and loads (or trains) the NLU."""
     container = container or Container()
@@ -184,6 +219,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(rest_router(handler, outbox))
     if container.officers_enabled:
         _mount_console(app, container)
+        _start_dossier_watcher(app, container, registry)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

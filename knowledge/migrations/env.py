@@ -8,12 +8,14 @@ from sqlalchemy import engine_from_config, pool
 from knowledge.models import Base
 
 target_metadata = [Base.metadata]
-try:  # conversation tables live with the engine; imported when present
-    from bot.store import Base as BotBase
+# Conversation, dossier, ticket and user tables share bot.store.Base; importing their modules
+# registers them so autogenerate sees every table.
+import bot.dossiers  # noqa: E402,F401
+import console.auth  # noqa: E402,F401
+import console.tickets  # noqa: E402,F401
+from bot.store import Base as BotBase  # noqa: E402
 
-    target_metadata.append(BotBase.metadata)
-except ImportError:  # pragma: no cover - bot.store not written yet
-    pass
+target_metadata.append(BotBase.metadata)
 
 
 def run_migrations_online() -> None:

@@ -97,3 +97,29 @@ async def test_officer_message_reaches_web_chat_by_polling(app) -> None:
         seq = polled[0]["custom"]["seq"]
         again = (await client.get("/webhooks/rest/poll", params={"sender": "u4", "after": seq})).json()
         assert again == []
+
+
+async def test_dossier_lookup_verification_subscription_and_notification(app) -> None:
+    code = "000.00.24.H12-250301-0007"  # a demo dossier seeded on start-up (bot/dossiers.py)
+    async with await _client(app) as client:
+        asked = texts(await post(client, "u5", "hồ sơ của tôi đến đâu rồi")).lower()
+        assert "mã hồ sơ" in asked
+        verify = texts(await post(client, "u5", code)).lower()
+        assert "4 số" in verify or "bốn số" in verify
+        wrong = texts(await post(client, "u5", "0000")).lower()
+        assert "đang giải quyết" not in wrong
+        # the wrong answer revealed nothing; the right one reveals the status
+        await post(client, "u5", code)
+        status = await post(client, "u5", "5678")
+        shown = texts(status).lower()
+        assert "đang giải quyết" in shown and "/" in shown  # dates dd/mm/yyyy
+        subscribe = next(b for r in status for b in r.get("buttons", []) if "thông báo" in b["title"].lower())
+        await post(client, "u5", subscribe["payload"])
+
+        container = app.state.container
+        registry = app.state.runtime.channels
+        await container.dossier_watcher.poll_once(container.dossiers, registry)  # remembers the status
+        container.dossiers.update_status(code, status="Đã có kết quả", done=True)
+        await container.dossier_watcher.poll_once(container.dossiers, registry)
+        polled = (await client.get("/webhooks/rest/poll", params={"sender": "u5", "after": 0})).json()
+        assert any(code in p["text"] and "kết quả" in p["text"].lower() for p in polled), polled
