@@ -86,7 +86,8 @@ class Procedure:
     """An administrative procedure (thủ tục hành chính) identified by its national code.
 
     ``catalogue_only`` procedures come from a provincial catalogue and have a name, field and online
-    level but no documents, steps or fees.
+    level but no documents, steps or fees. ``notes`` are remarks published in the documents table that
+    concern the whole dossier (the portal's "Lưu ý" rows), not any one paper.
     """
 
     code: str
@@ -103,6 +104,7 @@ class Procedure:
     steps: tuple[str, ...] = ()
     channels: tuple[SubmissionChannel, ...] = ()
     documents: tuple[Document, ...] = ()
+    notes: tuple[str, ...] = ()
     legal_basis: tuple[LegalBasis, ...] = ()
     conditions: str = ""
     result: str = ""
@@ -126,6 +128,7 @@ class Procedure:
         d["levels"] = tuple(d.get("levels") or ())
         d["steps"] = tuple(d.get("steps") or ())
         d["aliases"] = tuple(d.get("aliases") or ())
+        d["notes"] = tuple(d.get("notes") or ())  # absent from seeds written before notes existed
         d["channels"] = tuple(SubmissionChannel(**c) for c in d.get("channels") or ())
         d["documents"] = tuple(Document(**x) for x in d.get("documents") or ())
         d["legal_basis"] = tuple(LegalBasis(**x) for x in d.get("legal_basis") or ())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -37,6 +37,8 @@ class ProcedureRow(Base):
     receiving_address: Mapped[str] = mapped_column(Text, default="")
     target_users: Mapped[str] = mapped_column(Text, default="")
     steps: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Remarks of the documents table that concern the whole dossier (migration 0005).
+    notes: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     conditions: Mapped[str] = mapped_column(Text, default="")
     result: Mapped[str] = mapped_column(Text, default="")
     online_level: Mapped[str | None] = mapped_column(String(16), nullable=True)

@@ -35,6 +35,7 @@ def _fill(row: ProcedureRow, proc: Procedure, digest: str, now: datetime) -> Non
     row.receiving_address = proc.receiving_address
     row.target_users = proc.target_users
     row.steps = list(proc.steps)
+    row.notes = list(proc.notes)
     row.conditions = proc.conditions
     row.result = proc.result
     row.online_level = proc.online_level
@@ -86,6 +87,7 @@ def _to_domain(row: ProcedureRow) -> Procedure:
             )
             for d in row.documents
         ),
+        notes=tuple(row.notes or ()),
         legal_basis=tuple(
             LegalBasis(number=lb.number, title=lb.title, issued=lb.issued, issuer=lb.issuer)
             for lb in row.legal_basis

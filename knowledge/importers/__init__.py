@@ -15,13 +15,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from knowledge.domain import Procedure
+from knowledge.domain import Document, Procedure
 from knowledge.importers.bqp import parse_bqp
 from knowledge.importers.catalogue import CatalogueRow, catalogue_kind, read_catalogue
 from knowledge.importers.national import parse_national
-from knowledge.importers.parsing import RecordError
+from knowledge.importers.parsing import RecordError, clean_value, is_note_group, is_note_row
 
-__all__ = ["RecordError", "coverage", "load_sources", "parse_bqp", "parse_national"]
+__all__ = ["RecordError", "coverage", "load_sources", "parse_bqp", "parse_national", "separate_notes"]
 
 # Lạng Sơn's catalogue is the newer one (two-tier local government, 2025); Lâm Đồng's predates it.
 CATALOGUE_PREFERENCE = ("langson", "lamdong")
@@ -77,11 +77,64 @@ def fill_time_from_text(proc: Procedure) -> Procedure:
     return proc
 
 
+def _joined(*parts: str) -> str:
+    return "\n".join(p for p in parts if p)
+
+
+def separate_notes(proc: Procedure) -> Procedure:
+    """Take the notes out of the documents table (see :func:`parsing.is_note_row`).
+
+    The portal's "Thành phần hồ sơ" table mixes papers with notes ("Trường hợp giấy tờ tùy thân là hộ
+    chiếu thì ...", a whole "Lưu ý" group). A note becomes the ``note`` of the paper above it in the
+    same group (several are joined with a line break); a lead-in that ends with ":" ("Người có yêu cầu
+    ... nộp các giấy tờ sau:"), or a note with no paper above it, goes to the next paper of its group.
+    Rows of a "Lưu ý" group, and notes of a group that has no paper at all, become the procedure's
+    ``notes`` (prefixed with their group heading when it says more than "Lưu ý").
+    """
+    if not any(is_note_row(doc) for doc in proc.documents):
+        return proc
+    kept: list[Document] = []
+    notes: list[str] = list(proc.notes)
+    waiting: list[str] = []  # notes for the next paper of the group being read
+    waiting_group = ""
+
+    def settle_waiting() -> None:
+        # The group ended before any paper took its waiting notes.
+        if not waiting:
+            return
+        if kept and kept[-1].group == waiting_group:
+            kept[-1] = replace(kept[-1], note=_joined(kept[-1].note, *waiting))
+        else:
+            heading = waiting_group if waiting_group and not is_note_group(waiting_group) else ""
+            notes.extend(f"{heading}: {w}" if heading else w for w in waiting)
+        waiting.clear()
+
+    for doc in proc.documents:
+        if waiting and doc.group != waiting_group:
+            settle_waiting()
+        if not is_note_row(doc):
+            if waiting:
+                doc = replace(doc, note=_joined(*waiting, doc.note))
+                waiting.clear()
+            kept.append(doc)
+            continue
+        text = _joined(clean_value(doc.name), doc.note)
+        if is_note_group(doc.group):
+            notes.append(text)
+        elif kept and kept[-1].group == doc.group and not text.endswith(":"):
+            kept[-1] = replace(kept[-1], note=_joined(kept[-1].note, text))
+        else:
+            waiting.append(text)
+            waiting_group = doc.group
+    settle_waiting()
+    return replace(proc, documents=tuple(kept), notes=tuple(notes))
+
+
 def _parse_record(data: dict[str, Any]) -> Procedure:
     if "ma_thu_tuc" in data:
-        return fill_time_from_text(parse_national(data))
+        return separate_notes(fill_time_from_text(parse_national(data)))
     if "metadata" in data or "thu_tuc_id" in data:
-        return fill_time_from_text(parse_bqp(data))
+        return separate_notes(fill_time_from_text(parse_bqp(data)))
     raise RecordError("", "neither a national nor a defence-ministry record")
 
 

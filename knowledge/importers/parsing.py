@@ -366,3 +366,79 @@ def clean_group(text: str) -> str:
     value = re.sub(r"^[\s\-+*•–]+", "", value).strip()
     value = value.rstrip(":：").strip()
     return clean_value(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Notes published as document rows
+# ---------------------------------------------------------------------------------------------
+
+NOTE_GROUPS = frozenset({"lưu ý", "ghi chú", "chú ý"})
+"""Document group headings whose rows are all notes, not papers (compared lower case)."""
+
+# How a note row opens, lower case, after any leading bracket or bullet. Each was read in the data:
+# a condition ("Trường hợp ...", "Nếu ...", "Khi ..."), a duty of the officer ("Người tiếp nhận ..."),
+# a right or duty of the applicant ("Người yêu cầu ... có thể nộp ...", "Người có yêu cầu ... các giấy
+# tờ sau:"), a remark ("Lưu ý: ...", "Số lượng hồ sơ: 01 bộ"). "Đối với ..." alone is not enough: it
+# also opens sub-case headings ("Đối với phương tiện thương mại:") that must stay.
+_NOTE_OPENINGS = (
+    "trường hợp",
+    "trong trường hợp",
+    "đối với trường hợp",
+    "đối với giấy tờ",
+    "đối với yêu cầu",
+    "lưu ý",
+    "ghi chú",
+    "chú ý",
+    "nếu ",
+    "khi ",
+    "người tiếp nhận",
+    "người yêu cầu",
+    "người có yêu cầu",
+    "người ủy quyền",
+    "số lượng hồ sơ",
+)
+_NOTE_LEAD_RE = re.compile(r"^[\s(\-+*•–]+")
+_CONDITION_OPENINGS = ("trường hợp", "trong trường hợp", "đối với trường hợp", "nếu ", "khi ")
+# A condition that brings papers of its own is a case of the dossier, not a note: "Trường hợp thương nhân
+# làm thủ tục lần đầu thì nộp thêm các giấy tờ sau: ...", "... thì hồ sơ phải kèm theo bản sao ...".
+_PAPER_HINT_RE = re.compile(
+    r"nộp thêm|nộp bổ sung|kèm theo hồ sơ|phải kèm theo|hồ sơ gồm|gồm các|(?:giấy tờ|chứng từ|tài liệu) sau"
+)
+# "Trường hợp hàng hoá phải có giấy phép: Giấy phép nhập khẩu ..." names the paper after the colon.
+_CONDITION_THEN_PAPER_RE = re.compile(r"^[^:]{5,200}:\s*[" + VI_UPPER + r"]")
+
+
+def is_note_group(group: str) -> bool:
+    """True for a group heading such as "Lưu ý" or "Ghi chú:" whose rows are notes."""
+    return nfc(group).lower().rstrip(" :.") in NOTE_GROUPS
+
+
+def _is_case_of_papers(text: str, lower: str) -> bool:
+    """A condition row that heads or names papers: a sub-case heading ("Trường hợp đề nghị chấp thuận
+    ... trong nước", "... hồ sơ gồm:") or a paper required in that case."""
+    if lower.endswith(":") or _PAPER_HINT_RE.search(lower):
+        return True
+    if " thì " in lower:
+        return False  # "Trường hợp ... thì ...": a rule, whatever follows
+    if _CONDITION_THEN_PAPER_RE.match(text):
+        return True
+    return not lower.endswith((".", ")", ";"))  # a bare heading, no sentence
+
+
+def is_note_row(doc: Document) -> bool:
+    """True when a row of the documents table is a note rather than a paper to hand in.
+
+    A note has nothing to hand in (0 or no originals, 0 or no copies, no form) and opens like a
+    condition or a remark (see ``_NOTE_OPENINGS``); every row of a "Lưu ý" / "Ghi chú" group is a note.
+    A condition that heads papers or names one ("Trường hợp ... hồ sơ gồm:", "Trường hợp hàng hoá phải
+    có giấy phép: Giấy phép nhập khẩu") stays a row: it is a case of the dossier.
+    """
+    if is_note_group(doc.group):
+        return True
+    if doc.originals or doc.copies or doc.form:
+        return False
+    text = _NOTE_LEAD_RE.sub("", nfc(doc.name))
+    lower = text.lower()
+    if not lower.startswith(_NOTE_OPENINGS):
+        return False
+    return not (lower.startswith(_CONDITION_OPENINGS) and _is_case_of_papers(text, lower))

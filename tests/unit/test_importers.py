@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.domain import Procedure
-from knowledge.importers import coverage, load_sources
+from knowledge.domain import Document, Procedure
+from knowledge.importers import coverage, load_sources, separate_notes
 from knowledge.importers.bqp import parse_bqp
 from knowledge.importers.catalogue import national_code, online_level, read_catalogue
 from knowledge.importers.national import (
@@ -27,6 +27,7 @@ from knowledge.importers.parsing import (
     RecordError,
     channel_kind,
     clean_value,
+    is_note_row,
     parse_counts,
     parse_fee,
     parse_time,
@@ -534,14 +535,14 @@ def test_load_sources_conflicting_duplicate_is_reported(tmp_path: Path) -> None:
 def test_coverage_counts_detailed_records_only() -> None:
     records, _ = load_sources([DATA])
     figures = coverage(records)
-    assert figures["detailed"] == 6
-    assert figures["catalogue_only"] == len(records) - 6
-    assert figures["with_documents"] == 6
-    assert figures["with_steps"] == 6
-    assert figures["with_time"] == 6
+    assert figures["detailed"] == 7
+    assert figures["catalogue_only"] == len(records) - 7
+    assert figures["with_documents"] == 7
+    assert figures["with_steps"] == 7
+    assert figures["with_time"] == 7
     # 1.013225 defers its fee to the provincial council; 1.014061 publishes no fee cell.
-    assert figures["with_fee"] == 4
-    assert figures["with_fee_share"] == pytest.approx(4 / 6)
+    assert figures["with_fee"] == 5
+    assert figures["with_fee_share"] == pytest.approx(5 / 7)
     assert coverage([])["with_documents_share"] == 0.0
 
 
@@ -583,3 +584,104 @@ def test_empty_time_column_takes_the_deadline_stated_in_the_record() -> None:
         code="1.000003", name="x", channels=(SubmissionChannel("truc_tiep"),), steps=("Ngày 20 tháng 3.",)
     )
     assert fill_time_from_text(no_deadline).channels[0].days is None
+
+
+# --------------------------------------------------------------------------------------------
+# Notes published as document rows
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("doc", "note"),
+    [
+        # conditions and remarks with nothing to hand in
+        (
+            Document("Trường hợp gửi hồ sơ qua hệ thống bưu chính thì phải gửi kèm bản sao.", originals=0),
+            True,
+        ),
+        (Document("(Trường hợp gửi hồ sơ trực tuyến, thành phần hồ sơ là bản điện tử.", originals=0), True),
+        (Document("Người tiếp nhận có trách nhiệm tiếp nhận đúng, đủ hồ sơ.", originals=0), True),
+        (Document("Số lượng hồ sơ: 01 (một) bộ.", originals=0), True),
+        (Document("Nếu bên kết hôn đã ly hôn ở nước ngoài thì ghi chú việc ly hôn.", originals=0), True),
+        # every row of a "Lưu ý" group, whatever its counts
+        (
+            Document("Giấy tờ do nước ngoài cấp phải được hợp pháp hóa lãnh sự.", group="Lưu ý", originals=1),
+            True,
+        ),
+        # papers: a count, a form, or a wording that is not a note
+        (Document("Trường hợp ủy quyền: Văn bản ủy quyền", originals=1), False),
+        (Document("Tờ khai đăng ký kết hôn", originals=0), False),
+        (Document("Trường hợp nộp trực tuyến thì kê khai theo mẫu", originals=0, form="Mau01.docx"), False),
+        # a condition that heads papers, or names one, is a case of the dossier
+        (
+            Document("Trường hợp quy định tại điểm d khoản 4 Điều 20 Luật Cư trú, hồ sơ gồm:", originals=0),
+            False,
+        ),
+        (
+            Document("Trường hợp đề nghị chấp thuận hoạt động ngoại hối cơ bản trên thị trường trong nước"),
+            False,
+        ),
+        (
+            Document("Trường hợp lần đầu thì nộp thêm các giấy tờ sau: - Giấy phép kinh doanh", originals=0),
+            False,
+        ),
+        (
+            Document("+ Trường hợp hàng phải có giấy phép: Giấy phép nhập khẩu của cơ quan có thẩm quyền"),
+            False,
+        ),
+        (Document("Đối với phương tiện thương mại:", originals=0), False),
+    ],
+)
+def test_is_note_row(doc: Document, note: bool) -> None:
+    assert is_note_row(doc) is note
+
+
+def test_separate_notes_attaches_to_the_paper_above_or_the_procedure() -> None:
+    paper = Document("Đơn đề nghị", group="A", originals=1)
+    proc = Procedure(
+        code="1.000001",
+        name="x",
+        documents=(
+            Document("Người có yêu cầu nộp các giấy tờ sau:", group="A", originals=0),
+            paper,
+            Document("Trường hợp nộp trực tuyến thì ký số.", group="A", originals=0),
+            Document("Trường hợp nộp qua bưu chính thì gửi bản sao.", group="A", originals=0),
+            Document("Người tiếp nhận kiểm tra hồ sơ.", group="Lưu ý", originals=0),
+            Document("Trường hợp mất giấy thì làm lại.", group="B", originals=0),
+        ),
+    )
+    out = separate_notes(proc)
+    assert [d.name for d in out.documents] == ["Đơn đề nghị"]
+    assert out.documents[0].note == (
+        "Người có yêu cầu nộp các giấy tờ sau:\n"
+        "Trường hợp nộp trực tuyến thì ký số.\n"
+        "Trường hợp nộp qua bưu chính thì gửi bản sao."
+    )
+    assert out.notes == ("Người tiếp nhận kiểm tra hồ sơ.", "B: Trường hợp mất giấy thì làm lại.")
+    assert separate_notes(Procedure(code="1.000001", name="x", documents=(paper,))).documents == (paper,)
+
+
+def test_marriage_registration_1_000894_notes_are_not_papers() -> None:
+    records, _ = load_sources([DATA / "national_sample.jsonl"])
+    proc = next(p for p in records if p.code == "1.000894")
+    names = [d.name for d in proc.documents]
+    # The papers stay: identity paper, residence proof, the e-form and the declaration.
+    assert len(names) == 4
+    assert names[0].startswith("Hộ chiếu/Thẻ căn cước công dân/Thẻ căn cước")
+    assert names[1].startswith("Giấy tờ có giá trị chứng minh thông tin về cư trú")
+    assert names[2].startswith("Mẫu hộ tịch điện tử tương tác đăng ký kết hôn")
+    assert names[3].startswith("Tờ khai đăng ký kết hôn theo mẫu")
+    assert all(d.originals == 1 for d in proc.documents)
+    assert not any(n.startswith(("Trường hợp", "Người tiếp nhận", "Lưu ý")) for n in names)
+    # A note about a paper stays with it ...
+    identity = proc.documents[0]
+    assert identity.note.startswith("Trường hợp giấy tờ tùy thân sử dụng là: Hộ chiếu")
+    assert identity.note.count("\n") == 2  # three notes, one a line
+    assert proc.documents[1].note.startswith("Trường hợp gửi hồ sơ qua hệ thống bưu chính")
+    # ... the lead-in "... các giấy tờ sau:" opens the list it introduces ...
+    assert proc.documents[3].note.endswith("các giấy tờ sau:")
+    # ... and the 14 rows of the "Lưu ý" group are the procedure's notes, in published order.
+    assert len(proc.notes) == 14
+    assert proc.notes[0].startswith("Người tiếp nhận có trách nhiệm tiếp nhận đúng, đủ hồ sơ")
+    assert any(n.startswith("Nếu bên kết hôn là công dân Việt Nam đã ly hôn") for n in proc.notes)
+    assert "Lưu ý" not in {d.group for d in proc.documents}
