@@ -27,9 +27,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    bindparam,
     delete,
+    insert,
     select,
+    update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -85,13 +89,37 @@ class MessageRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
 
 
+_CONVERSATIONS = ConversationRow.__table__
+_MESSAGES = MessageRow.__table__
+_BY_KEY = (_CONVERSATIONS.c.channel == bindparam("key_channel")) & (
+    _CONVERSATIONS.c.chat_id == bindparam("key_chat_id")
+)
+_SELECT_STATE = select(_CONVERSATIONS.c.state).where(_BY_KEY)
+_SELECT_ID = select(_CONVERSATIONS.c.id).where(_BY_KEY)
+_UPDATE_STATE = (
+    update(_CONVERSATIONS)
+    .where(_BY_KEY)
+    .values(state=bindparam("state"), mode=bindparam("mode"), updated_at=bindparam("updated_at"))
+)
+_INSERT_MESSAGE = insert(_MESSAGES)
+
+
+def _key_params(key: ConversationKey) -> dict[str, str]:
+    return {"key_channel": key.channel, "key_chat_id": key.chat_id}
+
+
 def _aware(value: datetime) -> datetime:
     """SQLite gives back naive datetimes; everything written here is UTC."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class SqlConversationStore:
-    """Conversation store over SQLAlchemy sessions (SQLite or PostgreSQL).
+    """Conversation store over SQLAlchemy (SQLite or PostgreSQL).
+
+    The per-turn paths (``load``, ``save``, ``log``) run statements built once, on a plain connection
+    of the session factory's engine: one ``SELECT`` per load, one ``UPDATE`` per save (plus an
+    ``INSERT`` for a new chat), one ``SELECT`` and one executemany per log. Building statements and ORM
+    objects on every turn cost several times what SQLite itself does (``benchmarks/bench_engine.py``).
 
     Args:
         sessions: a session factory bound to the database (the composition root's).
@@ -99,44 +127,49 @@ class SqlConversationStore:
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
+        with sessions() as session:  # no connection is opened: this only asks for the bind
+            self._db = session.get_bind()
 
-    @staticmethod
-    def _row(session: Session, key: ConversationKey) -> ConversationRow | None:
-        stmt = select(ConversationRow).where(
-            ConversationRow.channel == key.channel, ConversationRow.chat_id == key.chat_id
-        )
-        return session.scalars(stmt).one_or_none()
-
-    def _ensure_row(self, session: Session, key: ConversationKey) -> ConversationRow:
-        """The row of ``key``, created (with a fresh state) if missing; flushed so it has an id."""
-        row = self._row(session, key)
-        if row is None:
-            row = ConversationRow(
+    def _id(self, conn: Connection, key: ConversationKey, create: bool) -> int | None:
+        """The id of ``key``'s row; with ``create``, a row with a fresh state is inserted if missing."""
+        found = conn.execute(_SELECT_ID, _key_params(key)).scalar()
+        if found is not None or not create:
+            return found
+        now = _utcnow()
+        fresh = ConversationState(key=key)
+        result = conn.execute(
+            insert(_CONVERSATIONS).values(
                 channel=key.channel,
                 chat_id=key.chat_id,
-                mode="answering",
-                state=ConversationState(key=key).to_dict(),
+                mode=fresh.mode.value,
+                state=fresh.to_dict(),
+                created_at=now,
+                updated_at=now,
             )
-            session.add(row)
-            session.flush()
-        return row
+        )
+        return int(result.inserted_primary_key[0])
 
     def load(self, key: ConversationKey) -> ConversationState:
-        with self._sessions() as session:
-            row = self._row(session, key)
-            return ConversationState.from_dict(row.state) if row is not None else ConversationState(key=key)
+        with self._db.connect() as conn:
+            data = conn.execute(_SELECT_STATE, _key_params(key)).scalar()
+        return ConversationState.from_dict(data) if data is not None else ConversationState(key=key)
 
     def save(self, state: ConversationState) -> None:
+        key = state.key
         for attempt in range(2):
+            now = _utcnow()
+            values = {"state": state.to_dict(), "mode": state.mode.value, "updated_at": now}
             try:
-                with self._sessions.begin() as session:
-                    row = self._ensure_row(session, state.key)
-                    row.state = state.to_dict()
-                    row.mode = state.mode.value
-                    row.updated_at = _utcnow()
+                with self._db.begin() as conn:
+                    if not conn.execute(_UPDATE_STATE, {**_key_params(key), **values}).rowcount:
+                        conn.execute(
+                            insert(_CONVERSATIONS).values(
+                                channel=key.channel, chat_id=key.chat_id, created_at=now, **values
+                            )
+                        )
                 return
             except IntegrityError:
-                # Another worker created the row between our select and insert: update it instead.
+                # Another worker created the row between our update and insert: update it instead.
                 if attempt:
                     raise
 
@@ -144,34 +177,43 @@ class SqlConversationStore:
         records = list(records)
         if not records:
             return
-        with self._sessions.begin() as session:
-            ids: dict[ConversationKey, int] = {}
-            for rec in records:
-                if rec.key not in ids:
-                    ids[rec.key] = self._ensure_row(session, rec.key).id
-                session.add(
-                    MessageRow(
-                        conversation_id=ids[rec.key],
-                        direction=rec.direction,
-                        sender=rec.sender,
-                        text=redact(rec.text),
-                        intent=rec.intent,
-                        confidence=rec.confidence,
-                        procedure_code=rec.procedure,
-                        created_at=rec.created_at,
-                    )
-                )
+        for attempt in range(2):
+            try:
+                with self._db.begin() as conn:
+                    ids: dict[ConversationKey, int | None] = {}
+                    rows = []
+                    for rec in records:
+                        if rec.key not in ids:
+                            ids[rec.key] = self._id(conn, rec.key, create=True)
+                        rows.append(
+                            {
+                                "conversation_id": ids[rec.key],
+                                "direction": rec.direction,
+                                "sender": rec.sender,
+                                "text": redact(rec.text),
+                                "intent": rec.intent,
+                                "confidence": rec.confidence,
+                                "procedure_code": rec.procedure,
+                                "created_at": rec.created_at,
+                            }
+                        )
+                    conn.execute(_INSERT_MESSAGE, rows)
+                return
+            except IntegrityError:
+                # The conversation row was created concurrently: its id is there on the second try.
+                if attempt:
+                    raise
 
     def recent_messages(self, key: ConversationKey, limit: int = 20) -> list[MessageRecord]:
         if limit <= 0:
             return []
         with self._sessions() as session:
-            row = self._row(session, key)
-            if row is None:
+            conversation_id = self._id(session.connection(), key, create=False)
+            if conversation_id is None:
                 return []
             stmt = (
                 select(MessageRow)
-                .where(MessageRow.conversation_id == row.id)
+                .where(MessageRow.conversation_id == conversation_id)
                 .order_by(MessageRow.created_at.desc(), MessageRow.id.desc())
                 .limit(limit)
             )
