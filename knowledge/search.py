@@ -17,6 +17,7 @@ Everything heavy happens in :meth:`SearchIndex.build`; a query is a few array op
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -76,6 +77,11 @@ class SearchIndex:
         self._abbreviations = dict(abbreviations)
         self._words = sorted({f for f in vocab if "_" not in f and len(f) >= 2})
         self._corrections: dict[str, str | None] = {}
+        self._codes = [e.code for e in entries]
+        self._name_mass_safe = np.maximum(name_mass, 1e-9)
+        self._factor = np.array(
+            [_CATALOGUE_ONLY_FACTOR if e.catalogue_only else 1.0 for e in entries], dtype=np.float64
+        )
 
     @classmethod
     def build(
@@ -188,29 +194,40 @@ class SearchIndex:
         tokens = self.query_tokens(text)
         feats = [f for f in dict.fromkeys(_features(tokens)) if f in self._vocab]
         if feats:
-            cols = np.fromiter((self._vocab[f] for f in feats), dtype=np.int64, count=len(feats))
+            cols = [self._vocab[f] for f in feats]
             query_mass = float(self._idf[cols].sum())
-            shared = np.asarray(self._matrix[:, cols].sum(axis=1)).ravel()
+            shared = self._shared_mass(cols)
             candidates = np.flatnonzero(shared)
             if candidates.size:
-                cover_q = np.minimum(shared[candidates] / query_mass, 1.0)
-                cover_d = np.minimum(shared[candidates] / np.maximum(self._name_mass[candidates], 1e-9), 1.0)
-                combined = 0.8 * cover_q + 0.2 * cover_d
-                top = candidates[np.argsort(-combined)[: max(k * 4, 40)]]
-                for pos in top:
-                    score = float(0.8 * min(shared[pos] / query_mass, 1.0))
-                    score += 0.2 * float(min(shared[pos] / max(self._name_mass[pos], 1e-9), 1.0))
-                    if self._entries[pos].catalogue_only:
-                        score *= _CATALOGUE_ONLY_FACTOR
-                    if score > scores.get(int(pos), (0.0, ""))[0]:
-                        scores[int(pos)] = (score, self._entries[pos].name)
+                mass = shared[candidates]
+                combined = 0.8 * np.minimum(mass / query_mass, 1.0)
+                combined += 0.2 * np.minimum(mass / self._name_mass_safe[candidates], 1.0)
+                combined *= self._factor[candidates]
+                keep = k  # aliases are scored separately, so the best k by name is enough
+                if candidates.size > keep:
+                    # everything scoring at least the k-th best, ties included (they are broken by code)
+                    floor = -np.partition(-combined, keep - 1)[keep - 1]
+                    best = combined >= floor
+                    candidates, combined = candidates[best], combined[best]
+                for pos, score in zip(candidates.tolist(), combined.tolist(), strict=True):
+                    if score > scores.get(pos, (0.0, ""))[0]:
+                        scores[pos] = (score, self._entries[pos].name)
             self._score_aliases(tokens, query_mass, scores)
 
-        ranked = sorted(scores.items(), key=lambda item: (-item[1][0], self._entries[item[0]].code))
+        codes = self._codes
+        ranked = heapq.nsmallest(k, scores.items(), key=lambda item: (-item[1][0], codes[item[0]]))
         return [
-            SearchHit(self._entries[i].code, self._entries[i].name, round(min(s, 1.0), 4), matched)
-            for i, (s, matched) in ranked[:k]
+            SearchHit(codes[i], self._entries[i].name, round(min(s, 1.0), 4), matched)
+            for i, (s, matched) in ranked
         ]
+
+    def _shared_mass(self, cols: list[int]) -> np.ndarray:
+        """For every procedure, the weight it shares with the query's features (one bincount)."""
+        indptr, indices, data = self._matrix.indptr, self._matrix.indices, self._matrix.data
+        spans = [(indptr[c], indptr[c + 1]) for c in cols]
+        rows = np.concatenate([indices[a:b] for a, b in spans])
+        weights = np.concatenate([data[a:b] for a, b in spans])
+        return np.bincount(rows, weights=weights, minlength=len(self._entries))
 
     def _score_aliases(
         self, tokens: list[str], query_mass: float, scores: dict[int, tuple[float, str]]
