@@ -35,6 +35,7 @@ from bot.settings import Settings
 from bot.store import SqlConversationStore, SqlDeduplicator
 from console.auth import ConsoleAuth, UserService, resolve_secret
 from console.tickets import TicketEventSink, TicketService
+from knowledge.cache import CachedKnowledgeRepository
 from knowledge.db import make_engine, make_session_factory, migrate
 from knowledge.domain import ImportReport
 from knowledge.ports import KnowledgeRepository
@@ -68,7 +69,8 @@ class Container:
     def knowledge(self) -> KnowledgeRepository:
         if self.knowledge_override is not None:
             return self.knowledge_override
-        return SqlKnowledgeRepository(self.sessions)
+        # answers read a procedure on most turns: serve reads from a snapshot, writes invalidate it
+        return CachedKnowledgeRepository(SqlKnowledgeRepository(self.sessions))
 
     @cached_property
     def abbreviations(self) -> dict[str, str]:

@@ -1,0 +1,77 @@
+"""An in-memory snapshot of the catalogue in front of the SQL repository.
+
+Answers read a procedure on most turns; the catalogue changes only on import or an editor's save. So
+reads come from a snapshot loaded once (the same records the search index is built from) and every
+write through this wrapper drops the snapshot, which the next read reloads. Within one server process
+that is always current; with several worker processes, a write in one is seen by the others after
+their next reload (see docs/configuration.md).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from knowledge.domain import FaqEntry, ImportReport, Procedure
+from knowledge.ports import KnowledgeRepository
+
+
+class CachedKnowledgeRepository:
+    """Implements ``KnowledgeRepository`` over another one, reading procedures from a snapshot.
+
+    Args:
+        inner: the repository that owns the data (``SqlKnowledgeRepository``).
+    """
+
+    def __init__(self, inner: KnowledgeRepository) -> None:
+        self._inner = inner
+        self._snapshot: dict[str, Procedure] | None = None
+        self._lock = threading.Lock()
+
+    def _procedures(self) -> dict[str, Procedure]:
+        snapshot = self._snapshot
+        if snapshot is None:
+            with self._lock:
+                snapshot = self._snapshot
+                if snapshot is None:
+                    snapshot = {p.code: p for p in self._inner.all_procedures()}
+                    self._snapshot = snapshot
+        return snapshot
+
+    def invalidate(self) -> None:
+        """Forget the snapshot (after a write that did not go through this wrapper)."""
+        with self._lock:
+            self._snapshot = None
+
+    def get(self, code: str) -> Procedure | None:
+        return self._procedures().get(code)
+
+    def all_procedures(self) -> Iterator[Procedure]:
+        return iter(list(self._procedures().values()))
+
+    def count(self) -> int:
+        return len(self._procedures())
+
+    def upsert(self, procedures: Iterable[Procedure]) -> ImportReport:
+        try:
+            return self._inner.upsert(procedures)
+        finally:
+            self.invalidate()
+
+    def save_procedure(self, proc: Procedure) -> Procedure:
+        """Save through the inner repository (editor use) and drop the snapshot."""
+        try:
+            return self._inner.save_procedure(proc)  # type: ignore[attr-defined, no-any-return]
+        finally:
+            self.invalidate()
+
+    def list_faqs(self, enabled_only: bool = True) -> list[FaqEntry]:
+        return self._inner.list_faqs(enabled_only)
+
+    def save_faq(self, entry: FaqEntry) -> FaqEntry:
+        return self._inner.save_faq(entry)
+
+    def __getattr__(self, name: str) -> Any:
+        # anything else the inner repository offers (editor helpers); reads of procedures stay cached
+        return getattr(self._inner, name)
