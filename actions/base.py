@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from bot.messages import Button
 from bot.responses import ResponseCatalogue
 from bot.state import Continuation, ConversationState, Mode
-from knowledge.domain import Procedure
+from knowledge.domain import FaqEntry, Procedure
 from knowledge.ports import KnowledgeRepository
 
 # --- Events -----------------------------------------------------------------------------------------
@@ -103,7 +103,8 @@ class Tracker:
             is the procedure this turn is about).
         latest_message: the parse of the citizen's message (Rasa shape, see :class:`bot.ports.Interpreter`).
         knowledge: the knowledge base, to read procedures.
-        args: extra arguments the policy passes to the action (e.g. ``candidates`` for a choice).
+        args: extra arguments the policy passes to the action (e.g. ``candidates`` for a choice, ``faq``
+            for the FAQ entry matched).
     """
 
     state: ConversationState
@@ -133,6 +134,11 @@ class Tracker:
         """The procedure this turn is about, from the knowledge base (None if unknown)."""
         code = self.state.procedure
         return self.knowledge.get(code) if code else None
+
+    def faq(self) -> FaqEntry | None:
+        """The FAQ entry the policy matched to this message (None when the policy matched none)."""
+        entry = self.args.get("faq")
+        return entry if isinstance(entry, FaqEntry) else None
 
 
 # --- Dispatcher ------------------------------------------------------------------------------------

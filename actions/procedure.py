@@ -44,6 +44,9 @@ ITEM_CHARS = 220
 DOCUMENT_CHARS = 160
 """Longest document name kept in a list (the first sentence or clause of it)."""
 
+NOTE_CHARS = 120
+"""Longest note of a paper shown under it; a longer one stays on the portal page."""
+
 PORTAL_HOME = "https://dichvucong.gov.vn"
 """The national public service portal, where every procedure can be searched by name."""
 
@@ -445,7 +448,21 @@ def document_line(d: CollectingDispatcher, number: int, doc: Document) -> str:
         line += " (" + ", ".join(counts) + ")"
     if doc.form.strip():
         line += " " + d.text("part_form", form=" ".join(doc.form.split()))
+    note = short_note(doc.note)
+    if note:
+        line += "\n" + d.text("part_document_note", note=note)
     return line
+
+
+def short_note(note: str, limit: int = NOTE_CHARS) -> str:
+    """A paper's note when it is short enough to show under it in a chat list, else "".
+
+    Several notes, a long one, or a lead-in ("... các giấy tờ sau:") would crowd the list of papers.
+    """
+    text = " ".join(note.split())
+    if not text or "\n" in note.strip() or len(text) > limit or text.endswith(":"):
+        return ""
+    return text
 
 
 def _document_page(d: CollectingDispatcher, proc: Procedure, start: int, end: int) -> list[str]:
@@ -488,6 +505,14 @@ def _step_page(d: CollectingDispatcher, proc: Procedure, start: int, end: int) -
     ]
 
 
+def _note_page(d: CollectingDispatcher, proc: Procedure, start: int, end: int) -> list[str]:
+    return [
+        d.text("part_note_item", text=clip(note, ITEM_CHARS))
+        for note in proc.notes[start:end]
+        if not note.rstrip().endswith(":")  # a lead-in whose points were published as rows of their own
+    ]
+
+
 def _legal_page(d: CollectingDispatcher, proc: Procedure, start: int, end: int) -> list[str]:
     lines = []
     for i, law in enumerate(proc.legal_basis[start:end], start):
@@ -501,7 +526,10 @@ LIST_TOPICS: dict[str, _ListTopic] = {
     "forms": _ListTopic("utter_forms", lambda p: len(_forms(p)), _form_page),
     "steps": _ListTopic("utter_steps", lambda p: len(p.steps), _step_page),
     "legal_basis": _ListTopic("utter_legal_basis", lambda p: len(p.legal_basis), _legal_page),
+    "notes": _ListTopic("utter_procedure_notes", lambda p: len(p.notes), _note_page),
 }
+"""Topics answered with a paged list. ``notes`` (the procedure's "Lưu ý") is reached from the
+"Lưu ý" button under the documents, not from an intent."""
 
 
 def _more_button(d: CollectingDispatcher) -> Button:
@@ -531,7 +559,11 @@ def send_list_page(
     end = start + page_size
     items = "\n".join(spec.page(d, view, start, end))
     more = end < total
-    buttons = (_more_button(d),) if more else ()
+    buttons: tuple[Button, ...] = (_more_button(d),) if more else ()
+    if topic == "documents" and proc.notes:
+        buttons += (
+            Button(d.text("part_notes_button"), make_payload("procedure_notes", procedure=proc.code)),
+        )
     links: tuple[tuple[str, str], ...] = ()
     if topic == "forms" and proc.url and not more:
         links = ((d.text("part_link_forms"), proc.url),)

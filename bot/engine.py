@@ -49,6 +49,7 @@ from actions.base import (
 from actions.dossier import DossierStatusAction
 from actions.escalation import EscalateAction
 from actions.fallback import ClarifyAction, OfferOfficerAction
+from actions.faq import FaqAnswerAction
 from actions.feedback import FeedbackAction
 from actions.procedure import (
     LIST_TOPICS,
@@ -60,7 +61,7 @@ from actions.procedure import (
 )
 from actions.smalltalk import smalltalk_actions
 from bot.messages import Button, ConversationKey, InboundMessage, OutboundMessage, resolve_numbered_reply
-from bot.policy import Policy
+from bot.policy import Policy, is_more_request
 from bot.ports import (
     ConversationStore,
     DossierGateway,
@@ -72,14 +73,10 @@ from bot.ports import (
 from bot.responses import ResponseCatalogue, make_payload, parse_payload
 from bot.state import ConversationState, Mode
 from knowledge.ports import KnowledgeRepository
-from knowledge.text import fold
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-_MORE_WORDS = frozenset({"xem them", "them", "tiep", "xem tiep", "tiep theo", "con nua", "con nua khong"})
-"""Typed replies meaning "Xem thêm" while a long list is unfinished (compared folded, lower case)."""
 
 
 class EngineError(Exception):
@@ -119,7 +116,7 @@ def build_actions(dossiers: DossierGateway | None = None) -> dict[str, Action]:
     actions: list[Action] = [ProcedureAnswerAction(topic) for topic in (*LIST_TOPICS, *_single_topics())]
     actions += [MoreAction(), AskProcedureAction(), ChooseProcedureAction()]
     actions += smalltalk_actions()
-    actions += [FeedbackAction(), ClarifyAction(), OfferOfficerAction(), EscalateAction()]
+    actions += [FeedbackAction(), ClarifyAction(), OfferOfficerAction(), EscalateAction(), FaqAnswerAction()]
     actions.append(DossierStatusAction(dossiers or NotConfiguredDossierGateway()))
     return {a.name: a for a in actions}
 
@@ -369,7 +366,7 @@ class Engine:
             picked = resolve_numbered_reply(text, state.choices)
             if picked is not None:
                 payload, source = parse_payload(picked), "number"
-        if payload is None and state.continuation and fold(text.lower()).strip(" .!?") in _MORE_WORDS:
+        if payload is None and state.continuation and is_more_request(text):
             payload, source = parse_payload(make_payload("more")), "more"
         if payload is not None:
             return _Understanding(self._payload_parse(text, *payload), source)

@@ -17,12 +17,16 @@ policy adds is conversation sense:
   citizen's case after a choice of procedure; a case picked from buttons (``/choose_group``), or typed
   while those buttons are shown, answers the documents of that case.
 * **"Xem thêm" typed.** "xem thêm", "tiếp", "còn nữa không" continue the list, whatever the NLU said.
+* **Frequently asked questions.** A message close enough to an FAQ question (score from
+  :class:`knowledge.faq.FaqMatcher` at least :attr:`PolicyConfig.faq_threshold`) is answered from the FAQ,
+  unless the NLU understood a question about a procedure it names (that answer is more specific).
 * **Waiting modes.** A dossier code, then the verification digits, are expected after
   ``check_dossier_status`` (see :func:`actions.dossier.expects_dossier_reply`); "có" after the officer
   offer means yes, please.
 
 Button payloads that are not NLU intents: ``/start``, ``/help``, ``/more`` ("Xem thêm"), ``/rephrase``
-("Hỏi lại"), ``/choose{"procedure": code}`` and ``/choose_group{"procedure": code, "group": "2"}``.
+("Hỏi lại"), ``/choose{"procedure": code}``, ``/choose_group{"procedure": code, "group": "2"}`` and
+``/procedure_notes{"procedure": code}`` (the "Lưu ý" button under the documents).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from actions.dossier import DOSSIER_INTENTS, expects_dossier_reply
 from actions.procedure import TOPIC_BY_INTENT, action_name, case_words, match_group
 from bot.responses import parse_payload
 from bot.state import ConversationState, Mode
+from knowledge.faq import FaqMatcher
 from knowledge.text import fold
 
 SMALLTALK_ACTIONS: dict[str, str] = {
@@ -94,12 +99,15 @@ class PolicyConfig:
         min_candidate_score: candidates below this are never offered.
         max_choices: most procedure buttons offered at once.
         officer_after_misses: misses in a row after which the officer is offered (2 = second miss).
+        faq_threshold: an FAQ match scoring at least this answers the message (config key
+            ``policy.faq_threshold``).
     """
 
     ambiguity_margin: float = 0.05
     min_candidate_score: float = 0.3
     max_choices: int = 4
     officer_after_misses: int = 2
+    faq_threshold: float = 0.85
 
     def __post_init__(self) -> None:
         if not 0 <= self.ambiguity_margin <= 1:
@@ -110,6 +118,8 @@ class PolicyConfig:
             raise ValueError("max_choices must be at least 2")
         if self.officer_after_misses < 1:
             raise ValueError("officer_after_misses must be at least 1")
+        if not 0 < self.faq_threshold <= 1:
+            raise ValueError("faq_threshold must be within (0, 1]")
 
 
 @dataclass(frozen=True)
@@ -162,10 +172,12 @@ class Policy:
 
     Args:
         config: thresholds and limits.
+        faq: the FAQ entries to answer from; None answers no FAQ.
     """
 
-    def __init__(self, config: PolicyConfig | None = None) -> None:
+    def __init__(self, config: PolicyConfig | None = None, faq: FaqMatcher | None = None) -> None:
         self.config = config or PolicyConfig()
+        self.faq = faq
 
     # --- procedure linking ----------------------------------------------------------------------
 
@@ -298,6 +310,12 @@ class Policy:
         if typed_case is not None:
             return typed_case
 
+        if intent == "procedure_notes":
+            code = _entity(parse, "procedure") or state.procedure
+            if not code:
+                return self._fallback(parse, state)
+            return self._answer("notes", code, state, "procedure_notes")
+
         if intent == "choose":
             code = _entity(parse, "procedure")
             if not code:
@@ -325,6 +343,10 @@ class Policy:
                 )
             return Decision(("action_rephrase",), (), rule="officer_declined")
 
+        faq = self._faq(intent, parse, state)
+        if faq is not None:
+            return faq
+
         if intent in TOPIC_BY_INTENT or (intent == "nlu_fallback" and state.pending_intent):
             return self._question(intent, parse, state)
 
@@ -340,6 +362,18 @@ class Policy:
             return Decision(("action_out_of_scope",), events, rule="out_of_scope")
 
         return self._fallback(parse, state)
+
+    def _faq(self, intent: str, parse: Mapping[str, Any], state: ConversationState) -> Decision | None:
+        """Answer from the FAQ when the message is one of its questions and not a question about a
+        procedure the NLU linked ("đăng ký kết hôn cần giấy tờ gì" is answered from the procedure)."""
+        if self.faq is None or (intent in TOPIC_BY_INTENT and (parse.get("procedure") or {}).get("code")):
+            return None
+        found = self.faq.match(str(parse.get("text") or ""), self.config.faq_threshold)
+        if found is None:
+            return None
+        entry, score = found
+        args = {"faq": entry, "faq_score": score}
+        return Decision(("action_faq_answer",), tuple(self._settle(state)), args, rule="faq")
 
     def _question(self, intent: str, parse: Mapping[str, Any], state: ConversationState) -> Decision:
         """A question about a procedure (or a reply naming the procedure of a pending question)."""

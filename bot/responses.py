@@ -76,12 +76,16 @@ RESPONSE_SCHEMA: Mapping[str, frozenset[str]] = {
     "utter_missing_detail_no_link": frozenset({"procedure_name", "topic"}),
     "utter_catalogue_only": frozenset({"procedure_name", "topic", "details"}),
     "utter_list_more": frozenset({"procedure_name", "items"}),
+    "utter_procedure_notes": _LIST,
     "utter_no_more": frozenset(),
     # pieces
     "part_document_item": frozenset({"number", "name"}),
     "part_originals": frozenset({"n"}),
     "part_copies": frozenset({"n"}),
     "part_form": frozenset({"form"}),
+    "part_document_note": frozenset({"note"}),
+    "part_note_item": frozenset({"text"}),
+    "part_notes_button": frozenset(),
     "part_group": frozenset({"group"}),
     "part_form_item": frozenset({"number", "form", "name"}),
     "part_form_item_plain": frozenset({"number", "form"}),
@@ -122,6 +126,9 @@ RESPONSE_SCHEMA: Mapping[str, frozenset[str]] = {
     "topic_legal_basis": frozenset(),
     "topic_result": frozenset(),
     "topic_overview": frozenset(),
+    "topic_notes": frozenset(),
+    # frequently asked questions (actions/faq.py)
+    "utter_faq_answer": frozenset({"answer"}),
     # not understood
     "utter_clarify": frozenset(),
     "utter_clarify_no_candidates": frozenset(),
@@ -155,7 +162,9 @@ RESPONSE_SCHEMA: Mapping[str, frozenset[str]] = {
     ),
     "utter_dossier_unavailable": frozenset(),
     "utter_dossier_subscribed": frozenset({"dossier_code"}),
-    "utter_dossier_changed": frozenset({"dossier_code", "procedure_name", "status", "current_step", "progress"}),
+    "utter_dossier_changed": frozenset(
+        {"dossier_code", "procedure_name", "status", "current_step", "progress"}
+    ),
     "part_dossier_subscribe_button": frozenset(),
     "part_dossier_no_date": frozenset(),
     "part_dossier_on_time": frozenset(),

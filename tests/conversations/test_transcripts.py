@@ -5,6 +5,7 @@ in an in-memory knowledge base, an in-memory store and the shipped response cata
 
     description: what the dialogue shows
     channel: zalo                    # optional, default telegram
+    faq: true                        # optional: the policy answers from the shipped data/faq.yml
     broken_actions: [action_fee]     # optional: these actions raise
     turns:
       - user: "lệ phí bao nhiêu?"     # typed text ...
@@ -31,8 +32,10 @@ import yaml
 from actions.base import CollectingDispatcher, EscalationRequested, Tracker
 from bot.engine import Engine, build_actions
 from bot.messages import InboundMessage
+from bot.policy import Policy
 from bot.ports import InMemoryConversationStore, RecordingEventSink
 from bot.responses import ResponseCatalogue
+from knowledge.faq import FaqMatcher, load_faq_file
 from tests import factories as f
 from tests.fakes.interpreter import FakeInterpreter
 
@@ -77,7 +80,8 @@ async def test_transcript(path: Path) -> None:
     nlu = FakeInterpreter()
     store = InMemoryConversationStore()
     sink = RecordingEventSink()
-    engine = Engine(nlu, f.knowledge(), store, CATALOGUE, actions=actions, events=sink)
+    policy = Policy(faq=FaqMatcher(load_faq_file())) if spec.get("faq") else None
+    engine = Engine(nlu, f.knowledge(), store, CATALOGUE, policy=policy, actions=actions, events=sink)
     key = f.key("transcript", spec.get("channel", "telegram"))
 
     for number, turn in enumerate(spec["turns"], 1):

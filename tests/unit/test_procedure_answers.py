@@ -370,3 +370,62 @@ async def test_catalogue_only_without_field_or_level_leaves_no_empty_line() -> N
     )
     assert not drafts[0].text.endswith("\n")
     assert "Lĩnh vực" not in drafts[0].text
+
+
+# --- notes of papers and of the procedure (the portal's "Lưu ý") ----------------------------------------
+
+MARRIAGE_NOTES = (
+    "Người tiếp nhận có trách nhiệm tiếp nhận đúng, đủ hồ sơ đăng ký hộ tịch.",
+    "Đối với giấy tờ nộp, xuất trình nếu người yêu cầu nộp hồ sơ theo hình thức trực tiếp:",
+    "Bản chụp các giấy tờ gửi kèm theo hồ sơ trực tuyến phải bảo đảm rõ nét.",
+)
+
+
+def _marriage_with_notes() -> Any:
+    long_note = "Trường hợp giấy tờ tùy thân là hộ chiếu thì " + "chỉ cần cung cấp số định danh cá nhân " * 5
+    docs = f.marriage_registration().documents
+    documents = (
+        docs[0],
+        Document(docs[1].name, originals=1, note=long_note.strip()),
+        docs[2],
+        Document("Giấy tờ chứng minh nơi cư trú", originals=1, note="Một dòng.\nHai dòng."),
+    )
+    return f.marriage_registration(documents=documents, notes=MARRIAGE_NOTES)
+
+
+async def test_a_short_note_is_shown_under_its_paper_a_long_one_is_not() -> None:
+    t = tracker(procedure=f.MARRIAGE, knowledge=f.knowledge(_marriage_with_notes()))
+    drafts, events = await run(ProcedureAnswerAction("documents"), t)
+    assert [d.response for d in drafts] == ["utter_documents"]
+    text = drafts[0].text
+    assert "gồm 4 loại giấy tờ" in text  # procedure notes are not papers
+    assert "3. Giấy tờ tùy thân có ảnh (xuất trình)\n   (Hộ chiếu, căn cước công dân)" in text
+    assert "số định danh" not in text and "Một dòng" not in text
+    assert "Người tiếp nhận" not in text
+    assert drafts[0].buttons == (Button("Lưu ý", '/procedure_notes{"procedure":"1.000894"}'),)
+    assert events == [ContinuationSet(None)]
+
+
+async def test_the_notes_button_lists_the_procedure_notes() -> None:
+    t = tracker(procedure=f.MARRIAGE, knowledge=f.knowledge(_marriage_with_notes()))
+    drafts, events = await run(ProcedureAnswerAction("notes"), t)
+    assert [d.response for d in drafts] == ["utter_procedure_notes"]
+    assert drafts[0].text.startswith("Dạ, khi làm hồ sơ Đăng ký kết hôn bạn lưu ý:\n• Người tiếp nhận")
+    assert "• Bản chụp các giấy tờ" in drafts[0].text
+    assert "hình thức trực tiếp:" not in drafts[0].text  # a lead-in without its points says nothing
+    assert events == [ContinuationSet(None)]
+
+
+async def test_no_notes_button_without_procedure_notes() -> None:
+    t = tracker(procedure=f.MARRIAGE, knowledge=f.knowledge(f.marriage_registration()))
+    drafts, _ = await run(ProcedureAnswerAction("documents"), t)
+    assert drafts[0].buttons == ()
+
+
+def test_notes_payload_answers_the_notes_of_that_procedure() -> None:
+    from bot.policy import Policy
+
+    parse = f.parse("procedure_notes", entities={"procedure": f.MARRIAGE})
+    decision = Policy().decide(parse, ConversationState(key=f.key()))
+    assert decision.actions == ("action_notes",)
+    assert decision.events[0] == SlotSet("procedure", f.MARRIAGE)
