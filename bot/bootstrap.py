@@ -38,6 +38,7 @@ from console.tickets import TicketEventSink, TicketService
 from knowledge.cache import CachedKnowledgeRepository
 from knowledge.db import make_engine, make_session_factory, migrate
 from knowledge.domain import ImportReport
+from knowledge.faq import FaqMatcher, seed_faqs
 from knowledge.ports import KnowledgeRepository
 from knowledge.repository import SqlKnowledgeRepository
 from knowledge.search import SearchIndex
@@ -130,9 +131,14 @@ class Container:
         """The dialogue policy with the ``policy:`` section of config.yml (bad values stop start-up)."""
         section = self.config.get("policy") or {}
         try:
-            return Policy(PolicyConfig(**section))
+            return Policy(PolicyConfig(**section), faq=self.faq_matcher)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{self.settings.config_path}: policy: {exc}") from exc
+
+    @cached_property
+    def faq_matcher(self) -> FaqMatcher:
+        """FAQ questions the policy can answer; filled after seeding, reloaded when editors change FAQs."""
+        return FaqMatcher([], self.abbreviations)
 
     @cached_property
     def dossier_config(self) -> DossierConfig:
@@ -238,6 +244,7 @@ class Container:
         _ = self.dossier_config
         self.migrate()
         self.seed_if_empty()
+        self.faq_matcher.reload(self.knowledge.list_faqs())
         if isinstance(self.dossiers, LocalDossierGateway) and seed_demo_dossiers(self.dossiers):
             log.info("seeded demo dossiers")
         _ = self.engine
@@ -248,7 +255,9 @@ class Container:
             migrate(self.db_engine)
 
     def seed_if_empty(self) -> ImportReport | None:
-        """Import the shipped seed when the knowledge base has no procedure yet."""
+        """Import the shipped seed (and the FAQ file) when the knowledge base has none yet."""
+        if seed_faqs(self.knowledge):
+            log.info("seeded FAQ entries")
         if self.knowledge.count():
             return None
         records, errors = read_records(SEED_PATH)

@@ -123,3 +123,9 @@ async def test_dossier_lookup_verification_subscription_and_notification(app) ->
         await container.dossier_watcher.poll_once(container.dossiers, registry)
         polled = (await client.get("/webhooks/rest/poll", params={"sender": "u5", "after": 0})).json()
         assert any(code in p["text"] and "kết quả" in p["text"].lower() for p in polled), polled
+
+
+async def test_faq_is_answered_from_the_seeded_entries(app) -> None:
+    async with await _client(app) as client:
+        answer = texts(await post(client, "u6", "bo phan mot cua lam viec may gio")).lower()
+        assert "giờ hành chính" in answer
