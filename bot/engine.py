@@ -249,20 +249,29 @@ class Engine:
 
     # --- one turn --------------------------------------------------------------------------------------
 
-    async def _handle(self, message: InboundMessage) -> list[OutboundMessage]:
-        key = message.key
-        try:
-            state = await self._blocking(self.store.load, key)
-        except Exception as exc:
-            raise StoreFailed(key, "load") from exc
+    def _load_and_understand(
+        self, message: InboundMessage
+    ) -> tuple[ConversationState, _Understanding | None]:
+        """The blocking half of a turn's start, in one hand-off: load the state, then understand.
 
+        Returns no understanding while an officer owns the conversation (the bot stays silent).
+        """
+        try:
+            state = self.store.load(message.key)
+        except Exception as exc:
+            raise StoreFailed(message.key, "load") from exc
         if state.mode == Mode.WITH_OFFICER:
-            await self._log(key, [MessageRecord(key, "in", message.text, created_at=message.received_at)])
-            return []
+            return state, None
         if state.mode == Mode.CLOSED:
             state = state.reopened()
+        return state, self._understand(message, state)
 
-        understanding = await self._understand(message, state)
+    async def _handle(self, message: InboundMessage) -> list[OutboundMessage]:
+        key = message.key
+        state, understanding = await self._blocking(self._load_and_understand, message)
+        if understanding is None:
+            await self._log(key, [MessageRecord(key, "in", message.text, created_at=message.received_at)])
+            return []
         parse = understanding.parse
         decision = self.policy.decide(parse, state)
         state = apply_events(state, decision.events)
@@ -288,10 +297,6 @@ class Engine:
         state = self._finish_turn(state, dispatcher.messages, turn_events, intent, decision.actions)
         replies = [self._outbound(key, d) for d in dispatcher.messages]
 
-        try:
-            await self._blocking(self.store.save, state)
-        except Exception as exc:
-            raise StoreFailed(key, "save") from exc
         records = [
             MessageRecord(
                 key,
@@ -307,10 +312,21 @@ class Engine:
             MessageRecord(key, "out", r.text, sender="bot", intent=intent, procedure=state.procedure)
             for r in replies
         ]
-        await self._log(key, records)
+        await self._blocking(self._persist_turn, state, records)
         self._publish(key, turn_events)
         logger.debug("handled %s: %s via %s -> %s", key, intent, understanding.source, decision.rule)
         return replies
+
+    def _persist_turn(self, state: ConversationState, records: list[MessageRecord]) -> None:
+        """Save the state, then log the turn, in one hand-off to a worker thread."""
+        try:
+            self.store.save(state)
+        except Exception as exc:
+            raise StoreFailed(state.key, "save") from exc
+        try:
+            self.store.log(records)
+        except Exception as exc:
+            raise StoreFailed(state.key, "log") from exc
 
     async def _log(self, key: ConversationKey, records: list[MessageRecord]) -> None:
         try:
@@ -357,7 +373,7 @@ class Engine:
 
     # --- understanding -------------------------------------------------------------------------------
 
-    async def _understand(self, message: InboundMessage, state: ConversationState) -> _Understanding:
+    def _understand(self, message: InboundMessage, state: ConversationState) -> _Understanding:
         """Payload, numbered reply or "xem thêm" read directly; everything else through the NLU."""
         text = message.text.strip()
         source = "payload"
@@ -371,7 +387,7 @@ class Engine:
         if payload is not None:
             return _Understanding(self._payload_parse(text, *payload), source)
         try:
-            parse = await self._blocking(self.interpreter.parse, text)
+            parse = self.interpreter.parse(text)
         except Exception as exc:
             raise UnderstandingFailed(message.key, "interpreter raised") from exc
         if not isinstance(parse, dict) or not isinstance(parse.get("intent"), dict):
