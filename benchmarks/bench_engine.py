@@ -181,24 +181,26 @@ class Variant:
     inline: bool = False  # blocking calls run inline instead of through asyncio.to_thread
     replay_nlu: bool = False  # parses precomputed (ReplayInterpreter)
     cache_knowledge: bool = False  # knowledge.get memoised (CachedKnowledge)
+    parse_cache: bool = True  # the NLU remembers recent parses (nlu/pipeline.py PARSE_CACHE_SIZE)
     description: str = ""
 
 
 VARIANTS = (
-    Variant("served", description="as served: real NLU, SQLite state, asyncio.to_thread offload"),
-    Variant("inline", inline=True, description="same, blocking calls run inline (no thread hand-off)"),
     Variant(
-        "inline_cached_knowledge",
-        inline=True,
-        cache_knowledge=True,
-        description="what-if: knowledge.get memoised (not shipped: knowledge/repository.py is not ours)",
+        "served",
+        description="as served: real NLU (parse cache on), catalogue snapshot, SQLite state, to_thread offload",
     ),
     Variant(
-        "inline_no_nlu_cached_knowledge",
+        "served_no_parse_cache",
+        parse_cache=False,
+        description="as served, but every message parsed afresh (no repeated texts)",
+    ),
+    Variant("inline", inline=True, description="as served, blocking calls run inline (no thread hand-off)"),
+    Variant(
+        "inline_no_nlu",
         inline=True,
         replay_nlu=True,
-        cache_knowledge=True,
-        description="engine + SQLite state alone: parses precomputed, knowledge.get memoised",
+        description="engine + SQLite state alone: parses precomputed",
     ),
 )
 
@@ -218,6 +220,8 @@ def instrumented_engine(settings: Any, clock: Clock, variant: Variant, texts: li
         log=clock.wrap("message_log", store.log),
     )
     nlu: Any = container.interpreter
+    if not variant.parse_cache:
+        nlu.cache_size = 0
     if variant.replay_nlu:
         nlu = ReplayInterpreter(nlu, [*texts, *FOLLOW_UPS])
     timed_nlu = _Proxy(nlu, parse=clock.wrap("nlu_parse", nlu.parse))

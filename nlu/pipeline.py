@@ -23,6 +23,7 @@ The knowledge search index is not stored: it is rebuilt from the knowledge base 
 
 from __future__ import annotations
 
+import copy
 import gzip
 import hashlib
 import json
@@ -30,7 +31,9 @@ import logging
 import os
 import pickle
 import tempfile
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,6 +56,8 @@ from nlu.components import (
 from nlu.training_data import TrainingData, dump_training_data
 
 log = logging.getLogger(__name__)
+PARSE_CACHE_SIZE = 4096
+"""Parses remembered per pipeline (exact text, at most 200 characters); 0 turns it off."""
 
 MODEL_FORMAT_VERSION = 1
 MODEL_KIND = "helpline-nlu"
@@ -163,6 +168,10 @@ class Pipeline:
         self.base_dir = Path(base_dir) if base_dir else Path.cwd()
         self.metadata: dict[str, Any] = {}
         self.trained = False
+        self._cache: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self.cache_size = PARSE_CACHE_SIZE
+        self.cache_hits = 0
         self.set_knowledge_index(knowledge_index)
 
     # ----------------------------------------------------------------------------------- building
@@ -197,6 +206,12 @@ class Pipeline:
         self.knowledge_index = knowledge_index
         for comp in self.components:
             comp.context["knowledge_index"] = knowledge_index
+        self.clear_cache()
+
+    def clear_cache(self) -> None:
+        """Forget remembered parses (the model or the knowledge index changed)."""
+        with self._cache_lock:
+            self._cache.clear()
 
     @property
     def config_hash(self) -> str:
@@ -234,6 +249,7 @@ class Pipeline:
             "training_data_hash": _hash(dump_training_data(training_data)),
             "config_hash": self.config_hash,
         }
+        self.clear_cache()
         return dict(self.metadata)
 
     @staticmethod
@@ -260,13 +276,30 @@ class Pipeline:
         """Parse one user text into the Rasa-shaped result documented in this module. Never raises."""
         if not self.trained:
             raise ModelError("the pipeline is not trained: call train() or Pipeline.load()")
+        # Citizens send the same short follow-ups again and again ("lệ phí bao nhiêu", "nộp ở đâu"):
+        # a parse depends only on the text, the model and the index, so recent ones are remembered.
+        key = text if isinstance(text, str) and len(text) <= 200 else None
+        if key is not None and self.cache_size:
+            with self._cache_lock:
+                cached = self._cache.get(key)
+                if cached is not None:
+                    self._cache.move_to_end(key)
+                    self.cache_hits += 1
+            if cached is not None:
+                return copy.deepcopy(cached)
         try:
-            return self.result(self.process(text))
+            result = self.result(self.process(text))
         except Exception:  # noqa: BLE001 - a parse must always answer; the error is logged
             log.exception("NLU parse failed; answering nlu_fallback")
             msg = Message.build(text)
             msg.set_fallback(0.0)
             return self.result(msg)
+        if key is not None and self.cache_size:
+            with self._cache_lock:
+                self._cache[key] = copy.deepcopy(result)
+                if len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        return result
 
     @staticmethod
     def result(msg: Message) -> dict[str, Any]:

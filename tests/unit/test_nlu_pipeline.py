@@ -213,3 +213,19 @@ def test_cli_registers_nlu_commands() -> None:
 def test_fixture_config_is_rasa_shaped() -> None:
     raw = yaml.safe_load((DATA / "config.yml").read_text(encoding="utf-8"))
     assert all("name" in step for step in raw["pipeline"])
+
+
+def test_repeated_texts_are_served_from_the_parse_cache_and_results_are_independent(
+    pipeline: Pipeline,
+) -> None:
+    pipeline.clear_cache()
+    hits = pipeline.cache_hits
+    first = pipeline.parse("lệ phí bao nhiêu")
+    second = pipeline.parse("lệ phí bao nhiêu")
+    assert second == first
+    assert pipeline.cache_hits == hits + 1
+    second["intent"]["name"] = "changed by a caller"
+    assert pipeline.parse("lệ phí bao nhiêu")["intent"]["name"] == first["intent"]["name"]
+    pipeline.set_knowledge_index(pipeline.knowledge_index)  # a new index forgets remembered parses
+    pipeline.parse("lệ phí bao nhiêu")
+    assert pipeline.cache_hits == hits + 2
