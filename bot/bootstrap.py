@@ -33,6 +33,7 @@ from bot.ports import ConversationStore, DossierGateway, InMemoryDossierGateway,
 from bot.responses import ResponseCatalogue
 from bot.settings import Settings
 from bot.store import SqlConversationStore, SqlDeduplicator
+from console.analytics import AnalyticsService
 from console.auth import ConsoleAuth, UserService, resolve_secret
 from console.tickets import TicketEventSink, TicketService
 from knowledge.cache import CachedKnowledgeRepository
@@ -205,6 +206,11 @@ class Container:
             backoff=cfg.retry_backoff_seconds,
             negative_rating_at_most=cfg.negative_rating_at_most,
         )
+
+    @cached_property
+    def analytics(self) -> AnalyticsService:
+        """Figures of the analytics dashboard, counted in days of the escalation time zone."""
+        return AnalyticsService(self.sessions, timezone=self.escalation.timezone)
 
     @cached_property
     def users(self) -> UserService:

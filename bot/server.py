@@ -114,7 +114,10 @@ def _start_channels(app: FastAPI, container: Container, runtime: Runtime) -> Non
 
 
 def _mount_console(app: FastAPI, container: Container) -> None:
-    """The officer console (``/console``), its JSON API (``/api``) and the delivery retry task."""
+    """The officer console (``/console``), its JSON API (``/api``), the analytics dashboard
+    (``/console/analytics``, ``/api/analytics``) and the delivery retry task."""
+    from console.analytics_api import analytics_api_router
+    from console.analytics_pages import analytics_pages_router
     from console.api import api_router
     from console.pages import console_router
     from console.tickets import DeliveryRetrier
@@ -122,6 +125,8 @@ def _mount_console(app: FastAPI, container: Container) -> None:
     auth = container.console_auth
     app.include_router(api_router(container.tickets, auth))
     app.include_router(console_router(container.tickets, auth, timezone=container.escalation.timezone))
+    app.include_router(analytics_api_router(container.analytics, auth))
+    app.include_router(analytics_pages_router(container.analytics, auth))
     retrier = DeliveryRetrier(container.tickets, container.escalation.retry_interval_seconds)
     app.state.startup_hooks.append(retrier.start)
     app.state.shutdown_hooks.append(retrier.stop)
