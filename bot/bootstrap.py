@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 import yaml
@@ -28,6 +28,7 @@ from bot.dossiers import (
     seed_demo_dossiers,
 )
 from bot.engine import Engine, build_actions
+from bot.live import InterpreterHolder, LiveReloader
 from bot.policy import Policy, PolicyConfig
 from bot.ports import ConversationStore, DossierGateway, InMemoryDossierGateway, Interpreter
 from bot.responses import ResponseCatalogue
@@ -44,6 +45,10 @@ from knowledge.ports import KnowledgeRepository
 from knowledge.repository import SqlKnowledgeRepository
 from knowledge.search import SearchIndex
 from knowledge.seed import SEED_PATH, load_abbreviations, load_aliases, read_records, with_aliases
+
+if TYPE_CHECKING:
+    from bot.live import LiveResponses
+    from console.editor import EditorService
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +97,11 @@ class Container:
 
     @cached_property
     def responses(self) -> ResponseCatalogue:
-        return ResponseCatalogue.load(self.settings.data_dir / "responses.yml")
+        """data/responses.yml with the editors' texts over it (console/editor.py), swappable live."""
+        from console.editor import load_responses
+
+        sessions = self.sessions if self.officers_enabled else None
+        return load_responses(self.settings.data_dir / "responses.yml", sessions)
 
     @cached_property
     def conversations(self) -> ConversationStore:
@@ -107,17 +116,63 @@ class Container:
         return SqlDeduplicator(self.sessions)
 
     @cached_property
-    def interpreter(self) -> Interpreter:
-        """The NLU: the latest trained model, trained now when there is none."""
+    def interpreter(self) -> InterpreterHolder:
+        """The NLU: the latest trained model, trained now when there is none, in a holder that
+        :attr:`live_reloader` swaps after an editor's change."""
         if self.interpreter_override is not None:
-            return self.interpreter_override
+            return InterpreterHolder(self.interpreter_override)
         from nlu.cli import load_model, train_model
 
         model_dir = self.settings.model_dir
         if not (model_dir / "latest").exists():
             log.warning("no NLU model in %s: training one now", model_dir)
             train_model(self.settings.config_path, (self.settings.data_dir / "nlu.yml",), model_dir)
-        return load_model(model_dir, lambda: self.search_index)
+        return InterpreterHolder(load_model(model_dir, lambda: self.search_index))
+
+    @cached_property
+    def live_reloader(self) -> LiveReloader:
+        """Rebuilds the search index and retrains the NLU in the background after an editor's change,
+        then swaps them in (bot/live.py). With a fake NLU only the index is rebuilt."""
+        from bot.live import nlu_loader, nlu_trainer
+
+        s, real_nlu = self.settings, self.interpreter_override is None
+
+        def use_index(index: SearchIndex) -> None:
+            self.__dict__["search_index"] = index  # replaces the cached one for later readers
+
+        return LiveReloader(
+            self.interpreter,
+            self.build_search_index,
+            train=nlu_trainer(s.config_path, (s.data_dir / "nlu.yml",), s.model_dir) if real_nlu else None,
+            load=nlu_loader(s.model_dir) if real_nlu else None,
+            on_index=use_index,
+            reload_faqs=lambda: self.faq_matcher.reload(self.knowledge.list_faqs()),
+        )
+
+    @cached_property
+    def editor(self) -> EditorService:
+        """The editor console's service; its "try it" box runs the real engine on a scratch store."""
+        from actions.dossier import DossierStatusAction
+        from console.editor import EditorService, ScratchConversationStore
+
+        scratch = ScratchConversationStore()
+        # The real engine's actions; dossier lookups without the shared lockouts and subscriptions.
+        actions = {
+            **self.engine.actions,
+            "action_dossier_status": DossierStatusAction(DossierDesk(self.dossiers)),
+        }
+        try_engine = Engine(
+            self.interpreter, self.knowledge, scratch, self.responses, policy=self.policy, actions=actions
+        )
+        return EditorService(
+            self.sessions,
+            self.knowledge,
+            cast("LiveResponses", self.responses),
+            self.settings.data_dir / "responses.yml",
+            reloader=self.live_reloader,
+            try_engine=try_engine,
+            scratch=scratch,
+        )
 
     @cached_property
     def config(self) -> dict[str, Any]:

@@ -130,6 +130,22 @@ def _mount_console(app: FastAPI, container: Container) -> None:
     retrier = DeliveryRetrier(container.tickets, container.escalation.retry_interval_seconds)
     app.state.startup_hooks.append(retrier.start)
     app.state.shutdown_hooks.append(retrier.stop)
+    _mount_editor(app, container)
+
+
+def _mount_editor(app: FastAPI, container: Container) -> None:
+    """The editor console (``/console/editor``) and its API (``/api/editor``); changes go live."""
+    from console.editor_api import editor_api_router
+    from console.editor_pages import editor_router
+
+    auth, editor = container.console_auth, container.editor
+    app.include_router(editor_api_router(editor, auth))
+    app.include_router(editor_router(editor, auth, timezone=container.escalation.timezone))
+
+    async def finish_reload() -> None:  # a rebuild in progress may finish; it is never cut in half
+        await asyncio.to_thread(container.live_reloader.close)
+
+    app.state.shutdown_hooks.append(finish_reload)
 
 
 def _start_dossier_watcher(app: FastAPI, container: Container, registry: ChannelRegistry) -> None:

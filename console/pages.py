@@ -102,7 +102,10 @@ def console_router(
                 {"error": "Tên đăng nhập hoặc mật khẩu không đúng.", "username": username},
                 status_code=401,
             )
-        response = RedirectResponse("/console", status_code=303)
+        # Editors who do not answer tickets land on their own console.
+        editor_only = user.has_role("editor") and not user.has_role(*OFFICER_ROLES)
+        home = "/console/editor" if editor_only else "/console"
+        response = RedirectResponse(home, status_code=303)
         auth.login(response, user)
         return response
 

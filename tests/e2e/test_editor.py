@@ -1,0 +1,95 @@
+"""An editor changes a procedure's fee in the editor console and the web chat answers with it, no restart.
+
+Real server (uvicorn on a loopback port), real NLU and seed, private SQLite database and model folder,
+headless Chromium: the citizen asks the fee of birth registration (free), the editor logs in, finds
+1.001193, types a fee on every channel, saves, checks the "try it" box and the live status, and the
+citizen, asking again in the same web chat, gets the new fee.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.e2e.conftest import LiveServer
+
+pytestmark = pytest.mark.browser
+
+QUESTION = "đăng ký khai sinh lệ phí bao nhiêu"
+NEW_FEE = "Lệ phí : 8.000 Đồng"
+
+
+@pytest.fixture
+def editor_server(real_settings, tmp_path):
+    from bot.bootstrap import Container
+    from bot.server import create_app
+
+    models = tmp_path / "models"  # the rebuild after a save writes a new model here
+    shutil.copytree(real_settings.model_dir, models)
+    container = Container(settings=real_settings.model_copy(update={"model_dir": models}))
+    container.migrate()
+    container.users.add("hoa", "matkhau-hoa", role="editor", display_name="Phạm Thị Hoa")
+    with LiveServer(create_app(container)) as server:
+        yield server
+
+
+def test_editor_changes_a_fee_and_the_web_chat_answers_with_it(editor_server, browser_page, tmp_path) -> None:
+    citizen = browser_page
+    url = editor_server.url
+    citizen.goto(url + "/")
+    citizen.locator(".msg--bot .msg__bubble").first.wait_for()
+    citizen.fill("#text", QUESTION)
+    citizen.click("#send")
+    first = citizen.locator(".msg--bot .msg__bubble", has_text="khai sinh").last
+    first.wait_for()
+    assert "8.000" not in first.inner_text()
+    bubbles = citizen.locator(".msg--bot .msg__bubble").count()
+
+    editor = citizen.context.new_page()
+    editor.set_default_timeout(15_000)
+    editor.goto(url + "/console/login")
+    editor.fill("#username", "hoa")
+    editor.fill("#password", "matkhau-hoa")
+    editor.click("#login")
+    editor.locator("#nav-editor", has_text="Biên tập").wait_for()
+    editor.locator("h1", has_text="Thử câu hỏi").wait_for()
+
+    editor.click(".ed-nav a[href='/console/editor/procedures']")
+    editor.fill("#q", "1.001193")
+    editor.press("#q", "Enter")
+    editor.locator("#procedures a", has_text="1.001193").click()
+    editor.locator("h1", has_text="Sửa thủ tục 1.001193").wait_for()
+    # a typo first: the form says what is wrong and keeps what was typed
+    editor.fill("#documents-0-originals", "hai")
+    editor.click("#save")
+    editor.locator("#error", has_text="số bản chính phải là một số nguyên").wait_for()
+    editor.fill("#documents-0-originals", "1")
+    fees = editor.locator("input[name$='-fee_text']")
+    for i in range(fees.count()):
+        if editor.locator(f"#channels-{i}-fee_text").input_value() or i == 0:
+            editor.fill(f"#channels-{i}-fee_text", NEW_FEE)
+    editor.click("#save")
+    editor.locator("#notice", has_text="Đã lưu").wait_for()
+    assert editor.locator("#channels-0-fee_text").input_value() == NEW_FEE
+    assert editor.locator("#channels-0-fee_vnd").input_value() == "8000"  # read again from the new text
+
+    # the background rebuild finishes and the page says so (at most 15 s)
+    editor.locator("#live-status[data-state='idle']", has_text="nội dung mới nhất").wait_for(timeout=20_000)
+
+    editor.click(".ed-nav a[href='/console/editor']")
+    editor.fill("#try-text", QUESTION)
+    editor.click("#try-send")
+    editor.locator("#try-replies .reply", has_text="8.000").wait_for()
+
+    citizen.bring_to_front()
+    citizen.fill("#text", QUESTION)
+    citizen.press("#text", "Enter")
+    citizen.wait_for_function(f"document.querySelectorAll('.msg--bot .msg__bubble').length > {bubbles}")
+    citizen.locator(".msg--bot .msg__bubble", has_text="8.000").wait_for()
+
+    editor.click(".ed-nav a[href='/console/editor/audit']")
+    editor.locator("#audit a", has_text="Sửa Thủ tục 1.001193").first.click()
+    editor.locator("#diff .add", has_text="8.000").first.wait_for()
+    citizen.screenshot(path=str(tmp_path / "citizen.png"), full_page=True)
+    editor.screenshot(path=str(tmp_path / "editor.png"), full_page=True)
