@@ -3,8 +3,8 @@
 Answers read a procedure on most turns; the catalogue changes only on import or an editor's save. So
 reads come from a snapshot loaded once (the same records the search index is built from) and every
 write through this wrapper drops the snapshot, which the next read reloads. Within one server process
-that is always current; with several worker processes, a write in one is seen by the others after
-their next reload (see docs/configuration.md).
+that is always current (a few changed records are re-read into the snapshot, a big import drops it);
+with several worker processes, a write in one is seen by the others after their next reload.
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ from typing import Any
 
 from knowledge.domain import FaqEntry, ImportReport, Procedure
 from knowledge.ports import KnowledgeRepository
+
+_REFRESH_AT_MOST = 50
+"""Writes of more records than this (imports) drop the snapshot instead of patching it."""
 
 
 class CachedKnowledgeRepository:
@@ -54,17 +57,35 @@ class CachedKnowledgeRepository:
         return len(self._procedures())
 
     def upsert(self, procedures: Iterable[Procedure]) -> ImportReport:
+        items = list(procedures)
         try:
-            return self._inner.upsert(procedures)
+            return self._inner.upsert(items)
         finally:
-            self.invalidate()
+            self._refresh([p.code for p in items])
 
     def save_procedure(self, proc: Procedure) -> Procedure:
-        """Save through the inner repository (editor use) and drop the snapshot."""
+        """Save through the inner repository (editor use); the snapshot gets the saved record."""
         try:
             return self._inner.save_procedure(proc)  # type: ignore[attr-defined, no-any-return]
         finally:
+            self._refresh([proc.code])
+
+    def _refresh(self, codes: list[str]) -> None:
+        """After a write: re-read a few changed records into the snapshot, or drop it after a big import."""
+        if len(codes) > _REFRESH_AT_MOST:
             self.invalidate()
+            return
+        with self._lock:
+            if self._snapshot is None:
+                return
+            fresh = {code: self._inner.get(code) for code in codes}
+            snapshot = dict(self._snapshot)  # readers keep the old dict; the new one is swapped in whole
+            for code, proc in fresh.items():
+                if proc is None:
+                    snapshot.pop(code, None)
+                else:
+                    snapshot[code] = proc
+            self._snapshot = dict(sorted(snapshot.items()))
 
     def list_faqs(self, enabled_only: bool = True) -> list[FaqEntry]:
         return self._inner.list_faqs(enabled_only)

@@ -41,7 +41,7 @@ def test_a_write_through_the_cache_is_read_back_at_once() -> None:
     assert (report.created, report.updated) == (1, 1)
     assert repo.get("1.001193").name == "Đăng ký khai sinh (sửa)"
     assert repo.count() == 2
-    assert inner.loads == 2
+    assert inner.loads == 1  # the two written records were re-read into the snapshot
 
 
 def test_faqs_are_not_cached() -> None:
@@ -50,3 +50,24 @@ def test_faqs_are_not_cached() -> None:
     repo = CachedKnowledgeRepository(InMemoryKnowledgeRepository())
     saved = repo.save_faq(FaqEntry(None, ("Giờ làm việc?",), "Giờ hành chính."))
     assert repo.list_faqs() == [saved]
+
+
+def test_an_editors_save_patches_the_snapshot_without_reloading_everything() -> None:
+    inner = CountingRepository([BIRTH, MARRIAGE])
+    inner.save_procedure = lambda proc: (inner.upsert([proc]), inner.get(proc.code))[1]
+    repo = CachedKnowledgeRepository(inner)
+    assert repo.count() == 2 and inner.loads == 1
+    repo.save_procedure(replace(BIRTH, name="Đăng ký khai sinh (mới)"))
+    assert repo.get("1.001193").name == "Đăng ký khai sinh (mới)"
+    assert [p.code for p in repo.all_procedures()] == ["1.000894", "1.001193"]
+    assert inner.loads == 1  # patched in place, not reloaded
+
+
+def test_a_big_import_drops_the_snapshot() -> None:
+    inner = CountingRepository([BIRTH])
+    repo = CachedKnowledgeRepository(inner)
+    assert repo.count() == 1
+    many = [Procedure(code=f"9.{i:06d}", name=f"Thủ tục {i}") for i in range(60)]
+    repo.upsert(many)
+    assert repo.count() == 61
+    assert inner.loads == 2
