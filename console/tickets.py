@@ -28,9 +28,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -399,7 +401,8 @@ class TicketService:
 
     # --- reading ------------------------------------------------------------------------------------
 
-    def _views(self, session: Session, rows: Iterable[TicketRow]) -> list[Ticket]:
+    def _views(self, session: Session, rows: Iterable[Any]) -> list[Ticket]:
+        """Tickets from ``TicketRow`` objects or plain rows of the ``tickets`` table (same names)."""
         rows = list(rows)
         if not rows:
             return []
@@ -430,16 +433,19 @@ class TicketService:
                 .group_by(TicketMessageRow.ticket_id)
             ).all()
         )
-        waiting = [r for r in rows if r.status == "waiting"]
+        waiting = sorted(r.id for r in rows if r.status == "waiting")
         positions: dict[int, int] = {}
         if waiting:
-            for r in waiting:
-                ahead = session.scalar(
-                    select(func.count())
-                    .select_from(TicketRow)
-                    .where(TicketRow.status == "waiting", TicketRow.id < r.id)
+            # One query for the whole list, not one count per ticket: with 500 waiting tickets the
+            # per-ticket counts took ~170 ms of the inbox's every poll (benchmarks/bench_console.py).
+            queue = list(
+                session.scalars(
+                    select(TicketRow.id)
+                    .where(TicketRow.status == "waiting", TicketRow.id <= waiting[-1])
+                    .order_by(TicketRow.id)
                 )
-                positions[r.id] = int(ahead or 0) + 1
+            )
+            positions = {tid: bisect_left(queue, tid) + 1 for tid in waiting}
         return [
             Ticket(
                 id=r.id,
@@ -480,7 +486,8 @@ class TicketService:
         """Tickets in ``status`` (optionally of one officer): waiting oldest first, others latest first."""
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}")
-        stmt = select(TicketRow).where(TicketRow.status == status)
+        # Plain rows, not ORM objects: building 500 TicketRow instances was a third of a list's time.
+        stmt = select(*TicketRow.__table__.c).where(TicketRow.status == status)
         if owner_id is not None:
             stmt = stmt.where(TicketRow.owner_id == owner_id)
         if status == "waiting":
@@ -490,7 +497,7 @@ class TicketService:
         else:
             stmt = stmt.order_by(TicketRow.claimed_at.desc(), TicketRow.id.desc())
         with self._sessions() as session:
-            return self._views(session, session.scalars(stmt.limit(max(1, min(limit, 500)))))
+            return self._views(session, session.execute(stmt.limit(max(1, min(limit, 500)))).all())
 
     def counts(self, officer_id: int | None = None) -> dict[str, int]:
         """``{"waiting": n, "mine": n, "claimed": n}`` for the inbox tabs and the new-ticket badge."""

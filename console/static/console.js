@@ -122,14 +122,15 @@
       li.appendChild(el("div", "message__text", m.text));
       if (!m.delivered) {
         var warn = el("div", "undelivered",
-          "Chưa gửi được" + (m.last_error ? " (" + m.last_error + ")" : "") + ", đã thử " + m.attempts +
-          " lần; hệ thống sẽ tự gửi lại. ");
+          "⚠ Người dân chưa nhận được tin này (đã thử gửi " + m.attempts + " lần). ");
+        warn.setAttribute("role", "status");
         var retry = el("button", "link", "Gửi lại ngay");
         retry.type = "button";
         retry.addEventListener("click", function () {
           post("/api/tickets/" + ticket.id + "/messages/" + m.id + "/retry").then(pollTicketOnce);
         });
         warn.appendChild(retry);
+        if (m.last_error) { warn.appendChild(el("span", "undelivered__error", "Lỗi kỹ thuật: " + m.last_error)); }
         li.appendChild(warn);
       }
       ol.appendChild(li);
