@@ -194,12 +194,11 @@ def api_router(tickets: TicketService, auth: ConsoleAuth) -> APIRouter:
     @router.get("/tickets/summary", response_model=SummaryOut, summary="Counts for the inbox")
     async def summary(user: User = officer) -> SummaryOut:
         counts = await asyncio.to_thread(tickets.counts, user.id)
-        waiting = await asyncio.to_thread(tickets.list, "waiting", limit=500)
         return SummaryOut(
             waiting=counts["waiting"],
             mine=counts["mine"],
             claimed=counts["claimed"],
-            newest_waiting_id=max((t.id for t in waiting), default=None),
+            newest_waiting_id=counts["newest_waiting_id"] or None,
         )
 
     @router.get("/tickets/{ticket_id}", response_model=TicketDetailOut, summary="A ticket and its messages")

@@ -500,7 +500,7 @@ class TicketService:
             return self._views(session, session.execute(stmt.limit(max(1, min(limit, 500)))).all())
 
     def counts(self, officer_id: int | None = None) -> dict[str, int]:
-        """``{"waiting": n, "mine": n, "claimed": n}`` for the inbox tabs and the new-ticket badge."""
+        """Counts for the inbox tabs and the newest waiting ticket's id (0: none) for the new-ticket badge."""
         with self._sessions() as session:
             rows = dict(
                 session.execute(
@@ -516,10 +516,12 @@ class TicketService:
                     .select_from(TicketRow)
                     .where(TicketRow.status == "claimed", TicketRow.owner_id == officer_id)
                 )
+            newest = session.scalar(select(func.max(TicketRow.id)).where(TicketRow.status == "waiting"))
         return {
             "waiting": int(rows.get("waiting", 0)),
             "claimed": int(rows.get("claimed", 0)),
             "mine": int(mine or 0),
+            "newest_waiting_id": int(newest) if newest is not None else 0,
         }
 
     def count_waiting(self) -> int:

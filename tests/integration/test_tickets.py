@@ -275,9 +275,14 @@ async def test_claiming_a_negative_rating_ticket_silences_the_bot(world: World) 
 def test_lists_and_counts(world: World) -> None:
     world.escalate("a")
     world.escalate("b")
-    b = world.service.list("waiting")[1]
+    a, b = world.service.list("waiting")
     world.service.claim(b.id, world.minh.id)
-    assert world.service.counts(world.minh.id) == {"waiting": 1, "claimed": 1, "mine": 1}
+    assert world.service.counts(world.minh.id) == {
+        "waiting": 1,
+        "claimed": 1,
+        "mine": 1,
+        "newest_waiting_id": a.id,
+    }
     assert world.service.counts(world.lan.id)["mine"] == 0
     [mine] = world.service.list("claimed", owner_id=world.minh.id)
     assert mine.id == b.id and mine.owner_name == "Lê Văn Minh" and mine.last_text
