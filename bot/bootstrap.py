@@ -49,6 +49,8 @@ from knowledge.seed import SEED_PATH, load_abbreviations, load_aliases, read_rec
 if TYPE_CHECKING:
     from bot.live import LiveResponses
     from console.editor import EditorService
+    from console.learning import LearningConfig, LearningService
+    from nlu.training_data import TrainingData
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +128,12 @@ class Container:
         model_dir = self.settings.model_dir
         if not (model_dir / "latest").exists():
             log.warning("no NLU model in %s: training one now", model_dir)
-            train_model(self.settings.config_path, (self.settings.data_dir / "nlu.yml",), model_dir)
+            train_model(
+                self.settings.config_path,
+                (self.settings.data_dir / "nlu.yml",),
+                model_dir,
+                extra=self._learned_if_migrated(),
+            )
         return InterpreterHolder(load_model(model_dir, lambda: self.search_index))
 
     @cached_property
@@ -143,7 +150,11 @@ class Container:
         return LiveReloader(
             self.interpreter,
             self.build_search_index,
-            train=nlu_trainer(s.config_path, (s.data_dir / "nlu.yml",), s.model_dir) if real_nlu else None,
+            train=nlu_trainer(
+                s.config_path, (s.data_dir / "nlu.yml",), s.model_dir, extra=self.learned_training_data
+            )
+            if real_nlu
+            else None,
             load=nlu_loader(s.model_dir) if real_nlu else None,
             on_index=use_index,
             reload_faqs=lambda: self.faq_matcher.reload(self.knowledge.list_faqs()),
@@ -265,7 +276,52 @@ class Container:
     @cached_property
     def analytics(self) -> AnalyticsService:
         """Figures of the analytics dashboard, counted in days of the escalation time zone."""
-        return AnalyticsService(self.sessions, timezone=self.escalation.timezone)
+        return AnalyticsService(
+            self.sessions,
+            timezone=self.escalation.timezone,
+            low_confidence=self.learning_config.low_confidence,
+        )
+
+    @cached_property
+    def learning_config(self) -> LearningConfig:
+        """The ``learning:`` section of config.yml (checked at start-up)."""
+        from console.learning import LearningConfig
+
+        try:
+            return LearningConfig.model_validate(self.config.get("learning") or {})
+        except ValueError as exc:
+            raise ValueError(f"{self.settings.config_path}: learning: {exc}") from exc
+
+    @cached_property
+    def learning(self) -> LearningService:
+        """The editors' inbox of unanswered messages, learned examples, FAQ/example import and export;
+        an assignment or an import goes live through :attr:`live_reloader`."""
+        from console.learning import LearningService
+        from nlu.training_data import load_training_data
+
+        intents = load_training_data(self.settings.data_dir / "nlu.yml").intents
+        return LearningService(
+            self.sessions,
+            self.knowledge,
+            intents,
+            low_confidence=self.learning_config.low_confidence,
+            went_live=lambda: self.live_reloader.request(),  # late: the reloader trains with self.learning
+        )
+
+    def learned_training_data(self) -> TrainingData | None:
+        """The editors' learned examples to train on with data/nlu.yml (None without a database)."""
+        return self.learning.training_data() if self.officers_enabled else None
+
+    def _learned_if_migrated(self) -> TrainingData | None:
+        """:meth:`learned_training_data`, or None when the database has no such table yet (a first
+        training before the schema exists)."""
+        from sqlalchemy.exc import OperationalError, ProgrammingError
+
+        try:
+            return self.learned_training_data()
+        except (OperationalError, ProgrammingError):
+            log.warning("no learned examples table yet: training on data/nlu.yml only")
+            return None
 
     @cached_property
     def users(self) -> UserService:
@@ -303,6 +359,7 @@ class Container:
         """Everything the server needs before it answers: schema, seed, NLU model, engine."""
         _ = self.policy  # a bad config.yml stops start-up before any slow work
         _ = self.dossier_config
+        _ = self.learning_config
         self.migrate()
         self.seed_if_empty()
         self.faq_matcher.reload(self.knowledge.list_faqs())

@@ -6,10 +6,11 @@ model or wholly by the new one, never by a half-built mix.
 
 After an editor saves a procedure or an FAQ entry, :meth:`LiveReloader.request` wakes a worker thread
 that reloads the FAQ matcher, rebuilds the knowledge search index, retrains the NLU (about 4 s; the
-training data is ``data/nlu.yml``, the knowledge base reaches the NLU through the index) and loads the
-new model with the new index, then swaps it in. Saves made meanwhile are folded into one more round. A
-round that fails leaves the old model answering; :meth:`LiveReloader.status` says why until the next
-round succeeds (the editor pages and ``GET /api/editor/status`` show it).
+training data is ``data/nlu.yml`` plus the editors' learned examples, console/learning.py; the knowledge
+base reaches the NLU through the index) and loads the new model with the new index, then swaps it in.
+Saves made meanwhile are folded into one more round. A round that fails leaves the old model answering;
+:meth:`LiveReloader.status` says why until the next round succeeds (the editor pages and
+``GET /api/editor/status`` show it).
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from bot.ports import Interpreter
 from bot.responses import Rendered, ResponseCatalogue
+
+if TYPE_CHECKING:
+    from nlu.training_data import TrainingData
 
 log = logging.getLogger(__name__)
 
@@ -246,13 +250,20 @@ class LiveReloader:
 # --- the real NLU ------------------------------------------------------------------------------------
 
 
-def nlu_trainer(config_path: Path, data_paths: Sequence[Path], model_dir: Path, keep: int = 5) -> Trainer:
+def nlu_trainer(
+    config_path: Path,
+    data_paths: Sequence[Path],
+    model_dir: Path,
+    keep: int = 5,
+    extra: Callable[[], TrainingData | None] | None = None,
+) -> Trainer:
     """A trainer writing a new model into ``model_dir`` (which ``latest`` then names), keeping the
-    ``keep`` newest model files so repeated edits do not fill the disk."""
+    ``keep`` newest model files so repeated edits do not fill the disk. ``extra`` gives examples to
+    train on besides the files, read afresh each round (the editors' learned examples)."""
     from nlu.cli import train_model
 
     def train() -> Path:
-        target = train_model(config_path, data_paths, model_dir)
+        target = train_model(config_path, data_paths, model_dir, extra=extra() if extra else None)
         prune_models(model_dir, keep=keep, protect=target)
         return target
 

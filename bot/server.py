@@ -131,6 +131,22 @@ def _mount_console(app: FastAPI, container: Container) -> None:
     app.state.startup_hooks.append(retrier.start)
     app.state.shutdown_hooks.append(retrier.stop)
     _mount_editor(app, container)
+    _mount_learning(app, container)
+
+
+def _mount_learning(app: FastAPI, container: Container) -> None:
+    """The editors' inbox of unanswered messages and data import/export (``/console/learning``,
+    ``/api/learning``); assignments and imports go live through the editor console's reloader."""
+    from console.learning_api import learning_api_router
+    from console.learning_pages import learning_router
+
+    auth, learning = container.console_auth, container.learning
+    app.include_router(learning_api_router(learning, auth))
+    app.include_router(
+        learning_router(
+            learning, auth, status=container.live_reloader.status, timezone=container.escalation.timezone
+        )
+    )
 
 
 def _mount_editor(app: FastAPI, container: Container) -> None:

@@ -316,6 +316,23 @@ def _normal(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+def text_key(text: str) -> str:
+    """What unanswered messages are grouped by: the text ignoring case and repeated spaces."""
+    return _normal(text)
+
+
+def unanswered_condition(low_confidence: float) -> ColumnElement[bool]:
+    """The SQL test of an unanswered message (see the module docstring): a citizen's turn that fell
+    back or whose confidence is below ``low_confidence``. The editors' inbox (console/learning.py)
+    uses the same test."""
+    m = MessageRow
+    return and_(
+        m.direction == "in",
+        m.intent.is_not(None),
+        or_(m.intent == FALLBACK_INTENT, m.confidence < low_confidence),
+    )
+
+
 # --- Service ------------------------------------------------------------------------------------------
 
 
@@ -665,12 +682,7 @@ class AnalyticsService:
         fell_back = m.intent == FALLBACK_INTENT
         stmt = (
             select(m.text, func.count(), _count_if(fell_back), func.max(m.created_at))
-            .where(
-                m.direction == "in",
-                m.intent.is_not(None),
-                or_(fell_back, m.confidence < self.low_confidence),
-                self._in_range(m.created_at, since, until),
-            )
+            .where(unanswered_condition(self.low_confidence), self._in_range(m.created_at, since, until))
             .group_by(m.text)
         )
         groups: dict[str, dict[str, Any]] = {}

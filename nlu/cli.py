@@ -21,7 +21,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from nlu.evaluate import cross_validate, evaluate_heldout, load_test_examples, write_report
 from nlu.pipeline import Pipeline, load_config
-from nlu.training_data import load_training_data
+from nlu.training_data import TrainingData, load_training_data
 
 if TYPE_CHECKING:
     from bot.bootstrap import Container
@@ -45,6 +45,7 @@ def train_model(
     model_dir: str | Path = DEFAULT_MODEL_DIR,
     knowledge_index: IndexProvider | None = None,
     version: str | None = None,
+    extra: TrainingData | None = None,
 ) -> Path:
     """Train on ``data_paths`` with ``config_path`` and write ``<model_dir>/nlu-<version>.pkl.gz``.
 
@@ -57,12 +58,15 @@ def train_model(
         model_dir: where models are kept.
         knowledge_index: unused (the index is never stored in the model).
         version: the model's version tag; default ``<UTC timestamp>-<config hash>``.
+        extra: more examples trained on with the files (the editors' learned examples,
+            :func:`nlu.learned.learned_training_data`).
 
     Returns:
         The model file written.
     """
     pipeline = Pipeline.from_file(config_path)
-    pipeline.train(load_training_data(list(data_paths)))
+    data = load_training_data(list(data_paths))
+    pipeline.train(data.merge(extra) if extra is not None else data)
     version = version or f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{pipeline.config_hash[:8]}"
     target = pipeline.save(Path(model_dir) / f"nlu-{version}.pkl.gz")
     (Path(model_dir) / LATEST).write_text(target.name + "\n", encoding="utf-8")

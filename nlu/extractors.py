@@ -303,7 +303,9 @@ class ProcedureMentionExtractor(Component):
             for ex in data.examples:
                 for span in ex.entities:
                     if span.entity == self.settings.entity:
-                        add(ex.text[span.start : span.end], span.value)
+                        # A national code as the value (editors' learned examples) links the words to it.
+                        codes = [span.value] if _CODE_RE.match(span.value) else []
+                        add(ex.text[span.start : span.end], span.value, codes)
                         values.add(span.value)
         if self.settings.use_synonyms:
             for canon, variants in data.synonyms.items():

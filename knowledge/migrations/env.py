@@ -12,6 +12,7 @@ target_metadata = [Base.metadata]
 # registers them so autogenerate sees every table.
 import bot.dossiers  # noqa: E402,F401
 import console.auth  # noqa: E402,F401
+import console.learning  # noqa: E402,F401
 import console.tickets  # noqa: E402,F401
 from bot.store import Base as BotBase  # noqa: E402
 

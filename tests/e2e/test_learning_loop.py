@@ -1,0 +1,87 @@
+"""A question the bot missed in the web chat is taught by an editor and answered, no restart.
+
+Real server (uvicorn on a loopback port), real NLU and seed, private SQLite database and model folder,
+headless Chromium: the citizen asks when the reception desk breaks for lunch (the bot does not
+understand), the editor finds the question in "Câu chưa trả lời được", assigns it to the FAQ entry on
+working hours, waits for the live rebuild, and the citizen, asking again in the same chat, gets that
+entry's answer. The editor then downloads the FAQ entries and re-imports them: nothing changes.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.e2e.conftest import LiveServer
+
+pytestmark = pytest.mark.browser
+
+QUESTION = "quầy tiếp dân nghỉ trưa lúc mấy giờ"
+ANSWER = "Bộ phận Một cửa và Trung tâm Phục vụ hành chính công"
+
+
+@pytest.fixture
+def learning_server(real_settings, tmp_path):
+    from bot.bootstrap import Container
+    from bot.server import create_app
+
+    models = tmp_path / "models"  # the rebuild after an assignment writes a new model here
+    shutil.copytree(real_settings.model_dir, models)
+    container = Container(settings=real_settings.model_copy(update={"model_dir": models}))
+    container.migrate()
+    container.users.add("hoa", "matkhau-hoa", role="editor", display_name="Phạm Thị Hoa")
+    with LiveServer(create_app(container)) as server:
+        yield server
+
+
+def test_a_missed_question_is_taught_and_then_answered(learning_server, browser_page, tmp_path) -> None:
+    citizen = browser_page
+    url = learning_server.url
+    citizen.goto(url + "/")
+    citizen.locator(".msg--bot .msg__bubble").first.wait_for()
+    before = citizen.locator(".msg--bot .msg__bubble").count()
+    citizen.fill("#text", QUESTION)
+    citizen.press("#text", "Enter")
+    citizen.wait_for_function(f"document.querySelectorAll('.msg--bot .msg__bubble').length > {before}")
+    assert ANSWER not in citizen.locator(".msg--bot .msg__bubble").last.inner_text()
+
+    editor = citizen.context.new_page()
+    editor.set_default_timeout(15_000)
+    editor.goto(url + "/console/login")
+    editor.fill("#username", "hoa")
+    editor.fill("#password", "matkhau-hoa")
+    editor.click("#login")
+    editor.click("#nav-learning")
+    editor.locator("h1", has_text="Câu chưa trả lời được").wait_for()
+    item = editor.locator("#inbox .item", has_text=QUESTION)
+    item.locator(".meta", has_text="không hiểu: 1").wait_for()
+    item.locator("select.faq").select_option("1")
+    item.locator(".assign-button").click()
+    editor.locator("#notice", has_text="Đã thêm câu này vào câu hỏi thường gặp số 1").wait_for()
+    assert editor.locator("#inbox .item", has_text=QUESTION).count() == 0
+    editor.click("#tab-assigned")
+    editor.locator("#inbox .item", has_text=QUESTION).locator(".resolved", has_text="#1").wait_for()
+    # the background rebuild finishes and the page says so
+    editor.locator("#live-status[data-state='idle']", has_text="nội dung mới nhất").wait_for(timeout=30_000)
+
+    citizen.bring_to_front()
+    count = citizen.locator(".msg--bot .msg__bubble").count()
+    citizen.fill("#text", QUESTION)
+    citizen.press("#text", "Enter")
+    citizen.wait_for_function(f"document.querySelectorAll('.msg--bot .msg__bubble').length > {count}")
+    citizen.locator(".msg--bot .msg__bubble", has_text=ANSWER).wait_for()
+
+    # the FAQ entries go out and back in unchanged
+    editor.goto(url + "/console/learning/data")
+    with editor.expect_download() as download:
+        editor.click("#export-faqs-csv")
+    saved = tmp_path / "faq.csv"
+    download.value.save_as(saved)
+    assert QUESTION in saved.read_text(encoding="utf-8-sig")
+    editor.select_option("#import-what", "faqs")
+    editor.set_input_files("#import-file", str(saved))
+    editor.click("#import-submit")
+    editor.locator("#notice", has_text="0 mới, 0 cập nhật").wait_for()
+    citizen.screenshot(path=str(tmp_path / "citizen.png"), full_page=True)
+    editor.screenshot(path=str(tmp_path / "editor.png"), full_page=True)
