@@ -28,6 +28,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
+import time
 from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -60,6 +62,8 @@ from bot.store import Base
 from console.auth import UserRow
 
 log = logging.getLogger(__name__)
+OPEN_KEYS_TTL = 5.0
+"""Seconds a conversation's 'no open ticket' answer may be reused without asking the database."""
 
 STATUSES = ("waiting", "claimed", "closed")
 REASONS = ("request_human", "repeated_fallback", "negative_rating")
@@ -281,6 +285,11 @@ class TicketService:
         self.history = history
         self.negative_rating_at_most = negative_rating_at_most
         self.clock = clock
+        # Conversations with an open ticket, re-read at most every OPEN_KEYS_TTL seconds: most
+        # messages belong to none, and this spares them a query on every message.
+        self._open_keys: set[tuple[str, str]] | None = None
+        self._open_keys_read_at = 0.0
+        self._open_keys_lock = threading.Lock()
 
     def use_delivery(self, deliver: Deliver) -> None:
         """Send messages through ``deliver`` from now on (the server passes ``ChannelRegistry.deliver``)."""
@@ -331,6 +340,7 @@ class TicketService:
                     )
                 )
             ticket_id = row.id
+        self._note_open(key)
         log.info("ticket %s opened for %s (%s)", ticket_id, redact(str(key)), reason)
         return self._require(ticket_id)
 
@@ -342,6 +352,30 @@ class TicketService:
             procedure=event.procedure,
             dossier_code=event.dossier_code,
         )
+
+    def _may_have_open_ticket(self, key: ConversationKey) -> bool:
+        """False only when the conversation surely has no open ticket (a set re-read every few seconds).
+
+        Tickets opened by this service are added at once; one opened by another process is seen
+        within ``OPEN_KEYS_TTL`` seconds.
+        """
+        now = time.monotonic()
+        with self._open_keys_lock:
+            if self._open_keys is None or now - self._open_keys_read_at > OPEN_KEYS_TTL:
+                with self._sessions() as session:
+                    rows = session.execute(
+                        select(TicketRow.channel, TicketRow.chat_id).where(
+                            TicketRow.status.in_(("waiting", "claimed"))
+                        )
+                    ).all()
+                self._open_keys = {(channel, chat_id) for channel, chat_id in rows}
+                self._open_keys_read_at = now
+            return (key.channel, key.chat_id) in self._open_keys
+
+    def _note_open(self, key: ConversationKey) -> None:
+        with self._open_keys_lock:
+            if self._open_keys is not None:
+                self._open_keys.add((key.channel, key.chat_id))
 
     def _open_ticket_id(self, key: ConversationKey) -> int | None:
         with self._sessions() as session:
@@ -366,6 +400,8 @@ class TicketService:
         self, key: ConversationKey, text: str, at: datetime | None = None
     ) -> int | None:
         """Add what the citizen wrote to the conversation's open ticket; the ticket id, or None if none."""
+        if not self._may_have_open_ticket(key):
+            return None
         ticket_id = self._open_ticket_id(key)
         if ticket_id is None:
             return None

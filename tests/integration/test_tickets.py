@@ -288,3 +288,22 @@ def test_lists_and_counts(world: World) -> None:
     assert mine.id == b.id and mine.owner_name == "Lê Văn Minh" and mine.last_text
     with pytest.raises(ValueError):
         world.service.list("nope")
+
+
+def test_messages_of_conversations_without_a_ticket_skip_the_ticket_query(world: World, monkeypatch) -> None:
+    import console.tickets as tickets_module
+
+    key = world.escalate("a")
+    assert world.service.append_citizen_message(key, "còn đó không ạ") is not None
+    other = ConversationKey("rest", "b")
+    queries: list[ConversationKey] = []
+    real = world.service._open_ticket_id
+    monkeypatch.setattr(world.service, "_open_ticket_id", lambda k: queries.append(k) or real(k))
+    assert world.service.append_citizen_message(other, "xin chào") is None
+    assert queries == []  # no ticket for "b": answered from the set of open conversations
+
+    # a ticket opened by another process is seen once the set is re-read
+    second = TicketService(world.sessions, world.store, CATALOGUE, clock=world.clock)
+    second.open(other, "request_human")
+    monkeypatch.setattr(tickets_module, "OPEN_KEYS_TTL", 0.0)
+    assert world.service.append_citizen_message(other, "tôi vẫn chờ") is not None
