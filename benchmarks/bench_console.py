@@ -42,12 +42,8 @@ import asyncio
 import os
 import random
 import secrets
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,9 +54,20 @@ from typing import Any
 import httpx
 import yaml
 
-from benchmarks.common import summary, write_result
+from benchmarks.common import (
+    CHANNEL_ENV,
+    ROOT,
+    free_port,
+    median_run,
+    proc_cpu_s,
+    start_server,
+    stop_server,
+    summary,
+    temp_dir,
+    train,
+    write_result,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
 POLL_S = 3.0
 """What ``console.js`` waits between two polls (``POLL_MS``)."""
 PASSWORD = "bench-officer-pw"
@@ -77,25 +84,13 @@ REASONS = ("request_human", "repeated_fallback", "negative_rating")
 # ------------------------------------------------------------------------------- processes, machine
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def proc_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process (``/proc/<pid>/stat``), its threads included."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def loadavg() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
 
 
 def model_dir(tmp: Path) -> tuple[Path, str]:
     """``var/models`` when its latest model loads, else a model trained now into ``tmp``."""
-    from nlu.cli import load_model, train_model
+    from nlu.cli import load_model
 
     shipped = ROOT / "var" / "models"
     if (shipped / "latest").exists():
@@ -105,9 +100,8 @@ def model_dir(tmp: Path) -> tuple[Path, str]:
         except Exception as exc:  # a model of an older pipeline: train a fresh one
             print(f"var/models does not load ({type(exc).__name__}): training one", flush=True)
     out = tmp / "model"
-    start = time.perf_counter()
-    train_model(ROOT / "config.yml", (ROOT / "data" / "nlu.yml",), out)
-    return out, f"trained into the temp folder in {time.perf_counter() - start:.1f} s"
+    seconds = train(out, ROOT / "config.yml", ROOT / "data" / "nlu.yml")
+    return out, f"trained into the temp folder in {seconds:.1f} s"
 
 
 @contextmanager
@@ -131,49 +125,6 @@ def database(backend: str, tmp: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
-
-
-def start_server(db_url: str, models: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    """``helpline serve`` on 127.0.0.1:port; returns once /healthz answers (stderr goes to ``log``)."""
-    env = {
-        **os.environ,
-        "HELPLINE_DATABASE_URL": db_url,
-        "HELPLINE_MODEL_DIR": str(models),
-        "HELPLINE_HOST": "127.0.0.1",
-        "HELPLINE_SESSION_SECRET": secrets.token_urlsafe(32),
-    }
-    for name in list(env):  # no channel of the developer's environment may start
-        if name.startswith(("HELPLINE_TELEGRAM", "HELPLINE_ZALO", "HELPLINE_DOSSIER_API")):
-            env.pop(name)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("wb"),
-    )
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    stop_server(proc)
-    raise RuntimeError("the server did not answer /healthz within 180 s")
-
-
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 # ---------------------------------------------------------------------------------------- set-up
@@ -452,7 +403,7 @@ def _say(label: str, run: dict[str, Any]) -> None:
 def _median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The run with the median inbox p99, and every run's p99 and throughput."""
     p99s = [r["inbox_endpoints"].get("p99_ms", float("inf")) for r in runs]
-    median = runs[p99s.index(sorted(p99s)[len(p99s) // 2])]
+    median = median_run(runs, p99s)
     return {
         "inbox_p99_ms_median": statistics.median(p99s),
         "inbox_p99_ms_all": p99s,
@@ -468,7 +419,16 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path, models: Path)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         start = time.perf_counter()
-        server = start_server(db_url, models, port, tmp / f"server-{backend}.log")
+        server = start_server(
+            db_url,
+            models,
+            port,
+            tmp / f"server-{backend}.log",
+            extra_env={"HELPLINE_SESSION_SECRET": secrets.token_urlsafe(32)},
+            drop_env=(*CHANNEL_ENV, "HELPLINE_DOSSIER_API"),
+            timeout=180,
+            interval=0.3,
+        )
         result["server_start_s"] = round(time.perf_counter() - start, 1)
         try:
             result["setup"] = populate(db_url, args.officers, args.tickets, args.claimed_per_officer)
@@ -503,8 +463,7 @@ def main() -> None:
         backends = [b for b in backends if b != "postgresql"]
 
     failed = False
-    with tempfile.TemporaryDirectory(prefix="helpline-bench-console-") as tmp_name:
-        tmp = Path(tmp_name)
+    with temp_dir("helpline-bench-console-") as tmp:
         models, how = model_dir(tmp)
         for backend in backends:
             result = {

@@ -3,7 +3,7 @@
 Run on one core:  taskset -c 0 .venv/bin/python -m benchmarks.bench_engine [--chats 200] [--turns 6]
 Target (conversation issue): >= 1,000 messages/s in-process on one core with SQLite state.
 
-A private workspace (temp folder) gets a freshly trained NLU model and a SQLite copy of the seeded
+A private workspace (``benchmarks.common.workspace``, a temp folder) gets a freshly trained NLU model and a SQLite copy of the seeded
 knowledge base; the engine is the one :class:`bot.bootstrap.Container` builds. Each of ``--chats``
 REST conversations says ``--turns`` things, the chats interleaved round-robin so consecutive messages
 belong to different conversations (the state is really loaded and saved, never cached). What a citizen
@@ -33,20 +33,16 @@ import io
 import logging
 import pstats
 import random
-import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-from benchmarks.common import summary, write_result
+from benchmarks.common import ROOT, median_run, summary, workspace, write_result
 
-ROOT = Path(__file__).resolve().parents[1]
 HELDOUT = ROOT / "tests" / "data" / "nlu_heldout.yml"
 
 FOLLOW_UPS = (
@@ -68,38 +64,6 @@ def heldout_texts() -> list[str]:
     """The 445 held-out citizen messages."""
     data = yaml.safe_load(HELDOUT.read_text(encoding="utf-8"))
     return [e["text"] for e in data["examples"]]
-
-
-# --------------------------------------------------------------------------------- the workspace
-
-
-@contextmanager
-def workspace(train: bool = True) -> Iterator[tuple[Any, dict[str, float]]]:
-    """Settings of a private server: a temp SQLite file seeded from the shipped catalogue and a model.
-
-    Yields ``(settings, timings)``; ``timings`` holds ``train_s`` and ``prepare_s`` (migrate + seed +
-    load model + build the search index). The model is trained into the temp folder, unless
-    ``train`` is False and ``var/models`` already has one.
-    """
-    from bot.bootstrap import Container
-    from bot.settings import Settings
-    from nlu.cli import DEFAULT_MODEL_DIR, train_model
-
-    with tempfile.TemporaryDirectory(prefix="helpline-bench-") as tmp:
-        timings: dict[str, float] = {}
-        model_dir = Path(tmp) / "models"
-        if train or not (DEFAULT_MODEL_DIR / "latest").exists():
-            start = time.perf_counter()
-            settings0 = Settings()
-            train_model(settings0.config_path, (settings0.data_dir / "nlu.yml",), model_dir)
-            timings["train_s"] = round(time.perf_counter() - start, 2)
-        else:
-            model_dir = DEFAULT_MODEL_DIR
-        settings = Settings(database_url=f"sqlite:///{tmp}/helpline.sqlite3", model_dir=model_dir)
-        start = time.perf_counter()
-        Container(settings=settings).prepare()  # migrate + seed once; later containers reuse the file
-        timings["prepare_s"] = round(time.perf_counter() - start, 2)
-        yield settings, timings
 
 
 # ----------------------------------------------------------------------------------------- timers
@@ -358,7 +322,7 @@ def main() -> None:
 
     texts = heldout_texts()
     result: dict[str, Any] = {"chats": args.chats, "turns_per_chat": args.turns, "repeats": args.repeats}
-    with workspace(train=not args.reuse_model) as (settings, timings):
+    with workspace(train_model=not args.reuse_model) as (settings, timings):
         result["setup"] = timings
         for variant in VARIANTS:
             clock = Clock()
@@ -379,7 +343,7 @@ def main() -> None:
                     flush=True,
                 )
             rates = [x["messages_per_s"] for x in runs]
-            median = runs[rates.index(sorted(rates)[len(rates) // 2])]
+            median = median_run(runs, rates)
             result[variant.name] = {
                 "description": variant.description,
                 "messages_per_s_median": median["messages_per_s"],

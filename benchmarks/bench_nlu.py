@@ -21,24 +21,13 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from benchmarks.common import summary, time_calls, write_result
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def status_mb(field: str) -> float:
-    """A memory line of ``/proc/self/status`` (``VmRSS``, ``VmHWM``) in MB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return float("nan")
+from benchmarks.common import ROOT, median_run, status_mb, summary, temp_dir, time_calls, train, write_result
 
 
 def _settings(db: Path, model_dir: Path) -> Any:
@@ -49,13 +38,7 @@ def _settings(db: Path, model_dir: Path) -> Any:
 
 def child_train(model_dir: Path) -> None:
     """Train once, print the wall time as JSON."""
-    from bot.settings import Settings
-    from nlu.cli import train_model
-
-    settings = Settings()
-    start = time.perf_counter()
-    train_model(settings.config_path, (settings.data_dir / "nlu.yml",), model_dir)
-    wall = time.perf_counter() - start
+    wall = train(model_dir)
     print(json.dumps({"train_s": round(wall, 2), "cpus": len(os.sched_getaffinity(0))}))
 
 
@@ -116,8 +99,8 @@ def main() -> None:
     from bot.bootstrap import Container
 
     result: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="helpline-bench-nlu-") as tmp:
-        db, model_dir = Path(tmp) / "helpline.sqlite3", Path(tmp) / "models"
+    with temp_dir("helpline-bench-nlu-") as tmp:
+        db, model_dir = tmp / "helpline.sqlite3", tmp / "models"
         container = Container(settings=_settings(db, model_dir))
         container.migrate()
         container.seed_if_empty()
@@ -138,7 +121,7 @@ def main() -> None:
             parses.append(_run_child([*child, "--rounds", str(args.rounds)], True))
             print(f"parse {i}: {parses[-1]['parse']}", flush=True)
         p50s = [p["parse"]["p50_ms"] for p in parses]
-        median = parses[p50s.index(sorted(p50s)[len(p50s) // 2])]
+        median = median_run(parses, p50s)
         result["parse_one_core_median_process"] = median
         result["parse_p50_ms_all"] = p50s
         result["parse_p99_ms_all"] = [p["parse"]["p99_ms"] for p in parses]

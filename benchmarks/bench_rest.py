@@ -5,7 +5,7 @@ Target (conversation issue): >= 300 requests/s on 2 cores with p99 < 100 ms.
 
 The server is what ``helpline serve`` runs (``python -m bot.cli serve``: uvicorn, one worker) on
 127.0.0.1 and a free port, over a private workspace: a freshly trained model and a seeded SQLite file in
-a temp folder (``benchmarks.bench_engine.workspace``). The load comes from a separate process: an
+a temp folder (``benchmarks.common.workspace``). The load comes from a separate process: an
 asyncio + httpx client with ``--concurrency`` workers, each owning its own senders (so one sender never
 has two messages in flight, as in a real chat), saying what ``benchmarks.bench_engine.Citizen`` says:
 held-out questions, follow-ups, button payloads taken from the previous reply, numbers. Every run sends
@@ -23,8 +23,6 @@ import asyncio
 import json
 import os
 import random
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,29 +33,20 @@ from typing import Any
 import httpx
 import yaml
 
-from benchmarks.common import summary, write_result
+from benchmarks.common import (
+    ROOT,
+    free_port,
+    median_run,
+    proc_cpu_s,
+    start_server,
+    status_mb,
+    stop_server,
+    summary,
+    workspace,
+    write_result,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
 WEBHOOK = "/webhooks/rest/webhook"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def proc_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process (``/proc/<pid>/stat``), its threads included."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def proc_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return float("nan")
 
 
 # ------------------------------------------------------------------------------- the load generator
@@ -169,52 +158,6 @@ def child_load(args: argparse.Namespace) -> None:
 # ---------------------------------------------------------------------------------------- the run
 
 
-def start_server(settings: Any, port: int, log: Path) -> subprocess.Popen[bytes]:
-    """``helpline serve`` on 127.0.0.1:port over the workspace; returns once /healthz answers.
-
-    The server's stderr (warnings such as escalations without a ticket queue) goes to ``log``.
-    """
-    env = {
-        **os.environ,
-        "HELPLINE_DATABASE_URL": settings.database_url,
-        "HELPLINE_MODEL_DIR": str(settings.model_dir),
-        "HELPLINE_HOST": "127.0.0.1",
-    }
-    for name in list(env):  # no channel of the developer's environment may start
-        if name.startswith(("HELPLINE_TELEGRAM", "HELPLINE_ZALO")):
-            env.pop(name)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("wb"),
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            tail = log.read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"the server exited with {proc.returncode}:\n{tail}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    stop_server(proc)
-    raise RuntimeError("the server did not answer /healthz within 120 s")
-
-
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def run_load(
     url: str, args: argparse.Namespace, requests: int, tag: str, seed: int, rate: float = 0.0
 ) -> dict[str, Any]:
@@ -233,7 +176,7 @@ def _label(rate: float) -> str:
 def _median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The run with the median throughput, and every run's throughput and p99."""
     rates = [x["requests_per_s"] for x in runs]
-    median = runs[rates.index(sorted(rates)[len(rates) // 2])]
+    median = median_run(runs, rates)
     return {
         "requests_per_s_median": median["requests_per_s"],
         "requests_per_s_all": rates,
@@ -266,8 +209,6 @@ def main() -> None:
         child_load(args)
         return
 
-    from benchmarks.bench_engine import workspace
-
     result: dict[str, Any] = {
         "concurrency": args.concurrency,
         "requests_per_run": args.requests,
@@ -281,7 +222,9 @@ def main() -> None:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         start = time.perf_counter()
-        server = start_server(settings, port, Path(settings.model_dir).parent / "server.log")
+        server = start_server(
+            settings.database_url, settings.model_dir, port, Path(settings.model_dir).parent / "server.log"
+        )
         result["server_start_s"] = round(time.perf_counter() - start, 2)
         try:
             warm = run_load(url, args, min(500, args.requests), "warm", 1)
@@ -293,7 +236,7 @@ def main() -> None:
                     requests = args.requests if rate == 0 else min(args.requests, int(rate * 10))
                     run = run_load(url, args, requests, f"rate{rate:g}-{r}", 10 + r, rate)
                     run["server_cpu_s"] = round(proc_cpu_s(server.pid) - cpu0, 2)
-                    run["server_rss_mb"] = proc_rss_mb(server.pid)
+                    run["server_rss_mb"] = status_mb("VmRSS", server.pid)
                     runs.append(run)
                     lat = run["latency"]
                     print(
