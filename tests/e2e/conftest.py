@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,22 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+BOT_BUBBLE = ".msg--bot .msg__bubble"
+"""A speech bubble of the bot in the web chat."""
+
+
+@dataclass(frozen=True)
+class Account:
+    """A console user the test server is created with."""
+
+    username: str
+    password: str
+    role: str
+    display_name: str
+
+
+EDITOR = Account("hoa", "matkhau-hoa", "editor", "Phạm Thị Hoa")
+OFFICER = Account("lan", "matkhau-lan", "officer", "Trần Thị Lan")
 
 
 def _free_port() -> int:
@@ -56,13 +74,61 @@ class LiveServer:
         self._thread.join(timeout=15)
 
 
+def serve(container) -> LiveServer:
+    """A :class:`LiveServer` of the whole helpline app over ``container`` (use it with ``with``)."""
+    from bot.server import create_app
+
+    return LiveServer(create_app(container))
+
+
+def container_with(settings, *accounts: Account, models: Path | None = None):
+    """A migrated container whose database has ``accounts``.
+
+    With ``models``, the model folder is first copied there, so a live rebuild writes to a private copy.
+    """
+    from bot.bootstrap import Container
+
+    if models is not None:
+        shutil.copytree(settings.model_dir, models)
+        settings = settings.model_copy(update={"model_dir": models})
+    container = Container(settings=settings)
+    container.migrate()
+    for account in accounts:
+        container.users.add(
+            account.username, account.password, role=account.role, display_name=account.display_name
+        )
+    return container
+
+
+def log_in(page, url: str, account: Account) -> None:
+    """Open ``url`` (a console page, which shows the login form) and log in as ``account``."""
+    page.goto(url)
+    page.fill("#username", account.username)
+    page.fill("#password", account.password)
+    page.click("#login")
+
+
+def second_page(page):
+    """Another page in the same browser context (another person on the same machine's browser)."""
+    other = page.context.new_page()
+    other.set_default_timeout(15_000)
+    return other
+
+
+def ask(page, text: str) -> None:
+    """Type ``text`` in the web chat, press Enter and wait until the bot has said something more."""
+    before = page.locator(BOT_BUBBLE).count()
+    page.fill("#text", text)
+    page.press("#text", "Enter")
+    page.wait_for_function(f"document.querySelectorAll('{BOT_BUBBLE}').length > {before}")
+
+
 @pytest.fixture
 def live_server(real_settings) -> Iterator[LiveServer]:
     """The whole helpline server on a private seeded database."""
     from bot.bootstrap import Container
-    from bot.server import create_app
 
-    with LiveServer(create_app(Container(settings=real_settings))) as server:
+    with serve(Container(settings=real_settings)) as server:
         yield server
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from tests.analytics_data import VN, seed_week
-from tests.e2e.conftest import LiveServer
+from tests.e2e.conftest import EDITOR, container_with, log_in, serve
 
 pytestmark = pytest.mark.browser
 
@@ -23,28 +23,20 @@ MARRIAGE, BIRTH = "1.000894", "1.001193"
 
 @pytest.fixture
 def analytics_server(real_settings):
-    from bot.bootstrap import Container
-    from bot.server import create_app
-
-    container = Container(settings=real_settings)
-    container.migrate()
-    container.users.add("hoa", "matkhau-hoa", role="editor", display_name="Phạm Thị Hoa")
+    container = container_with(real_settings, EDITOR)
     today = datetime.now(VN).date()
     seed_week(container.sessions, today, MARRIAGE, BIRTH)
     procedure = container.knowledge.get(MARRIAGE)
     assert procedure is not None
-    with LiveServer(create_app(container)) as server:
+    with serve(container) as server:
         yield server, today, procedure.name
 
 
 def test_dashboard_shows_the_weeks_figures_and_charts(analytics_server, browser_page, tmp_path) -> None:
     server, today, marriage_name = analytics_server
     page = browser_page
-    page.goto(server.url + "/console/analytics")
-    page.fill("#username", "hoa")
-    page.fill("#password", "matkhau-hoa")
-    page.click("#login")
-    page.locator(".who", has_text="Phạm Thị Hoa").wait_for()
+    log_in(page, server.url + "/console/analytics", EDITOR)
+    page.locator(".who", has_text=EDITOR.display_name).wait_for()
     page.click("#nav-analytics")
     page.locator("h1", has_text="Thống kê hoạt động").wait_for()
 

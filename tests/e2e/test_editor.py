@@ -8,11 +8,9 @@ citizen, asking again in the same web chat, gets the new fee.
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from tests.e2e.conftest import LiveServer
+from tests.e2e.conftest import BOT_BUBBLE, EDITOR, ask, container_with, log_in, second_page, serve
 
 pytestmark = pytest.mark.browser
 
@@ -22,15 +20,8 @@ NEW_FEE = "Lệ phí : 8.000 Đồng"
 
 @pytest.fixture
 def editor_server(real_settings, tmp_path):
-    from bot.bootstrap import Container
-    from bot.server import create_app
-
-    models = tmp_path / "models"  # the rebuild after a save writes a new model here
-    shutil.copytree(real_settings.model_dir, models)
-    container = Container(settings=real_settings.model_copy(update={"model_dir": models}))
-    container.migrate()
-    container.users.add("hoa", "matkhau-hoa", role="editor", display_name="Phạm Thị Hoa")
-    with LiveServer(create_app(container)) as server:
+    # the rebuild after a save writes a new model into the private copy
+    with serve(container_with(real_settings, EDITOR, models=tmp_path / "models")) as server:
         yield server
 
 
@@ -38,20 +29,15 @@ def test_editor_changes_a_fee_and_the_web_chat_answers_with_it(editor_server, br
     citizen = browser_page
     url = editor_server.url
     citizen.goto(url + "/")
-    citizen.locator(".msg--bot .msg__bubble").first.wait_for()
+    citizen.locator(BOT_BUBBLE).first.wait_for()
     citizen.fill("#text", QUESTION)
     citizen.click("#send")
-    first = citizen.locator(".msg--bot .msg__bubble", has_text="khai sinh").last
+    first = citizen.locator(BOT_BUBBLE, has_text="khai sinh").last
     first.wait_for()
     assert "8.000" not in first.inner_text()
-    bubbles = citizen.locator(".msg--bot .msg__bubble").count()
 
-    editor = citizen.context.new_page()
-    editor.set_default_timeout(15_000)
-    editor.goto(url + "/console/login")
-    editor.fill("#username", "hoa")
-    editor.fill("#password", "matkhau-hoa")
-    editor.click("#login")
+    editor = second_page(citizen)
+    log_in(editor, url + "/console/login", EDITOR)
     editor.locator("#nav-editor", has_text="Biên tập").wait_for()
     editor.locator("h1", has_text="Thử câu hỏi").wait_for()
 
@@ -83,10 +69,8 @@ def test_editor_changes_a_fee_and_the_web_chat_answers_with_it(editor_server, br
     editor.locator("#try-replies .reply", has_text="8.000").wait_for()
 
     citizen.bring_to_front()
-    citizen.fill("#text", QUESTION)
-    citizen.press("#text", "Enter")
-    citizen.wait_for_function(f"document.querySelectorAll('.msg--bot .msg__bubble').length > {bubbles}")
-    citizen.locator(".msg--bot .msg__bubble", has_text="8.000").wait_for()
+    ask(citizen, QUESTION)
+    citizen.locator(BOT_BUBBLE, has_text="8.000").wait_for()
 
     editor.click(".ed-nav a[href='/console/editor/audit']")
     editor.locator("#audit a", has_text="Sửa Thủ tục 1.001193").first.click()

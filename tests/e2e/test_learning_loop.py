@@ -9,11 +9,9 @@ entry's answer. The editor then downloads the FAQ entries and re-imports them: n
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from tests.e2e.conftest import LiveServer
+from tests.e2e.conftest import BOT_BUBBLE, EDITOR, ask, container_with, log_in, second_page, serve
 
 pytestmark = pytest.mark.browser
 
@@ -23,15 +21,8 @@ ANSWER = "Bộ phận Một cửa và Trung tâm Phục vụ hành chính công"
 
 @pytest.fixture
 def learning_server(real_settings, tmp_path):
-    from bot.bootstrap import Container
-    from bot.server import create_app
-
-    models = tmp_path / "models"  # the rebuild after an assignment writes a new model here
-    shutil.copytree(real_settings.model_dir, models)
-    container = Container(settings=real_settings.model_copy(update={"model_dir": models}))
-    container.migrate()
-    container.users.add("hoa", "matkhau-hoa", role="editor", display_name="Phạm Thị Hoa")
-    with LiveServer(create_app(container)) as server:
+    # the rebuild after an assignment writes a new model into the private copy
+    with serve(container_with(real_settings, EDITOR, models=tmp_path / "models")) as server:
         yield server
 
 
@@ -39,19 +30,12 @@ def test_a_missed_question_is_taught_and_then_answered(learning_server, browser_
     citizen = browser_page
     url = learning_server.url
     citizen.goto(url + "/")
-    citizen.locator(".msg--bot .msg__bubble").first.wait_for()
-    before = citizen.locator(".msg--bot .msg__bubble").count()
-    citizen.fill("#text", QUESTION)
-    citizen.press("#text", "Enter")
-    citizen.wait_for_function(f"document.querySelectorAll('.msg--bot .msg__bubble').length > {before}")
-    assert ANSWER not in citizen.locator(".msg--bot .msg__bubble").last.inner_text()
+    citizen.locator(BOT_BUBBLE).first.wait_for()
+    ask(citizen, QUESTION)
+    assert ANSWER not in citizen.locator(BOT_BUBBLE).last.inner_text()
 
-    editor = citizen.context.new_page()
-    editor.set_default_timeout(15_000)
-    editor.goto(url + "/console/login")
-    editor.fill("#username", "hoa")
-    editor.fill("#password", "matkhau-hoa")
-    editor.click("#login")
+    editor = second_page(citizen)
+    log_in(editor, url + "/console/login", EDITOR)
     editor.click("#nav-learning")
     editor.locator("h1", has_text="Câu chưa trả lời được").wait_for()
     item = editor.locator("#inbox .item", has_text=QUESTION)
@@ -66,11 +50,8 @@ def test_a_missed_question_is_taught_and_then_answered(learning_server, browser_
     editor.locator("#live-status[data-state='idle']", has_text="nội dung mới nhất").wait_for(timeout=30_000)
 
     citizen.bring_to_front()
-    count = citizen.locator(".msg--bot .msg__bubble").count()
-    citizen.fill("#text", QUESTION)
-    citizen.press("#text", "Enter")
-    citizen.wait_for_function(f"document.querySelectorAll('.msg--bot .msg__bubble').length > {count}")
-    citizen.locator(".msg--bot .msg__bubble", has_text=ANSWER).wait_for()
+    ask(citizen, QUESTION)
+    citizen.locator(BOT_BUBBLE, has_text=ANSWER).wait_for()
 
     # the FAQ entries go out and back in unchanged
     editor.goto(url + "/console/learning/data")

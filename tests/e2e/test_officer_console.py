@@ -7,22 +7,18 @@ the help with a button. Real server (uvicorn on a loopback port), real NLU, priv
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from tests.e2e.conftest import LiveServer
+from tests.e2e.conftest import BOT_BUBBLE, OFFICER, container_with, log_in, second_page, serve
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def officer_server(real_settings):
-    from bot.bootstrap import Container
-    from bot.server import create_app
-
-    container = Container(settings=real_settings)
-    container.migrate()
-    container.users.add("lan", "matkhau-lan", role="officer", display_name="Trần Thị Lan")
-    with LiveServer(create_app(container)) as server:
+    with serve(container_with(real_settings, OFFICER)) as server:
         yield server
 
 
@@ -31,21 +27,17 @@ def test_officer_answers_in_the_citizens_web_chat(officer_server, browser_page, 
     url = officer_server.url
     citizen.goto(url + "/")
     citizen.locator(".msg--bot .msg__buttons button", has_text="Gặp cán bộ").first.click()
-    citizen.locator(".msg--bot .msg__bubble", has_text="đã chuyển câu hỏi của bạn cho cán bộ").wait_for()
+    citizen.locator(BOT_BUBBLE, has_text="đã chuyển câu hỏi của bạn cho cán bộ").wait_for()
     citizen.fill("#text", "Tôi cần hỏi về hồ sơ đất đai của gia đình")
     citizen.press("#text", "Enter")
     citizen.locator(".msg--user", has_text="hồ sơ đất đai").wait_for()
 
-    officer = citizen.context.new_page()
-    officer.set_default_timeout(15_000)
-    officer.goto(url + "/console")
-    officer.fill("#username", "lan")
-    officer.fill("#password", "sai-mat-khau")
-    officer.click("#login")
+    officer = second_page(citizen)
+    log_in(officer, url + "/console", replace(OFFICER, password="sai-mat-khau"))
     officer.locator(".error", has_text="không đúng").wait_for()
-    officer.fill("#password", "matkhau-lan")
+    officer.fill("#password", OFFICER.password)
     officer.click("#login")
-    officer.locator(".who", has_text="Trần Thị Lan").wait_for()
+    officer.locator(".who", has_text=OFFICER.display_name).wait_for()
     # the inbox lists the waiting ticket and counts it in the title
     officer.locator(".ticket", has_text="Người dân muốn gặp cán bộ").first.wait_for()
     officer.wait_for_function("document.title.startsWith('(1)')")
@@ -67,7 +59,7 @@ def test_officer_answers_in_the_citizens_web_chat(officer_server, browser_page, 
     rating = citizen.locator(".msg--bot", has_text="chấm giúp chất lượng hỗ trợ của cán bộ")
     rating.wait_for()
     rating.locator(".msg__buttons button", has_text="5").click()
-    citizen.locator(".msg--bot .msg__bubble", has_text="5 điểm").wait_for()
+    citizen.locator(BOT_BUBBLE, has_text="5 điểm").wait_for()
 
     officer.reload()
     officer.locator("#rating", has_text="5").wait_for()

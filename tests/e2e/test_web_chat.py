@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.conftest import BOT_BUBBLE
+
 pytestmark = pytest.mark.browser
 
 
@@ -11,22 +13,22 @@ def test_ask_read_answer_and_click_a_button(live_server, browser_page, tmp_path)
     page = browser_page
     page.goto(live_server.url + "/")
     # the greeting with its menu of topics arrives by itself
-    page.locator(".msg--bot .msg__bubble").first.wait_for()
-    assert "xin chào" in page.locator(".msg--bot .msg__bubble").first.inner_text().lower()
+    page.locator(BOT_BUBBLE).first.wait_for()
+    assert "xin chào" in page.locator(BOT_BUBBLE).first.inner_text().lower()
     menu = page.locator(".msg--bot .msg__buttons button")
     assert menu.count() >= 3
 
     page.fill("#text", "đăng ký kết hôn cần giấy tờ gì")
     page.click("#send")
     page.locator(".msg--user", has_text="đăng ký kết hôn").wait_for()
-    answer = page.locator(".msg--bot .msg__bubble").nth(1)
+    answer = page.locator(BOT_BUBBLE).nth(1)
     answer.wait_for()
     assert "kết hôn" in answer.inner_text().lower()
 
     # a follow-up uses the same procedure
     page.fill("#text", "lệ phí bao nhiêu")
     page.press("#text", "Enter")
-    fee = page.locator(".msg--bot .msg__bubble").nth(2)
+    fee = page.locator(BOT_BUBBLE).nth(2)
     fee.wait_for()
     assert "kết hôn" in fee.inner_text().lower()
 
