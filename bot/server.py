@@ -24,7 +24,7 @@ from fastapi.templating import Jinja2Templates
 from bot.bootstrap import Container
 from bot.channels.base import ChannelRegistry, InboundQueue
 from bot.messages import ConversationKey, OutboundMessage
-from bot.web.rest import RestOutbox, rest_router
+from bot.web.rest import RestOutbox, SqlRestOutbox, rest_router
 
 log = logging.getLogger(__name__)
 WEB = Path(__file__).resolve().parent / "web"
@@ -203,7 +203,8 @@ def create_app(container: Container | None = None) -> FastAPI:
     container.prepare()
     engine = container.engine
 
-    outbox = RestOutbox()
+    # the web chat's outbox lives in the database, so officer replies survive a restart
+    outbox = SqlRestOutbox(container.sessions) if container.officers_enabled else RestOutbox()
     registry = ChannelRegistry([outbox])
     apology = container.responses.render("utter_error")
 

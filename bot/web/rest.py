@@ -12,13 +12,18 @@ import asyncio
 import itertools
 import logging
 from collections import defaultdict, deque
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import JSON, DateTime, Index, Integer, String, delete, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from bot.channels.base import MessageHandler
+from bot.channels.base import DeliveryError, MessageHandler
 from bot.messages import ConversationKey, InboundMessage, OutboundMessage
+from bot.store import Base
 
 log = logging.getLogger(__name__)
 CHANNEL = "rest"
@@ -50,8 +55,8 @@ class RestOutbox:
     """Output channel for messages that reach a web-chat user outside a request (officer replies).
 
     The page polls ``GET /webhooks/rest/poll?sender=...&after=SEQ``; each message carries a
-    sequence number in ``custom.seq`` so nothing is shown twice. Kept in memory per chat (bounded);
-    officer messages are also stored with their ticket, so a restart loses none of them for the officer.
+    sequence number in ``custom.seq`` so nothing is shown twice. This one keeps them in memory per chat
+    (bounded), for tests and fakes; the server uses :class:`SqlRestOutbox`, which survives restarts.
     """
 
     name = CHANNEL
@@ -78,6 +83,64 @@ class RestOutbox:
             custom = dict(data.get("custom") or {})  # type: ignore[call-overload]
             custom["seq"] = seq
             data["custom"] = custom
+            out.append(data)
+        return out
+
+
+class WebOutboxRow(Base):
+    """A message waiting for (or already fetched by) a web-chat page's poll."""
+
+    __tablename__ = "web_outbox"
+    __table_args__ = (Index("ix_web_outbox_chat_id_id", "chat_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chat_id: Mapped[str] = mapped_column(String(128))
+    message: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class SqlRestOutbox(RestOutbox):
+    """The web chat's outbox in the database, so an officer's reply survives a server restart.
+
+    Same protocol as :class:`RestOutbox`; the sequence number is the row id. Rows older than ``keep``
+    are pruned now and then.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], keep: timedelta = timedelta(days=7)) -> None:
+        super().__init__()
+        self._sessions = sessions
+        self._keep = keep
+        self._sent = 0
+
+    def _insert(self, message: OutboundMessage) -> None:
+        now = datetime.now(UTC)
+        with self._sessions.begin() as session:
+            session.add(WebOutboxRow(chat_id=message.key.chat_id, message=to_rest(message), created_at=now))
+            self._sent += 1
+            if self._sent % 500 == 0:
+                session.execute(delete(WebOutboxRow).where(WebOutboxRow.created_at < now - self._keep))
+
+    def _select(self, chat_id: str, after: int) -> list[tuple[int, dict[str, Any]]]:
+        with self._sessions() as session:
+            rows = session.execute(
+                select(WebOutboxRow.id, WebOutboxRow.message)
+                .where(WebOutboxRow.chat_id == chat_id, WebOutboxRow.id > after)
+                .order_by(WebOutboxRow.id)
+                .limit(200)
+            ).all()
+        return [(int(r.id), dict(r.message)) for r in rows]
+
+    async def send(self, message: OutboundMessage) -> None:
+        """Store a message for the chat's next poll (a database error is a failed delivery)."""
+        try:
+            await asyncio.to_thread(self._insert, message)
+        except Exception as exc:
+            raise DeliveryError(f"web chat outbox unavailable: {type(exc).__name__}", retryable=True) from exc
+
+    async def pending(self, chat_id: str, after: int) -> list[dict[str, object]]:
+        out: list[dict[str, object]] = []
+        for seq, data in await asyncio.to_thread(self._select, chat_id, after):
+            data["custom"] = {**(data.get("custom") or {}), "seq": seq}
             out.append(data)
         return out
 

@@ -11,7 +11,9 @@ target_metadata = [Base.metadata]
 # Conversation, dossier, ticket and user tables share bot.store.Base; importing their modules
 # registers them so autogenerate sees every table.
 import bot.dossiers  # noqa: E402,F401
+import bot.web.rest  # noqa: E402,F401
 import console.auth  # noqa: E402,F401
+import console.editor  # noqa: E402,F401
 import console.learning  # noqa: E402,F401
 import console.tickets  # noqa: E402,F401
 from bot.store import Base as BotBase  # noqa: E402

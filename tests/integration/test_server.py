@@ -129,3 +129,17 @@ async def test_faq_is_answered_from_the_seeded_entries(app) -> None:
     async with await _client(app) as client:
         answer = texts(await post(client, "u6", "bo phan mot cua lam viec may gio")).lower()
         assert "giờ hành chính" in answer
+
+
+async def test_an_officer_reply_waiting_for_the_web_chat_survives_a_restart(real_settings) -> None:
+    from bot.messages import ConversationKey, OutboundMessage
+
+    first = create_app(Container(settings=real_settings))
+    await first.state.runtime.outbox.send(
+        OutboundMessage(ConversationKey("rest", "u7"), "Hồ sơ của bạn đã xong.", sender="officer")
+    )
+    second = create_app(Container(settings=real_settings))  # the server restarted before the page polled
+    async with await _client(second) as client:
+        polled = (await client.get("/webhooks/rest/poll", params={"sender": "u7", "after": 0})).json()
+    assert [p["text"] for p in polled] == ["Hồ sơ của bạn đã xong."]
+    assert polled[0]["custom"]["sender"] == "officer"
