@@ -148,3 +148,10 @@ def browser_page():
         yield page
         context.close()
         browser.close()
+
+
+@pytest.fixture
+def editor_server(real_settings, tmp_path) -> Iterator[LiveServer]:
+    """The server with the editor account; a save's live rebuild writes to a private copy of the model."""
+    with serve(container_with(real_settings, EDITOR, models=tmp_path / "models")) as server:
+        yield server

@@ -10,19 +10,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import BOT_BUBBLE, EDITOR, ask, container_with, log_in, second_page, serve
+from tests.e2e.conftest import BOT_BUBBLE, EDITOR, ask, log_in, second_page
 
 pytestmark = pytest.mark.browser
 
 QUESTION = "đăng ký khai sinh lệ phí bao nhiêu"
 NEW_FEE = "Lệ phí : 8.000 Đồng"
-
-
-@pytest.fixture
-def editor_server(real_settings, tmp_path):
-    # the rebuild after a save writes a new model into the private copy
-    with serve(container_with(real_settings, EDITOR, models=tmp_path / "models")) as server:
-        yield server
 
 
 def test_editor_changes_a_fee_and_the_web_chat_answers_with_it(editor_server, browser_page, tmp_path) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import BOT_BUBBLE, EDITOR, ask, container_with, log_in, second_page, serve
+from tests.e2e.conftest import BOT_BUBBLE, EDITOR, ask, log_in, second_page
 
 pytestmark = pytest.mark.browser
 
@@ -19,16 +19,9 @@ QUESTION = "quầy tiếp dân nghỉ trưa lúc mấy giờ"
 ANSWER = "Bộ phận Một cửa và Trung tâm Phục vụ hành chính công"
 
 
-@pytest.fixture
-def learning_server(real_settings, tmp_path):
-    # the rebuild after an assignment writes a new model into the private copy
-    with serve(container_with(real_settings, EDITOR, models=tmp_path / "models")) as server:
-        yield server
-
-
-def test_a_missed_question_is_taught_and_then_answered(learning_server, browser_page, tmp_path) -> None:
+def test_a_missed_question_is_taught_and_then_answered(editor_server, browser_page, tmp_path) -> None:
     citizen = browser_page
-    url = learning_server.url
+    url = editor_server.url
     citizen.goto(url + "/")
     citizen.locator(BOT_BUBBLE).first.wait_for()
     ask(citizen, QUESTION)
