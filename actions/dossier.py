@@ -39,6 +39,7 @@ from bot.ports import (
 )
 from bot.responses import make_payload
 from bot.state import Mode
+from bot.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -145,10 +146,6 @@ def progress_text(text: TextFn, status: DossierStatus, now: datetime) -> str:
 # --- The action ------------------------------------------------------------------------------------
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass
 class DossierDesk:
     """What the dossier action works with: the gateway, the access guard and the subscriptions.
@@ -161,7 +158,7 @@ class DossierDesk:
     gateway: DossierGateway
     guard: DossierAccessGuard = field(default_factory=InMemoryDossierAccessGuard)
     subscriptions: DossierSubscriptions = field(default_factory=InMemoryDossierSubscriptions)
-    clock: Callable[[], datetime] = _utcnow
+    clock: Callable[[], datetime] = utcnow
 
     async def lookup(self, code: str) -> DossierStatus | None:
         return await self.gateway.lookup(code)

@@ -22,7 +22,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -45,21 +45,11 @@ from bot.ports import (
 )
 from bot.responses import ResponseCatalogue
 from bot.store import Base
+from bot.timeutil import as_utc, utcnow
 
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite gives back naive datetimes; everything written here is UTC."""
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 # --- Configuration ----------------------------------------------------------------------------------
@@ -128,7 +118,7 @@ class DossierRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     current_step: Mapped[str] = mapped_column(String(300), default="")
     status: Mapped[str] = mapped_column(String(100))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class DossierSubscriptionRow(Base):
@@ -144,8 +134,8 @@ class DossierSubscriptionRow(Base):
     channel: Mapped[str] = mapped_column(String(32))
     chat_id: Mapped[str] = mapped_column(String(128))
     last_seen: Mapped[str | None] = mapped_column(String(500), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class DossierAccessRow(Base):
@@ -159,7 +149,7 @@ class DossierAccessRow(Base):
     window_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     granted_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 # --- Local gateway ----------------------------------------------------------------------------------
@@ -186,10 +176,10 @@ def _status_of(row: DossierRow) -> DossierStatus:
         procedure_name=row.procedure_name,
         procedure_code=row.procedure_code,
         current_step=row.current_step,
-        received_at=_aware(row.received_at),
-        due_at=_aware(row.due_at),
+        received_at=as_utc(row.received_at),
+        due_at=as_utc(row.due_at),
         done=row.finished_at is not None,
-        updated_at=_aware(row.updated_at),
+        updated_at=as_utc(row.updated_at),
     )
 
 
@@ -232,7 +222,7 @@ class LocalDossierGateway:
         clock: current time, for ``updated_at``.
     """
 
-    def __init__(self, sessions: sessionmaker[Session], clock: Clock = _utcnow) -> None:
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock = utcnow) -> None:
         self._sessions = sessions
         self._clock = clock
 
@@ -583,7 +573,7 @@ DEMO_DOSSIERS: tuple[tuple[str, str, str, str, str, int, int, int, str, bool], .
 
 def demo_dossiers(now: datetime | None = None) -> list[NewDossier]:
     """:data:`DEMO_DOSSIERS` with dates relative to ``now``."""
-    now = now or _utcnow()
+    now = now or utcnow()
     out = []
     for code, proc, name, phone, id_number, ago, days, step, status, done in DEMO_DOSSIERS:
         received = (now - timedelta(days=ago)).replace(hour=1, minute=30, second=0, microsecond=0)
@@ -629,9 +619,7 @@ class SqlDossierAccessGuard:
         clock: current time.
     """
 
-    def __init__(
-        self, sessions: sessionmaker[Session], config: DossierConfig, clock: Clock = _utcnow
-    ) -> None:
+    def __init__(self, sessions: sessionmaker[Session], config: DossierConfig, clock: Clock = utcnow) -> None:
         self._sessions = sessions
         self._config = config
         self._clock = clock
@@ -661,7 +649,7 @@ class SqlDossierAccessGuard:
             now = self._clock()
             with self._sessions() as session:
                 stmt = select(DossierAccessRow.locked_until).where(DossierAccessRow.subject.in_(subjects))
-                return any((_aware(t) or now) > now for t in session.scalars(stmt))
+                return any((as_utc(t) or now) > now for t in session.scalars(stmt))
 
         return await _guarded(read)
 
@@ -670,7 +658,7 @@ class SqlDossierAccessGuard:
             now = self._clock()
             locked = False
             for row in self._rows(session, subjects).values():
-                start = _aware(row.window_started_at)
+                start = as_utc(row.window_started_at)
                 if start is None or now - start >= self._config.lock_for:
                     row.failures, row.window_started_at = 0, now
                 row.failures += 1
@@ -678,7 +666,7 @@ class SqlDossierAccessGuard:
                     row.locked_until = now + self._config.lock_for
                     row.failures, row.window_started_at = 0, None
                 row.updated_at = now
-                locked = locked or (_aware(row.locked_until) or now) > now
+                locked = locked or (as_utc(row.locked_until) or now) > now
             return locked
 
         return bool(await _guarded(lambda: self._write(write)))
@@ -698,7 +686,7 @@ class SqlDossierAccessGuard:
             now = self._clock()
             with self._sessions() as session:
                 stmt = select(DossierAccessRow.granted_until).where(DossierAccessRow.subject == grant)
-                until = _aware(session.scalars(stmt).first())
+                until = as_utc(session.scalars(stmt).first())
                 return until is not None and until > now
 
         return await _guarded(read)
@@ -735,7 +723,7 @@ class SqlDossierSubscriptions:
         sessions: a session factory bound to the database.
     """
 
-    def __init__(self, sessions: sessionmaker[Session], clock: Clock = _utcnow) -> None:
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock = utcnow) -> None:
         self._sessions = sessions
         self._clock = clock
 
@@ -928,7 +916,7 @@ def _parse_time(value: Any) -> datetime | None:
     if value in (None, ""):
         return None
     moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return _aware(moment)
+    return as_utc(moment)
 
 
 # --- Watcher -------------------------------------------------------------------------------------
@@ -956,7 +944,7 @@ class DossierWatcher:
     """
 
     def __init__(
-        self, subscriptions: DossierSubscriptions, responses: ResponseCatalogue, clock: Clock = _utcnow
+        self, subscriptions: DossierSubscriptions, responses: ResponseCatalogue, clock: Clock = utcnow
     ) -> None:
         self.subscriptions = subscriptions
         self.responses = responses

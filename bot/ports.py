@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from bot.messages import ConversationKey
 from bot.state import ConversationState
+from bot.timeutil import as_utc
 
 if TYPE_CHECKING:
     from actions.base import Event
@@ -179,16 +180,12 @@ class DossierStatus:
 
     def overdue(self, now: datetime) -> bool:
         """True when the promised date has passed and the dossier is not done."""
-        return not self.done and self.due_at is not None and _aware(self.due_at) < _aware(now)
+        return not self.done and self.due_at is not None and as_utc(self.due_at) < as_utc(now)
 
     @property
     def fingerprint(self) -> str:
         """What a subscriber is told about when it changes: status, step and completion."""
         return f"{self.status}|{self.current_step}|{int(self.done)}"
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class DossierGateway(Protocol):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -41,14 +41,11 @@ from bot.messages import ConversationKey
 from bot.ports import MessageRecord
 from bot.redact import redact
 from bot.state import ConversationState
+from bot.timeutil import as_utc, utcnow
 
 
 class Base(DeclarativeBase):
     """Declarative base of the conversation tables; Alembic reads ``Base.metadata``."""
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class ConversationRow(Base):
@@ -65,8 +62,8 @@ class ConversationRow(Base):
     chat_id: Mapped[str] = mapped_column(String(128))
     mode: Mapped[str] = mapped_column(String(32))
     state: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class MessageRow(Base):
@@ -86,7 +83,7 @@ class MessageRow(Base):
     intent: Mapped[str | None] = mapped_column(String(64), nullable=True)
     confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
     procedure_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 _CONVERSATIONS = ConversationRow.__table__
@@ -106,11 +103,6 @@ _INSERT_MESSAGE = insert(_MESSAGES)
 
 def _key_params(key: ConversationKey) -> dict[str, str]:
     return {"key_channel": key.channel, "key_chat_id": key.chat_id}
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite gives back naive datetimes; everything written here is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class SqlConversationStore:
@@ -135,7 +127,7 @@ class SqlConversationStore:
         found = conn.execute(_SELECT_ID, _key_params(key)).scalar()
         if found is not None or not create:
             return found
-        now = _utcnow()
+        now = utcnow()
         fresh = ConversationState(key=key)
         result = conn.execute(
             insert(_CONVERSATIONS).values(
@@ -157,7 +149,7 @@ class SqlConversationStore:
     def save(self, state: ConversationState) -> None:
         key = state.key
         for attempt in range(2):
-            now = _utcnow()
+            now = utcnow()
             values = {"state": state.to_dict(), "mode": state.mode.value, "updated_at": now}
             try:
                 with self._db.begin() as conn:
@@ -227,7 +219,7 @@ class SqlConversationStore:
                 intent=m.intent,
                 confidence=m.confidence,
                 procedure=m.procedure_code,
-                created_at=_aware(m.created_at),
+                created_at=as_utc(m.created_at),
             )
             for m in reversed(rows)
         ]
@@ -251,7 +243,7 @@ class ProcessedUpdateRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     channel: Mapped[str] = mapped_column(String(32))
     message_id: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
 class SqlDeduplicator:
@@ -276,7 +268,7 @@ class SqlDeduplicator:
             self._inserts += 1
             if self._inserts % 1000 == 0:
                 with session.begin():
-                    cutoff = _utcnow() - self._keep
+                    cutoff = utcnow() - self._keep
                     session.execute(delete(ProcessedUpdateRow).where(ProcessedUpdateRow.created_at < cutoff))
         return True
 

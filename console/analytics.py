@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.responses import parse_payload
 from bot.store import ConversationRow, MessageRow
+from bot.timeutil import as_utc
 from console.tickets import RATING_WINDOW, REASONS, TicketRow
 from knowledge.models import ProcedureRow
 
@@ -244,11 +245,6 @@ class AnalyticsReport:
 
 
 # --- Helpers ------------------------------------------------------------------------------------------
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite gives back naive datetimes; everything stored is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -609,9 +605,9 @@ class AnalyticsService:
                 "channel": row.channel,
                 "chat_id": row.chat_id,
                 "reason": row.reason,
-                "created_at": _aware(row.created_at),
-                "first_reply_at": _aware(row.first_reply_at) if row.first_reply_at else None,
-                "closed_at": _aware(row.closed_at) if row.closed_at else None,
+                "created_at": as_utc(row.created_at),
+                "first_reply_at": as_utc(row.first_reply_at) if row.first_reply_at else None,
+                "closed_at": as_utc(row.closed_at) if row.closed_at else None,
                 "rating": row.rating,
             }
             for row in session.execute(stmt)
@@ -635,7 +631,7 @@ class AnalyticsService:
             rating = rating_of(text, confidence)
             if rating is not None:
                 out.append(
-                    {"channel": channel, "chat_id": chat_id, "rating": rating, "at": _aware(created_at)}
+                    {"channel": channel, "chat_id": chat_id, "rating": rating, "at": as_utc(created_at)}
                 )
         return out
 
@@ -694,7 +690,7 @@ class AnalyticsService:
             group["spellings"][text] += int(count)
             group["count"] += int(count)
             group["fallbacks"] += int(fallbacks)
-            last = _aware(last)
+            last = as_utc(last)
             group["last"] = last if group["last"] is None else max(group["last"], last)
         items = [
             UnansweredMessage(

@@ -26,7 +26,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import HTTPException, Request, Response
@@ -35,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from bot.store import Base
+from bot.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +51,6 @@ SESSION_MAX_AGE = 12 * 3600
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class UserRow(Base):
     """One console account."""
 
@@ -66,7 +63,7 @@ class UserRow(Base):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
@@ -185,7 +182,7 @@ class UserService:
                 return None
             user = _user(row)
         with self._sessions.begin() as session:
-            session.execute(update(UserRow).where(UserRow.id == user.id).values(last_login_at=_utcnow()))
+            session.execute(update(UserRow).where(UserRow.id == user.id).values(last_login_at=utcnow()))
         return user
 
     def get(self, user_id: int) -> User | None:

@@ -50,6 +50,7 @@ from bot.responses import (
 )
 from bot.state import ConversationState
 from bot.store import Base
+from bot.timeutil import utcnow
 from console.auth import User
 from knowledge.domain import (
     CHANNEL_LABELS,
@@ -76,10 +77,6 @@ MAX_TEXT = 20_000
 """Longest text accepted in one field (a pasted document, not a book)."""
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 # --- tables (migration 0006) ----------------------------------------------------------------------------
 
 
@@ -97,7 +94,7 @@ class AuditLogRow(Base):
         ForeignKey("users.id", name="fk_audit_log_user", ondelete="SET NULL"), nullable=True
     )
     user_name: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     snapshot_before: Mapped[Any] = mapped_column(JSON, nullable=True)
     snapshot_after: Mapped[Any] = mapped_column(JSON, nullable=True)
     diff: Mapped[str] = mapped_column(Text, default="")
@@ -111,7 +108,7 @@ class ResponseOverrideRow(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     variants: Mapped[Any] = mapped_column(JSON)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_by: Mapped[str] = mapped_column(String(128), default="")
 
 
@@ -930,7 +927,7 @@ class EditorService:
                 session.execute(delete(ResponseOverrideRow).where(ResponseOverrideRow.key == info.key))
             else:
                 row = session.get(ResponseOverrideRow, info.key) or ResponseOverrideRow(key=info.key)
-                row.variants, row.updated_at, row.updated_by = variants, _utcnow(), user.display_name
+                row.variants, row.updated_at, row.updated_by = variants, utcnow(), user.display_name
                 session.add(row)
         self.responses.swap(catalogue)
         entry_id = self._audit("response", info.key, action, user, before, after, restored_from)
@@ -954,7 +951,7 @@ class EditorService:
             action=action,
             user_id=user.id,
             user_name=user.display_name or user.username,
-            created_at=_utcnow(),
+            created_at=utcnow(),
             snapshot_before=before,
             snapshot_after=after,
             diff=make_diff(before, after),

@@ -35,7 +35,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 import yaml
@@ -45,6 +45,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from bot.responses import parse_payload
 from bot.store import Base, ConversationRow, MessageRow
+from bot.timeutil import as_utc, utcnow
 from console.analytics import FEEDBACK_INTENT, rating_of, text_key, unanswered_condition
 from console.auth import User
 from console.tickets import RATING_WINDOW, TicketRow
@@ -73,14 +74,6 @@ SOURCE_LABELS = {"learned": "Học từ hộp thư", "import": "Nhập từ tệ
 FAQ_CSV_COLUMNS = ("id", "questions", "answer", "procedure_codes", "tags", "enabled")
 TRAINING_CSV_COLUMNS = ("text", "intent", "procedure_code")
 LIST_SEPARATOR = " | "
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def key_of(text: str) -> str:
@@ -119,7 +112,7 @@ class TrainingExampleRow(Base):
     entities: Mapped[Any] = mapped_column(JSON, default=list)
     source: Mapped[str] = mapped_column(String(16), default="learned")
     created_by: Mapped[str] = mapped_column(String(128), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class ReviewItemRow(Base):
@@ -137,7 +130,7 @@ class ReviewItemRow(Base):
     faq_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     example_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     resolved_by: Mapped[str] = mapped_column(String(128), default="")
-    resolved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    resolved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 # --- errors and views -----------------------------------------------------------------------------------
@@ -310,7 +303,7 @@ class LearningService:
         *,
         low_confidence: float = 0.5,
         went_live: Callable[[], None] | None = None,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         if not 0.0 <= low_confidence <= 1.0:
             raise ValueError("low_confidence must be between 0 and 1")
@@ -358,7 +351,7 @@ class LearningService:
                     procedure_code=row.procedure_code if row else None,
                     faq_id=row.faq_id if row else None,
                     resolved_by=row.resolved_by if row else None,
-                    resolved_at=_aware(row.resolved_at) if row else None,
+                    resolved_at=as_utc(row.resolved_at) if row else None,
                 )
             )
         items.sort(key=lambda i: (-i.count, -i.last_seen.timestamp(), i.text))
@@ -387,7 +380,7 @@ class LearningService:
             if not text_key(text) or parse_payload(text) is not None:
                 continue
             g = groups.setdefault(key_of(text), _Group())
-            g.add(text, int(n), _aware(last), intent, code)
+            g.add(text, int(n), as_utc(last), intent, code)
             if intent == FALLBACK_INTENT:
                 g.fallbacks += int(n)
             else:
@@ -424,12 +417,12 @@ class LearningService:
         filed = [t for t in tickets if (t.channel, t.chat_id) in chats]
         out = []
         for r in negative:
-            at, value = _aware(r.created_at), rating_of(r.text, r.confidence)
+            at, value = as_utc(r.created_at), rating_of(r.text, r.confidence)
             # A rating the ticket service filed on an officer's ticket rates the officer, not the bot.
             if any(
                 (t.channel, t.chat_id) == (r.channel, r.chat_id)
                 and t.rating == value
-                and _aware(t.closed_at) <= at <= _aware(t.closed_at) + RATING_WINDOW
+                and as_utc(t.closed_at) <= at <= as_utc(t.closed_at) + RATING_WINDOW
                 for t in filed
             ):
                 continue
@@ -978,7 +971,7 @@ def _example(row: TrainingExampleRow) -> TrainingExample:
         entities=list(row.entities or []),
         source=row.source,
         created_by=row.created_by,
-        created_at=_aware(row.created_at),
+        created_at=as_utc(row.created_at),
     )
 
 

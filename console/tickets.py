@@ -33,7 +33,7 @@ import time
 from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -59,6 +59,7 @@ from bot.redact import redact
 from bot.responses import ResponseCatalogue
 from bot.state import Mode
 from bot.store import Base
+from bot.timeutil import as_utc, utcnow
 from console.auth import UserRow
 
 log = logging.getLogger(__name__)
@@ -82,17 +83,6 @@ RATING_WINDOW = timedelta(days=3)
 """A rating given this long after a ticket was closed still counts for that ticket."""
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite gives back naive datetimes; everything written here is UTC."""
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 # --- Tables --------------------------------------------------------------------------------------------
 
 
@@ -114,7 +104,7 @@ class TicketRow(Base):
     reason: Mapped[str] = mapped_column(String(32))
     procedure_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
     dossier_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     first_reply_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -138,7 +128,7 @@ class TicketMessageRow(Base):
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     delivered: Mapped[bool] = mapped_column(Boolean, default=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
@@ -221,7 +211,7 @@ def _message(row: TicketMessageRow) -> TicketMessage:
         ticket_id=row.ticket_id,
         sender=row.sender,
         text=row.text,
-        created_at=_aware(row.created_at) or _utcnow(),
+        created_at=as_utc(row.created_at) or utcnow(),
         delivered=bool(row.delivered),
         attempts=row.attempts or 0,
         last_error=row.last_error,
@@ -272,7 +262,7 @@ class TicketService:
         backoff: Sequence[float] = (10, 30, 120, 600),
         history: int = 20,
         negative_rating_at_most: int = 2,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         if not backoff:
             raise ValueError("backoff needs at least one delay")
@@ -492,10 +482,10 @@ class TicketService:
                 owner_name=names.get(r.owner_id) if r.owner_id is not None else None,
                 procedure=r.procedure_code,
                 dossier_code=r.dossier_code,
-                created_at=_aware(r.created_at) or _utcnow(),
-                claimed_at=_aware(r.claimed_at),
-                first_reply_at=_aware(r.first_reply_at),
-                closed_at=_aware(r.closed_at),
+                created_at=as_utc(r.created_at) or utcnow(),
+                claimed_at=as_utc(r.claimed_at),
+                first_reply_at=as_utc(r.first_reply_at),
+                closed_at=as_utc(r.closed_at),
                 outcome=r.outcome,
                 close_note=r.close_note,
                 rating=r.rating,
