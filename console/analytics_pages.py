@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from html import escape
-from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
@@ -28,10 +26,10 @@ from console.analytics_api import (
     intent_label,
     parse_range,
 )
-from console.auth import CSRF_FIELD, ConsoleAuth
+from console.auth import ConsoleAuth, User
 from console.pages import REASON_LABELS
+from console.web import PageKit, console_templates
 
-HERE = Path(__file__).resolve().parent
 CHANNEL_COLOURS = ("#1f6fb2", "#2e8b57", "#c77c02", "#8e44ad", "#b3261e", "#44556a")
 UNDERSTOOD_COLOUR, FALLBACK_COLOUR = "#2e8b57", "#b3261e"
 WEEKDAYS = ("T2", "T3", "T4", "T5", "T6", "T7", "CN")
@@ -211,13 +209,8 @@ def charts(report: AnalyticsReport) -> dict[str, Markup]:
 
 
 def _templates(zone: ZoneInfo) -> Jinja2Templates:
-    templates = Jinja2Templates(directory=str(HERE / "templates"))
-
-    def local_time(value: datetime | None) -> str:
-        return value.astimezone(zone).strftime("%H:%M %d/%m/%Y") if value else ""
-
+    templates = console_templates(zone)
     templates.env.filters.update(
-        local_time=local_time,
         percent=percent,
         decimal=decimal,
         duration=duration,
@@ -235,24 +228,14 @@ def analytics_pages_router(
     router = APIRouter(prefix="/console", include_in_schema=False)
     templates = _templates(service.zone)
 
-    def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
-        context = {"csrf_token": auth.csrf_token(request), "csrf_field": CSRF_FIELD, **context}
-        response = templates.TemplateResponse(request, name, context, status_code=status_code)
-        auth.save_if_new(request, response)
-        return response
+    pages = PageKit(templates, auth, roles=roles, forbidden="Tài khoản của bạn không có quyền xem thống kê.")
+    render = pages.render
 
     @router.get("/analytics", response_class=HTMLResponse)
     async def dashboard(request: Request, start: str | None = None, end: str | None = None) -> Response:
-        user = auth.user(request)
-        if user is None:
-            return RedirectResponse("/console/login", status_code=303)
-        if not user.has_role(*roles):
-            return render(
-                request,
-                "error.html",
-                {"user": user, "message": "Tài khoản của bạn không có quyền xem thống kê."},
-                403,
-            )
+        user = pages.user_or_redirect(request)
+        if not isinstance(user, User):
+            return user
         today = service.today()
         shortcuts = [
             (label, (today - timedelta(days=days - 1)).isoformat(), today.isoformat())

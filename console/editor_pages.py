@@ -12,7 +12,6 @@ import asyncio
 import re
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -22,7 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
-from console.auth import CSRF_FIELD, ConsoleAuth, User
+from console.auth import ConsoleAuth, User
 from console.editor import (
     ACTION_LABELS,
     ENTITY_LABELS,
@@ -32,9 +31,9 @@ from console.editor import (
     procedure_draft,
 )
 from console.editor_api import EDITOR_ROLES, save_message
+from console.web import PageKit, console_templates
 from knowledge.domain import CHANNEL_LABELS, ONLINE_LEVEL_LABELS, FaqEntry
 
-HERE = Path(__file__).resolve().parent
 T = TypeVar("T")
 EMPTY_ROWS = {"channels": 1, "documents": 2, "legal_basis": 1}
 """Empty rows shown under each repeated fieldset, for adding."""
@@ -65,10 +64,7 @@ _VARIANT_RE = re.compile(r"^variants-(\d{1,2})-(text|buttons)$")
 
 
 def _templates(zone: ZoneInfo) -> Jinja2Templates:
-    templates = Jinja2Templates(directory=str(HERE / "templates"))
-
-    def local_time(value: datetime | None) -> str:
-        return value.astimezone(zone).strftime("%H:%M %d/%m/%Y") if value else ""
+    templates = console_templates(zone)
 
     def number(value: Any) -> str:
         if value is None:
@@ -77,7 +73,6 @@ def _templates(zone: ZoneInfo) -> Jinja2Templates:
             return str(int(value))
         return str(value).replace(".", ",") if isinstance(value, float) else str(value)
 
-    templates.env.filters["local_time"] = local_time
     templates.env.filters["number"] = number
     templates.env.globals.update(
         CHANNEL_LABELS=CHANNEL_LABELS,
@@ -133,36 +128,14 @@ def editor_router(
     async def call(fn: Callable[[], T]) -> T:
         return await asyncio.to_thread(fn)
 
-    def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
-        context = {
-            "csrf_token": auth.csrf_token(request),
-            "csrf_field": CSRF_FIELD,
-            "status": editor.status(),
-            "notice": request.query_params.get("notice"),
-            **context,
-        }
-        response = templates.TemplateResponse(request, name, context, status_code=status_code)
-        auth.save_if_new(request, response)
-        return response
-
-    def editor_or_redirect(request: Request) -> User | Response:
-        user = auth.user(request)
-        if user is None:
-            return RedirectResponse("/console/login", status_code=303)
-        if not user.has_role(*EDITOR_ROLES):
-            return render(
-                request,
-                "error.html",
-                {"user": user, "message": "Tài khoản của bạn không có quyền biên tập."},
-                403,
-            )
-        return user
-
-    async def editor_post(request: Request) -> User | Response:
-        user = editor_or_redirect(request)
-        if isinstance(user, User):
-            await auth.check_csrf(request)
-        return user
+    pages = PageKit(
+        templates,
+        auth,
+        roles=EDITOR_ROLES,
+        forbidden="Tài khoản của bạn không có quyền biên tập.",
+        context=lambda request: {"status": editor.status(), "notice": request.query_params.get("notice")},
+    )
+    render, editor_or_redirect, editor_post = pages.render, pages.user_or_redirect, pages.checked_post
 
     def not_found(request: Request, user: User, exc: EditorError) -> Response:
         return render(request, "error.html", {"user": user, "message": str(exc)}, exc.status)

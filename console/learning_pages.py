@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -22,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import UploadFile
 
-from console.auth import CSRF_FIELD, ConsoleAuth, User
+from console.auth import ConsoleAuth, User
 from console.learning import (
     MAX_FILE_BYTES,
     SOURCE_LABELS,
@@ -35,19 +33,14 @@ from console.learning import (
     key_of,
 )
 from console.learning_api import LEARNING_ROLES, assign_message, choices, export_file, intent_label
+from console.web import PageKit, console_templates
 
-HERE = Path(__file__).resolve().parent
 KIND_LABELS = {"faqs": "Câu hỏi thường gặp", "training": "Câu mẫu huấn luyện"}
 FORMAT_LABELS = {"csv": "CSV", "yml": "YAML (nlu.yml của Rasa / faq.yml)"}
 
 
 def _templates(zone: ZoneInfo) -> Jinja2Templates:
-    templates = Jinja2Templates(directory=str(HERE / "templates"))
-
-    def local_time(value: datetime | None) -> str:
-        return value.astimezone(zone).strftime("%H:%M %d/%m/%Y") if value else ""
-
-    templates.env.filters["local_time"] = local_time
+    templates = console_templates(zone)
     templates.env.filters["intent_label"] = intent_label
     templates.env.globals.update(
         STATUS_LABELS=STATUS_LABELS,
@@ -69,36 +62,14 @@ def learning_router(
     router = APIRouter(prefix="/console/learning", include_in_schema=False)
     templates = _templates(ZoneInfo(timezone))
 
-    def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
-        context = {
-            "csrf_token": auth.csrf_token(request),
-            "csrf_field": CSRF_FIELD,
-            "status": status(),
-            "notice": None,
-            **context,
-        }
-        response = templates.TemplateResponse(request, name, context, status_code=status_code)
-        auth.save_if_new(request, response)
-        return response
-
-    def editor_or_redirect(request: Request) -> User | Response:
-        user = auth.user(request)
-        if user is None:
-            return RedirectResponse("/console/login", status_code=303)
-        if not user.has_role(*LEARNING_ROLES):
-            return render(
-                request,
-                "error.html",
-                {"user": user, "message": "Tài khoản của bạn không có quyền biên tập nội dung."},
-                403,
-            )
-        return user
-
-    async def editor_post(request: Request) -> User | Response:
-        user = editor_or_redirect(request)
-        if isinstance(user, User):
-            await auth.check_csrf(request)
-        return user
+    pages = PageKit(
+        templates,
+        auth,
+        roles=LEARNING_ROLES,
+        forbidden="Tài khoản của bạn không có quyền biên tập nội dung.",
+        context=lambda request: {"status": status(), "notice": None},
+    )
+    render, editor_or_redirect, editor_post = pages.render, pages.user_or_redirect, pages.checked_post
 
     async def inbox_page(
         request: Request,

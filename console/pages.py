@@ -9,7 +9,6 @@ allowed them.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,8 +18,9 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 
 from console.api import OFFICER_ROLES
-from console.auth import CSRF_FIELD, ConsoleAuth, User
+from console.auth import ConsoleAuth, User
 from console.tickets import TicketError, TicketService
+from console.web import PageKit, console_templates
 
 HERE = Path(__file__).resolve().parent
 TABS = {"waiting": "Đang chờ", "mine": "Của tôi", "closed": "Đã đóng"}
@@ -35,12 +35,7 @@ _STATIC = {"console.js": "text/javascript", "console.css": "text/css"}
 
 
 def _templates(zone: ZoneInfo) -> Jinja2Templates:
-    templates = Jinja2Templates(directory=str(HERE / "templates"))
-
-    def local_time(value: datetime | None) -> str:
-        return value.astimezone(zone).strftime("%H:%M %d/%m/%Y") if value else ""
-
-    templates.env.filters["local_time"] = local_time
+    templates = console_templates(zone)
     templates.env.globals.update(
         TABS=TABS, REASON_LABELS=REASON_LABELS, STATUS_LABELS=STATUS_LABELS, SENDER_LABELS=SENDER_LABELS
     )
@@ -54,30 +49,10 @@ def console_router(
     router = APIRouter(prefix="/console", include_in_schema=False)
     templates = _templates(ZoneInfo(timezone))
 
-    def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
-        context = {"csrf_token": auth.csrf_token(request), "csrf_field": CSRF_FIELD, **context}
-        response = templates.TemplateResponse(request, name, context, status_code=status_code)
-        auth.save_if_new(request, response)
-        return response
-
-    def officer_or_redirect(request: Request) -> User | Response:
-        user = auth.user(request)
-        if user is None:
-            return RedirectResponse("/console/login", status_code=303)
-        if not user.has_role(*OFFICER_ROLES):
-            return render(
-                request,
-                "error.html",
-                {"user": user, "message": "Tài khoản của bạn không có quyền xem hộp thư."},
-                403,
-            )
-        return user
-
-    async def officer_post(request: Request) -> User | Response:
-        user = officer_or_redirect(request)
-        if isinstance(user, User):
-            await auth.check_csrf(request)
-        return user
+    pages = PageKit(
+        templates, auth, roles=OFFICER_ROLES, forbidden="Tài khoản của bạn không có quyền xem hộp thư."
+    )
+    render, officer_or_redirect, officer_post = pages.render, pages.user_or_redirect, pages.checked_post
 
     @router.get("/static/{name}")
     async def static(name: str) -> FileResponse:
