@@ -8,9 +8,18 @@ from knowledge.domain import Procedure
 from knowledge.search import SearchIndex
 
 NAMES = {
-    "1.013225": ("Cấp giấy phép xây dựng mới đối với công trình cấp III, cấp IV và nhà ở riêng lẻ", "Hoạt động xây dựng"),
-    "1.013226": ("Cấp điều chỉnh giấy phép xây dựng đối với công trình cấp III, cấp IV và nhà ở riêng lẻ", "Hoạt động xây dựng"),
-    "1.013228": ("Gia hạn giấy phép xây dựng đối với công trình cấp III, cấp IV và nhà ở riêng lẻ", "Hoạt động xây dựng"),
+    "1.013225": (
+        "Cấp giấy phép xây dựng mới đối với công trình cấp III, cấp IV và nhà ở riêng lẻ",
+        "Hoạt động xây dựng",
+    ),
+    "1.013226": (
+        "Cấp điều chỉnh giấy phép xây dựng đối với công trình cấp III, cấp IV và nhà ở riêng lẻ",
+        "Hoạt động xây dựng",
+    ),
+    "1.013228": (
+        "Gia hạn giấy phép xây dựng đối với công trình cấp III, cấp IV và nhà ở riêng lẻ",
+        "Hoạt động xây dựng",
+    ),
     "1.001193": ("Thủ tục đăng ký khai sinh", "Hộ tịch"),
     "2.000528": ("Thủ tục đăng ký khai sinh có yếu tố nước ngoài", "Hộ tịch"),
     "1.000894": ("Thủ tục đăng ký kết hôn", "Hộ tịch"),
