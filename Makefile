@@ -21,6 +21,7 @@ run: $(STAMP)
 test: $(STAMP)
 	bash scripts/install-browser.sh
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
@@ -31,8 +32,13 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+## The benchmarks of benchmarks/README.md (several minutes; results in benchmarks/results/).
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.run_all
+	taskset -c 0 $(BIN)/python -m benchmarks.bench_kb
+	taskset -c 0 $(BIN)/python -m benchmarks.bench_engine
+	$(BIN)/python -m benchmarks.bench_nlu
+	$(BIN)/python -m benchmarks.bench_rest
+	$(BIN)/python -m benchmarks.bench_console
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
