@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from console.auth import ConsoleAuth, User
 from console.tickets import Ticket, TicketError, TicketMessage, TicketService
+from console.web import readable_message
 
 OFFICER_ROLES = ("officer",)
 """Roles allowed to work on tickets (admins always are)."""
@@ -73,6 +74,7 @@ class MessageOut(BaseModel):
     id: int
     sender: Literal["citizen", "officer", "bot"]
     text: str
+    display_text: str = Field(description="the text as an officer should read it (button presses in words)")
     created_at: datetime
     delivered: bool
     attempts: int
@@ -138,6 +140,7 @@ def message_out(m: TicketMessage) -> MessageOut:
         id=m.id,
         sender=m.sender,  # type: ignore[arg-type]
         text=m.text,
+        display_text=readable_message(m.text),
         created_at=m.created_at,
         delivered=m.delivered,
         attempts=m.attempts,

@@ -17,6 +17,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from bot.responses import parse_payload
 from console.auth import CSRF_FIELD, ConsoleAuth, User
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -30,6 +31,7 @@ def console_templates(zone: ZoneInfo) -> Jinja2Templates:
         return value.astimezone(zone).strftime("%H:%M %d/%m/%Y") if value else ""
 
     templates.env.filters["local_time"] = local_time
+    templates.env.filters["readable"] = readable_message
     return templates
 
 
@@ -89,3 +91,40 @@ class PageKit:
         if isinstance(user, User):
             await self.auth.check_csrf(request)
         return user
+
+
+_PRESSED: dict[str, str] = {
+    "start": "bắt đầu trò chuyện",
+    "help": "xem hướng dẫn",
+    "more": "xem thêm",
+    "rephrase": "hỏi lại",
+    "request_human": "gặp cán bộ",
+    "check_dossier_status": "tra cứu hồ sơ",
+    "subscribe_dossier": "nhận thông báo về hồ sơ",
+    "procedure_notes": "xem lưu ý",
+    "choose": "chọn thủ tục",
+    "choose_group": "chọn trường hợp",
+    "ask_documents": "hỏi giấy tờ",
+    "ask_fee": "hỏi lệ phí",
+    "ask_steps": "hỏi các bước",
+    "ask_where": "hỏi nơi nộp",
+    "give_feedback": "đánh giá",
+    "affirm": "đồng ý",
+    "deny": "không đồng ý",
+}
+
+
+def readable_message(text: str) -> str:
+    """A citizen's button press as words for the officer ("[Bấm nút] đánh giá 1/5"); other text as is."""
+    pressed = parse_payload(text)
+    if pressed is None:
+        return text
+    intent, entities = pressed
+    label = _PRESSED.get(intent, intent.replace("_", " "))
+    if "rating" in entities:
+        label += f" {entities['rating']}/5"
+    elif "procedure" in entities:
+        label += f" {entities['procedure']}"
+    elif entities:
+        label += " " + ", ".join(entities.values())
+    return f"[Bấm nút] {label}"

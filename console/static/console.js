@@ -119,7 +119,7 @@
       var li = el("li", "message message--" + m.sender + (m.delivered ? "" : " message--undelivered"));
       li.setAttribute("data-id", m.id);
       li.appendChild(el("span", "message__who", (SENDERS[m.sender] || m.sender) + " · " + when(m.created_at)));
-      li.appendChild(el("div", "message__text", m.text));
+      li.appendChild(el("div", "message__text", m.display_text || m.text));
       if (!m.delivered) {
         var warn = el("div", "undelivered",
           "⚠ Người dân chưa nhận được tin này (đã thử gửi " + m.attempts + " lần). ");
