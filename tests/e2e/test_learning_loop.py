@@ -1,27 +1,52 @@
 """A question the bot missed in the web chat is taught by an editor and answered, no restart.
 
 Real server (uvicorn on a loopback port), real NLU and seed, private SQLite database and model folder,
-headless Chromium: the citizen asks when the reception desk breaks for lunch (the bot does not
-understand), the editor finds the question in "Câu chưa trả lời được", assigns it to the FAQ entry on
+headless Chromium: the citizen asks when the reception desk breaks for lunch (the bot misses it or
+answers unsure), the editor finds the question in "Câu chưa trả lời được", assigns it to the FAQ entry on
 working hours, waits for the live rebuild, and the citizen, asking again in the same chat, gets that
 entry's answer. The editor then downloads the FAQ entries and re-imports them: nothing changes.
 """
 
 from __future__ import annotations
 
-import pytest
+import re
+from pathlib import Path
 
-from tests.e2e.conftest import BOT_BUBBLE, EDITOR, ask, log_in, second_page
+import pytest
+import yaml
+
+from tests.e2e.conftest import BOT_BUBBLE, EDITOR, ask, container_with, log_in, second_page, serve
 
 pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parents[2]
 
 QUESTION = "quầy tiếp dân nghỉ trưa lúc mấy giờ"
 ANSWER = "Bộ phận Một cửa và Trung tâm Phục vụ hành chính công"
 
 
-def test_a_missed_question_is_taught_and_then_answered(editor_server, browser_page, tmp_path) -> None:
+@pytest.fixture
+def unsure_server(real_settings, tmp_path):
+    """The editor server with every answer below 0.95 confidence counted as unsure.
+
+    Whether the model misses this question outright or answers it unsure depends on the training data;
+    the learning loop must list it either way, and that is what this test is about.
+    """
+    config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+    config.setdefault("learning", {})["low_confidence"] = 0.95
+    for component in config["pipeline"]:  # data paths are relative to the config file's folder
+        for key, value in component.items():
+            if key.endswith("_path") and isinstance(value, str):
+                component[key] = str(ROOT / value)
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    settings = real_settings.model_copy(update={"config_path": path})
+    with serve(container_with(settings, EDITOR, models=tmp_path / "models")) as server:
+        yield server
+
+
+def test_a_missed_question_is_taught_and_then_answered(unsure_server, browser_page, tmp_path) -> None:
     citizen = browser_page
-    url = editor_server.url
+    url = unsure_server.url
     citizen.goto(url + "/")
     citizen.locator(BOT_BUBBLE).first.wait_for()
     ask(citizen, QUESTION)
@@ -32,7 +57,7 @@ def test_a_missed_question_is_taught_and_then_answered(editor_server, browser_pa
     editor.click("#nav-learning")
     editor.locator("h1", has_text="Câu chưa trả lời được").wait_for()
     item = editor.locator("#inbox .item", has_text=QUESTION)
-    item.locator(".meta", has_text="không hiểu: 1").wait_for()
+    item.locator(".meta", has_text=re.compile(r"không hiểu: 1|hiểu chưa chắc: 1")).wait_for()
     item.locator("select.faq").select_option("1")
     item.locator(".assign-button").click()
     editor.locator("#notice", has_text="Đã thêm câu này vào câu hỏi thường gặp số 1").wait_for()
