@@ -168,7 +168,7 @@ def _keep_first(
 def load_sources(paths: Iterable[Path]) -> tuple[list[Procedure], list[tuple[str, str]]]:
     """Read, parse and merge every source under ``paths``.
 
-    Each path may be a directory (searched recursively, e.g. ``/work/shared/data`` or one of its
+    Each path may be a directory (searched recursively, e.g. ``../shared/data`` or one of its
     sub-folders) or a single ``.jsonl``, ``.jsonl.gz`` or catalogue ``.csv`` file. JSON records are
     told apart by their keys (``ma_thu_tuc``: national portal; ``metadata``: defence ministry).
 

@@ -33,7 +33,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 TRAIN_PATH = ROOT / "data" / "nlu.yml"
 HELDOUT_PATH = ROOT / "tests" / "data" / "nlu_heldout.yml"
-DEFAULT_SHARED = Path(os.environ.get("HELPLINE_SHARED_DATA", "/work/shared/data"))
+DEFAULT_SHARED = Path(os.environ.get("HELPLINE_SHARED_DATA", str(ROOT.parent / "shared" / "data")))
 
 INTENTS = [
     "ask_documents",

@@ -1,6 +1,6 @@
 """Importers: real records pinned field by field, parsers table-driven on published variants.
 
-Fixtures under tests/data/importers are real records copied from /work/shared/data (raw_text emptied
+Fixtures under tests/data/importers are real records copied from ../shared/data (raw_text emptied
 where a test does not need it), so these tests run without the shared folder.
 """
 
