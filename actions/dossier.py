@@ -11,8 +11,8 @@ The dialogue::
 Nothing about a dossier is said before the digits match. An unknown code and wrong digits get the same
 reply, and both count as a failed verification for the chat and for the code: after
 :attr:`bot.dossiers.DossierConfig.verification_attempts` failures the lookup is locked for a while, so
-codes cannot be enumerated. The action speaks only through ports (:class:`bot.ports.DossierGateway`,
-:class:`bot.ports.DossierAccessGuard`, :class:`bot.ports.DossierSubscriptions`), bundled in a
+codes cannot be enumerated. The action speaks only through ports (:class:`bot.core.ports.DossierGateway`,
+:class:`bot.core.ports.DossierAccessGuard`, :class:`bot.core.ports.DossierSubscriptions`), bundled in a
 :class:`DossierDesk`.
 """
 
@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from actions.base import CollectingDispatcher, Event, ModeChanged, SlotSet, Tracker
 from actions.procedure import display_name
-from bot.messages import Button, ConversationKey
-from bot.ports import (
+from bot.core.events import Event, ModeChanged, SlotSet
+from bot.core.messages import Button, ConversationKey
+from bot.core.ports import (
     DossierAccessGuard,
     DossierGateway,
     DossierLookupUnavailable,
@@ -37,9 +37,10 @@ from bot.ports import (
     InMemoryDossierAccessGuard,
     InMemoryDossierSubscriptions,
 )
-from bot.responses import make_payload
-from bot.state import Mode
-from bot.timeutil import utcnow
+from bot.core.responses import make_payload
+from bot.core.sdk import CollectingDispatcher, Tracker
+from bot.core.state import Mode
+from bot.core.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +151,7 @@ def progress_text(text: TextFn, status: DossierStatus, now: datetime) -> str:
 class DossierDesk:
     """What the dossier action works with: the gateway, the access guard and the subscriptions.
 
-    It is a :class:`bot.ports.DossierGateway` itself (delegating), so the composition root can hand it
+    It is a :class:`bot.core.ports.DossierGateway` itself (delegating), so the composition root can hand it
     to ``build_actions(dossiers=...)``. The in-memory guard and subscriptions are defaults for tests and
     for a gateway passed alone.
     """

@@ -27,16 +27,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from actions.base import (
-    CollectingDispatcher,
-    ContinuationSet,
-    EscalationRequested,
-    Event,
-    ModeChanged,
-    Tracker,
-)
-from bot.responses import parse_payload
-from bot.state import Mode
+from bot.core.events import ContinuationSet, EscalationRequested, Event, ModeChanged
+from bot.core.responses import parse_payload
+from bot.core.sdk import CollectingDispatcher, Tracker
+from bot.core.state import Mode
 
 log = logging.getLogger(__name__)
 

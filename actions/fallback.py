@@ -7,9 +7,10 @@ Second miss in a row: an offer of an officer ("Gặp cán bộ" / "Hỏi lại")
 
 from __future__ import annotations
 
-from actions.base import CollectingDispatcher, Event, FallbackCounted, ModeChanged, Tracker
 from actions.procedure import candidate_buttons
-from bot.state import Mode
+from bot.core.events import Event, FallbackCounted, ModeChanged
+from bot.core.sdk import CollectingDispatcher, Tracker
+from bot.core.state import Mode
 
 MAX_CANDIDATES = 3
 """Closest procedures offered in the clarifying question."""

@@ -1,16 +1,17 @@
 """Answers to frequently asked questions (working hours, dossier look-up, VNeID, fees online ...).
 
 The policy matched the message to an entry (:class:`knowledge.faq.FaqMatcher`) and hands it over in the
-tracker (:meth:`actions.base.Tracker.faq`); this action speaks the entry's answer, with one button per
+tracker (:meth:`bot.core.sdk.Tracker.faq`); this action speaks the entry's answer, with one button per
 procedure the entry links (``/choose{"procedure": code}``, answered with the procedure's overview).
 """
 
 from __future__ import annotations
 
-from actions.base import CollectingDispatcher, ContinuationSet, Event, Tracker
 from actions.procedure import BUTTON_CHARS, clip, display_name
-from bot.messages import Button
-from bot.responses import make_payload
+from bot.core.events import ContinuationSet, Event
+from bot.core.messages import Button
+from bot.core.responses import make_payload
+from bot.core.sdk import CollectingDispatcher, Tracker
 
 MAX_PROCEDURE_BUTTONS = 4
 """Most procedure buttons under one answer."""

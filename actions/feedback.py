@@ -6,7 +6,8 @@ event carries the comment or the rating to whoever collects them.
 
 from __future__ import annotations
 
-from actions.base import CollectingDispatcher, Event, FeedbackGiven, Tracker
+from bot.core.events import Event, FeedbackGiven
+from bot.core.sdk import CollectingDispatcher, Tracker
 
 
 def _rating(value: str | None) -> int | None:

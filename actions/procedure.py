@@ -21,17 +21,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from actions.base import (
-    CollectingDispatcher,
-    ContinuationSet,
-    Event,
-    ModeChanged,
-    SlotSet,
-    Tracker,
-)
-from bot.messages import Button
-from bot.responses import make_payload
-from bot.state import Continuation, Mode
+from bot.core.events import ContinuationSet, Event, ModeChanged, SlotSet
+from bot.core.messages import Button
+from bot.core.responses import make_payload
+from bot.core.sdk import CollectingDispatcher, Tracker
+from bot.core.state import Continuation, Mode
 from knowledge.domain import CHANNEL_LABELS, ONLINE_LEVEL_LABELS, Document, Procedure, SubmissionChannel
 from knowledge.text import fold
 

@@ -7,16 +7,9 @@ so that a second miss in a row offers an officer.
 
 from __future__ import annotations
 
-from actions.base import (
-    CollectingDispatcher,
-    ContinuationSet,
-    Event,
-    FallbackCounted,
-    ModeChanged,
-    SlotSet,
-    Tracker,
-)
-from bot.state import Mode
+from bot.core.events import ContinuationSet, Event, FallbackCounted, ModeChanged, SlotSet
+from bot.core.sdk import CollectingDispatcher, Tracker
+from bot.core.state import Mode
 
 
 class UtterAction:

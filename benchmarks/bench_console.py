@@ -5,7 +5,7 @@ Run:  .venv/bin/python -m benchmarks.bench_console [--officers 50] [--tickets 50
 Target (issue 5): 50 concurrent officers and 500 open tickets: inbox p99 < 200 ms; concurrent claims of
 one ticket end with exactly one owner.
 
-The server is what ``helpline serve`` runs (``python -m bot.cli serve``: uvicorn, one worker) on
+The server is what ``helpline serve`` runs (``python -m bot.app.cli serve``: uvicorn, one worker) on
 127.0.0.1 and a free port, over a private database: a temp SQLite file, or, when
 ``HELPLINE_TEST_DATABASE_URL`` is set and ``--backend`` asks for it, a database ``helpline_bench_<pid>``
 created on that PostgreSQL server and dropped at the end (no other database or schema is touched). The
@@ -132,9 +132,9 @@ def database(backend: str, tmp: Path) -> Iterator[str]:
 
 def populate(db_url: str, officers: int, waiting: int, claimed_each: int) -> dict[str, Any]:
     """Officer accounts and tickets, written through the services (the server already migrated)."""
-    from bot.bootstrap import Container
-    from bot.messages import ConversationKey
-    from bot.settings import Settings
+    from bot.app.bootstrap import Container
+    from bot.core.messages import ConversationKey
+    from bot.core.settings import Settings
 
     container = Container(settings=Settings(database_url=db_url))
     users, tickets = container.users, container.tickets

@@ -4,7 +4,7 @@ Run on one core:  taskset -c 0 .venv/bin/python -m benchmarks.bench_engine [--ch
 Target (conversation issue): >= 1,000 messages/s in-process on one core with SQLite state.
 
 A private workspace (``benchmarks.common.workspace``, a temp folder) gets a freshly trained NLU model and a SQLite copy of the seeded
-knowledge base; the engine is the one :class:`bot.bootstrap.Container` builds. Each of ``--chats``
+knowledge base; the engine is the one :class:`bot.app.bootstrap.Container` builds. Each of ``--chats``
 REST conversations says ``--turns`` things, the chats interleaved round-robin so consecutive messages
 belong to different conversations (the state is really loaded and saved, never cached). What a citizen
 says next depends on the bot's last reply:
@@ -171,8 +171,8 @@ VARIANTS = (
 
 def instrumented_engine(settings: Any, clock: Clock, variant: Variant, texts: list[str]) -> Any:
     """The container's engine with timers around store, interpreter, knowledge and actions."""
-    from bot.bootstrap import Container
-    from bot.engine import Engine, build_actions
+    from bot.app.bootstrap import Container
+    from bot.engine.engine import Engine, build_actions
 
     container = Container(settings=settings)
     container.prepare()
@@ -243,7 +243,7 @@ async def drive(
     engine: Any, texts: list[str], chats: int, turns: int, tag: str, seed: int = 11
 ) -> dict[str, Any]:
     """Every chat says ``turns`` things, round-robin; one message at a time, each timed."""
-    from bot.messages import ConversationKey, InboundMessage
+    from bot.core.messages import ConversationKey, InboundMessage
 
     rng = random.Random(seed)
     citizens = [Citizen(f"{tag}-{i}", rng, texts) for i in range(chats)]
@@ -318,7 +318,7 @@ def main() -> None:
     parser.add_argument("--reuse-model", action="store_true", help="use var/models instead of training")
     args = parser.parse_args()
     # Escalations without an event sink warn once per officer request; not what is measured here.
-    logging.getLogger("bot.engine").setLevel(logging.ERROR)
+    logging.getLogger("bot.engine.engine").setLevel(logging.ERROR)
 
     texts = heldout_texts()
     result: dict[str, Any] = {"chats": args.chats, "turns_per_chat": args.turns, "repeats": args.repeats}

@@ -15,7 +15,8 @@ from pathlib import Path
 import yaml
 
 from benchmarks.common import summary, time_calls, write_result
-from knowledge.db import make_engine, make_session_factory, migrate
+from bot.app.migrations import migrate
+from knowledge.db import make_engine, make_session_factory
 from knowledge.repository import SqlKnowledgeRepository
 from knowledge.search import SearchIndex
 from knowledge.seed import SEED_PATH, load_abbreviations, load_aliases, read_records, with_aliases

@@ -31,7 +31,7 @@ from benchmarks.common import ROOT, median_run, status_mb, summary, temp_dir, ti
 
 
 def _settings(db: Path, model_dir: Path) -> Any:
-    from bot.settings import Settings
+    from bot.core.settings import Settings
 
     return Settings(database_url=f"sqlite:///{db}", model_dir=model_dir)
 
@@ -45,7 +45,7 @@ def child_train(model_dir: Path) -> None:
 def child_parse(db: Path, model_dir: Path, rounds: int) -> None:
     """Load index and model, measure memory and parse latency, print the figures as JSON."""
     out: dict[str, Any] = {"rss_mb_after_imports": status_mb("VmRSS")}
-    from bot.bootstrap import Container
+    from bot.app.bootstrap import Container
     from nlu.cli import load_model
 
     out["rss_mb_after_imports"] = status_mb("VmRSS")
@@ -96,7 +96,7 @@ def main() -> None:
         child_parse(args.db, args.model_dir, args.rounds)
         return
 
-    from bot.bootstrap import Container
+    from bot.app.bootstrap import Container
 
     result: dict[str, Any] = {}
     with temp_dir("helpline-bench-nlu-") as tmp:

@@ -3,7 +3,7 @@
 Run:  .venv/bin/python -m benchmarks.bench_rest [--concurrency 32] [--requests 3000] [--repeats 3]
 Target (conversation issue): >= 300 requests/s on 2 cores with p99 < 100 ms.
 
-The server is what ``helpline serve`` runs (``python -m bot.cli serve``: uvicorn, one worker) on
+The server is what ``helpline serve`` runs (``python -m bot.app.cli serve``: uvicorn, one worker) on
 127.0.0.1 and a free port, over a private workspace: a freshly trained model and a seeded SQLite file in
 a temp folder (``benchmarks.common.workspace``). The load comes from a separate process: an
 asyncio + httpx client with ``--concurrency`` workers, each owning its own senders (so one sender never

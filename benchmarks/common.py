@@ -94,7 +94,7 @@ def train(model_dir: Path, config_path: Path | None = None, data: Path | None = 
 
     Without ``config_path`` / ``data``, the settings' ``config.yml`` and ``data/nlu.yml`` are used.
     """
-    from bot.settings import Settings
+    from bot.core.settings import Settings
     from nlu.cli import train_model
 
     if config_path is None or data is None:
@@ -121,8 +121,8 @@ def workspace(train_model: bool = True) -> Iterator[tuple[Any, dict[str, float]]
     load model + build the search index). The model is trained into the temp folder, unless
     ``train_model`` is False and ``var/models`` already has one.
     """
-    from bot.bootstrap import Container
-    from bot.settings import Settings
+    from bot.app.bootstrap import Container
+    from bot.core.settings import Settings
     from nlu.cli import DEFAULT_MODEL_DIR
 
     with temp_dir("helpline-bench-") as tmp:
@@ -190,7 +190,7 @@ def start_server(
         if name.startswith(tuple(drop_env)):
             env.pop(name)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "bot.app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

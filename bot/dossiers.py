@@ -1,4 +1,4 @@
-"""Dossier status (tra cứu hồ sơ): the adapters behind :class:`bot.ports.DossierGateway` and friends.
+"""Dossier status (tra cứu hồ sơ): the adapters behind :class:`bot.core.ports.DossierGateway` and friends.
 
 * :class:`LocalDossierGateway`: dossiers in our own database (the default, and the demo). The applicant's
   phone and ID numbers are never stored: only salted hashes of their last 4 digits.
@@ -35,17 +35,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from actions.dossier import progress_text
-from bot.messages import ConversationKey, OutboundMessage
-from bot.ports import (
+from bot.core.messages import ConversationKey, OutboundMessage
+from bot.core.ports import (
     DossierGateway,
     DossierLookupUnavailable,
     DossierStatus,
     DossierSubscription,
     DossierSubscriptions,
 )
-from bot.responses import ResponseCatalogue
-from bot.store import Base
-from bot.timeutil import as_utc, utcnow
+from bot.core.responses import ResponseCatalogue
+from bot.core.timeutil import as_utc, utcnow
+from knowledge.db import Base
 
 logger = logging.getLogger(__name__)
 
@@ -215,7 +215,7 @@ class NewDossier:
 
 
 class LocalDossierGateway:
-    """:class:`bot.ports.DossierGateway` over the local ``dossiers`` table.
+    """:class:`bot.core.ports.DossierGateway` over the local ``dossiers`` table.
 
     Args:
         sessions: a session factory bound to the database (the composition root's).
@@ -611,7 +611,7 @@ def seed_demo_dossiers(gateway: LocalDossierGateway, now: datetime | None = None
 
 
 class SqlDossierAccessGuard:
-    """:class:`bot.ports.DossierAccessGuard` in the ``dossier_access`` table (shared by every worker).
+    """:class:`bot.core.ports.DossierAccessGuard` in the ``dossier_access`` table (shared by every worker).
 
     Args:
         sessions: a session factory bound to the database.
@@ -717,7 +717,7 @@ async def _guarded(fn: Callable[[], Any]) -> Any:
 
 
 class SqlDossierSubscriptions:
-    """:class:`bot.ports.DossierSubscriptions` in the ``dossier_subscriptions`` table.
+    """:class:`bot.core.ports.DossierSubscriptions` in the ``dossier_subscriptions`` table.
 
     Args:
         sessions: a session factory bound to the database.
@@ -792,7 +792,7 @@ class SqlDossierSubscriptions:
 
 
 class HttpDossierGateway:
-    """:class:`bot.ports.DossierGateway` for a provincial one-stop-shop system over HTTP.
+    """:class:`bot.core.ports.DossierGateway` for a provincial one-stop-shop system over HTTP.
 
     The contract (one request per lookup)::
 
@@ -809,7 +809,7 @@ class HttpDossierGateway:
     ``applicant`` may also carry full ``phone`` / ``id_number``: only their last 4 digits are compared,
     here, and they are never logged or returned. A 5xx answer or a network error is retried with
     exponential backoff; what still fails, and any other answer, raises
-    :class:`bot.ports.DossierLookupUnavailable`.
+    :class:`bot.core.ports.DossierLookupUnavailable`.
 
     Args:
         client: the HTTP client (tests inject one over ``httpx.MockTransport``).

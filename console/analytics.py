@@ -2,7 +2,7 @@
 
 :meth:`AnalyticsService.report` computes every figure for a range of days (days in the service's time
 zone, ``Asia/Ho_Chi_Minh`` by default) from three tables: ``messages`` and ``conversations``
-(:mod:`bot.store`) and ``tickets`` (:mod:`console.tickets`). Seven SQL statements per report, each
+(:mod:`bot.storage.sql`) and ``tickets`` (:mod:`console.tickets`). Seven SQL statements per report, each
 restricted to the range on an indexed ``created_at`` (``ix_messages_created``); only the rows that have
 to be looked at one by one (tickets and ratings, both few) are read into Python.
 
@@ -42,9 +42,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Integer, and_, case, distinct, exists, func, literal, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.responses import parse_payload
-from bot.store import ConversationRow, MessageRow
-from bot.timeutil import as_utc
+from bot.core.responses import parse_payload
+from bot.core.timeutil import as_utc
+from bot.storage.sql import ConversationRow, MessageRow
 from console.tickets import RATING_WINDOW, REASONS, TicketRow
 from knowledge.models import ProcedureRow
 

@@ -34,8 +34,8 @@ from sqlalchemy import Boolean, DateTime, Integer, String, UniqueConstraint, sel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from bot.store import Base
-from bot.timeutil import utcnow
+from bot.core.timeutil import utcnow
+from knowledge.db import Base
 
 log = logging.getLogger(__name__)
 

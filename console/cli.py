@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from console.auth import ROLES, UserExistsError
 
 if TYPE_CHECKING:
-    from bot.bootstrap import Container
+    from bot.app.bootstrap import Container
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

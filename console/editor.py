@@ -12,7 +12,7 @@ diff of the two. A rollback is itself a change: it saves an earlier snapshot aga
 
 Response texts stay in ``data/responses.yml``; an editor's version of a key is stored in
 ``response_overrides`` and laid over the file at start-up (:func:`load_responses`) and after each edit,
-through the same validation as the file (:class:`bot.responses.ResponseCatalogue`).
+through the same validation as the file (:class:`bot.core.responses.ResponseCatalogue`).
 
 The "try it" box runs the real engine (same live NLU, knowledge base, texts and policy) on a throw-away
 conversation (channel ``try``) whose store keeps states in memory and drops the message log, and with no
@@ -38,20 +38,20 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text,
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from bot.engine import Engine
-from bot.live import LiveReloader, LiveResponses, ReloadStatus
-from bot.messages import ConversationKey, InboundMessage, OutboundMessage
-from bot.ports import MessageRecord
-from bot.responses import (
+from bot.core.messages import ConversationKey, InboundMessage, OutboundMessage
+from bot.core.ports import MessageRecord
+from bot.core.responses import (
     RESPONSE_SCHEMA,
     ResponseCatalogue,
     ResponseCatalogueError,
     parse_payload,
 )
-from bot.state import ConversationState
-from bot.store import Base
-from bot.timeutil import utcnow
+from bot.core.state import ConversationState
+from bot.core.timeutil import utcnow
+from bot.engine.engine import Engine
+from bot.engine.live import LiveReloader, LiveResponses, ReloadStatus
 from console.auth import User
+from knowledge.db import Base
 from knowledge.domain import (
     CHANNEL_LABELS,
     ONLINE_LEVEL_LABELS,
@@ -612,7 +612,7 @@ def load_responses(
     schema: Mapping[str, frozenset[str]] = RESPONSE_SCHEMA,
 ) -> LiveResponses:
     """The catalogue for start-up: the file (validated as always: a bad file stops the server) with the
-    editors' overrides from the database over it, in a :class:`bot.live.LiveResponses`.
+    editors' overrides from the database over it, in a :class:`bot.engine.live.LiveResponses`.
 
     Without ``sessions`` (tests on fakes), or before the ``response_overrides`` table exists, only the file.
     """
@@ -635,7 +635,7 @@ def load_responses(
 class ScratchConversationStore:
     """Conversation store of the "try it" box: states in memory (the newest ``limit``), messages dropped.
 
-    Implements :class:`bot.ports.ConversationStore`; nothing reaches the message log, so analytics never
+    Implements :class:`bot.core.ports.ConversationStore`; nothing reaches the message log, so analytics never
     counts an editor's tries.
     """
 

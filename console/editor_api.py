@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from bot.live import ReloadStatus
+from bot.engine.live import ReloadStatus
 from console.auth import ConsoleAuth, User
 from console.editor import (
     AuditEntry,
@@ -289,7 +289,7 @@ class TryOut(BaseModel):
 
 
 def status_out(s: ReloadStatus) -> ReloadStatusOut:
-    """The API shape of a :class:`bot.live.ReloadStatus`."""
+    """The API shape of a :class:`bot.engine.live.ReloadStatus`."""
     return ReloadStatusOut(
         state=s.state,
         reason=s.reason,

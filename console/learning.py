@@ -43,12 +43,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import JSON, DateTime, Integer, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from bot.responses import parse_payload
-from bot.store import Base, ConversationRow, MessageRow
-from bot.timeutil import as_utc, utcnow
+from bot.core.responses import parse_payload
+from bot.core.timeutil import as_utc, utcnow
+from bot.storage.sql import ConversationRow, MessageRow
 from console.analytics import FEEDBACK_INTENT, rating_of, text_key, unanswered_condition
 from console.auth import User
 from console.tickets import RATING_WINDOW, TicketRow
+from knowledge.db import Base
 from knowledge.domain import FaqEntry
 from knowledge.importers.parsing import CODE_RE
 from knowledge.models import FaqRow

@@ -3,7 +3,7 @@
 How a ticket lives:
 
 1. The escalation action moves the conversation to ``with_officer`` and emits
-   :class:`actions.base.EscalationRequested`; the engine publishes it to :class:`TicketEventSink`, which
+   :class:`bot.core.sdk.EscalationRequested`; the engine publishes it to :class:`TicketEventSink`, which
    opens a ``waiting`` ticket holding the conversation so far (``ConversationStore.recent_messages``,
    whose texts are already redacted).
 2. While the ticket is open the engine stays silent. Citizen messages reach the ticket through
@@ -51,16 +51,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from actions.base import EscalationRequested, Event, FeedbackGiven
 from bot.channels.base import DeliveryError, MessageHandler
-from bot.messages import Button, ConversationKey, InboundMessage, OutboundMessage
-from bot.ports import ConversationStore, MessageRecord
-from bot.redact import redact
-from bot.responses import ResponseCatalogue
-from bot.state import Mode
-from bot.store import Base
-from bot.timeutil import as_utc, utcnow
+from bot.core.events import EscalationRequested, Event, FeedbackGiven
+from bot.core.messages import Button, ConversationKey, InboundMessage, OutboundMessage
+from bot.core.ports import ConversationStore, MessageRecord
+from bot.core.redact import redact
+from bot.core.responses import ResponseCatalogue
+from bot.core.state import Mode
+from bot.core.timeutil import as_utc, utcnow
 from console.auth import UserRow
+from knowledge.db import Base
 
 log = logging.getLogger(__name__)
 OPEN_KEYS_TTL = 5.0
@@ -881,7 +881,7 @@ class TicketService:
 
 
 class TicketEventSink:
-    """The engine's :class:`bot.ports.EventSink`: opens tickets and files ratings.
+    """The engine's :class:`bot.core.ports.EventSink`: opens tickets and files ratings.
 
     * :class:`EscalationRequested` opens a ticket (or finds the open one);
     * :class:`FeedbackGiven` with a rating goes to the conversation's last closed ticket; a rating of the

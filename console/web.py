@@ -17,7 +17,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from bot.responses import parse_payload
+from bot.core.responses import parse_payload
 from console.auth import CSRF_FIELD, ConsoleAuth, User
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"

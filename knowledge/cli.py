@@ -13,7 +13,7 @@ from knowledge.domain import CHANNEL_LABELS, ONLINE_LEVEL_LABELS, ImportReport, 
 from knowledge.seed import SEED_PATH, is_seed_format, read_records, with_aliases, write_records, write_seed
 
 if TYPE_CHECKING:
-    from bot.bootstrap import Container
+    from bot.app.bootstrap import Container
 
 DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data"
 

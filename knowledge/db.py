@@ -1,16 +1,20 @@
-"""Database engines, sessions and migrations (SQLite file by default, PostgreSQL in production)."""
+"""Database engines, sessions and the declarative base (SQLite file by default, PostgreSQL in production).
+
+The schema migrations live in the composition root (:mod:`bot.app.migrations`), which sees every table."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+class Base(DeclarativeBase):
+    """The one declarative base of every helpline table (knowledge, conversations, dossiers, tickets,
+    console). Table modules of every layer derive from it; the migrations (``bot/app/migrations``)
+    import them all so Alembic sees one ``Base.metadata``."""
 
 
 def make_engine(url: str, **kwargs: object) -> Engine:
@@ -42,16 +46,3 @@ def make_engine(url: str, **kwargs: object) -> Engine:
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit (the repository returns domain copies)."""
     return sessionmaker(engine, expire_on_commit=False)
-
-
-def alembic_config(engine: Engine) -> Config:
-    """Alembic configuration pointing at the packaged migrations and at ``engine``."""
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.attributes["engine"] = engine
-    return cfg
-
-
-def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema up to ``revision`` (idempotent)."""
-    command.upgrade(alembic_config(engine), revision)

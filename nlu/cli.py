@@ -24,7 +24,7 @@ from nlu.pipeline import Pipeline, load_config
 from nlu.training_data import TrainingData, load_training_data
 
 if TYPE_CHECKING:
-    from bot.bootstrap import Container
+    from bot.app.bootstrap import Container
 
 IndexProvider = Callable[[], Any]
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

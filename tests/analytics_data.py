@@ -1,6 +1,6 @@
 """A known week of help-line activity for the analytics tests, written through the real stores.
 
-:func:`seed_week` logs messages with :class:`bot.store.SqlConversationStore` and works tickets with
+:func:`seed_week` logs messages with :class:`bot.storage.sql.SqlConversationStore` and works tickets with
 :class:`console.tickets.TicketService` (a fake channel, an injected clock), as the engine and the officer
 console would. tests/integration/test_analytics.py states every figure the report should give for it;
 :func:`expected_daily` lists the per-day, per-channel counts.
@@ -31,10 +31,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.messages import ConversationKey, OutboundMessage
-from bot.ports import MessageRecord
-from bot.responses import ResponseCatalogue
-from bot.store import SqlConversationStore
+from bot.core.messages import ConversationKey, OutboundMessage
+from bot.core.ports import MessageRecord
+from bot.core.responses import ResponseCatalogue
+from bot.storage.sql import SqlConversationStore
 from console.auth import UserService
 from console.tickets import TicketService
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from knowledge.db import make_engine, migrate
+from bot.app.migrations import migrate
+from knowledge.db import make_engine
 
 PG_URL = os.environ.get("HELPLINE_TEST_DATABASE_URL", "")
 PG_SKIP_REASON = (
@@ -76,8 +77,8 @@ def nlu_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def seeded_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file migrated and loaded with the shipped seed, copied by each test that needs one."""
-    from bot.bootstrap import Container
-    from bot.settings import Settings
+    from bot.app.bootstrap import Container
+    from bot.core.settings import Settings
 
     path = tmp_path_factory.mktemp("seeded") / "template.sqlite3"
     container = Container(settings=Settings(database_url=f"sqlite:///{path}"))
@@ -90,7 +91,7 @@ def seeded_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def real_settings(tmp_path: Path, nlu_model_dir: Path, seeded_db_template: Path):
     """Settings for a real server on a private copy of the seeded database and the trained model."""
-    from bot.settings import Settings
+    from bot.core.settings import Settings
 
     db = tmp_path / "helpline.sqlite3"
     shutil.copyfile(seeded_db_template, db)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.messages import ConversationKey, InboundMessage
+from bot.core.messages import ConversationKey, InboundMessage
 from knowledge.domain import Document, LegalBasis, Procedure, SubmissionChannel
 from knowledge.ports import InMemoryKnowledgeRepository
 

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Protocol, runtime_checkable
 
-from bot.messages import (
+from bot.core.messages import (
     Button,
     ConversationKey,
     InboundMessage,
@@ -30,7 +30,7 @@ from bot.messages import (
     numbered_fallback,
     resolve_numbered_reply,
 )
-from bot.redact import redact
+from bot.core.redact import redact
 
 __all__ = [
     "ChannelError",

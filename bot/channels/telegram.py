@@ -46,8 +46,8 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.base import DeliveryError, InboundQueue, QueueFullError, split_text
 from bot.channels.ratelimit import RateLimiter
-from bot.messages import ConversationKey, InboundMessage, OutboundMessage
-from bot.redact import redact
+from bot.core.messages import ConversationKey, InboundMessage, OutboundMessage
+from bot.core.redact import redact
 
 __all__ = [
     "DEFAULT_BASE_URL",

@@ -26,7 +26,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from bot.channels.base import DeliveryError, InboundQueue, QueueFullError, TextOnlyChannel
-from bot.messages import InboundMessage
+from bot.core.messages import InboundMessage
 
 __all__ = ["DEFAULT_BASE_URL", "SECRET_HEADER", "TEXT_EVENT", "ZaloBotChannel", "zalo_bot_webhook_router"]
 

@@ -36,7 +36,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from bot.channels.base import DeliveryError, InboundQueue, QueueFullError, TextOnlyChannel
-from bot.messages import InboundMessage, OutboundMessage
+from bot.core.messages import InboundMessage, OutboundMessage
 
 __all__ = [
     "SIGNATURE_HEADER",

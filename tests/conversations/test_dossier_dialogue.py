@@ -2,7 +2,7 @@
 
 The YAML transcripts run with ``build_actions()`` (no dossier system); these pass a
 :class:`actions.dossier.DossierDesk` over in-memory fakes to the same ``build_actions`` and talk to the
-real :class:`bot.engine.Engine` with the rule-based FakeInterpreter, turn by turn.
+real :class:`bot.engine.engine.Engine` with the rule-based FakeInterpreter, turn by turn.
 """
 
 from __future__ import annotations
@@ -10,10 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from actions.dossier import DossierDesk
-from bot.dossiers import DossierWatcher
-from bot.engine import Engine, build_actions
-from bot.messages import InboundMessage, OutboundMessage
-from bot.ports import (
+from bot.core.messages import InboundMessage, OutboundMessage
+from bot.core.ports import (
     DossierStatus,
     InMemoryConversationStore,
     InMemoryDossierAccessGuard,
@@ -21,8 +19,10 @@ from bot.ports import (
     InMemoryDossierSubscriptions,
     RecordingEventSink,
 )
-from bot.responses import ResponseCatalogue
-from bot.state import Mode
+from bot.core.responses import ResponseCatalogue
+from bot.core.state import Mode
+from bot.dossiers import DossierWatcher
+from bot.engine.engine import Engine, build_actions
 from tests import factories as f
 from tests.fakes.interpreter import FakeInterpreter
 
@@ -133,7 +133,7 @@ async def test_other_question_while_awaiting_digits_leaves_the_dossier_dialogue(
 
 
 async def test_officer_from_the_dossier_reply_carries_the_code() -> None:
-    from actions.base import EscalationRequested
+    from bot.core.events import EscalationRequested
 
     chat = Chat()
     await chat.say("tra cứu hồ sơ")

@@ -2,7 +2,7 @@
 
 The NLU pipeline is trained once per session from ``config.yml`` and ``data/nlu.yml`` into a temporary
 folder, and loaded with a search index over the 4,259 seed procedures (with ``data/aliases.yml`` and the
-abbreviation map), the way :mod:`bot.bootstrap` builds them. The policy takes the ``policy:`` section of
+abbreviation map), the way :mod:`bot.app.bootstrap` builds them. The policy takes the ``policy:`` section of
 ``config.yml``. Each ``tests/conversations/real/*.yaml`` is run turn by turn::
 
     description: what the dialogue shows
@@ -31,12 +31,12 @@ from typing import Any
 import pytest
 import yaml
 
-from actions.base import EscalationRequested
-from bot.engine import Engine, build_actions
-from bot.messages import InboundMessage
-from bot.policy import Policy, PolicyConfig
-from bot.ports import InMemoryConversationStore, RecordingEventSink
-from bot.responses import ResponseCatalogue
+from bot.core.events import EscalationRequested
+from bot.core.messages import InboundMessage
+from bot.core.ports import InMemoryConversationStore, RecordingEventSink
+from bot.core.responses import ResponseCatalogue
+from bot.engine.engine import Engine, build_actions
+from bot.engine.policy import Policy, PolicyConfig
 from knowledge.ports import InMemoryKnowledgeRepository
 from knowledge.search import SearchIndex
 from knowledge.seed import (

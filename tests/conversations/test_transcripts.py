@@ -29,12 +29,13 @@ from typing import Any
 import pytest
 import yaml
 
-from actions.base import CollectingDispatcher, EscalationRequested, Tracker
-from bot.engine import Engine, build_actions
-from bot.messages import InboundMessage
-from bot.policy import Policy
-from bot.ports import InMemoryConversationStore, RecordingEventSink
-from bot.responses import ResponseCatalogue
+from bot.core.events import EscalationRequested
+from bot.core.messages import InboundMessage
+from bot.core.ports import InMemoryConversationStore, RecordingEventSink
+from bot.core.responses import ResponseCatalogue
+from bot.core.sdk import CollectingDispatcher, Tracker
+from bot.engine.engine import Engine, build_actions
+from bot.engine.policy import Policy
 from knowledge.faq import FaqMatcher, load_faq_file
 from tests import factories as f
 from tests.fakes.interpreter import FakeInterpreter

@@ -76,7 +76,7 @@ class LiveServer:
 
 def serve(container) -> LiveServer:
     """A :class:`LiveServer` of the whole helpline app over ``container`` (use it with ``with``)."""
-    from bot.server import create_app
+    from bot.app.server import create_app
 
     return LiveServer(create_app(container))
 
@@ -86,7 +86,7 @@ def container_with(settings, *accounts: Account, models: Path | None = None):
 
     With ``models``, the model folder is first copied there, so a live rebuild writes to a private copy.
     """
-    from bot.bootstrap import Container
+    from bot.app.bootstrap import Container
 
     if models is not None:
         shutil.copytree(settings.model_dir, models)
@@ -126,7 +126,7 @@ def ask(page, text: str) -> None:
 @pytest.fixture
 def live_server(real_settings) -> Iterator[LiveServer]:
     """The whole helpline server on a private seeded database."""
-    from bot.bootstrap import Container
+    from bot.app.bootstrap import Container
 
     with serve(Container(settings=real_settings)) as server:
         yield server

@@ -1,4 +1,4 @@
-"""A deterministic fake of :class:`bot.ports.Interpreter` for engine and transcript tests.
+"""A deterministic fake of :class:`bot.core.ports.Interpreter` for engine and transcript tests.
 
 Rules are keyed by text fragments, compared without diacritics and case ("lệ phí" matches "le phi"):
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import httpx
 
-from bot.bootstrap import Container
+from bot.app.bootstrap import Container
+from bot.app.server import create_app
 from bot.channels.zalo_oa import sign_event
-from bot.server import create_app
 from tests.fakes.telegram_server import FakeTelegramServer
 from tests.fakes.zalo import FakeZaloBot, FakeZaloOA
 

@@ -8,15 +8,16 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from actions.base import EscalationRequested
-from bot.messages import ConversationKey, OutboundMessage
-from bot.responses import ResponseCatalogue
-from bot.store import SqlConversationStore
+from bot.app.migrations import migrate
+from bot.core.events import EscalationRequested
+from bot.core.messages import ConversationKey, OutboundMessage
+from bot.core.responses import ResponseCatalogue
+from bot.storage.sql import SqlConversationStore
 from console.api import api_router
 from console.auth import COOKIE_NAME, ConsoleAuth, SessionSigner, UserService, hash_password, verify_password
 from console.pages import console_router
 from console.tickets import TicketService
-from knowledge.db import make_engine, make_session_factory, migrate
+from knowledge.db import make_engine, make_session_factory
 
 # --- passwords and signed sessions -----------------------------------------------------------------------
 

@@ -11,6 +11,9 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, inspect, select
 
 from actions.dossier import valid_dossier_code
+from bot.core.messages import ConversationKey, OutboundMessage
+from bot.core.ports import InMemoryDossierSubscriptions
+from bot.core.responses import ResponseCatalogue
 from bot.dossiers import (
     DEMO_DOSSIERS,
     DossierConfig,
@@ -23,9 +26,6 @@ from bot.dossiers import (
     load_dossier_config,
     seed_demo_dossiers,
 )
-from bot.messages import ConversationKey, OutboundMessage
-from bot.ports import InMemoryDossierSubscriptions
-from bot.responses import ResponseCatalogue
 from knowledge.db import make_session_factory
 
 NOW = datetime(2025, 3, 20, 3, 0, tzinfo=UTC)
@@ -199,7 +199,7 @@ async def test_watcher_notices_an_officers_update(db_engine: Engine, gateway: Lo
 
 
 async def test_watcher_retries_failed_deliveries_and_skips_unavailable_lookups() -> None:
-    from bot.ports import DossierStatus, InMemoryDossierGateway
+    from bot.core.ports import DossierStatus, InMemoryDossierGateway
 
     subs = InMemoryDossierSubscriptions()
     gateway = InMemoryDossierGateway([DossierStatus("A1.1-250301-0001", "Đã tiếp nhận")])

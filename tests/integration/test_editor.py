@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.engine import Engine
-from bot.live import InterpreterHolder
-from bot.responses import DEFAULT_PATH
-from bot.store import MessageRow
+from bot.core.responses import DEFAULT_PATH
+from bot.engine.engine import Engine
+from bot.engine.live import InterpreterHolder
+from bot.storage.sql import MessageRow
 from console.auth import UserService
 from console.editor import (
     EditorError,

@@ -9,10 +9,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from bot.engine import Engine
-from bot.live import InterpreterHolder, LiveReloader
-from bot.responses import DEFAULT_PATH, ResponseCatalogue
-from bot.store import SqlConversationStore
+from bot.app.migrations import migrate
+from bot.core.responses import DEFAULT_PATH, ResponseCatalogue
+from bot.engine.engine import Engine
+from bot.engine.live import InterpreterHolder, LiveReloader
+from bot.storage.sql import SqlConversationStore
 from console.api import api_router
 from console.auth import ConsoleAuth, UserService
 from console.editor import EditorService, ScratchConversationStore, load_responses
@@ -20,7 +21,7 @@ from console.editor_api import editor_api_router
 from console.editor_pages import editor_router
 from console.pages import console_router
 from console.tickets import TicketService
-from knowledge.db import make_engine, make_session_factory, migrate
+from knowledge.db import make_engine, make_session_factory
 from knowledge.repository import SqlKnowledgeRepository
 from tests import factories as f
 from tests.fakes.interpreter import FakeInterpreter

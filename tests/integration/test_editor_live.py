@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.live import InterpreterHolder, LiveReloader, LiveResponses, prune_models
-from bot.responses import ResponseCatalogue
+from bot.core.responses import ResponseCatalogue
+from bot.engine.live import InterpreterHolder, LiveReloader, LiveResponses, prune_models
 from console.editor import procedure_draft
 
 BIRTH = "1.001193"
@@ -107,7 +107,7 @@ def test_prune_models_keeps_the_newest_and_the_latest(tmp_path: Path) -> None:
 @pytest.fixture
 def live_container(real_settings, tmp_path):
     """A real container whose model folder is private (the rebuild writes new models there)."""
-    from bot.bootstrap import Container
+    from bot.app.bootstrap import Container
 
     models = tmp_path / "models"
     shutil.copytree(real_settings.model_dir, models)
@@ -125,7 +125,7 @@ async def ask(client: httpx.AsyncClient, sender: str, text: str) -> str:
 
 @pytest.mark.slow
 async def test_saved_alias_is_understood_without_restart(live_container) -> None:
-    from bot.server import create_app
+    from bot.app.server import create_app
 
     app = create_app(live_container)
     hoa = live_container.users.authenticate("hoa", "matkhau-hoa")
@@ -156,8 +156,8 @@ async def test_saved_alias_is_understood_without_restart(live_container) -> None
 
 @pytest.mark.slow
 async def test_failed_retrain_keeps_the_old_model_and_says_why(live_container) -> None:
-    from bot.live import nlu_loader
-    from bot.server import create_app
+    from bot.app.server import create_app
+    from bot.engine.live import nlu_loader
 
     def broken_trainer() -> Path:
         raise ValueError("config.yml: pipeline trống")

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.messages import ConversationKey
-from bot.ports import MessageRecord
-from bot.store import SqlConversationStore
+from bot.core.messages import ConversationKey
+from bot.core.ports import MessageRecord
+from bot.storage.sql import SqlConversationStore
 from console.auth import User
 from console.learning import (
     ImportRefused,

@@ -9,10 +9,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from bot.messages import ConversationKey
-from bot.ports import MessageRecord
-from bot.responses import ResponseCatalogue
-from bot.store import SqlConversationStore
+from bot.app.migrations import migrate
+from bot.core.messages import ConversationKey
+from bot.core.ports import MessageRecord
+from bot.core.responses import ResponseCatalogue
+from bot.storage.sql import SqlConversationStore
 from console.api import api_router
 from console.auth import ConsoleAuth, UserService
 from console.learning import LearningService
@@ -20,7 +21,7 @@ from console.learning_api import learning_api_router
 from console.learning_pages import learning_router
 from console.pages import console_router
 from console.tickets import TicketService
-from knowledge.db import make_engine, make_session_factory, migrate
+from knowledge.db import make_engine, make_session_factory
 from knowledge.domain import FaqEntry
 from knowledge.repository import SqlKnowledgeRepository
 from tests import factories as f

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bot.bootstrap import Container
-from bot.server import create_app
+from bot.app.bootstrap import Container
+from bot.app.server import create_app
 
 
 async def _client(app) -> httpx.AsyncClient:
@@ -83,7 +83,7 @@ async def test_odd_messages_get_an_answer_not_an_error(app, message: str) -> Non
 
 
 async def test_officer_message_reaches_web_chat_by_polling(app) -> None:
-    from bot.messages import ConversationKey, OutboundMessage
+    from bot.core.messages import ConversationKey, OutboundMessage
 
     async with await _client(app) as client:
         await post(client, "u4", "xin chào")
@@ -132,7 +132,7 @@ async def test_faq_is_answered_from_the_seeded_entries(app) -> None:
 
 
 async def test_an_officer_reply_waiting_for_the_web_chat_survives_a_restart(real_settings) -> None:
-    from bot.messages import ConversationKey, OutboundMessage
+    from bot.core.messages import ConversationKey, OutboundMessage
 
     first = create_app(Container(settings=real_settings))
     await first.state.runtime.outbox.send(

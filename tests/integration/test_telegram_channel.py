@@ -29,7 +29,7 @@ from bot.channels.telegram import (
     build_bot,
     telegram_webhook_router,
 )
-from bot.messages import Button, ConversationKey, InboundMessage, OutboundMessage
+from bot.core.messages import Button, ConversationKey, InboundMessage, OutboundMessage
 from tests.fakes.telegram_server import FakeTelegramServer
 
 DATA = Path(__file__).parents[1] / "data" / "channels"

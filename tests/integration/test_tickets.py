@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from actions.base import EscalationRequested, FeedbackGiven
 from bot.channels.base import DeliveryError
-from bot.messages import ConversationKey, InboundMessage, OutboundMessage
-from bot.ports import MessageRecord
-from bot.responses import ResponseCatalogue
-from bot.state import ConversationState, Mode
-from bot.store import SqlConversationStore
+from bot.core.events import EscalationRequested, FeedbackGiven
+from bot.core.messages import ConversationKey, InboundMessage, OutboundMessage
+from bot.core.ports import MessageRecord
+from bot.core.responses import ResponseCatalogue
+from bot.core.state import ConversationState, Mode
+from bot.storage.sql import SqlConversationStore
 from console.auth import UserService
 from console.tickets import NotYourTicket, TicketError, TicketEventSink, TicketService
 from knowledge.db import make_session_factory

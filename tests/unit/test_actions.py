@@ -6,18 +6,6 @@ from typing import Any
 
 import pytest
 
-from actions.base import (
-    Action,
-    CollectingDispatcher,
-    ContinuationSet,
-    EscalationRequested,
-    FallbackCounted,
-    FeedbackGiven,
-    MessageDraft,
-    ModeChanged,
-    SlotSet,
-    Tracker,
-)
 from actions.dossier import DossierStatusAction, looks_like_dossier_code
 from actions.escalation import EscalateAction
 from actions.fallback import ClarifyAction, OfferOfficerAction
@@ -30,10 +18,19 @@ from actions.procedure import (
     clip,
 )
 from actions.smalltalk import smalltalk_actions
-from bot.messages import Button
-from bot.ports import NotConfiguredDossierGateway
-from bot.responses import ResponseCatalogue
-from bot.state import Continuation, ConversationState, Mode
+from bot.core.events import (
+    ContinuationSet,
+    EscalationRequested,
+    FallbackCounted,
+    FeedbackGiven,
+    ModeChanged,
+    SlotSet,
+)
+from bot.core.messages import Button
+from bot.core.ports import NotConfiguredDossierGateway
+from bot.core.responses import ResponseCatalogue
+from bot.core.sdk import Action, CollectingDispatcher, MessageDraft, Tracker
+from bot.core.state import Continuation, ConversationState, Mode
 from knowledge.domain import Document
 from tests import factories as f
 

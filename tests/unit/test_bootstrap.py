@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.bootstrap import Container
-from bot.settings import Settings
+from bot.app.bootstrap import Container
+from bot.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,22 +7,23 @@ from typing import Any
 
 import pytest
 
-from actions.base import Action, CollectingDispatcher, MessageDraft, ModeChanged, SlotSet, Tracker
 from actions.dossier import (
     DossierDesk,
     DossierStatusAction,
     expects_dossier_reply,
     valid_dossier_code,
 )
-from bot.ports import (
+from bot.core.events import ModeChanged, SlotSet
+from bot.core.ports import (
     DossierStatus,
     InMemoryDossierAccessGuard,
     InMemoryDossierGateway,
     InMemoryDossierSubscriptions,
     NotConfiguredDossierGateway,
 )
-from bot.responses import ResponseCatalogue
-from bot.state import ConversationState, Mode
+from bot.core.responses import ResponseCatalogue
+from bot.core.sdk import Action, CollectingDispatcher, MessageDraft, Tracker
+from bot.core.state import ConversationState, Mode
 from tests import factories as f
 
 CATALOGUE = ResponseCatalogue.load()

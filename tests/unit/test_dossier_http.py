@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from bot.core.ports import DossierLookupUnavailable
 from bot.dossiers import HttpDossierGateway
-from bot.ports import DossierLookupUnavailable
 
 BASE = "https://motcua.example.gov.vn/api/v1"
 CODE = "H12.22-250301-0001"

@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from actions.base import CollectingDispatcher, EscalationRequested, Tracker
-from bot.engine import Engine, apply_events, build_actions
-from bot.messages import Button
-from bot.ports import InMemoryConversationStore, RecordingEventSink
-from bot.responses import ResponseCatalogue
-from bot.state import ConversationState, Mode
+from bot.core.events import EscalationRequested
+from bot.core.messages import Button
+from bot.core.ports import InMemoryConversationStore, RecordingEventSink
+from bot.core.responses import ResponseCatalogue
+from bot.core.sdk import CollectingDispatcher, Tracker
+from bot.core.state import ConversationState, Mode
+from bot.engine.engine import Engine, apply_events, build_actions
 from tests import factories as f
 from tests.fakes.interpreter import FakeInterpreter
 
@@ -140,7 +141,7 @@ async def test_error_inside_an_action_gives_the_apology_and_logs_the_cause(
     actions = build_actions()
     actions["action_fee"] = BrokenAction()
     s = make(actions=actions)
-    with caplog.at_level(logging.ERROR, logger="bot.engine"):
+    with caplog.at_level(logging.ERROR, logger="bot.engine.engine"):
         replies = await s.engine.handle(f.inbound("đăng ký kết hôn lệ phí bao nhiêu"))
     assert [(r.text, r.buttons) for r in replies] == [(APOLOGY.text, APOLOGY.buttons)]
     assert "Traceback" not in replies[0].text
@@ -194,7 +195,7 @@ async def test_messages_of_one_chat_are_handled_one_at_a_time() -> None:
 
 def test_every_policy_action_exists() -> None:
     from actions.procedure import TOPIC_BY_INTENT, action_name
-    from bot.policy import SMALLTALK_ACTIONS
+    from bot.engine.policy import SMALLTALK_ACTIONS
 
     names = set(build_actions())
     used = {action_name(t) for t in TOPIC_BY_INTENT.values()} | set(SMALLTALK_ACTIONS.values())
@@ -204,7 +205,7 @@ def test_every_policy_action_exists() -> None:
 
 
 def test_apply_events_refuses_unknown_slots() -> None:
-    from actions.base import SlotSet
+    from bot.core.events import SlotSet
 
     with pytest.raises(ValueError):
         apply_events(ConversationState(key=f.key()), [SlotSet("password", "x")])
@@ -213,7 +214,7 @@ def test_apply_events_refuses_unknown_slots() -> None:
 def test_state_round_trips_through_json() -> None:
     import json
 
-    from bot.state import Continuation
+    from bot.core.state import Continuation
 
     state = ConversationState(
         key=f.key(),

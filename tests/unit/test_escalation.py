@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from actions.base import CollectingDispatcher, EscalationRequested, ModeChanged, Tracker
 from actions.escalation import EscalateAction, EscalationConfig, FixedTicketQueue, load_escalation_config
-from bot.responses import ResponseCatalogue
-from bot.state import ConversationState, Mode
+from bot.core.events import EscalationRequested, ModeChanged
+from bot.core.responses import ResponseCatalogue
+from bot.core.sdk import CollectingDispatcher, Tracker
+from bot.core.state import ConversationState, Mode
 from tests import factories as f
 
 CATALOGUE = ResponseCatalogue.load()

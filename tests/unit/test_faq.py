@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
-from actions.base import CollectingDispatcher, ContinuationSet, ModeChanged, Tracker
 from actions.faq import FaqAnswerAction
-from bot.policy import Policy, PolicyConfig
-from bot.responses import ResponseCatalogue
-from bot.state import ConversationState, Mode
+from bot.core.events import ContinuationSet, ModeChanged
+from bot.core.responses import ResponseCatalogue
+from bot.core.sdk import CollectingDispatcher, Tracker
+from bot.core.state import ConversationState, Mode
+from bot.engine.policy import Policy, PolicyConfig
 from knowledge.domain import FaqEntry
 from knowledge.faq import FAQ_PATH, FaqMatcher, load_faq_file, seed_faqs
 from knowledge.ports import InMemoryKnowledgeRepository

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from actions.base import ModeChanged, SlotSet
-from bot.messages import Button
-from bot.policy import Policy, PolicyConfig, is_more_request
-from bot.state import Continuation, ConversationState, Mode
+from bot.core.events import ModeChanged, SlotSet
+from bot.core.messages import Button
+from bot.core.state import Continuation, ConversationState, Mode
+from bot.engine.policy import Policy, PolicyConfig, is_more_request
 from tests import factories as f
 
 KEY = f.key()

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from actions.base import Action, CollectingDispatcher, ContinuationSet, MessageDraft, SlotSet, Tracker
 from actions.procedure import (
     MoreAction,
     ProcedureAnswerAction,
@@ -22,9 +21,11 @@ from actions.procedure import (
     group_title,
     match_group,
 )
-from bot.messages import Button
-from bot.responses import ResponseCatalogue
-from bot.state import Continuation, ConversationState
+from bot.core.events import ContinuationSet, SlotSet
+from bot.core.messages import Button
+from bot.core.responses import ResponseCatalogue
+from bot.core.sdk import Action, CollectingDispatcher, MessageDraft, Tracker
+from bot.core.state import Continuation, ConversationState
 from knowledge.domain import Document, SubmissionChannel
 from tests import factories as f
 
@@ -423,7 +424,7 @@ async def test_no_notes_button_without_procedure_notes() -> None:
 
 
 def test_notes_payload_answers_the_notes_of_that_procedure() -> None:
-    from bot.policy import Policy
+    from bot.engine.policy import Policy
 
     parse = f.parse("procedure_notes", entities={"procedure": f.MARRIAGE})
     decision = Policy().decide(parse, ConversationState(key=f.key()))

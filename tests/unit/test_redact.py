@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.redact import redact
+from bot.core.redact import redact
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, select
 
-from bot.messages import Button
-from bot.ports import MessageRecord
-from bot.state import Continuation, ConversationState, Mode
-from bot.store import MessageRow, SqlConversationStore
+from bot.core.messages import Button
+from bot.core.ports import MessageRecord
+from bot.core.state import Continuation, ConversationState, Mode
+from bot.storage.sql import MessageRow, SqlConversationStore
 from knowledge.db import make_engine, make_session_factory
 from tests import factories as f
 from tests.conftest import pg_options

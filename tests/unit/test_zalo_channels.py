@@ -38,7 +38,7 @@ from bot.channels.zalo_oa import (
     sign_event,
     zalo_oa_webhook_router,
 )
-from bot.messages import Button, ConversationKey, InboundMessage, OutboundMessage
+from bot.core.messages import Button, ConversationKey, InboundMessage, OutboundMessage
 from tests.fakes.zalo import FakeZaloBot, FakeZaloOA
 
 DATA = Path(__file__).parents[1] / "data" / "channels"

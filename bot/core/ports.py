@@ -5,7 +5,7 @@ Port                     Real adapter                                Fake (recor
 =======================  ==========================================  =====================================
 :class:`Interpreter`     ``nlu`` pipeline (wired by the composition  ``tests/fakes/interpreter.py``
                          root)
-:class:`ConversationStore`  :class:`bot.store.SqlConversationStore`  :class:`InMemoryConversationStore`
+:class:`ConversationStore`  :class:`bot.storage.sql.SqlConversationStore`  :class:`InMemoryConversationStore`
 :class:`EventSink`       :class:`console.tickets.TicketEventSink`     :class:`RecordingEventSink`
 :class:`DossierGateway`  :class:`bot.dossiers.LocalDossierGateway`,  :class:`NotConfiguredDossierGateway`,
                          :class:`bot.dossiers.HttpDossierGateway`    :class:`InMemoryDossierGateway`
@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from bot.messages import ConversationKey
-from bot.state import ConversationState
-from bot.timeutil import as_utc
+from bot.core.messages import ConversationKey
+from bot.core.state import ConversationState
+from bot.core.timeutil import as_utc
 
 if TYPE_CHECKING:
-    from actions.base import Event
+    from bot.core.events import Event
 
 
 class Interpreter(Protocol):

@@ -8,8 +8,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from bot.bootstrap import Container
-from bot.settings import Settings
+from bot.app.bootstrap import Container
+from bot.core.settings import Settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,7 +44,7 @@ def cmd_serve(args: argparse.Namespace, container: Container) -> int:
     """Start the server (uvicorn) with everything the settings enable."""
     import uvicorn
 
-    from bot.server import create_app
+    from bot.app.server import create_app
 
     print("Đang chuẩn bị cơ sở dữ liệu và mô hình NLU (lần đầu có thể mất khoảng một phút)...", flush=True)
     app = create_app(container)
@@ -59,7 +59,7 @@ def cmd_chat(args: argparse.Namespace, container: Container) -> int:
     """Talk to the bot in a terminal; buttons are shown numbered and a number chooses one."""
     import asyncio
 
-    from bot.console import run_console
+    from bot.channels.terminal import run_console
 
     # The terminal is the citizen's screen: errors go to a log file, never onto it.
     log_file = container.settings.model_dir.parent / "helpline.log"

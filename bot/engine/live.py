@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from bot.ports import Interpreter
-from bot.responses import Rendered, ResponseCatalogue
+from bot.core.ports import Interpreter
+from bot.core.responses import Rendered, ResponseCatalogue
 
 if TYPE_CHECKING:
     from nlu.training_data import TrainingData
@@ -63,7 +63,7 @@ class InterpreterHolder:
 class LiveResponses(ResponseCatalogue):
     """The response catalogue everyone holds; :meth:`swap` replaces the texts behind it at once.
 
-    It is a :class:`bot.responses.ResponseCatalogue` (same ``render``, ``text`` and ``keys``) that
+    It is a :class:`bot.core.responses.ResponseCatalogue` (same ``render``, ``text`` and ``keys``) that
     forwards to the current catalogue, so the engine, actions, tickets and the dossier watcher keep
     their reference and still see an editor's new text on the next message.
 

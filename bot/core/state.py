@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from bot.messages import Button, ConversationKey
+from bot.core.messages import Button, ConversationKey
 
 STATE_VERSION = 1
 """Version written into every serialised state; bump it when a field changes meaning."""

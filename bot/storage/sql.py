@@ -1,4 +1,4 @@
-"""SQL adapter of :class:`bot.ports.ConversationStore`: conversation states and the message log.
+"""SQL adapter of :class:`bot.core.ports.ConversationStore`: conversation states and the message log.
 
 Two tables, portable between SQLite and PostgreSQL (generic types only):
 
@@ -7,7 +7,7 @@ Two tables, portable between SQLite and PostgreSQL (generic types only):
 * ``messages``: one row per message in or out, with ID and phone numbers redacted, the intent, its
   confidence and the procedure code, for officers and analytics.
 
-:class:`Base` is exported so the migrations author can add ``Base.metadata`` to Alembic's targets.
+The tables derive from the one :class:`knowledge.db.Base`.
 """
 
 from __future__ import annotations
@@ -35,17 +35,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from bot.messages import ConversationKey
-from bot.ports import MessageRecord
-from bot.redact import redact
-from bot.state import ConversationState
-from bot.timeutil import as_utc, utcnow
-
-
-class Base(DeclarativeBase):
-    """Declarative base of the conversation tables; Alembic reads ``Base.metadata``."""
+from bot.core.messages import ConversationKey
+from bot.core.ports import MessageRecord
+from bot.core.redact import redact
+from bot.core.state import ConversationState
+from bot.core.timeutil import as_utc, utcnow
+from knowledge.db import Base
 
 
 class ConversationRow(Base):

@@ -4,7 +4,7 @@ through and the events it returns.
 An action never calls a channel, never saves state and never touches the store. It reads a
 :class:`Tracker` (a frozen snapshot), puts drafts into a :class:`CollectingDispatcher` and returns a list
 of :class:`Event`. The engine applies the events to the conversation state, turns the drafts into
-:class:`bot.messages.OutboundMessage` and sends them back, so each action is tested by asserting on two
+:class:`bot.core.messages.OutboundMessage` and sends them back, so each action is tested by asserting on two
 lists (drafts and events).
 """
 
@@ -14,82 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.messages import Button
-from bot.responses import ResponseCatalogue
-from bot.state import Continuation, ConversationState, Mode
+from bot.core.events import Event
+from bot.core.messages import Button
+from bot.core.responses import ResponseCatalogue
+from bot.core.state import ConversationState
 from knowledge.domain import FaqEntry, Procedure
 from knowledge.ports import KnowledgeRepository
-
-# --- Events -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Event:
-    """Base class of everything an action (or the policy) says happened."""
-
-
-@dataclass(frozen=True)
-class SlotSet(Event):
-    """Remember a value: ``procedure``, ``pending_intent``, ``dossier_code`` or ``case`` (None forgets it)."""
-
-    name: str
-    value: str | None
-
-
-SLOT_NAMES = frozenset({"procedure", "pending_intent", "dossier_code", "case"})
-
-
-@dataclass(frozen=True)
-class ModeChanged(Event):
-    """The conversation moves to another :class:`bot.state.Mode`."""
-
-    mode: Mode
-
-
-@dataclass(frozen=True)
-class FallbackCounted(Event):
-    """The bot did not understand; ``streak`` is the new count of misses in a row.
-
-    ``band`` says which branch answered (``"clarify"`` or ``"officer"``) so each can be counted. A turn
-    without this event resets the streak to 0.
-    """
-
-    streak: int
-    band: str
-
-
-@dataclass(frozen=True)
-class ContinuationSet(Event):
-    """Where a long list stopped (None: nothing more to show)."""
-
-    continuation: Continuation | None
-
-
-@dataclass(frozen=True)
-class EscalationRequested(Event):
-    """The citizen should be helped by an officer; a ticket system consumes this later.
-
-    Attributes:
-        reason: why (``"requested"``, ``"not_understood"``, ``"error"``, ``"dossier"``).
-        procedure: the procedure being discussed, if any.
-        text: the citizen's last message, for the officer's context.
-        dossier_code: the dossier code given, if any.
-    """
-
-    reason: str
-    procedure: str | None = None
-    text: str = ""
-    dossier_code: str | None = None
-
-
-@dataclass(frozen=True)
-class FeedbackGiven(Event):
-    """The citizen commented or rated the service (rating 1-5, or None for a comment only)."""
-
-    rating: int | None
-    text: str = ""
-    procedure: str | None = None
-
 
 # --- Tracker ------------------------------------------------------------------------------------------
 
@@ -101,7 +31,7 @@ class Tracker:
     Attributes:
         state: the conversation state, with the policy's events already applied (so ``state.procedure``
             is the procedure this turn is about).
-        latest_message: the parse of the citizen's message (Rasa shape, see :class:`bot.ports.Interpreter`).
+        latest_message: the parse of the citizen's message (Rasa shape, see :class:`bot.core.ports.Interpreter`).
         knowledge: the knowledge base, to read procedures.
         args: extra arguments the policy passes to the action (e.g. ``candidates`` for a choice, ``faq``
             for the FAQ entry matched).

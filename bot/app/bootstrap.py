@@ -17,7 +17,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from actions.dossier import DossierDesk
 from actions.escalation import EscalateAction, EscalationConfig
+from bot.app.migrations import migrate
 from bot.channels.base import Deduplicator, InMemoryDeduplicator
+from bot.core.ports import ConversationStore, DossierGateway, InMemoryDossierGateway, Interpreter
+from bot.core.responses import ResponseCatalogue
+from bot.core.settings import Settings
 from bot.dossiers import (
     DossierConfig,
     DossierWatcher,
@@ -27,18 +31,15 @@ from bot.dossiers import (
     SqlDossierSubscriptions,
     seed_demo_dossiers,
 )
-from bot.engine import Engine, build_actions
-from bot.live import InterpreterHolder, LiveReloader
-from bot.policy import Policy, PolicyConfig
-from bot.ports import ConversationStore, DossierGateway, InMemoryDossierGateway, Interpreter
-from bot.responses import ResponseCatalogue
-from bot.settings import Settings
-from bot.store import SqlConversationStore, SqlDeduplicator
+from bot.engine.engine import Engine, build_actions
+from bot.engine.live import InterpreterHolder, LiveReloader
+from bot.engine.policy import Policy, PolicyConfig
+from bot.storage.sql import SqlConversationStore, SqlDeduplicator
 from console.analytics import AnalyticsService
 from console.auth import ConsoleAuth, UserService, resolve_secret
 from console.tickets import TicketEventSink, TicketService
 from knowledge.cache import CachedKnowledgeRepository
-from knowledge.db import make_engine, make_session_factory, migrate
+from knowledge.db import make_engine, make_session_factory
 from knowledge.domain import ImportReport
 from knowledge.faq import FaqMatcher, seed_faqs
 from knowledge.ports import KnowledgeRepository
@@ -47,7 +48,7 @@ from knowledge.search import SearchIndex
 from knowledge.seed import SEED_PATH, load_abbreviations, load_aliases, read_records, with_aliases
 
 if TYPE_CHECKING:
-    from bot.live import LiveResponses
+    from bot.engine.live import LiveResponses
     from console.editor import EditorService
     from console.learning import LearningConfig, LearningService
     from nlu.training_data import TrainingData
@@ -140,7 +141,7 @@ class Container:
     def live_reloader(self) -> LiveReloader:
         """Rebuilds the search index and retrains the NLU in the background after an editor's change,
         then swaps them in (bot/live.py). With a fake NLU only the index is rebuilt."""
-        from bot.live import nlu_loader, nlu_trainer
+        from bot.engine.live import nlu_loader, nlu_trainer
 
         s, real_nlu = self.settings, self.interpreter_override is None
 

@@ -1,24 +1,13 @@
-"""Alembic environment: runs against the engine handed in by ``knowledge.db.migrate``."""
+"""Alembic environment: runs against the engine handed in by ``bot.app.migrations.migrate``."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from knowledge.models import Base
+from bot.app.migrations import all_tables
 
-target_metadata = [Base.metadata]
-# Conversation, dossier, ticket and user tables share bot.store.Base; importing their modules
-# registers them so autogenerate sees every table.
-import bot.dossiers  # noqa: E402,F401
-import bot.web.rest  # noqa: E402,F401
-import console.auth  # noqa: E402,F401
-import console.editor  # noqa: E402,F401
-import console.learning  # noqa: E402,F401
-import console.tickets  # noqa: E402,F401
-from bot.store import Base as BotBase  # noqa: E402
-
-target_metadata.append(BotBase.metadata)
+target_metadata = all_tables()
 
 
 def run_migrations_online() -> None:

@@ -22,8 +22,8 @@ from sqlalchemy import JSON, DateTime, Index, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from bot.channels.base import DeliveryError, MessageHandler
-from bot.messages import ConversationKey, InboundMessage, OutboundMessage
-from bot.store import Base
+from bot.core.messages import ConversationKey, InboundMessage, OutboundMessage
+from knowledge.db import Base
 
 log = logging.getLogger(__name__)
 CHANNEL = "rest"

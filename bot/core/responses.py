@@ -30,9 +30,9 @@ from typing import Any
 
 import yaml
 
-from bot.messages import Button
+from bot.core.messages import Button
 
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "responses.yml"
+DEFAULT_PATH = Path(__file__).resolve().parents[2] / "data" / "responses.yml"
 
 _PROCEDURE = frozenset({"procedure_name"})
 _LIST = frozenset({"procedure_name", "count", "items"})

@@ -35,11 +35,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from actions.base import Event, ModeChanged, SlotSet
 from actions.dossier import DOSSIER_INTENTS, expects_dossier_reply
 from actions.procedure import TOPIC_BY_INTENT, action_name, case_words, match_group
-from bot.responses import parse_payload
-from bot.state import ConversationState, Mode
+from bot.core.events import Event, ModeChanged, SlotSet
+from bot.core.responses import parse_payload
+from bot.core.state import ConversationState, Mode
 from knowledge.faq import FaqMatcher
 from knowledge.text import fold
 

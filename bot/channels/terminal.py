@@ -10,7 +10,7 @@ import asyncio
 from typing import IO
 
 from bot.channels.base import MessageHandler
-from bot.messages import (
+from bot.core.messages import (
     Button,
     ConversationKey,
     InboundMessage,

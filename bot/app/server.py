@@ -21,13 +21,13 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from bot.bootstrap import Container
+from bot.app.bootstrap import Container
 from bot.channels.base import ChannelRegistry, InboundQueue
-from bot.messages import ConversationKey, OutboundMessage
-from bot.web.rest import RestOutbox, SqlRestOutbox, rest_router
+from bot.channels.rest import RestOutbox, SqlRestOutbox, rest_router
+from bot.core.messages import ConversationKey, OutboundMessage
 
 log = logging.getLogger(__name__)
-WEB = Path(__file__).resolve().parent / "web"
+WEB = Path(__file__).resolve().parent.parent / "channels" / "web"
 TITLE = "Trợ lý thủ tục hành chính"
 
 

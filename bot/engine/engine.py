@@ -2,16 +2,16 @@
 
 Follow one message through :meth:`Engine.handle`:
 
-1. **load** the conversation state from the :class:`bot.ports.ConversationStore`;
+1. **load** the conversation state from the :class:`bot.core.ports.ConversationStore`;
 2. if an officer owns the chat (mode ``with_officer``), **record** the message and stay silent;
 3. **understand**: a button payload (``/intent{"entity":"value"}``), a number picking one of the last
    buttons ("2" on a channel without buttons) or "xem thêm" is read directly; anything else goes to
-   the :class:`bot.ports.Interpreter`;
-4. the :class:`bot.policy.Policy` **decides** the action(s) and the events to apply first;
-5. the **actions run** on a read-only :class:`actions.base.Tracker`, speaking through a
-   :class:`actions.base.CollectingDispatcher` and returning events;
+   the :class:`bot.core.ports.Interpreter`;
+4. the :class:`bot.engine.policy.Policy` **decides** the action(s) and the events to apply first;
+5. the **actions run** on a read-only :class:`bot.core.sdk.Tracker`, speaking through a
+   :class:`bot.core.sdk.CollectingDispatcher` and returning events;
 6. the engine **applies** the events to the state, **saves** it, **logs** the messages, **publishes**
-   the events to the :class:`bot.ports.EventSink` and returns the replies.
+   the events to the :class:`bot.core.ports.EventSink` and returns the replies.
 
 Every failure inside is caught here, in one place (:meth:`Engine.handle`): it is logged with its cause and
 the citizen gets the catalogue's apology with an offer of an officer, never a stack trace.
@@ -33,19 +33,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from actions.base import (
-    SLOT_NAMES,
-    Action,
-    CollectingDispatcher,
-    ContinuationSet,
-    EscalationRequested,
-    Event,
-    FallbackCounted,
-    MessageDraft,
-    ModeChanged,
-    SlotSet,
-    Tracker,
-)
 from actions.dossier import DossierStatusAction
 from actions.escalation import EscalateAction
 from actions.fallback import ClarifyAction, OfferOfficerAction
@@ -60,9 +47,17 @@ from actions.procedure import (
     ProcedureAnswerAction,
 )
 from actions.smalltalk import smalltalk_actions
-from bot.messages import Button, ConversationKey, InboundMessage, OutboundMessage, resolve_numbered_reply
-from bot.policy import Policy, is_more_request
-from bot.ports import (
+from bot.core.events import (
+    SLOT_NAMES,
+    ContinuationSet,
+    EscalationRequested,
+    Event,
+    FallbackCounted,
+    ModeChanged,
+    SlotSet,
+)
+from bot.core.messages import Button, ConversationKey, InboundMessage, OutboundMessage, resolve_numbered_reply
+from bot.core.ports import (
     ConversationStore,
     DossierGateway,
     EventSink,
@@ -70,8 +65,10 @@ from bot.ports import (
     MessageRecord,
     NotConfiguredDossierGateway,
 )
-from bot.responses import ResponseCatalogue, make_payload, parse_payload
-from bot.state import ConversationState, Mode
+from bot.core.responses import ResponseCatalogue, make_payload, parse_payload
+from bot.core.sdk import Action, CollectingDispatcher, MessageDraft, Tracker
+from bot.core.state import ConversationState, Mode
+from bot.engine.policy import Policy, is_more_request
 from knowledge.ports import KnowledgeRepository
 
 logger = logging.getLogger(__name__)
@@ -111,7 +108,7 @@ def build_actions(dossiers: DossierGateway | None = None) -> dict[str, Action]:
     """Every action the policy can name, by name.
 
     Args:
-        dossiers: the dossier system; :class:`bot.ports.NotConfiguredDossierGateway` when None.
+        dossiers: the dossier system; :class:`bot.core.ports.NotConfiguredDossierGateway` when None.
     """
     actions: list[Action] = [ProcedureAnswerAction(topic) for topic in (*LIST_TOPICS, *_single_topics())]
     actions += [MoreAction(), AskProcedureAction(), ChooseProcedureAction()]
@@ -155,7 +152,7 @@ class Engine:
         knowledge: the knowledge base.
         store: conversation states and the message log.
         responses: the validated response catalogue.
-        policy: decides the actions; a default :class:`bot.policy.Policy` when None.
+        policy: decides the actions; a default :class:`bot.engine.policy.Policy` when None.
         actions: actions by name; :func:`build_actions` when None.
         events: receives each turn's events after the state is saved (ticket queue); None drops them
             (escalations are still logged).

@@ -1,0 +1,80 @@
+"""The events an action (or the policy) returns and the engine applies to the conversation state.
+
+Rasa's events (``SlotSet``, ...) in the project's own, typed form: the engine applies them
+(:func:`bot.engine.engine.apply_events`), the hand-off to officers consumes them
+(:class:`bot.handoff` sink), and nothing else needs to know where they came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core.state import Continuation, Mode
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base class of everything an action (or the policy) says happened."""
+
+
+@dataclass(frozen=True)
+class SlotSet(Event):
+    """Remember a value: ``procedure``, ``pending_intent``, ``dossier_code`` or ``case`` (None forgets it)."""
+
+    name: str
+    value: str | None
+
+
+SLOT_NAMES = frozenset({"procedure", "pending_intent", "dossier_code", "case"})
+
+
+@dataclass(frozen=True)
+class ModeChanged(Event):
+    """The conversation moves to another :class:`bot.core.state.Mode`."""
+
+    mode: Mode
+
+
+@dataclass(frozen=True)
+class FallbackCounted(Event):
+    """The bot did not understand; ``streak`` is the new count of misses in a row.
+
+    ``band`` says which branch answered (``"clarify"`` or ``"officer"``) so each can be counted. A turn
+    without this event resets the streak to 0.
+    """
+
+    streak: int
+    band: str
+
+
+@dataclass(frozen=True)
+class ContinuationSet(Event):
+    """Where a long list stopped (None: nothing more to show)."""
+
+    continuation: Continuation | None
+
+
+@dataclass(frozen=True)
+class EscalationRequested(Event):
+    """The citizen should be helped by an officer; a ticket system consumes this later.
+
+    Attributes:
+        reason: why (``"requested"``, ``"not_understood"``, ``"error"``, ``"dossier"``).
+        procedure: the procedure being discussed, if any.
+        text: the citizen's last message, for the officer's context.
+        dossier_code: the dossier code given, if any.
+    """
+
+    reason: str
+    procedure: str | None = None
+    text: str = ""
+    dossier_code: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedbackGiven(Event):
+    """The citizen commented or rated the service (rating 1-5, or None for a comment only)."""
+
+    rating: int | None
+    text: str = ""
+    procedure: str | None = None

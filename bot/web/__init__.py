@@ -1,1 +1,0 @@
-"""Web chat: the page at ``/`` and the Rasa-compatible REST channel."""
