@@ -20,7 +20,7 @@ engine: they are caught at its edge and answered with the apology.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 
 class HelplineError(Exception):
@@ -59,11 +59,14 @@ class Forbidden(HelplineError):
 
 
 class ValidationFailed(HelplineError, ValueError):
-    """The input is wrong; ``problems`` lists each problem (field or line) when there are several."""
+    """The input is wrong; ``problems`` lists each problem when there are several: one line each
+    (``["Dòng 3: ..."]``), or by field path (``{"documents.2.originals": "..."}``)."""
 
-    def __init__(self, message: str = "", problems: Sequence[str] = ()) -> None:
+    def __init__(self, message: str = "", problems: Sequence[str] | Mapping[str, str] = ()) -> None:
         super().__init__(message)
-        self.problems = list(problems)
+        self.problems: list[str] | dict[str, str] = (
+            dict(problems) if isinstance(problems, Mapping) else list(problems)
+        )
 
 
 class BadRequest(ValidationFailed):

@@ -1,0 +1,1 @@
+"""The console's routers: officer, editor, learning and analytics pages and their JSON API."""
