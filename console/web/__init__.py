@@ -1,1 +1,0 @@
-"""The console's routers: officer, editor, learning and analytics pages and their JSON API."""
