@@ -12,7 +12,7 @@ created on that PostgreSQL server and dropped at the end (no other database or s
 NLU model is ``var/models`` when it loads, else one trained once into the temp folder; the console does
 not use it, the server only needs one to start.
 
-Set-up goes through :class:`console.tickets.TicketService` and :class:`console.auth.UserService` in
+Set-up goes through :class:`console.tickets.TicketService` and :class:`console.auth.users.UserService` in
 this process, on the server's database (not through the chat): ``--officers`` officer accounts, each
 already owning ``--claimed-per-officer`` claimed tickets (so the "Của tôi" tab has rows), and
 ``--tickets`` waiting tickets, each with one citizen message. Then every officer logs in through the API

@@ -20,7 +20,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from console.analytics import AnalyticsRangeError, AnalyticsReport, AnalyticsService
-from console.auth import ConsoleAuth, User
+from console.auth.sessions import ConsoleAuth
+from console.auth.users import User
 from console.pages import REASON_LABELS
 
 ANALYTICS_ROLES = ("editor", "officer")

@@ -26,7 +26,8 @@ from console.analytics_api import (
     intent_label,
     parse_range,
 )
-from console.auth import ConsoleAuth, User
+from console.auth.sessions import ConsoleAuth
+from console.auth.users import User
 from console.pages import REASON_LABELS
 from console.web import PageKit, console_templates
 

@@ -11,7 +11,7 @@ import getpass
 import sys
 from typing import TYPE_CHECKING
 
-from console.auth import ROLES, UserExistsError
+from console.auth.users import ROLES, UserExistsError
 
 if TYPE_CHECKING:
     from bot.app.bootstrap import Container

@@ -50,7 +50,7 @@ from bot.core.state import ConversationState
 from bot.core.timeutil import utcnow
 from bot.engine.engine import Engine
 from bot.engine.live import LiveReloader, LiveResponses, ReloadStatus
-from console.auth import User
+from console.auth.users import User
 from knowledge.db import Base
 from knowledge.domain import (
     CHANNEL_LABELS,

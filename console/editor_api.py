@@ -22,7 +22,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from bot.engine.live import ReloadStatus
-from console.auth import ConsoleAuth, User
+from console.auth.sessions import ConsoleAuth
+from console.auth.users import User
 from console.editor import (
     AuditEntry,
     EditorError,

@@ -21,7 +21,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
-from console.auth import ConsoleAuth, User
+from console.auth.sessions import ConsoleAuth
+from console.auth.users import User
 from console.editor import (
     ACTION_LABELS,
     ENTITY_LABELS,

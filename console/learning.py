@@ -47,7 +47,7 @@ from bot.core.responses import parse_payload
 from bot.core.timeutil import as_utc, utcnow
 from bot.storage.sql import ConversationRow, MessageRow
 from console.analytics import FEEDBACK_INTENT, rating_of, text_key, unanswered_condition
-from console.auth import User
+from console.auth.users import User
 from console.tickets import RATING_WINDOW, TicketRow
 from knowledge.db import Base
 from knowledge.domain import FaqEntry

@@ -20,7 +20,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import UploadFile
 
-from console.auth import ConsoleAuth, User
+from console.auth.sessions import ConsoleAuth
+from console.auth.users import User
 from console.learning import (
     MAX_FILE_BYTES,
     SOURCE_LABELS,

@@ -59,7 +59,7 @@ from bot.core.redact import redact
 from bot.core.responses import ResponseCatalogue
 from bot.core.state import Mode
 from bot.core.timeutil import as_utc, utcnow
-from console.auth import UserRow
+from console.auth.tables import UserRow
 from knowledge.db import Base
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,8 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from bot.core.responses import parse_payload
-from console.auth import CSRF_FIELD, ConsoleAuth, User
+from console.auth.sessions import CSRF_FIELD, ConsoleAuth
+from console.auth.users import User
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 

@@ -35,7 +35,7 @@ from bot.core.messages import ConversationKey, OutboundMessage
 from bot.core.ports import MessageRecord
 from bot.core.responses import ResponseCatalogue
 from bot.storage.sql import SqlConversationStore
-from console.auth import UserService
+from console.auth.users import UserService
 from console.tickets import TicketService
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")

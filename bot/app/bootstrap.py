@@ -36,7 +36,8 @@ from bot.engine.live import InterpreterHolder, LiveReloader
 from bot.engine.policy import Policy, PolicyConfig
 from bot.storage.sql import SqlConversationStore, SqlDeduplicator
 from console.analytics import AnalyticsService
-from console.auth import ConsoleAuth, UserService, resolve_secret
+from console.auth.sessions import ConsoleAuth, resolve_secret
+from console.auth.users import UserService
 from console.tickets import TicketEventSink, TicketService
 from knowledge.cache import CachedKnowledgeRepository
 from knowledge.db import make_engine, make_session_factory

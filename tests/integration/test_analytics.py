@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from console.analytics import AnalyticsRangeError, AnalyticsService, median, percentile, rating_of
 from console.analytics_api import analytics_api_router, report_csv
 from console.analytics_pages import analytics_pages_router
-from console.auth import COOKIE_NAME, ConsoleAuth, UserService
+from console.auth.sessions import COOKIE_NAME, ConsoleAuth
+from console.auth.users import UserService
 from knowledge.db import make_session_factory
 from knowledge.models import ProcedureRow
 from tests.analytics_data import expected_daily, local, seed_week

@@ -14,7 +14,9 @@ from bot.core.messages import ConversationKey, OutboundMessage
 from bot.core.responses import ResponseCatalogue
 from bot.storage.sql import SqlConversationStore
 from console.api import api_router
-from console.auth import COOKIE_NAME, ConsoleAuth, SessionSigner, UserService, hash_password, verify_password
+from console.auth.passwords import hash_password, verify_password
+from console.auth.sessions import COOKIE_NAME, ConsoleAuth, SessionSigner
+from console.auth.users import UserService
 from console.pages import console_router
 from console.tickets import TicketService
 from knowledge.db import make_engine, make_session_factory

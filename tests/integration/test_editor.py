@@ -9,7 +9,7 @@ from bot.core.responses import DEFAULT_PATH
 from bot.engine.engine import Engine
 from bot.engine.live import InterpreterHolder
 from bot.storage.sql import MessageRow
-from console.auth import UserService
+from console.auth.users import UserService
 from console.editor import (
     EditorError,
     EditorService,

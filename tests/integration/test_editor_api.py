@@ -15,7 +15,8 @@ from bot.engine.engine import Engine
 from bot.engine.live import InterpreterHolder, LiveReloader
 from bot.storage.sql import SqlConversationStore
 from console.api import api_router
-from console.auth import ConsoleAuth, UserService
+from console.auth.sessions import ConsoleAuth
+from console.auth.users import UserService
 from console.editor import EditorService, ScratchConversationStore, load_responses
 from console.editor_api import editor_api_router
 from console.editor_pages import editor_router

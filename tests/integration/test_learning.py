@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from bot.core.messages import ConversationKey
 from bot.core.ports import MessageRecord
 from bot.storage.sql import SqlConversationStore
-from console.auth import User
+from console.auth.users import User
 from console.learning import (
     ImportRefused,
     InvalidAssignment,

@@ -15,7 +15,8 @@ from bot.core.ports import MessageRecord
 from bot.core.responses import ResponseCatalogue
 from bot.storage.sql import SqlConversationStore
 from console.api import api_router
-from console.auth import ConsoleAuth, UserService
+from console.auth.sessions import ConsoleAuth
+from console.auth.users import UserService
 from console.learning import LearningService
 from console.learning_api import learning_api_router
 from console.learning_pages import learning_router

@@ -16,7 +16,7 @@ from bot.core.ports import MessageRecord
 from bot.core.responses import ResponseCatalogue
 from bot.core.state import ConversationState, Mode
 from bot.storage.sql import SqlConversationStore
-from console.auth import UserService
+from console.auth.users import UserService
 from console.tickets import NotYourTicket, TicketError, TicketEventSink, TicketService
 from knowledge.db import make_session_factory
 

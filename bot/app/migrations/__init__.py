@@ -22,7 +22,7 @@ TABLE_MODULES = (
     "bot.storage.sql",
     "bot.channels.rest",
     "bot.dossiers",
-    "console.auth",
+    "console.auth.tables",
     "console.editor",
     "console.learning",
     "console.tickets",
