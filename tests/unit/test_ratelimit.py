@@ -7,26 +7,11 @@ import asyncio
 import pytest
 
 from bot.channels.ratelimit import RateLimiter
-
-
-class FakeClock:
-    """A clock that only moves when someone sleeps; records every sleep."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(round(seconds, 6))
-        self.now += seconds
-        await asyncio.sleep(0)
+from tests.fakes.clock import FakeClock
 
 
 def limiter(clock: FakeClock, **kwargs: float) -> RateLimiter:
-    return RateLimiter(clock=clock, sleep=clock.sleep, **kwargs)
+    return RateLimiter(clock=clock.monotonic, sleep=clock.sleep, **kwargs)
 
 
 async def test_first_message_goes_at_once() -> None:
@@ -41,7 +26,7 @@ async def test_one_chat_is_spaced_one_second_apart() -> None:
     for _ in range(3):
         await rl.acquire("chat")
     assert clock.sleeps == [1.0, 1.0]
-    assert clock.now == 1002.0
+    assert clock.monotonic() == 1002.0
 
 
 async def test_per_chat_rate_is_configurable() -> None:
@@ -66,14 +51,14 @@ async def test_the_31st_message_in_a_second_waits_for_the_window() -> None:
     for chat in range(31):
         await rl.acquire(chat)
     assert clock.sleeps == [1.0]
-    assert clock.now == 1001.0
+    assert clock.monotonic() == 1001.0
 
 
 async def test_window_slides_rather_than_resetting() -> None:
     clock = FakeClock()
     rl = limiter(clock, overall=2, overall_period=1.0)
     await rl.acquire("a")
-    clock.now += 0.6
+    clock.advance(0.6)
     await rl.acquire("b")
     await rl.acquire("c")  # must wait until the first send leaves the window: 0.4 s
     assert clock.sleeps == [pytest.approx(0.4)]
@@ -90,7 +75,7 @@ async def test_concurrent_callers_of_one_chat_are_served_in_order() -> None:
 
     await asyncio.gather(*(send(i) for i in range(4)))
     assert order == [0, 1, 2, 3]
-    assert clock.now == pytest.approx(1003.0)
+    assert clock.monotonic() == pytest.approx(1003.0)
 
 
 def test_rejects_non_positive_limits() -> None:
