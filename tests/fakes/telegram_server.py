@@ -76,6 +76,7 @@ class FakeTelegramServer:
         self._max_poll_wait = max_poll_wait
         self._updates: list[dict[str, Any]] = []
         self._update_event = asyncio.Event()
+        self._call_event = asyncio.Event()  # set on every call, so wait_for wakes up without polling
         self._failures: dict[str, list[tuple[int, int, str]]] = {}
         self._message_ids = itertools.count(1)
         self._webhook_url = ""
@@ -118,11 +119,15 @@ class FakeTelegramServer:
 
     async def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:
         """Wait until ``method`` was called at least ``count`` times; return those calls."""
-        deadline = time.monotonic() + timeout
-        while len(self.calls_to(method)) < count:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{method} called {len(self.calls_to(method))} times, expected {count}")
-            await asyncio.sleep(0.01)
+        try:
+            async with asyncio.timeout(timeout):
+                while len(self.calls_to(method)) < count:
+                    self._call_event.clear()
+                    await self._call_event.wait()
+        except TimeoutError:
+            raise AssertionError(
+                f"{method} called {len(self.calls_to(method))} times, expected {count}"
+            ) from None
         return self.calls_to(method)
 
     # ----------------------------------------------------------------- lifecycle
@@ -162,6 +167,7 @@ class FakeTelegramServer:
         method = request.path_params["method"]
         params = await self._params(request)
         self.calls.append(ApiCall(method, params, request.headers.get("content-type", "")))
+        self._call_event.set()
         if request.path_params["token"] != self.token:
             return _error(401, "Unauthorized")
         failures = self._failures.get(method)

@@ -6,16 +6,17 @@ through httpx's ASGI transport. The engine is a trivial echo handler that record
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
-from collections.abc import AsyncIterator, Callable
+import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from pytest_socket import SocketConnectBlockedError
 
 from bot.channels.base import ChannelRegistry, DeliveryError, InboundQueue, InMemoryDeduplicator
 from bot.channels.ratelimit import RateLimiter
@@ -30,6 +31,7 @@ from bot.channels.telegram import (
     telegram_webhook_router,
 )
 from bot.core.messages import Button, ConversationKey, InboundMessage, OutboundMessage
+from tests.fakes.clock import FakeClock
 from tests.fakes.telegram_server import FakeTelegramServer
 
 DATA = Path(__file__).parents[1] / "data" / "channels"
@@ -72,14 +74,6 @@ class EchoEngine:
         return [OutboundMessage(message.key, f"Bạn nói: {message.text}")]
 
 
-class SleepRecorder:
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-
 @pytest.fixture(autouse=True)
 def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
     # PTB 22 warns when integer time periods are read (RetryAfter); opt in to timedelta as production does.
@@ -105,35 +99,27 @@ class Rig:
         channel: TelegramChannel,
         queue: InboundQueue,
         fake: FakeTelegramServer,
-        sleeps: SleepRecorder,
+        clock: FakeClock,
     ) -> None:
-        self.engine, self.channel, self.queue, self.fake, self.sleeps = engine, channel, queue, fake, sleeps
+        self.engine, self.channel, self.queue, self.fake, self.clock = engine, channel, queue, fake, clock
 
 
 @pytest.fixture
 async def polling(fake: FakeTelegramServer) -> AsyncIterator[Rig]:
     engine = EchoEngine()
     app = build_application(fake.token, base_url=fake.base_url, poll_timeout=1)
-    sleeps = SleepRecorder()
-    channel = TelegramChannel(app.bot, limiter=fast_limiter(), sleep=sleeps)
+    clock = FakeClock()
+    channel = TelegramChannel(app.bot, limiter=fast_limiter(), sleep=clock.sleep)
     queue = InboundQueue(engine, ChannelRegistry([channel]), deduplicator=InMemoryDeduplicator())
     poller = TelegramPolling(app, channel, queue)
     queue.start()
     await poller.start()
-    rig = Rig(engine, channel, queue, fake, sleeps)
+    rig = Rig(engine, channel, queue, fake, clock)
     try:
         yield rig
     finally:
         await poller.stop()
         await queue.stop()
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached")
-        await asyncio.sleep(0.01)
 
 
 # ---------------------------------------------------------------------------------------- polling
@@ -202,7 +188,7 @@ async def test_polling_long_payload_token_maps_back_to_the_payload(polling: Rig)
 
 async def test_polling_long_reply_is_split_under_the_limit(polling: Rig) -> None:
     polling.fake.push_update(text_update(5, "dài"))
-    await until(lambda: len(polling.fake.calls_to("sendMessage")) >= 3)
+    await polling.fake.wait_for("sendMessage", 3)
     await polling.queue.join()
     parts = [c["text"] for c in polling.fake.calls_to("sendMessage")]
     assert len(parts) == 3
@@ -228,24 +214,24 @@ async def test_polling_flood_control_is_waited_out_and_retried(polling: Rig) -> 
     polling.fake.push_update(text_update(8, "xin chào"))
     calls = await polling.fake.wait_for("sendMessage", 2)
     assert calls[0]["text"] == calls[1]["text"] == "Bạn nói: xin chào"
-    assert polling.sleeps.waits == [3.0]
+    assert polling.clock.sleeps == [3.0]
 
 
 # ---------------------------------------------------------------------------------------- send errors
 
 
 @pytest.fixture
-async def channel(fake: FakeTelegramServer) -> AsyncIterator[tuple[TelegramChannel, SleepRecorder]]:
-    sleeps = SleepRecorder()
+async def channel(fake: FakeTelegramServer) -> AsyncIterator[tuple[TelegramChannel, FakeClock]]:
+    clock = FakeClock()
     chan = TelegramChannel(
         build_bot(fake.token, base_url=fake.base_url),
         limiter=fast_limiter(),
-        sleep=sleeps,
+        sleep=clock.sleep,
         max_retry_after=10,
     )
     await chan.initialize()
     try:
-        yield chan, sleeps
+        yield chan, clock
     finally:
         await chan.shutdown()
 
@@ -255,7 +241,7 @@ def reply(text: str = "Chào bạn") -> OutboundMessage:
 
 
 async def test_send_blocked_by_user_is_not_retryable(
-    fake: FakeTelegramServer, channel: tuple[TelegramChannel, SleepRecorder]
+    fake: FakeTelegramServer, channel: tuple[TelegramChannel, FakeClock]
 ) -> None:
     fake.fail_next("sendMessage", error_code=403, description="Forbidden: bot was blocked by the user")
     with pytest.raises(DeliveryError) as info:
@@ -265,17 +251,17 @@ async def test_send_blocked_by_user_is_not_retryable(
 
 
 async def test_send_flood_wait_too_long_fails_retryable_without_waiting(
-    fake: FakeTelegramServer, channel: tuple[TelegramChannel, SleepRecorder]
+    fake: FakeTelegramServer, channel: tuple[TelegramChannel, FakeClock]
 ) -> None:
     fake.fail_next("sendMessage", retry_after=60)
     with pytest.raises(DeliveryError) as info:
         await channel[0].send(reply())
     assert info.value.retryable
-    assert channel[1].waits == []
+    assert channel[1].sleeps == []
 
 
 async def test_send_gives_up_after_repeated_flood_control(
-    fake: FakeTelegramServer, channel: tuple[TelegramChannel, SleepRecorder]
+    fake: FakeTelegramServer, channel: tuple[TelegramChannel, FakeClock]
 ) -> None:
     fake.fail_next("sendMessage", retry_after=1, times=5)
     with pytest.raises(DeliveryError) as info:
@@ -285,13 +271,13 @@ async def test_send_gives_up_after_repeated_flood_control(
 
 
 async def test_send_unreachable_server_is_retryable(
-    fake: FakeTelegramServer, channel: tuple[TelegramChannel, SleepRecorder]
+    fake: FakeTelegramServer, channel: tuple[TelegramChannel, FakeClock]
 ) -> None:
     await fake.stop()  # connection refused from now on
     with pytest.raises(DeliveryError) as info:
         await channel[0].send(reply())
     assert info.value.retryable
-    assert channel[1].waits == [0.5, 1.0]
+    assert channel[1].sleeps == [0.5, 1.0]
 
 
 # ---------------------------------------------------------------------------------------- webhook
@@ -299,7 +285,7 @@ async def test_send_unreachable_server_is_retryable(
 
 @pytest.fixture
 async def webhook(
-    fake: FakeTelegramServer, channel: tuple[TelegramChannel, SleepRecorder]
+    fake: FakeTelegramServer, channel: tuple[TelegramChannel, FakeClock]
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Rig]]:
     engine = EchoEngine()
     chan = channel[0]
@@ -382,14 +368,14 @@ async def test_webhook_bad_body_is_400_without_a_stack_trace(
     assert rig.engine.received == []
 
 
-async def test_webhook_router_refuses_an_empty_secret(channel: tuple[TelegramChannel, SleepRecorder]) -> None:
+async def test_webhook_router_refuses_an_empty_secret(channel: tuple[TelegramChannel, FakeClock]) -> None:
     queue = InboundQueue(EchoEngine(), ChannelRegistry())
     with pytest.raises(ValueError):
         telegram_webhook_router(channel[0], queue, secret_token="")
 
 
 async def test_set_webhook_registers_the_secret(
-    fake: FakeTelegramServer, channel: tuple[TelegramChannel, SleepRecorder]
+    fake: FakeTelegramServer, channel: tuple[TelegramChannel, FakeClock]
 ) -> None:
     await channel[0].set_webhook("https://helpline.example/webhooks/telegram", SECRET)
     call = fake.calls_to("setWebhook")[0]
@@ -417,3 +403,17 @@ async def test_officer_prefix_and_non_http_links_fall_back_to_text(fake: FakeTel
     sent = fake.calls_to("sendMessage")[0]
     assert sent["text"] == "Cán bộ: Hồ sơ của bạn đã được tiếp nhận.\n\n- Biểu mẫu: /forms/to-khai.docx"
     assert "reply_markup" not in sent
+
+
+# ---------------------------------------------------------------------------------------- offline
+
+
+def test_tests_can_reach_only_this_machine() -> None:
+    # pytest-socket (configured in pyproject.toml) lets tests connect only to loopback, so a channel
+    # built without the fake's base_url fails here instead of calling api.telegram.org. 192.0.2.1 is a
+    # documentation address (TEST-NET-1): without the guard this would time out with an OSError instead.
+    with (
+        pytest.warns(UserWarning, match="192.0.2.1"),
+        pytest.raises(SocketConnectBlockedError),
+    ):
+        socket.create_connection(("192.0.2.1", 443), timeout=1)
