@@ -19,7 +19,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from console.analytics import AnalyticsRangeError, AnalyticsReport, AnalyticsService
+from console.analytics.report import AnalyticsRangeError, AnalyticsReport
+from console.analytics.service import AnalyticsService
 from console.auth.sessions import ConsoleAuth
 from console.auth.users import User
 from console.pages import REASON_LABELS

@@ -18,7 +18,8 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from console.analytics import AnalyticsRangeError, AnalyticsReport, AnalyticsService
+from console.analytics.report import AnalyticsRangeError, AnalyticsReport
+from console.analytics.service import AnalyticsService
 from console.analytics_api import (
     ANALYTICS_ROLES,
     CSV_TABLES,

@@ -46,7 +46,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from bot.core.responses import parse_payload
 from bot.core.timeutil import as_utc, utcnow
 from bot.storage.sql import ConversationRow, MessageRow
-from console.analytics import FEEDBACK_INTENT, rating_of, text_key, unanswered_condition
+from console.analytics.queries import unanswered_condition
+from console.analytics.report import FEEDBACK_INTENT, rating_of, text_key
 from console.auth.users import User
 from console.tickets import RATING_WINDOW, TicketRow
 from knowledge.db import Base

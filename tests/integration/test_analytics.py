@@ -13,7 +13,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
-from console.analytics import AnalyticsRangeError, AnalyticsService, median, percentile, rating_of
+from console.analytics.report import AnalyticsRangeError, median, percentile, rating_of
+from console.analytics.service import AnalyticsService
 from console.analytics_api import analytics_api_router, report_csv
 from console.analytics_pages import analytics_pages_router
 from console.auth.sessions import COOKIE_NAME, ConsoleAuth
