@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 from knowledge.domain import FaqEntry, ImportReport, Procedure
-from knowledge.ports import KnowledgeRepository
+from knowledge.ports import KnowledgeRepository, ProcedureSummary
 
 _REFRESH_AT_MOST = 50
 """Writes of more records than this (imports) drop the snapshot instead of patching it."""
@@ -66,9 +65,13 @@ class CachedKnowledgeRepository:
     def save_procedure(self, proc: Procedure) -> Procedure:
         """Save through the inner repository (editor use); the snapshot gets the saved record."""
         try:
-            return self._inner.save_procedure(proc)  # type: ignore[attr-defined, no-any-return]
+            return self._inner.save_procedure(proc)
         finally:
             self._refresh([proc.code])
+
+    def find_procedures(self, query: str = "", limit: int = 50) -> list[ProcedureSummary]:
+        """Asked of the inner repository: its search also matches aliases and orders by time."""
+        return self._inner.find_procedures(query, limit)
 
     def _refresh(self, codes: list[str]) -> None:
         """After a write: re-read a few changed records into the snapshot, or drop it after a big import."""
@@ -92,7 +95,3 @@ class CachedKnowledgeRepository:
 
     def save_faq(self, entry: FaqEntry) -> FaqEntry:
         return self._inner.save_faq(entry)
-
-    def __getattr__(self, name: str) -> Any:
-        # anything else the inner repository offers (editor helpers); reads of procedures stay cached
-        return getattr(self._inner, name)

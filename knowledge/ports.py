@@ -31,6 +31,16 @@ class SearchHit:
     matched: str = ""
 
 
+@dataclass(frozen=True)
+class ProcedureSummary:
+    """A procedure in a list of search results of the editor console."""
+
+    code: str
+    name: str
+    field: str
+    updated_at: datetime | None
+
+
 class KnowledgeRepository(Protocol):
     """Stores procedures and FAQ entries."""
 
@@ -42,6 +52,13 @@ class KnowledgeRepository(Protocol):
 
     def upsert(self, procedures: Iterable[Procedure]) -> ImportReport:
         """Create new records, update changed ones in place, leave identical ones untouched."""
+
+    def save_procedure(self, proc: Procedure) -> Procedure:
+        """Create or replace one record (an editor's save); returns it with its new timestamp."""
+
+    def find_procedures(self, query: str = "", limit: int = 50) -> list[ProcedureSummary]:
+        """Procedures whose code starts with, or whose name or an alias contains, ``query`` (any case),
+        by code; without a query the latest changed first."""
 
     def count(self) -> int:
         """Number of procedures."""
@@ -81,6 +98,25 @@ class InMemoryKnowledgeRepository:
                 report.updated += 1
             self._procedures[proc.code] = replace(proc, updated_at=now)
         return report
+
+    def save_procedure(self, proc: Procedure) -> Procedure:
+        self.upsert([proc])
+        return self._procedures[proc.code]
+
+    def find_procedures(self, query: str = "", limit: int = 50) -> list[ProcedureSummary]:
+        q = " ".join(query.split()).lower()
+        found = [
+            p
+            for p in self._procedures.values()
+            if not q
+            or p.code.startswith(q)
+            or q in p.name.lower()
+            or any(q in alias.lower() for alias in p.aliases)
+        ]
+        found.sort(key=lambda p: p.code)
+        if not q:  # the latest changed first, then by code (sorts are stable)
+            found.sort(key=lambda p: p.updated_at or datetime.min.replace(tzinfo=UTC), reverse=True)
+        return [ProcedureSummary(p.code, p.name, p.field, p.updated_at) for p in found[:limit]]
 
     def count(self) -> int:
         return len(self._procedures)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from knowledge.domain import Document, FaqEntry, ImportReport, LegalBasis, Procedure, SubmissionChannel
 from knowledge.models import AliasRow, ChannelRow, DocumentRow, FaqRow, LegalBasisRow, ProcedureRow
+from knowledge.ports import ProcedureSummary
 
 _BATCH = 500
 
@@ -202,6 +203,23 @@ class SqlKnowledgeRepository:
         self.upsert([proc])
         saved = self.get(proc.code)
         return saved if saved else replace(proc)
+
+    def find_procedures(self, query: str = "", limit: int = 50) -> list[ProcedureSummary]:
+        q = " ".join(query.split()).lower()
+        stmt = select(ProcedureRow.code, ProcedureRow.name, ProcedureRow.field, ProcedureRow.updated_at)
+        if q:
+            like = f"%{q}%"
+            aliased = select(AliasRow.procedure_code).where(AliasRow.alias.ilike(like))
+            stmt = stmt.where(
+                ProcedureRow.code.startswith(q)
+                | ProcedureRow.name.ilike(like)
+                | ProcedureRow.code.in_(aliased)
+            )
+        else:
+            stmt = stmt.order_by(ProcedureRow.updated_at.desc())
+        stmt = stmt.order_by(ProcedureRow.code).limit(limit)
+        with self._sessions() as session:
+            return [ProcedureSummary(*row) for row in session.execute(stmt).all()]
 
     def list_faqs(self, enabled_only: bool = True) -> list[FaqEntry]:
         with self._sessions() as session:

@@ -78,3 +78,19 @@ def test_fake_repository_has_the_same_upsert_semantics() -> None:
     assert repo.upsert([PERMIT]).unchanged == 1
     assert repo.upsert([replace(PERMIT, name="x")]).updated == 1
     assert repo.get("1.013225").name == "x"
+
+
+def test_find_procedures_by_code_name_or_alias_in_sql_and_in_the_fake(db_engine) -> None:
+    sql = SqlKnowledgeRepository(make_session_factory(db_engine))
+    for repo in (sql, InMemoryKnowledgeRepository()):
+        repo.upsert([PERMIT, BIRTH])
+        assert [p.code for p in repo.find_procedures("1.0132")] == ["1.013225"]
+        assert [p.code for p in repo.find_procedures("  KHAI   sinh ")] == ["1.001193"]
+        assert [p.code for p in repo.find_procedures("gpxd")] == ["1.013225"]  # an alias
+        assert [p.code for p in repo.find_procedures("1.0", limit=1)] == ["1.001193"]
+        assert repo.find_procedures("không có") == []
+        saved = repo.save_procedure(replace(BIRTH, name="Thủ tục đăng ký khai sinh (mới)"))
+        assert saved.updated_at is not None and repo.get(BIRTH.code) == saved
+        latest = repo.find_procedures()
+        assert [p.code for p in latest] == ["1.001193", "1.013225"]  # the latest changed first
+        assert (latest[0].name, latest[0].field) == ("Thủ tục đăng ký khai sinh (mới)", "Hộ tịch")

@@ -54,7 +54,6 @@ def test_faqs_are_not_cached() -> None:
 
 def test_an_editors_save_patches_the_snapshot_without_reloading_everything() -> None:
     inner = CountingRepository([BIRTH, MARRIAGE])
-    inner.save_procedure = lambda proc: (inner.upsert([proc]), inner.get(proc.code))[1]
     repo = CachedKnowledgeRepository(inner)
     assert repo.count() == 2 and inner.loads == 1
     repo.save_procedure(replace(BIRTH, name="Đăng ký khai sinh (mới)"))
