@@ -7,7 +7,8 @@ Second miss in a row: an offer of an officer ("Gặp cán bộ" / "Hỏi lại")
 
 from __future__ import annotations
 
-from actions.procedure import candidate_buttons
+from actions.procedure.actions import candidate_buttons
+from bot.core.domain import ActionName
 from bot.core.events import Event, FallbackCounted, ModeChanged
 from bot.core.sdk import CollectingDispatcher, Tracker
 from bot.core.state import Mode
@@ -19,18 +20,15 @@ MAX_CANDIDATES = 3
 class ClarifyAction:
     """First band: ask again, offering the closest procedures when the NLU had any.
 
-    Candidates come from ``tracker.args["candidates"]`` when the policy chose them, else from the
-    parse's ``procedure_ranking``.
+    Candidates come from ``tracker.args.candidates`` when the policy chose them, else from the parse's
+    ``procedure_ranking``.
     """
 
-    name = "action_clarify"
+    name = ActionName.CLARIFY
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Event]:
         streak = tracker.state.fallback_streak + 1
-        candidates = list(
-            tracker.args.get("candidates") or tracker.latest_message.get("procedure_ranking") or ()
-        )
-        candidates = candidates[:MAX_CANDIDATES]
+        candidates = (tracker.args.candidates or tracker.latest_message.procedure_ranking)[:MAX_CANDIDATES]
         if not candidates:
             dispatcher.utter("utter_clarify_no_candidates")
             return [FallbackCounted(streak, "clarify")]
@@ -41,7 +39,7 @@ class ClarifyAction:
 class OfferOfficerAction:
     """Second band: apologise and offer an officer, or to ask again."""
 
-    name = "action_offer_officer"
+    name = ActionName.OFFER_OFFICER
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Event]:
         dispatcher.utter("utter_offer_officer")

@@ -6,6 +6,7 @@ event carries the comment or the rating to whoever collects them.
 
 from __future__ import annotations
 
+from bot.core.domain import ActionName
 from bot.core.events import Event, FeedbackGiven
 from bot.core.sdk import CollectingDispatcher, Tracker
 
@@ -20,12 +21,12 @@ def _rating(value: str | None) -> int | None:
 class FeedbackAction:
     """``give_feedback``: a comment gets thanks and the rating question; a rating gets thanks."""
 
-    name = "action_feedback"
+    name = ActionName.FEEDBACK
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Event]:
-        rating = _rating(tracker.entity("rating"))
+        rating = _rating(tracker.latest_message.entity("rating"))
         if rating is None:
             dispatcher.utter("utter_feedback_ask_rating")
-            return [FeedbackGiven(None, tracker.text, tracker.state.procedure)]
+            return [FeedbackGiven(None, tracker.latest_message.text, tracker.state.procedure)]
         dispatcher.utter("utter_feedback_thanks", rating=rating)
         return [FeedbackGiven(rating, "", tracker.state.procedure)]

@@ -7,6 +7,7 @@ so that a second miss in a row offers an officer.
 
 from __future__ import annotations
 
+from bot.core.domain import ActionName
 from bot.core.events import ContinuationSet, Event, FallbackCounted, ModeChanged, SlotSet
 from bot.core.sdk import CollectingDispatcher, Tracker
 from bot.core.state import Mode
@@ -21,7 +22,7 @@ class UtterAction:
         events: what the action changes, the same every time.
     """
 
-    def __init__(self, name: str, response: str, events: tuple[Event, ...] = ()) -> None:
+    def __init__(self, name: ActionName, response: str, events: tuple[Event, ...] = ()) -> None:
         self.name = name
         self.response = response
         self.events = events
@@ -34,7 +35,7 @@ class UtterAction:
 class OutOfScopeAction:
     """Says what the bot can answer, and counts the question as a miss."""
 
-    name = "action_out_of_scope"
+    name = ActionName.OUT_OF_SCOPE
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Event]:
         dispatcher.utter("utter_out_of_scope")
@@ -45,11 +46,11 @@ def smalltalk_actions() -> list[UtterAction | OutOfScopeAction]:
     """The small-talk actions, one per intent (and ``action_rephrase`` for the "Hỏi lại" button)."""
     return [
         # Greeting, /start and /help: what the bot can do, and the menu of common topics.
-        UtterAction("action_greet", "utter_greet", (ContinuationSet(None),)),
-        UtterAction("action_thank", "utter_thank"),
-        UtterAction("action_goodbye", "utter_goodbye", (ModeChanged(Mode.CLOSED),)),
-        UtterAction("action_affirm", "utter_affirm"),
-        UtterAction("action_deny", "utter_deny", (SlotSet("pending_intent", None),)),
+        UtterAction(ActionName.GREET, "utter_greet", (ContinuationSet(None),)),
+        UtterAction(ActionName.THANK, "utter_thank"),
+        UtterAction(ActionName.GOODBYE, "utter_goodbye", (ModeChanged(Mode.CLOSED),)),
+        UtterAction(ActionName.AFFIRM, "utter_affirm"),
+        UtterAction(ActionName.DENY, "utter_deny", (SlotSet("pending_intent", None),)),
         OutOfScopeAction(),
-        UtterAction("action_rephrase", "utter_rephrase", (SlotSet("pending_intent", None),)),
+        UtterAction(ActionName.REPHRASE, "utter_rephrase", (SlotSet("pending_intent", None),)),
     ]

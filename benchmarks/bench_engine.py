@@ -171,8 +171,9 @@ VARIANTS = (
 
 def instrumented_engine(settings: Any, clock: Clock, variant: Variant, texts: list[str]) -> Any:
     """The container's engine with timers around store, interpreter, knowledge and actions."""
+    from actions.registry import ActionDeps, build_actions
     from bot.app.bootstrap import Container
-    from bot.engine.engine import Engine, build_actions
+    from bot.engine.engine import Engine
 
     container = Container(settings=settings)
     container.prepare()
@@ -191,7 +192,7 @@ def instrumented_engine(settings: Any, clock: Clock, variant: Variant, texts: li
     timed_nlu = _Proxy(nlu, parse=clock.wrap("nlu_parse", nlu.parse))
     kb: Any = CachedKnowledge(container.knowledge) if variant.cache_knowledge else container.knowledge
     timed_kb = _Proxy(kb, **{m: clock.wrap("knowledge_reads", getattr(kb, m)) for m in ("get", "list_faqs")})
-    actions = build_actions()
+    actions = build_actions(ActionDeps(timed_kb))  # the actions read procedures through the timers too
     for action in actions.values():
         action.run = clock.wrap_async("actions_incl_knowledge", action.run)  # type: ignore[method-assign]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core.messages import ConversationKey, InboundMessage
+from bot.core.parse import Parse
 from knowledge.domain import Document, LegalBasis, Procedure, SubmissionChannel
 from knowledge.ports import InMemoryKnowledgeRepository
 
@@ -368,8 +369,8 @@ def parse(
     ranking: list[tuple[str, float]] | None = None,
     entities: dict[str, str] | None = None,
     names: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """A Rasa-shaped parse as the NLU returns it.
+) -> Parse:
+    """The parse of an NLU result, built from the Rasa shape the NLU returns (as the engine does).
 
     Args:
         intent: intent name.
@@ -386,14 +387,16 @@ def parse(
         return {"code": code, "name": names.get(code, code), "score": score}
 
     ranked = [item(c, s) for c, s in (ranking if ranking is not None else ([procedure] if procedure else []))]
-    return {
-        "text": text,
-        "intent": {"name": intent, "confidence": confidence},
-        "intent_ranking": [{"name": intent, "confidence": confidence}],
-        "entities": [
-            {"entity": k, "value": v, "start": 0, "end": len(v), "confidence": 1.0, "extractor": "test"}
-            for k, v in (entities or {}).items()
-        ],
-        "procedure": item(*procedure) if procedure else None,
-        "procedure_ranking": ranked,
-    }
+    return Parse.from_rasa(
+        {
+            "text": text,
+            "intent": {"name": intent, "confidence": confidence},
+            "intent_ranking": [{"name": intent, "confidence": confidence}],
+            "entities": [
+                {"entity": k, "value": v, "start": 0, "end": len(v), "confidence": 1.0, "extractor": "test"}
+                for k, v in (entities or {}).items()
+            ],
+            "procedure": item(*procedure) if procedure else None,
+            "procedure_ranking": ranked,
+        }
+    )

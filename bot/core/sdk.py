@@ -2,73 +2,65 @@
 through and the events it returns.
 
 An action never calls a channel, never saves state and never touches the store. It reads a
-:class:`Tracker` (a frozen snapshot), puts drafts into a :class:`CollectingDispatcher` and returns a list
-of :class:`Event`. The engine applies the events to the conversation state, turns the drafts into
-:class:`bot.core.messages.OutboundMessage` and sends them back, so each action is tested by asserting on two
-lists (drafts and events).
+:class:`Tracker` (a frozen snapshot: the state, the typed parse, the policy's :class:`ActionArgs`), puts
+drafts into a :class:`CollectingDispatcher` and returns a list of :class:`Event`; the ports it reads (the
+knowledge base, a dossier system) come in its constructor (:mod:`actions.registry`). The engine applies
+the events to the conversation state, turns the drafts into :class:`bot.core.messages.OutboundMessage`
+and sends them back, so each action is tested by asserting on two lists (drafts and events).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bot.core.domain import TicketReason
 from bot.core.events import Event
 from bot.core.messages import Button
+from bot.core.parse import Candidate, Parse
 from bot.core.responses import ResponseCatalogue
 from bot.core.state import ConversationState
-from knowledge.domain import FaqEntry, Procedure
-from knowledge.ports import KnowledgeRepository
+from knowledge.domain import FaqEntry
 
 # --- Tracker ------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
+class ActionArgs:
+    """What the policy hands an action besides the state and the parse (all optional).
+
+    Attributes:
+        candidates: the procedures to offer as buttons (an ambiguous name, or a message not understood).
+        reason: why the citizen is handed to an officer (the ticket's reason).
+        faq: the FAQ entry the policy matched to the message.
+        faq_score: how close the match was.
+        group: a case of the documents picked from buttons (1-based index, as in the payload).
+        dossier_code: a dossier code the policy read from the message.
+    """
+
+    candidates: tuple[Candidate, ...] = ()
+    reason: TicketReason | None = None
+    faq: FaqEntry | None = None
+    faq_score: float | None = None
+    group: str | None = None
+    dossier_code: str | None = None
+
+
+@dataclass(frozen=True)
 class Tracker:
-    """Read-only snapshot handed to an action.
+    """Read-only snapshot handed to an action: pure data, no port (an action that reads the knowledge
+    base or a dossier system gets it in its constructor).
 
     Attributes:
         state: the conversation state, with the policy's events already applied (so ``state.procedure``
             is the procedure this turn is about).
-        latest_message: the parse of the citizen's message (Rasa shape, see :class:`bot.core.ports.Interpreter`).
-        knowledge: the knowledge base, to read procedures.
-        args: extra arguments the policy passes to the action (e.g. ``candidates`` for a choice, ``faq``
-            for the FAQ entry matched).
+        latest_message: the typed parse of the citizen's message (or of the button pressed).
+        args: what the policy passes to the action (candidates for a choice, the FAQ entry matched ...).
     """
 
     state: ConversationState
-    latest_message: Mapping[str, Any]
-    knowledge: KnowledgeRepository
-    args: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def text(self) -> str:
-        """What the citizen wrote (or the payload pressed)."""
-        return str(self.latest_message.get("text") or "")
-
-    @property
-    def intent(self) -> str | None:
-        """Name of the understood intent."""
-        intent = self.latest_message.get("intent") or {}
-        return intent.get("name")
-
-    def entity(self, name: str) -> str | None:
-        """Value of the first entity of this type in the latest message."""
-        for ent in self.latest_message.get("entities") or ():
-            if ent.get("entity") == name and ent.get("value") not in (None, ""):
-                return str(ent["value"])
-        return None
-
-    def procedure(self) -> Procedure | None:
-        """The procedure this turn is about, from the knowledge base (None if unknown)."""
-        code = self.state.procedure
-        return self.knowledge.get(code) if code else None
-
-    def faq(self) -> FaqEntry | None:
-        """The FAQ entry the policy matched to this message (None when the policy matched none)."""
-        entry = self.args.get("faq")
-        return entry if isinstance(entry, FaqEntry) else None
+    latest_message: Parse
+    args: ActionArgs = field(default_factory=ActionArgs)
 
 
 # --- Dispatcher ------------------------------------------------------------------------------------
@@ -132,7 +124,10 @@ class CollectingDispatcher:
 class Action(Protocol):
     """One job the bot can do in answer to a message."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The :class:`bot.core.domain.ActionName` the policy decides it by."""
+        ...
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Event]:
         """Speak through ``dispatcher`` and return what changed."""

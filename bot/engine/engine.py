@@ -31,22 +31,9 @@ import logging
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
-from actions.dossier import DossierStatusAction
-from actions.escalation import EscalateAction
-from actions.fallback import ClarifyAction, OfferOfficerAction
-from actions.faq import FaqAnswerAction
-from actions.feedback import FeedbackAction
-from actions.procedure import (
-    LIST_TOPICS,
-    TOPIC_BY_INTENT,
-    AskProcedureAction,
-    ChooseProcedureAction,
-    MoreAction,
-    ProcedureAnswerAction,
-)
-from actions.smalltalk import smalltalk_actions
+from bot.core.domain import Intent
 from bot.core.events import (
     SLOT_NAMES,
     ContinuationSet,
@@ -57,14 +44,8 @@ from bot.core.events import (
     SlotSet,
 )
 from bot.core.messages import Button, ConversationKey, InboundMessage, OutboundMessage, resolve_numbered_reply
-from bot.core.ports import (
-    ConversationStore,
-    DossierGateway,
-    EventSink,
-    Interpreter,
-    MessageRecord,
-    NotConfiguredDossierGateway,
-)
+from bot.core.parse import Candidate, Entity, IntentScore, Parse
+from bot.core.ports import ConversationStore, EventSink, Interpreter, MessageRecord
 from bot.core.responses import ResponseCatalogue, make_payload, parse_payload
 from bot.core.sdk import Action, CollectingDispatcher, MessageDraft, Tracker
 from bot.core.state import ConversationState, Mode
@@ -104,24 +85,6 @@ class ActionFailed(EngineError):
     stage = "action"
 
 
-def build_actions(dossiers: DossierGateway | None = None) -> dict[str, Action]:
-    """Every action the policy can name, by name.
-
-    Args:
-        dossiers: the dossier system; :class:`bot.core.ports.NotConfiguredDossierGateway` when None.
-    """
-    actions: list[Action] = [ProcedureAnswerAction(topic) for topic in (*LIST_TOPICS, *_single_topics())]
-    actions += [MoreAction(), AskProcedureAction(), ChooseProcedureAction()]
-    actions += smalltalk_actions()
-    actions += [FeedbackAction(), ClarifyAction(), OfferOfficerAction(), EscalateAction(), FaqAnswerAction()]
-    actions.append(DossierStatusAction(dossiers or NotConfiguredDossierGateway()))
-    return {a.name: a for a in actions}
-
-
-def _single_topics() -> list[str]:
-    return [t for t in TOPIC_BY_INTENT.values() if t not in LIST_TOPICS]
-
-
 def apply_events(state: ConversationState, events: Iterable[Event]) -> ConversationState:
     """The state after ``events`` (events that change nothing stored, such as escalations, pass)."""
     for event in events:
@@ -138,10 +101,14 @@ def apply_events(state: ConversationState, events: Iterable[Event]) -> Conversat
     return state
 
 
+Source = Literal["payload", "number", "more", "nlu"]
+"""How a message was understood: a button payload, a number picking a button, "xem thêm", the NLU."""
+
+
 @dataclass(frozen=True)
 class _Understanding:
-    parse: dict[str, Any]
-    source: str  # "payload", "number", "more", "nlu"
+    parse: Parse
+    source: Source
 
 
 class Engine:
@@ -149,13 +116,14 @@ class Engine:
 
     Args:
         interpreter: the NLU.
-        knowledge: the knowledge base.
+        knowledge: the knowledge base (names the procedure of a button payload).
         store: conversation states and the message log.
         responses: the validated response catalogue.
+        actions: every action the policy can name, by name (the composition root builds them with
+            :func:`actions.registry.build_actions`; the engine imports no action).
         policy: decides the actions; a default :class:`bot.engine.policy.Policy` when None.
-        actions: actions by name; :func:`build_actions` when None.
-        events: receives each turn's events after the state is saved (ticket queue); None drops them
-            (escalations are still logged).
+        events: receives each turn's events after the state is saved (the hand-off's ticket sink), off
+            the event loop like every blocking call; None drops them (escalations are still logged).
         offload: runs blocking calls (NLU, database) off the event loop; ``asyncio.to_thread`` by default.
     """
 
@@ -165,8 +133,8 @@ class Engine:
         knowledge: KnowledgeRepository,
         store: ConversationStore,
         responses: ResponseCatalogue,
+        actions: Mapping[str, Action],
         policy: Policy | None = None,
-        actions: Mapping[str, Action] | None = None,
         events: EventSink | None = None,
         offload: Callable[..., Any] | None = None,
     ) -> None:
@@ -175,7 +143,7 @@ class Engine:
         self.store = store
         self.responses = responses
         self.policy = policy or Policy()
-        self.actions = dict(actions) if actions is not None else build_actions()
+        self.actions = dict(actions)
         self.events = events
         self._offload = offload or asyncio.to_thread
         self._locks: weakref.WeakValueDictionary[ConversationKey, asyncio.Lock] = (
@@ -244,6 +212,14 @@ class Engine:
             if state.mode == Mode.WITH_OFFICER:
                 await self._blocking(self.store.save, state.evolve(mode=Mode.ANSWERING, fallback_streak=0))
 
+    async def hold_for_officer(self, key: ConversationKey) -> None:
+        """An officer took the conversation (claimed a ticket the bot was still answering): the bot stays
+        silent. Under the conversation's lock, so a turn in progress finishes first and cannot undo it."""
+        async with self._lock(key):
+            state = await self._blocking(self.store.load, key)
+            if state.mode != Mode.WITH_OFFICER:
+                await self._blocking(self.store.save, state.evolve(mode=Mode.WITH_OFFICER, continuation=None))
+
     # --- one turn --------------------------------------------------------------------------------------
 
     def _load_and_understand(
@@ -279,7 +255,7 @@ class Engine:
             action = self.actions.get(name)
             if action is None:
                 raise ActionFailed(key, f"no action named {name!r}")
-            tracker = Tracker(state=state, latest_message=parse, knowledge=self.knowledge, args=decision.args)
+            tracker = Tracker(state=state, latest_message=parse, args=decision.args)
             try:
                 events = await action.run(dispatcher, tracker)
                 if not isinstance(events, list) or not all(isinstance(e, Event) for e in events):
@@ -289,8 +265,7 @@ class Engine:
                 raise ActionFailed(key, name) from exc
             turn_events.extend(events)
 
-        intent = (parse.get("intent") or {}).get("name")
-        confidence = (parse.get("intent") or {}).get("confidence")
+        intent, confidence = parse.intent.name, parse.intent.confidence
         state = self._finish_turn(state, dispatcher.messages, turn_events, intent, decision.actions)
         replies = [self._outbound(key, d) for d in dispatcher.messages]
 
@@ -300,7 +275,7 @@ class Engine:
                 "in",
                 message.text,
                 intent=intent,
-                confidence=float(confidence) if confidence is not None else None,
+                confidence=confidence,
                 procedure=state.procedure,
                 created_at=message.received_at,
             )
@@ -310,7 +285,7 @@ class Engine:
             for r in replies
         ]
         await self._blocking(self._persist_turn, state, records)
-        self._publish(key, turn_events)
+        await self._publish(key, turn_events)
         logger.debug("handled %s: %s via %s -> %s", key, intent, understanding.source, decision.rule)
         return replies
 
@@ -331,15 +306,16 @@ class Engine:
         except Exception as exc:
             raise StoreFailed(key, "log") from exc
 
-    def _publish(self, key: ConversationKey, events: Sequence[Event]) -> None:
-        """Hand the turn's events on; a failing sink is logged, the citizen still gets the replies."""
+    async def _publish(self, key: ConversationKey, events: Sequence[Event]) -> None:
+        """Hand the turn's events on, off the event loop (the ticket sink writes to the database); a
+        failing sink is logged, the citizen still gets the replies."""
         if self.events is None:
             for event in events:
                 if isinstance(event, EscalationRequested):
                     logger.warning("escalation for %s not delivered (no event sink): %r", key, event)
             return
         try:
-            self.events.publish(key, events)
+            await self._blocking(self.events.publish, key, events)
         except Exception:
             logger.exception("event sink failed for %s; events: %r", key, events)
 
@@ -373,46 +349,41 @@ class Engine:
     def _understand(self, message: InboundMessage, state: ConversationState) -> _Understanding:
         """Payload, numbered reply or "xem thêm" read directly; everything else through the NLU."""
         text = message.text.strip()
-        source = "payload"
+        source: Source = "payload"
         payload = parse_payload(text)
         if payload is None and state.choices:
             picked = resolve_numbered_reply(text, state.choices)
             if picked is not None:
                 payload, source = parse_payload(picked), "number"
         if payload is None and state.continuation and is_more_request(text):
-            payload, source = parse_payload(make_payload("more")), "more"
+            payload, source = parse_payload(make_payload(Intent.MORE)), "more"
         if payload is not None:
             return _Understanding(self._payload_parse(text, *payload), source)
         try:
-            parse = self.interpreter.parse(text)
+            raw = self.interpreter.parse(text)
         except Exception as exc:
             raise UnderstandingFailed(message.key, "interpreter raised") from exc
-        if not isinstance(parse, dict) or not isinstance(parse.get("intent"), dict):
-            raise UnderstandingFailed(message.key, f"unusable parse {parse!r}")
+        try:
+            parse = Parse.from_rasa(raw)  # the Rasa dict stops here: what follows reads typed fields
+        except ValueError as exc:
+            raise UnderstandingFailed(message.key, f"unusable parse {raw!r}") from exc
         return _Understanding(parse, "nlu")
 
-    def _payload_parse(self, text: str, intent: str, entities: dict[str, str]) -> dict[str, Any]:
-        """A Rasa-shaped parse for a payload: confidence 1, the entities, the procedure they name."""
+    def _payload_parse(self, text: str, intent: str, entities: dict[str, str]) -> Parse:
+        """The parse of a payload: confidence 1, the entities, the procedure they name."""
         procedure = None
         code = entities.get("procedure")
         if code:
             found = self.knowledge.get(code)
-            procedure = {"code": code, "name": found.name if found else "", "score": 1.0}
-        return {
-            "text": text,
-            "intent": {"name": intent, "confidence": 1.0},
-            "intent_ranking": [{"name": intent, "confidence": 1.0}],
-            "entities": [
-                {
-                    "entity": name,
-                    "value": value,
-                    "start": None,
-                    "end": None,
-                    "confidence": 1.0,
-                    "extractor": "payload",
-                }
-                for name, value in entities.items()
-            ],
-            "procedure": procedure,
-            "procedure_ranking": [procedure] if procedure else [],
-        }
+            procedure = Candidate(code, found.name if found else "", 1.0)
+        sure = IntentScore(intent, 1.0)
+        return Parse(
+            text=text,
+            intent=sure,
+            intent_ranking=(sure,),
+            entities=tuple(
+                Entity(name, value, confidence=1.0, extractor="payload") for name, value in entities.items()
+            ),
+            procedure=procedure,
+            procedure_ranking=(procedure,) if procedure else (),
+        )

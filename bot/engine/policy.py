@@ -21,7 +21,7 @@ policy adds is conversation sense:
   :class:`knowledge.faq.FaqMatcher` at least :attr:`PolicyConfig.faq_threshold`) is answered from the FAQ,
   unless the NLU understood a question about a procedure it names (that answer is more specific).
 * **Waiting modes.** A dossier code, then the verification digits, are expected after
-  ``check_dossier_status`` (see :func:`actions.dossier.expects_dossier_reply`); "có" after the officer
+  ``check_dossier_status`` (see :func:`bot.core.dossier.expects_dossier_reply`); "có" after the officer
   offer means yes, please.
 
 Button payloads that are not NLU intents: ``/start``, ``/help``, ``/more`` ("Xem thêm"), ``/rephrase``
@@ -33,26 +33,28 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from actions.dossier import DOSSIER_INTENTS, expects_dossier_reply
-from actions.procedure import TOPIC_BY_INTENT, action_name, case_words, match_group
+from bot.core.domain import TOPIC_BY_INTENT, ActionName, Intent, TicketReason, Topic, action_name
+from bot.core.dossier import DOSSIER_INTENTS, expects_dossier_reply
 from bot.core.events import Event, ModeChanged, SlotSet
+from bot.core.parse import Candidate, Parse
 from bot.core.responses import parse_payload
+from bot.core.sdk import ActionArgs
 from bot.core.state import ConversationState, Mode
+from knowledge.cases import case_words, match_group
 from knowledge.faq import FaqMatcher
 from knowledge.text import fold
 
-SMALLTALK_ACTIONS: dict[str, str] = {
-    "greet": "action_greet",
-    "start": "action_greet",
-    "help": "action_greet",
-    "thank": "action_thank",
-    "goodbye": "action_goodbye",
-    "affirm": "action_affirm",
-    "deny": "action_deny",
-    "give_feedback": "action_feedback",
-    "rephrase": "action_rephrase",
+SMALLTALK_ACTIONS: Mapping[str, ActionName] = {
+    Intent.GREET: ActionName.GREET,
+    Intent.START: ActionName.GREET,
+    Intent.HELP: ActionName.GREET,
+    Intent.THANK: ActionName.THANK,
+    Intent.GOODBYE: ActionName.GOODBYE,
+    Intent.AFFIRM: ActionName.AFFIRM,
+    Intent.DENY: ActionName.DENY,
+    Intent.GIVE_FEEDBACK: ActionName.FEEDBACK,
+    Intent.REPHRASE: ActionName.REPHRASE,
 }
 """Intents (and payload commands) answered the same way whatever the context."""
 
@@ -78,7 +80,9 @@ particles of :data:`_PARTICLES` at the end)."""
 
 _NO_WORDS = {"ko": "khong", "k": "khong", "hong": "khong", "hok": "khong", "kg": "khong", "kh": "khong"}
 _PARTICLES = frozenset({"di", "nhe", "nha", "a", "ban", "voi", "nao", "giup", "minh", "em", "toi"})
-_CASE_INTENTS = frozenset({"nlu_fallback", "ask_documents", "ask_procedure_overview", "out_of_scope"})
+_CASE_INTENTS = frozenset(
+    {Intent.NLU_FALLBACK, Intent.ASK_DOCUMENTS, Intent.ASK_PROCEDURE_OVERVIEW, Intent.OUT_OF_SCOPE}
+)
 
 
 def is_more_request(text: str) -> bool:
@@ -129,13 +133,13 @@ class Decision:
     Attributes:
         actions: names of the actions to run, in order.
         events: applied to the state before the actions run (so their tracker sees them).
-        args: extra arguments for the actions (``candidates``, ``reason``).
+        args: what the actions get besides the state and the parse (candidates, reason, FAQ entry ...).
         rule: which rule decided, for logs and tests.
     """
 
-    actions: tuple[str, ...]
+    actions: tuple[ActionName, ...]
     events: tuple[Event, ...] = ()
-    args: Mapping[str, Any] = field(default_factory=dict)
+    args: ActionArgs = field(default_factory=ActionArgs)
     rule: str = ""
 
 
@@ -149,22 +153,11 @@ class ProcedureResolution:
     """
 
     code: str | None = None
-    candidates: tuple[dict[str, Any], ...] = ()
+    candidates: tuple[Candidate, ...] = ()
 
     @property
     def ambiguous(self) -> bool:
         return len(self.candidates) > 1
-
-
-def _intent(parse: Mapping[str, Any]) -> str:
-    return str((parse.get("intent") or {}).get("name") or "nlu_fallback")
-
-
-def _entity(parse: Mapping[str, Any], name: str) -> str | None:
-    for ent in parse.get("entities") or ():
-        if ent.get("entity") == name and ent.get("value") not in (None, ""):
-            return str(ent["value"])
-    return None
 
 
 class Policy:
@@ -181,40 +174,40 @@ class Policy:
 
     # --- procedure linking ----------------------------------------------------------------------
 
-    def resolve_procedure(self, parse: Mapping[str, Any], state: ConversationState) -> ProcedureResolution:
+    def resolve_procedure(self, parse: Parse, state: ConversationState) -> ProcedureResolution:
         """The procedure named in the message: clear, ambiguous, or none.
 
         Only a message whose parse has a ``procedure`` names one; the ranking then tells whether others
         are close. If the procedure already chosen is among close candidates, it is kept (the choice is
         remembered).
         """
-        top = parse.get("procedure")
-        if not top or not top.get("code"):
+        top = parse.procedure
+        if top is None:
             return ProcedureResolution()
-        top_score = float(top.get("score") or 0.0)
-        close: dict[str, dict[str, Any]] = {str(top["code"]): dict(top)}
-        for cand in parse.get("procedure_ranking") or ():
-            code = str(cand.get("code") or "")
-            score = float(cand.get("score") or 0.0)
-            near = top_score - score <= self.config.ambiguity_margin + 1e-9  # float noise: 0.74 - 0.72 > 0.02
-            if code and code not in close and score >= self.config.min_candidate_score and near:
-                close[code] = dict(cand)
+        close: dict[str, Candidate] = {top.code: top}
+        for cand in parse.procedure_ranking:
+            near = (
+                top.score - cand.score <= self.config.ambiguity_margin + 1e-9
+            )  # float noise: 0.74 - 0.72 > 0.02
+            if (
+                cand.code
+                and cand.code not in close
+                and cand.score >= self.config.min_candidate_score
+                and near
+            ):
+                close[cand.code] = cand
         if len(close) == 1:
-            return ProcedureResolution(code=str(top["code"]))
+            return ProcedureResolution(code=top.code)
         if state.procedure in close:
             return ProcedureResolution(code=state.procedure)
         return ProcedureResolution(candidates=tuple(list(close.values())[: self.config.max_choices]))
 
-    def fallback_candidates(self, parse: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
+    def fallback_candidates(self, parse: Parse) -> tuple[Candidate, ...]:
         """Closest procedures to offer when the message was not understood."""
-        ranking = [
-            c
-            for c in parse.get("procedure_ranking") or ()
-            if float(c.get("score") or 0.0) >= self.config.min_candidate_score
-        ]
-        top = parse.get("procedure")
-        if top and top.get("code") and all(c.get("code") != top["code"] for c in ranking):
-            ranking.insert(0, dict(top))
+        ranking = [c for c in parse.procedure_ranking if c.score >= self.config.min_candidate_score]
+        top = parse.procedure
+        if top is not None and all(c.code != top.code for c in ranking):
+            ranking.insert(0, top)
         return tuple(ranking[: self.config.max_choices])
 
     # --- decisions --------------------------------------------------------------------------------
@@ -230,10 +223,10 @@ class Policy:
         return events
 
     @staticmethod
-    def _case(parse: Mapping[str, Any], state: ConversationState, code: str | None) -> list[Event]:
+    def _case(parse: Parse, state: ConversationState, code: str | None) -> list[Event]:
         """Remember the words of a message naming a procedure as the citizen's case; a case already
         remembered for the same procedure (such as a group picked from buttons) is kept."""
-        words = case_words(str(parse.get("text") or ""))
+        words = case_words(parse.text)
         if not words or words == state.case:
             return []
         if code is not None and code == state.procedure and state.case is not None:
@@ -246,157 +239,168 @@ class Policy:
         code: str,
         state: ConversationState,
         rule: str,
-        parse: Mapping[str, Any] | None = None,
-        args: Mapping[str, Any] | None = None,
+        parse: Parse | None = None,
+        args: ActionArgs | None = None,
     ) -> Decision:
         events = self._settle(state)
         if parse is not None:
             events = self._case(parse, state, code) + events
         if code != state.procedure:
             events.insert(0, SlotSet("procedure", code))
-        return Decision((action_name(topic),), tuple(events), dict(args or {}), rule=rule)
+        return Decision((action_name(topic),), tuple(events), args or ActionArgs(), rule=rule)
 
-    def _typed_case(self, intent: str, parse: Mapping[str, Any], state: ConversationState) -> Decision | None:
+    def _typed_case(self, intent: str, parse: Parse, state: ConversationState) -> Decision | None:
         """The citizen typed their case ("nhà ở riêng lẻ") instead of pressing one of the case buttons."""
         if intent not in _CASE_INTENTS:
             return None
-        named = (parse.get("procedure") or {}).get("code")
-        if named and named != state.procedure and _entity(parse, "procedure") is not None:
+        named = parse.procedure.code if parse.procedure else None
+        if named and named != state.procedure and parse.entity("procedure") is not None:
             return None  # "cấp lại giấy phép nhà ở riêng lẻ" names another procedure: not a case reply
         offered = [(b.title, parse_payload(b.payload)) for b in state.choices]
-        cases = [(title, p[1]) for title, p in offered if p is not None and p[0] == "choose_group"]
-        index = match_group(str(parse.get("text") or ""), [title for title, _ in cases])
+        cases = [(title, p[1]) for title, p in offered if p is not None and p[0] == Intent.CHOOSE_GROUP]
+        index = match_group(parse.text, [title for title, _ in cases])
         if index is None:
             return None
         entities = cases[index][1]
         code = entities.get("procedure") or state.procedure
         if not code:
             return None
-        return self._answer("documents", code, state, "case_typed", args={"group": entities.get("group")})
+        return self._answer(
+            Topic.DOCUMENTS, code, state, "case_typed", args=ActionArgs(group=entities.get("group"))
+        )
 
-    def _fallback(self, parse: Mapping[str, Any], state: ConversationState) -> Decision:
+    def _fallback(self, parse: Parse, state: ConversationState) -> Decision:
         events = self._settle(state, keep_pending=True)
         if state.fallback_streak + 1 >= self.config.officer_after_misses:
-            return Decision(("action_offer_officer",), tuple(events), rule="fallback_officer")
+            return Decision((ActionName.OFFER_OFFICER,), tuple(events), rule="fallback_officer")
         return Decision(
-            ("action_clarify",),
+            (ActionName.CLARIFY,),
             tuple(events),
-            {"candidates": self.fallback_candidates(parse)},
+            ActionArgs(candidates=self.fallback_candidates(parse)),
             rule="fallback_clarify",
         )
 
-    def decide(self, parse: Mapping[str, Any], state: ConversationState) -> Decision:
+    def decide(self, parse: Parse, state: ConversationState) -> Decision:
         """The action(s) for this message in this state.
 
         Args:
-            parse: Rasa-shaped parse (from the NLU, or built from a button payload).
+            parse: the typed parse (from the NLU, or built from a button payload).
             state: the conversation state before this message.
         """
-        intent = _intent(parse)
-        text = str(parse.get("text") or "")
+        intent = parse.intent_name
 
-        if intent == "more" or is_more_request(text):
-            return Decision(("action_more",), rule="more")
+        if intent == Intent.MORE or is_more_request(parse.text):
+            return Decision((ActionName.MORE,), rule="more")
 
-        if intent == "choose_group":
-            code = _entity(parse, "procedure") or state.procedure
+        if intent == Intent.CHOOSE_GROUP:
+            code = parse.entity("procedure") or state.procedure
             if not code:
                 return self._fallback(parse, state)
             return self._answer(
-                "documents", code, state, "choose_group", args={"group": _entity(parse, "group")}
+                Topic.DOCUMENTS, code, state, "choose_group", args=ActionArgs(group=parse.entity("group"))
             )
 
         typed_case = self._typed_case(intent, parse, state)
         if typed_case is not None:
             return typed_case
 
-        if intent == "procedure_notes":
-            code = _entity(parse, "procedure") or state.procedure
+        if intent == Intent.PROCEDURE_NOTES:
+            code = parse.entity("procedure") or state.procedure
             if not code:
                 return self._fallback(parse, state)
-            return self._answer("notes", code, state, "procedure_notes")
+            return self._answer(Topic.NOTES, code, state, "procedure_notes")
 
-        if intent == "choose":
-            code = _entity(parse, "procedure")
+        if intent == Intent.CHOOSE:
+            code = parse.entity("procedure")
             if not code:
                 return self._fallback(parse, state)
-            topic = TOPIC_BY_INTENT.get(state.pending_intent or "", "overview")
+            topic = TOPIC_BY_INTENT.get(state.pending_intent or "", Topic.OVERVIEW)
             return self._answer(topic, code, state, rule="choose")
 
         if expects_dossier_reply(state.mode, parse):
             # The code or verification digits asked for while awaiting them (the NLU's intent for "5678"
             # means nothing); other questions leave the dossier dialogue below.
-            return Decision(("action_dossier_status",), rule="dossier_reply")
+            return Decision((ActionName.DOSSIER_STATUS,), rule="dossier_reply")
 
-        if intent == "request_human":
+        if intent == Intent.REQUEST_HUMAN:
             return Decision(
-                ("action_escalate",), tuple(self._settle(state)), {"reason": "requested"}, rule="escalate"
+                (ActionName.ESCALATE,),
+                tuple(self._settle(state)),
+                ActionArgs(reason=TicketReason.REQUEST_HUMAN),
+                rule="escalate",
             )
 
         if intent in DOSSIER_INTENTS:  # check_dossier_status, or the subscribe_dossier button
-            return Decision(("action_dossier_status",), tuple(self._settle(state)), rule="dossier")
+            return Decision((ActionName.DOSSIER_STATUS,), tuple(self._settle(state)), rule="dossier")
 
-        if state.last_action == "action_offer_officer" and intent in ("affirm", "deny"):
-            if intent == "affirm":
+        if state.last_action == ActionName.OFFER_OFFICER and intent in (Intent.AFFIRM, Intent.DENY):
+            if intent == Intent.AFFIRM:
                 return Decision(
-                    ("action_escalate",), (), {"reason": "not_understood"}, rule="officer_accepted"
+                    (ActionName.ESCALATE,),
+                    (),
+                    ActionArgs(reason=TicketReason.REPEATED_FALLBACK),
+                    rule="officer_accepted",
                 )
-            return Decision(("action_rephrase",), (), rule="officer_declined")
+            return Decision((ActionName.REPHRASE,), (), rule="officer_declined")
 
         faq = self._faq(intent, parse, state)
         if faq is not None:
             return faq
 
-        if intent in TOPIC_BY_INTENT or (intent == "nlu_fallback" and state.pending_intent):
+        if intent in TOPIC_BY_INTENT or (intent == Intent.NLU_FALLBACK and state.pending_intent):
             return self._question(intent, parse, state)
 
         if intent in SMALLTALK_ACTIONS:
             return Decision((SMALLTALK_ACTIONS[intent],), tuple(self._settle(state)), rule="smalltalk")
 
-        if intent == "out_of_scope":
+        if intent == Intent.OUT_OF_SCOPE:
             # Counted as a miss (the action says so): asking twice for what the bot cannot answer is a
             # reason to offer an officer.
             events = tuple(self._settle(state))
             if state.fallback_streak + 1 >= self.config.officer_after_misses:
-                return Decision(("action_offer_officer",), events, rule="out_of_scope_officer")
-            return Decision(("action_out_of_scope",), events, rule="out_of_scope")
+                return Decision((ActionName.OFFER_OFFICER,), events, rule="out_of_scope_officer")
+            return Decision((ActionName.OUT_OF_SCOPE,), events, rule="out_of_scope")
 
         return self._fallback(parse, state)
 
-    def _faq(self, intent: str, parse: Mapping[str, Any], state: ConversationState) -> Decision | None:
+    def _faq(self, intent: str, parse: Parse, state: ConversationState) -> Decision | None:
         """Answer from the FAQ when the message is one of its questions and not a question about a
         procedure the NLU linked ("đăng ký kết hôn cần giấy tờ gì" is answered from the procedure)."""
-        if self.faq is None or (intent in TOPIC_BY_INTENT and (parse.get("procedure") or {}).get("code")):
+        if self.faq is None or (intent in TOPIC_BY_INTENT and parse.procedure is not None):
             return None
-        found = self.faq.match(str(parse.get("text") or ""), self.config.faq_threshold)
+        found = self.faq.match(parse.text, self.config.faq_threshold)
         if found is None:
             return None
         entry, score = found
-        args = {"faq": entry, "faq_score": score}
-        return Decision(("action_faq_answer",), tuple(self._settle(state)), args, rule="faq")
+        args = ActionArgs(faq=entry, faq_score=score)
+        return Decision((ActionName.FAQ_ANSWER,), tuple(self._settle(state)), args, rule="faq")
 
-    def _question(self, intent: str, parse: Mapping[str, Any], state: ConversationState) -> Decision:
+    def _question(self, intent: str, parse: Parse, state: ConversationState) -> Decision:
         """A question about a procedure (or a reply naming the procedure of a pending question)."""
         resolution = self.resolve_procedure(parse, state)
-        if resolution.ambiguous and state.procedure and _entity(parse, "procedure") is None:
+        if resolution.ambiguous and state.procedure and parse.entity("procedure") is None:
             # "can giay to gi" about the permit being discussed: close candidates that no words of the
             # message name ("giấy tờ có giá"...) do not override the procedure being discussed.
             resolution = ProcedureResolution()
         if resolution.ambiguous:
             return Decision(
-                ("action_choose_procedure",),
+                (ActionName.CHOOSE_PROCEDURE,),
                 tuple(self._case(parse, state, None) + self._settle(state, keep_pending=True)),
-                {"candidates": resolution.candidates},
+                ActionArgs(candidates=resolution.candidates),
                 rule="ambiguous",
             )
-        if intent == "nlu_fallback":
+        if intent == Intent.NLU_FALLBACK:
             # A pending question, and the reply was not understood: only a clearly named procedure helps.
             if resolution.code is None:
                 return self._fallback(parse, state)
-            topic = TOPIC_BY_INTENT.get(state.pending_intent or "", "overview")
+            topic = TOPIC_BY_INTENT.get(state.pending_intent or "", Topic.OVERVIEW)
             return self._answer(topic, resolution.code, state, "pending_answered", parse)
         topic = TOPIC_BY_INTENT[intent]
-        if intent == "ask_procedure_overview" and state.pending_intent in TOPIC_BY_INTENT and resolution.code:
+        if (
+            intent == Intent.ASK_PROCEDURE_OVERVIEW
+            and state.pending_intent in TOPIC_BY_INTENT
+            and resolution.code
+        ):
             # "Bạn hỏi về thủ tục nào?" -> "đăng ký kết hôn": answer the question asked before.
             return self._answer(
                 TOPIC_BY_INTENT[state.pending_intent], resolution.code, state, "pending_answered", parse
@@ -404,7 +408,9 @@ class Policy:
         code = resolution.code or state.procedure
         if code is None:
             return Decision(
-                ("action_ask_procedure",), tuple(self._settle(state, keep_pending=True)), rule="ask_procedure"
+                (ActionName.ASK_PROCEDURE,),
+                tuple(self._settle(state, keep_pending=True)),
+                rule="ask_procedure",
             )
         if resolution.code is None:
             return self._answer(topic, code, state, "carried_over")

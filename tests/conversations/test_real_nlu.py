@@ -1,9 +1,10 @@
 """Dialogues through the real engine with the REAL trained NLU and the REAL seed knowledge base.
 
-The NLU pipeline is trained once per session from ``config.yml`` and ``data/nlu.yml`` into a temporary
-folder, and loaded with a search index over the 4,259 seed procedures (with ``data/aliases.yml`` and the
-abbreviation map), the way :mod:`bot.app.bootstrap` builds them. The policy takes the ``policy:`` section of
-``config.yml``. Each ``tests/conversations/real/*.yaml`` is run turn by turn::
+The NLU pipeline is the one trained once per test session from ``config.yml`` and ``data/nlu.yml``
+(``nlu_model_dir`` in tests/conftest.py), loaded with a search index over the 4,259 seed procedures
+(with ``data/aliases.yml`` and the abbreviation map), the way :mod:`bot.app.bootstrap` builds them.
+The policy takes the ``policy:`` section of ``config.yml``. Each ``tests/conversations/real/*.yaml`` is
+run turn by turn::
 
     description: what the dialogue shows
     turns:
@@ -31,23 +32,17 @@ from typing import Any
 import pytest
 import yaml
 
+from actions.registry import ActionDeps, build_actions
 from bot.core.events import EscalationRequested
 from bot.core.messages import InboundMessage
 from bot.core.ports import InMemoryConversationStore, RecordingEventSink
 from bot.core.responses import ResponseCatalogue
-from bot.engine.engine import Engine, build_actions
+from bot.engine.engine import Engine
 from bot.engine.policy import Policy, PolicyConfig
 from knowledge.ports import InMemoryKnowledgeRepository
 from knowledge.search import SearchIndex
-from knowledge.seed import (
-    ABBREVIATIONS_PATH,
-    ALIASES_PATH,
-    PROJECT_ROOT,
-    load_abbreviations,
-    load_aliases,
-    read_records,
-    with_aliases,
-)
+from knowledge.seed import PROJECT_ROOT, read_records, with_aliases
+from knowledge.text import ABBREVIATIONS_PATH, ALIASES_PATH, load_abbreviations, load_aliases
 from tests import factories as f
 
 HERE = Path(__file__).parent / "real"
@@ -72,14 +67,13 @@ class RealWorld:
     """The trained NLU, the seed knowledge base and the config's policy, shared by the session."""
 
     def __init__(self, model_dir: Path) -> None:
-        from nlu.cli import load_model, train_model
+        from nlu.models import load_model
 
         records, errors = read_records()
         assert not errors, errors[:3]
         records = with_aliases(records, load_aliases(ALIASES_PATH))
         self.knowledge = InMemoryKnowledgeRepository(records)
         index = SearchIndex.build(records, abbreviations=load_abbreviations(ABBREVIATIONS_PATH))
-        train_model(CONFIG, [PROJECT_ROOT / "data" / "nlu.yml"], model_dir)
         self.interpreter = load_model(model_dir, lambda: index)
         section = (yaml.safe_load(CONFIG.read_text(encoding="utf-8")) or {}).get("policy") or {}
         self.policy = Policy(PolicyConfig(**section))
@@ -93,7 +87,7 @@ class RealWorld:
             store,
             self.responses,
             policy=self.policy,
-            actions=build_actions(),
+            actions=build_actions(ActionDeps(self.knowledge)),
             events=sink,
             offload=_inline,
         )
@@ -105,8 +99,8 @@ async def _inline(fn: Any, *args: Any) -> Any:
 
 
 @pytest.fixture(scope="session")
-def world(tmp_path_factory: pytest.TempPathFactory) -> RealWorld:
-    return RealWorld(tmp_path_factory.mktemp("nlu-model"))
+def world(nlu_model_dir: Path) -> RealWorld:
+    return RealWorld(nlu_model_dir)
 
 
 def test_real_transcripts_exist() -> None:

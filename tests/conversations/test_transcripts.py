@@ -29,12 +29,13 @@ from typing import Any
 import pytest
 import yaml
 
+from actions.registry import ActionDeps, build_actions
 from bot.core.events import EscalationRequested
 from bot.core.messages import InboundMessage
 from bot.core.ports import InMemoryConversationStore, RecordingEventSink
 from bot.core.responses import ResponseCatalogue
 from bot.core.sdk import CollectingDispatcher, Tracker
-from bot.engine.engine import Engine, build_actions
+from bot.engine.engine import Engine
 from bot.engine.policy import Policy
 from knowledge.faq import FaqMatcher, load_faq_file
 from tests import factories as f
@@ -74,7 +75,8 @@ def test_transcripts_exist() -> None:
 async def test_transcript(path: Path) -> None:
     spec = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert spec.get("description"), f"{path.name}: say what the dialogue shows"
-    actions = build_actions()
+    knowledge = f.knowledge()
+    actions = build_actions(ActionDeps(knowledge))
     for name in spec.get("broken_actions") or ():
         assert name in actions, f"{path.name}: no action {name}"
         actions[name] = _BrokenAction(name)
@@ -82,7 +84,7 @@ async def test_transcript(path: Path) -> None:
     store = InMemoryConversationStore()
     sink = RecordingEventSink()
     policy = Policy(faq=FaqMatcher(load_faq_file())) if spec.get("faq") else None
-    engine = Engine(nlu, f.knowledge(), store, CATALOGUE, policy=policy, actions=actions, events=sink)
+    engine = Engine(nlu, knowledge, store, CATALOGUE, actions, policy=policy, events=sink)
     key = f.key("transcript", spec.get("channel", "telegram"))
 
     for number, turn in enumerate(spec["turns"], 1):

@@ -6,18 +6,19 @@ from typing import Any
 
 import pytest
 
-from actions.dossier import DossierStatusAction, looks_like_dossier_code
+from actions.dossier import DossierStatusAction
 from actions.escalation import EscalateAction
 from actions.fallback import ClarifyAction, OfferOfficerAction
 from actions.feedback import FeedbackAction
-from actions.procedure import (
+from actions.procedure.actions import (
     AskProcedureAction,
     ChooseProcedureAction,
     MoreAction,
     ProcedureAnswerAction,
-    clip,
 )
 from actions.smalltalk import smalltalk_actions
+from bot.core.domain import TicketReason
+from bot.core.dossier import looks_like_dossier_code
 from bot.core.events import (
     ContinuationSet,
     EscalationRequested,
@@ -27,23 +28,33 @@ from bot.core.events import (
     SlotSet,
 )
 from bot.core.messages import Button
-from bot.core.ports import NotConfiguredDossierGateway
+from bot.core.parse import Candidate, Parse
+from bot.core.ports import (
+    InMemoryDossierAccessGuard,
+    InMemoryDossierSubscriptions,
+    NotConfiguredDossierGateway,
+)
 from bot.core.responses import ResponseCatalogue
-from bot.core.sdk import Action, CollectingDispatcher, MessageDraft, Tracker
+from bot.core.sdk import Action, ActionArgs, CollectingDispatcher, MessageDraft, Tracker
 from bot.core.state import Continuation, ConversationState, Mode
 from knowledge.domain import Document
+from knowledge.ports import KnowledgeRepository
+from knowledge.text import clip
 from tests import factories as f
 
 CATALOGUE = ResponseCatalogue.load()
 
 
-def tracker(parse: dict[str, Any] | None = None, knowledge=None, args=None, **state: Any) -> Tracker:
+def tracker(parse: Parse | None = None, args: ActionArgs | None = None, **state: Any) -> Tracker:
     return Tracker(
         state=ConversationState(key=f.key(), **state),
         latest_message=parse or f.parse("ask_documents"),
-        knowledge=knowledge or f.knowledge(),
-        args=args or {},
+        args=args or ActionArgs(),
     )
+
+
+def answering(topic: str, knowledge: KnowledgeRepository | None = None) -> ProcedureAnswerAction:
+    return ProcedureAnswerAction(topic, knowledge or f.knowledge())
 
 
 async def run(action: Action, t: Tracker) -> tuple[list[MessageDraft], list]:
@@ -60,7 +71,7 @@ def titles(draft: MessageDraft) -> list[str]:
 
 
 async def test_documents_first_page_has_five_items_and_xem_them() -> None:
-    drafts, events = await run(ProcedureAnswerAction("documents"), tracker(procedure=f.GPXD_NEW))
+    drafts, events = await run(answering("documents"), tracker(procedure=f.GPXD_NEW))
     assert [d.response for d in drafts] == ["utter_documents"]
     text = drafts[0].text
     assert "gồm 7 loại giấy tờ" in text
@@ -76,7 +87,7 @@ async def test_documents_first_page_has_five_items_and_xem_them() -> None:
 
 async def test_more_continues_the_list_with_its_group_heading() -> None:
     t = tracker(procedure=f.GPXD_NEW, continuation=Continuation("documents", f.GPXD_NEW, 5))
-    drafts, events = await run(MoreAction(), t)
+    drafts, events = await run(MoreAction(f.knowledge()), t)
     assert [d.response for d in drafts] == ["utter_list_more"]
     assert (
         "Đối với công trình gần sân bay:\n6. Văn bản chấp thuận độ cao công trình (1 bản sao)"
@@ -88,13 +99,13 @@ async def test_more_continues_the_list_with_its_group_heading() -> None:
 
 
 async def test_more_with_nothing_left() -> None:
-    drafts, events = await run(MoreAction(), tracker())
+    drafts, events = await run(MoreAction(f.knowledge()), tracker())
     assert [d.response for d in drafts] == ["utter_no_more"]
     assert events == [ContinuationSet(None)]
 
 
 async def test_forms_list_names_and_link_to_the_portal() -> None:
-    drafts, events = await run(ProcedureAnswerAction("forms"), tracker(procedure=f.MARRIAGE))
+    drafts, events = await run(answering("forms"), tracker(procedure=f.MARRIAGE))
     assert [d.response for d in drafts] == ["utter_forms"]
     assert drafts[0].text.endswith("\n1. Tờ khai đăng ký kết hôn (TT 04/2024/TT-BTP)")
     assert drafts[0].links == (("Tải mẫu đơn, tờ khai", f.PORTAL + f.MARRIAGE),)
@@ -103,12 +114,12 @@ async def test_forms_list_names_and_link_to_the_portal() -> None:
 
 async def test_forms_when_none_is_published() -> None:
     kb = f.knowledge(f.birth_registration(documents=(Document("Giấy chứng sinh", originals=1),)))
-    drafts, _ = await run(ProcedureAnswerAction("forms"), tracker(procedure=f.BIRTH, knowledge=kb))
+    drafts, _ = await run(answering("forms", kb), tracker(procedure=f.BIRTH))
     assert [d.response for d in drafts] == ["utter_no_forms"]
 
 
 async def test_fee_per_channel_without_duplicates() -> None:
-    drafts, events = await run(ProcedureAnswerAction("fee"), tracker(procedure=f.GPXD_NEW))
+    drafts, events = await run(answering("fee"), tracker(procedure=f.GPXD_NEW))
     assert [d.response for d in drafts] == ["utter_fee"]
     assert drafts[0].text.endswith(":\n- Trực tiếp, trực tuyến, dịch vụ bưu chính: 75.000 Đồng")
     assert events == [ContinuationSet(None)]
@@ -122,20 +133,18 @@ async def test_fee_text_with_several_charges_keeps_its_labels() -> None:
             SubmissionChannel("truc_tiep", fee_text="Lệ phí : 75.000 Đồng; Phí : 10.000 Đồng", fee_vnd=85000),
         )
     )
-    drafts, _ = await run(
-        ProcedureAnswerAction("fee"), tracker(procedure=f.GPXD_NEW, knowledge=f.knowledge(proc))
-    )
+    drafts, _ = await run(answering("fee", f.knowledge(proc)), tracker(procedure=f.GPXD_NEW))
     assert drafts[0].text.endswith("- Trực tiếp: Lệ phí: 75.000 Đồng; Phí: 10.000 Đồng")
 
 
 async def test_free_procedure_says_so() -> None:
-    drafts, _ = await run(ProcedureAnswerAction("fee"), tracker(procedure=f.MARRIAGE))
+    drafts, _ = await run(answering("fee"), tracker(procedure=f.MARRIAGE))
     assert [d.response for d in drafts] == ["utter_fee_free"]
     assert "không mất lệ phí" in drafts[0].text
 
 
 async def test_missing_data_links_the_portal() -> None:
-    drafts, events = await run(ProcedureAnswerAction("steps"), tracker(procedure=f.GPXD_RENEW))
+    drafts, events = await run(answering("steps"), tracker(procedure=f.GPXD_RENEW))
     assert [d.response for d in drafts] == ["utter_missing_detail"]
     assert "các bước thực hiện" in drafts[0].text
     assert drafts[0].links == (("Xem trên Cổng Dịch vụ công", f.PORTAL + f.GPXD_RENEW),)
@@ -143,27 +152,27 @@ async def test_missing_data_links_the_portal() -> None:
 
 
 async def test_missing_data_without_link_offers_an_officer() -> None:
-    drafts, _ = await run(ProcedureAnswerAction("fee"), tracker(procedure=f.GPXD_REISSUE))
+    drafts, _ = await run(answering("fee"), tracker(procedure=f.GPXD_REISSUE))
     assert [d.response for d in drafts] == ["utter_missing_detail_no_link"]
     assert drafts[0].buttons == (Button("Gặp cán bộ", "/request_human"),)
 
 
 async def test_where_with_address() -> None:
-    drafts, _ = await run(ProcedureAnswerAction("where"), tracker(procedure=f.MARRIAGE))
+    drafts, _ = await run(answering("where"), tracker(procedure=f.MARRIAGE))
     assert [d.response for d in drafts] == ["utter_where_address"]
     assert "Ủy ban nhân dân xã, phường, thị trấn" in drafts[0].text
     assert "Địa chỉ: Bộ phận Một cửa" in drafts[0].text
 
 
 async def test_channels_and_full_online_with_link() -> None:
-    drafts, _ = await run(ProcedureAnswerAction("channels"), tracker(procedure=f.BIRTH))
+    drafts, _ = await run(answering("channels"), tracker(procedure=f.BIRTH))
     assert [d.response for d in drafts] == ["utter_channels", "utter_online_full"]
     assert "trực tuyến" in drafts[0].text
     assert drafts[1].links == (("Nộp hồ sơ trực tuyến", f.PORTAL + f.BIRTH),)
 
 
 async def test_conditions_published_as_khong() -> None:
-    drafts, _ = await run(ProcedureAnswerAction("conditions"), tracker(procedure=f.BIRTH))
+    drafts, _ = await run(answering("conditions"), tracker(procedure=f.BIRTH))
     assert [d.response for d in drafts] == ["utter_no_conditions"]
 
 
@@ -180,14 +189,14 @@ async def test_processing_time_steps_legal_basis_result() -> None:
         ("result", "utter_result", "Giấy chứng nhận kết hôn"),
         ("conditions", "utter_conditions", "Nam từ đủ 20 tuổi"),
     ]:
-        drafts, events = await run(ProcedureAnswerAction(topic), t)
+        drafts, events = await run(answering(topic), t)
         assert [d.response for d in drafts] == [response], topic
         assert fragment in drafts[0].text, topic
         assert events == [ContinuationSet(None)]
 
 
 async def test_overview_with_follow_up_buttons() -> None:
-    drafts, events = await run(ProcedureAnswerAction("overview"), tracker(procedure=f.GPXD_NEW))
+    drafts, events = await run(answering("overview"), tracker(procedure=f.GPXD_NEW))
     assert [d.response for d in drafts] == ["utter_overview"]
     assert "(mã 1.013225)" in drafts[0].text
     assert "- Thời gian: 15 Ngày" in drafts[0].text
@@ -197,7 +206,7 @@ async def test_overview_with_follow_up_buttons() -> None:
 
 
 async def test_unknown_procedure_code_forgets_it() -> None:
-    drafts, events = await run(ProcedureAnswerAction("fee"), tracker(procedure="9.999999"))
+    drafts, events = await run(answering("fee"), tracker(procedure="9.999999"))
     assert [d.response for d in drafts] == ["utter_procedure_unknown"]
     assert events == [SlotSet("procedure", None), ContinuationSet(None)]
 
@@ -209,12 +218,9 @@ async def test_ask_procedure_remembers_the_question() -> None:
 
 
 async def test_choose_procedure_offers_candidates_as_choose_payloads() -> None:
-    candidates = [
-        {"code": f.GPXD_NEW, "name": "Cấp mới", "score": 0.74},
-        {"code": f.GPXD_ADJUST, "name": "Điều chỉnh", "score": 0.72},
-    ]
+    candidates = (Candidate(f.GPXD_NEW, "Cấp mới", 0.74), Candidate(f.GPXD_ADJUST, "Điều chỉnh", 0.72))
     drafts, events = await run(
-        ChooseProcedureAction(), tracker(f.parse("ask_documents"), args={"candidates": candidates})
+        ChooseProcedureAction(), tracker(f.parse("ask_documents"), args=ActionArgs(candidates=candidates))
     )
     assert [d.response for d in drafts] == ["utter_choose_procedure"]
     assert drafts[0].buttons == (
@@ -310,24 +316,29 @@ async def test_escalate_hands_over_and_emits_the_request() -> None:
     t = tracker(
         f.parse("request_human", text="cho tôi gặp cán bộ"),
         procedure=f.MARRIAGE,
-        args={"reason": "requested"},
+        args=ActionArgs(reason=TicketReason.REQUEST_HUMAN),
     )
     drafts, events = await run(EscalateAction(), t)
     assert [d.response for d in drafts] == ["utter_escalate"]
     assert events == [
         ModeChanged(Mode.WITH_OFFICER),
         ContinuationSet(None),
-        EscalationRequested("requested", f.MARRIAGE, "cho tôi gặp cán bộ", None),
+        EscalationRequested(TicketReason.REQUEST_HUMAN, f.MARRIAGE, "cho tôi gặp cán bộ", None),
     ]
 
 
 async def test_escalate_from_a_button_does_not_pass_the_payload_as_text() -> None:
     _, events = await run(EscalateAction(), tracker(f.parse("request_human", text="/request_human")))
-    assert events[-1] == EscalationRequested("requested", None, "", None)
+    assert events[-1] == EscalationRequested(TicketReason.REQUEST_HUMAN, None, "", None)
 
 
 async def test_dossier_asks_for_the_code() -> None:
-    action = DossierStatusAction(NotConfiguredDossierGateway())
+    action = DossierStatusAction(
+        NotConfiguredDossierGateway(),
+        InMemoryDossierAccessGuard(),
+        InMemoryDossierSubscriptions(),
+        f.knowledge(),
+    )
     drafts, events = await run(action, tracker(f.parse("check_dossier_status", text="tra cứu hồ sơ")))
     assert [d.response for d in drafts] == ["utter_ask_dossier_code"]
     assert events == [ModeChanged(Mode.AWAITING_DOSSIER_CODE)]
@@ -348,7 +359,7 @@ def test_looks_like_dossier_code(text: str, expected: bool) -> None:
 
 async def test_official_name_prefix_thu_tuc_is_not_repeated() -> None:
     kb = f.knowledge(f.marriage_registration(name="Thủ tục đăng ký kết hôn"))
-    drafts, _ = await run(ProcedureAnswerAction("fee"), tracker(procedure=f.MARRIAGE, knowledge=kb))
+    drafts, _ = await run(answering("fee", kb), tracker(procedure=f.MARRIAGE))
     assert drafts[0].text == "Dạ, thủ tục Đăng ký kết hôn không mất lệ phí."
 
 
@@ -361,7 +372,5 @@ async def test_bare_number_processing_time_gets_its_unit() -> None:
             SubmissionChannel("truc_tuyen", "3", "Miễn phí", days=3.0, working_days=True, fee_vnd=0),
         )
     )
-    drafts, _ = await run(
-        ProcedureAnswerAction("processing_time"), tracker(procedure=f.BIRTH, knowledge=f.knowledge(proc))
-    )
+    drafts, _ = await run(answering("processing_time", f.knowledge(proc)), tracker(procedure=f.BIRTH))
     assert drafts[0].text.endswith("- Trực tiếp: 1 ngày\n- Trực tuyến: 3 ngày làm việc")

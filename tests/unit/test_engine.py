@@ -8,13 +8,15 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from actions.registry import ActionDeps, build_actions
+from bot.core.domain import ActionName, TicketReason
 from bot.core.events import EscalationRequested
 from bot.core.messages import Button
 from bot.core.ports import InMemoryConversationStore, RecordingEventSink
 from bot.core.responses import ResponseCatalogue
 from bot.core.sdk import CollectingDispatcher, Tracker
 from bot.core.state import ConversationState, Mode
-from bot.engine.engine import Engine, apply_events, build_actions
+from bot.engine.engine import Engine, apply_events
 from tests import factories as f
 from tests.fakes.interpreter import FakeInterpreter
 
@@ -34,7 +36,9 @@ def make(**engine_kwargs) -> Setup:
     nlu = FakeInterpreter(fail_on=engine_kwargs.pop("fail_on", ()))
     store = engine_kwargs.pop("store", None) or InMemoryConversationStore()
     sink = RecordingEventSink()
-    engine = Engine(nlu, f.knowledge(), store, CATALOGUE, events=sink, **engine_kwargs)
+    knowledge = f.knowledge()
+    actions = engine_kwargs.pop("actions", None) or build_actions(ActionDeps(knowledge))
+    engine = Engine(nlu, knowledge, store, CATALOGUE, actions, events=sink, **engine_kwargs)
     return Setup(engine, nlu, store, sink)
 
 
@@ -121,7 +125,7 @@ async def test_escalation_is_published_after_the_turn() -> None:
     s = make()
     await s.engine.handle(f.inbound("cho tôi gặp cán bộ"))
     assert s.sink.of_type(EscalationRequested) == [
-        EscalationRequested("requested", None, "cho tôi gặp cán bộ", None)
+        EscalationRequested(TicketReason.REQUEST_HUMAN, None, "cho tôi gặp cán bộ", None)
     ]
     assert s.store.load(f.key()).mode == Mode.WITH_OFFICER
 
@@ -138,7 +142,7 @@ async def test_goodbye_closes_and_the_next_message_starts_fresh() -> None:
 async def test_error_inside_an_action_gives_the_apology_and_logs_the_cause(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    actions = build_actions()
+    actions = build_actions(ActionDeps(f.knowledge()))
     actions["action_fee"] = BrokenAction()
     s = make(actions=actions)
     with caplog.at_level(logging.ERROR, logger="bot.engine.engine"):
@@ -153,7 +157,7 @@ async def test_error_inside_an_action_gives_the_apology_and_logs_the_cause(
 
 
 async def test_apology_then_number_one_reaches_an_officer() -> None:
-    actions = build_actions()
+    actions = build_actions(ActionDeps(f.knowledge()))
     actions["action_fee"] = BrokenAction()
     s = make(actions=actions)
     await s.engine.handle(f.inbound("đăng ký kết hôn lệ phí bao nhiêu"))
@@ -162,7 +166,7 @@ async def test_apology_then_number_one_reaches_an_officer() -> None:
 
 
 async def test_action_returning_non_events_is_an_error() -> None:
-    actions = build_actions()
+    actions = build_actions(ActionDeps(f.knowledge()))
     actions["action_fee"] = BadEventsAction()
     s = make(actions=actions)
     replies = await s.engine.handle(f.inbound("đăng ký kết hôn lệ phí"))
@@ -193,15 +197,31 @@ async def test_messages_of_one_chat_are_handled_one_at_a_time() -> None:
     assert state.procedure == f.MARRIAGE
 
 
-def test_every_policy_action_exists() -> None:
-    from actions.procedure import TOPIC_BY_INTENT, action_name
-    from bot.engine.policy import SMALLTALK_ACTIONS
+def test_the_registry_has_one_action_per_name_the_policy_can_decide() -> None:
+    import ast
+    import inspect
 
-    names = set(build_actions())
-    used = {action_name(t) for t in TOPIC_BY_INTENT.values()} | set(SMALLTALK_ACTIONS.values())
-    used |= {"action_more", "action_choose_procedure", "action_ask_procedure", "action_clarify"}
-    used |= {"action_offer_officer", "action_escalate", "action_dossier_status"}
-    assert used <= names
+    from bot.core.domain import Topic, action_name
+    from bot.engine import policy
+
+    # The policy names actions only through ActionName (no "action_..." literal to get wrong) ...
+    tree = ast.parse(inspect.getsource(policy))
+    literals = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    assert [v for v in literals if v.startswith("action_")] == []
+    decided = {action_name(t) for t in Topic} | set(policy.SMALLTALK_ACTIONS.values())
+    decided |= {ActionName[n.attr] for n in ast.walk(tree) if _is_action_name(n)}
+    # ... and the registry has an action for every name, under that name.
+    registry = build_actions(ActionDeps(f.knowledge()))
+    assert decided <= set(registry) == set(ActionName)
+    assert all(name == action.name for name, action in registry.items())
+
+
+def _is_action_name(node: object) -> bool:
+    import ast
+
+    return (
+        isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "ActionName"
+    )
 
 
 def test_apply_events_refuses_unknown_slots() -> None:

@@ -11,13 +11,13 @@ import pytest
 from actions.faq import FaqAnswerAction
 from bot.core.events import ContinuationSet, ModeChanged
 from bot.core.responses import ResponseCatalogue
-from bot.core.sdk import CollectingDispatcher, Tracker
+from bot.core.sdk import ActionArgs, CollectingDispatcher, Tracker
 from bot.core.state import ConversationState, Mode
 from bot.engine.policy import Policy, PolicyConfig
 from knowledge.domain import FaqEntry
 from knowledge.faq import FAQ_PATH, FaqMatcher, load_faq_file, seed_faqs
 from knowledge.ports import InMemoryKnowledgeRepository
-from knowledge.seed import load_abbreviations
+from knowledge.text import load_abbreviations
 from tests import factories as f
 
 CATALOGUE = ResponseCatalogue.load()
@@ -131,7 +131,7 @@ def test_policy_answers_a_faq_the_nlu_did_not_understand(matcher: FaqMatcher) ->
     policy = Policy(faq=matcher)
     decision = policy.decide(f.parse("nlu_fallback", "giờ làm việc của bộ phận một cửa"), state())
     assert decision.actions == ("action_faq_answer",)
-    assert decision.args["faq"] == HOURS and decision.args["faq_score"] >= 0.85
+    assert decision.args.faq == HOURS and (decision.args.faq_score or 0) >= 0.85
     assert decision.rule == "faq"
 
 
@@ -160,15 +160,15 @@ def test_no_faq_below_the_threshold_or_without_a_matcher(matcher: FaqMatcher) ->
 # --- action --------------------------------------------------------------------------------------
 
 
-async def run(args: dict[str, Any]) -> tuple[list, list]:
+async def run(args: ActionArgs) -> tuple[list, list]:
     dispatcher = CollectingDispatcher(CATALOGUE)
-    t = Tracker(state=state(), latest_message=f.parse("nlu_fallback"), knowledge=f.knowledge(), args=args)
-    events = await FaqAnswerAction().run(dispatcher, t)
+    t = Tracker(state=state(), latest_message=f.parse("nlu_fallback"), args=args)
+    events = await FaqAnswerAction(f.knowledge()).run(dispatcher, t)
     return dispatcher.messages, events
 
 
 async def test_action_speaks_the_answer_with_buttons_for_known_linked_procedures() -> None:
-    drafts, events = await run({"faq": LOST, "faq_score": 0.9})
+    drafts, events = await run(ActionArgs(faq=LOST, faq_score=0.9))
     assert [d.response for d in drafts] == ["utter_faq_answer"]
     assert drafts[0].text == "Dạ, mỗi loại giấy tờ bị mất có thủ tục riêng."
     # 9.999999 is not in the knowledge base: no button for it
@@ -179,7 +179,7 @@ async def test_action_speaks_the_answer_with_buttons_for_known_linked_procedures
 
 
 async def test_action_without_an_entry_asks_to_rephrase() -> None:
-    drafts, events = await run({})
+    drafts, events = await run(ActionArgs())
     assert [d.response for d in drafts] == ["utter_rephrase"]
     assert events == [ContinuationSet(None)]
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core.domain import TicketReason
 from bot.core.events import ModeChanged, SlotSet
 from bot.core.messages import Button
+from bot.core.sdk import ActionArgs
 from bot.core.state import Continuation, ConversationState, Mode
 from bot.engine.policy import Policy, PolicyConfig, is_more_request
 from tests import factories as f
@@ -57,7 +59,7 @@ def test_question_without_any_procedure_asks_which(policy: Policy) -> None:
 def test_close_candidates_ask_with_choices(policy: Policy) -> None:
     d = policy.decide(f.parse("ask_documents", procedure=GPXD_AMBIGUOUS[0], ranking=GPXD_AMBIGUOUS), state())
     assert d.actions == ("action_choose_procedure",)
-    assert [c["code"] for c in d.args["candidates"]] == [
+    assert [c.code for c in d.args.candidates] == [
         f.GPXD_NEW,
         f.GPXD_ADJUST,
         f.GPXD_RENEW,
@@ -70,7 +72,7 @@ def test_candidates_outside_the_margin_are_not_close() -> None:
     resolution = policy.resolve_procedure(
         f.parse("ask_fee", procedure=GPXD_AMBIGUOUS[0], ranking=GPXD_AMBIGUOUS), state()
     )
-    assert [c["code"] for c in resolution.candidates] == [f.GPXD_NEW, f.GPXD_ADJUST]
+    assert [c.code for c in resolution.candidates] == [f.GPXD_NEW, f.GPXD_ADJUST]
 
 
 def test_choice_already_made_is_remembered_when_the_family_is_named_again(policy: Policy) -> None:
@@ -111,7 +113,7 @@ def test_first_fallback_clarifies_with_candidates(policy: Policy) -> None:
     )
     d = policy.decide(parse, state())
     assert d.actions == ("action_clarify",)
-    assert [c["code"] for c in d.args["candidates"]] == [f.GPXD_ADJUST, f.GPXD_NEW]
+    assert [c.code for c in d.args.candidates] == [f.GPXD_ADJUST, f.GPXD_NEW]
 
 
 def test_second_fallback_in_a_row_offers_an_officer(policy: Policy) -> None:
@@ -122,7 +124,7 @@ def test_second_fallback_in_a_row_offers_an_officer(policy: Policy) -> None:
 def test_yes_after_the_officer_offer_escalates(policy: Policy) -> None:
     d = policy.decide(f.parse("affirm"), state(last_action="action_offer_officer", fallback_streak=2))
     assert d.actions == ("action_escalate",)
-    assert d.args["reason"] == "not_understood"
+    assert d.args.reason == TicketReason.REPEATED_FALLBACK
 
 
 def test_dossier_code_is_taken_while_awaiting_it(policy: Policy) -> None:
@@ -213,7 +215,7 @@ def test_choose_group_payload_answers_the_documents_of_that_case(policy: Policy)
     parse = f.parse("choose_group", entities={"procedure": f.GPXD_NEW, "group": "3"})
     d = policy.decide(parse, state(procedure=f.GPXD_NEW))
     assert d.actions == ("action_documents",)
-    assert d.args == {"group": "3"}
+    assert d.args == ActionArgs(group="3")
     assert d.rule == "choose_group"
 
 
@@ -222,7 +224,7 @@ def test_a_case_typed_while_its_buttons_are_shown_is_taken(policy: Policy, inten
     shown = state(procedure=f.GPXD_NEW, choices=CASE_BUTTONS)
     d = policy.decide(f.parse(intent, text="nha o rieng le"), shown)
     assert d.actions == ("action_documents",)
-    assert d.args == {"group": "3"}
+    assert d.args == ActionArgs(group="3")
     assert d.rule == "case_typed"
 
 
@@ -236,7 +238,7 @@ def test_an_unsure_link_no_word_names_does_not_override_the_procedure_discussed(
     parse = f.parse(
         "ask_documents", text="can giay to gi", procedure=GPXD_AMBIGUOUS[0], ranking=GPXD_AMBIGUOUS
     )
-    parse["entities"] = []
+    assert parse.entities == ()
     d = policy.decide(parse, state(procedure=f.MARRIAGE))
     assert d.actions == ("action_documents",)
     assert d.rule == "carried_over"

@@ -10,23 +10,20 @@ from typing import Any
 
 import pytest
 
-from actions.procedure import (
-    MoreAction,
-    ProcedureAnswerAction,
-    candidate_buttons,
-    case_words,
-    display_name,
-    document_cases,
-    first_clause,
-    group_title,
-    match_group,
-)
+from actions.procedure.actions import MoreAction, ProcedureAnswerAction, candidate_buttons
+from actions.procedure.answers import ANSWERED_TOPICS
+from actions.procedure.lists import PAGED_LISTS
+from actions.procedure.names import display_name, first_clause, group_title
+from bot.core.domain import LIST_TOPICS, TOPIC_BY_INTENT, Topic
 from bot.core.events import ContinuationSet, SlotSet
 from bot.core.messages import Button
+from bot.core.parse import Candidate
 from bot.core.responses import ResponseCatalogue
-from bot.core.sdk import Action, CollectingDispatcher, MessageDraft, Tracker
+from bot.core.sdk import Action, ActionArgs, CollectingDispatcher, MessageDraft, Tracker
 from bot.core.state import Continuation, ConversationState
+from knowledge.cases import case_words, document_cases, match_group
 from knowledge.domain import Document, SubmissionChannel
+from knowledge.ports import KnowledgeRepository
 from tests import factories as f
 
 CATALOGUE = ResponseCatalogue.load()
@@ -34,13 +31,17 @@ HOUSE = "(1.7) Đối với công trình nhà ở riêng lẻ"
 RELIGION = "(1.3) Đối với công trình tôn giáo"
 
 
-def tracker(text: str = "", args: dict[str, Any] | None = None, knowledge=None, **state: Any) -> Tracker:
+def tracker(text: str = "", args: ActionArgs | None = None, **state: Any) -> Tracker:
     return Tracker(
         state=ConversationState(key=f.key(), **state),
         latest_message=f.parse("ask_documents", text=text),
-        knowledge=knowledge or f.knowledge(f.construction_permit_per_case()),
-        args=args or {},
+        args=args or ActionArgs(),
     )
+
+
+def answering(topic: str, knowledge: KnowledgeRepository | None = None) -> ProcedureAnswerAction:
+    """The action answering ``topic`` over ``knowledge`` (default: the permit published per case)."""
+    return ProcedureAnswerAction(topic, knowledge or f.knowledge(f.construction_permit_per_case()))
 
 
 async def run(action: Action, t: Tracker) -> tuple[list[MessageDraft], list]:
@@ -106,7 +107,7 @@ def test_choice_buttons_of_the_permit_family_differ_visibly() -> None:
         "Cấp lại giấy phép xây dựng",
         "Cấp giấy phép xây dựng sửa chữa, cải tạo",
     ]
-    candidates = [{"code": f"1.01322{i}", "name": h + tail, "score": 0.8} for i, h in enumerate(heads, 5)]
+    candidates = [Candidate(f"1.01322{i}", h + tail, 0.8) for i, h in enumerate(heads, 5)]
     buttons = candidate_buttons(candidates)
     assert [b.title for b in buttons] == heads
     assert buttons[0].payload == '/choose{"procedure":"1.013225"}'
@@ -114,8 +115,8 @@ def test_choice_buttons_of_the_permit_family_differ_visibly() -> None:
 
 def test_choice_buttons_with_the_same_name_get_their_codes() -> None:
     candidates = [
-        {"code": "3.000348", "name": "Cấp lại giấy phép lái xe", "score": 0.64},
-        {"code": "1.002820", "name": "Cấp lại giấy phép lái xe", "score": 0.6},
+        Candidate("3.000348", "Cấp lại giấy phép lái xe", 0.64),
+        Candidate("1.002820", "Cấp lại giấy phép lái xe", 0.6),
     ]
     assert [b.title for b in candidate_buttons(candidates)] == [
         "Cấp lại giấy phép lái xe (mã 3.000348)",
@@ -124,7 +125,7 @@ def test_choice_buttons_with_the_same_name_get_their_codes() -> None:
 
 
 def test_short_names_are_kept_as_they_are_on_buttons() -> None:
-    candidates = [{"code": f.MARRIAGE, "name": "Thủ tục đăng ký kết hôn", "score": 0.9}]
+    candidates = [Candidate(f.MARRIAGE, "Thủ tục đăng ký kết hôn", 0.9)]
     assert candidate_buttons(candidates) == (Button("Đăng ký kết hôn", '/choose{"procedure":"1.000894"}'),)
 
 
@@ -140,7 +141,7 @@ def test_short_names_are_kept_as_they_are_on_buttons() -> None:
     ],
 )
 async def test_the_case_named_in_the_message_is_answered(text: str) -> None:
-    drafts, events = await run(ProcedureAnswerAction("documents"), tracker(text, procedure=f.GPXD_NEW))
+    drafts, events = await run(answering("documents"), tracker(text, procedure=f.GPXD_NEW))
     assert [d.response for d in drafts] == ["utter_documents_case"]
     assert "trường hợp công trình nhà ở riêng lẻ, gồm 6 loại giấy tờ" in drafts[0].text
     assert "tôn giáo" not in drafts[0].text and "Văn bản chấp thuận" not in drafts[0].text
@@ -153,14 +154,14 @@ async def test_the_case_named_in_the_message_is_answered(text: str) -> None:
 
 async def test_the_remembered_case_is_answered_after_a_choice() -> None:
     t = tracker("/choose", procedure=f.GPXD_NEW, case="lam giay phep xay dung nha o can giay to gi")
-    drafts, events = await run(ProcedureAnswerAction("documents"), t)
+    drafts, events = await run(answering("documents"), t)
     assert [d.response for d in drafts] == ["utter_documents_case"]
     assert events[0] == SlotSet("case", HOUSE)
 
 
 async def test_without_a_case_the_bot_asks_which_with_one_button_per_group() -> None:
     drafts, events = await run(
-        ProcedureAnswerAction("documents"), tracker("giấy phép xây dựng cần gì", procedure=f.GPXD_NEW)
+        answering("documents"), tracker("giấy phép xây dựng cần gì", procedure=f.GPXD_NEW)
     )
     assert [d.response for d in drafts] == ["utter_ask_document_case"]
     assert [b.title for b in drafts[0].buttons] == [
@@ -174,7 +175,7 @@ async def test_without_a_case_the_bot_asks_which_with_one_button_per_group() -> 
 
 async def test_the_case_picked_from_the_buttons_is_answered_and_remembered() -> None:
     drafts, events = await run(
-        ProcedureAnswerAction("documents"), tracker("2", args={"group": "2"}, procedure=f.GPXD_NEW)
+        answering("documents"), tracker("2", args=ActionArgs(group="2"), procedure=f.GPXD_NEW)
     )
     assert [d.response for d in drafts] == ["utter_documents_case"]
     assert "trường hợp công trình tôn giáo, gồm 1 loại giấy tờ" in drafts[0].text
@@ -184,7 +185,7 @@ async def test_the_case_picked_from_the_buttons_is_answered_and_remembered() -> 
 
 async def test_xem_them_continues_within_the_case() -> None:
     t = tracker(procedure=f.GPXD_NEW, continuation=Continuation("documents", f.GPXD_NEW, 5, HOUSE))
-    drafts, events = await run(MoreAction(), t)
+    drafts, events = await run(MoreAction(f.knowledge(f.construction_permit_per_case())), t)
     assert [d.response for d in drafts] == ["utter_list_more"]
     assert drafts[0].text.endswith(
         "\n6. Bản cam kết bảo đảm an toàn đối với công trình liền kề (1 bản chính)"
@@ -239,7 +240,7 @@ def test_case_words_keep_no_number() -> None:
 
 
 async def test_document_lines_first_clause_counts_and_form() -> None:
-    drafts, _ = await run(ProcedureAnswerAction("documents"), tracker("nhà ở", procedure=f.GPXD_NEW))
+    drafts, _ = await run(answering("documents"), tracker("nhà ở", procedure=f.GPXD_NEW))
     lines = drafts[0].text.splitlines()[1:]
     assert lines == [
         "1. Đơn đề nghị cấp giấy phép xây dựng theo Mẫu số 1 Phụ lục số II Nghị định số 175/2024/NĐ-CP "
@@ -275,14 +276,14 @@ def test_first_clause_of_a_long_unbroken_text_ends_on_a_whole_word() -> None:
 
 
 async def test_time_read_from_prose_is_said_as_about_n_days() -> None:
-    drafts, events = await run(ProcedureAnswerAction("processing_time"), tracker(procedure=f.GPXD_NEW))
+    drafts, events = await run(answering("processing_time"), tracker(procedure=f.GPXD_NEW))
     assert [d.response for d in drafts] == ["utter_processing_time"]
     assert drafts[0].text.endswith("- Trực tiếp: 15 Ngày\n- Trực tuyến: khoảng 20 ngày làm việc")
     assert events == [ContinuationSet(None)]
 
 
 async def test_fee_set_by_the_provincial_council_is_said_plainly() -> None:
-    drafts, events = await run(ProcedureAnswerAction("fee"), tracker(procedure=f.GPXD_NEW))
+    drafts, events = await run(answering("fee"), tracker(procedure=f.GPXD_NEW))
     assert [d.response for d in drafts] == ["utter_fee_council"]
     assert "theo mức Hội đồng nhân dân tỉnh quy định" in drafts[0].text
     assert "bộ phận một cửa" in drafts[0].text
@@ -303,9 +304,7 @@ async def test_fee_rows_free_amount_and_council_side_by_side() -> None:
             SubmissionChannel("buu_chinh", fee_text="Không có thông tin (1)"),
         )
     )
-    drafts, _ = await run(
-        ProcedureAnswerAction("fee"), tracker(procedure=f.GPXD_NEW, knowledge=f.knowledge(proc))
-    )
+    drafts, _ = await run(answering("fee", f.knowledge(proc)), tracker(procedure=f.GPXD_NEW))
     assert [d.response for d in drafts] == ["utter_fee"]
     assert drafts[0].text.endswith(
         "- Trực tiếp: Miễn phí\n"
@@ -319,9 +318,7 @@ async def test_free_with_a_published_amount_is_not_called_free() -> None:
             SubmissionChannel("truc_tiep", fee_text="Miễn phí (2.400.000 Đồng (Cấp lại do mất)", fee_vnd=0),
         )
     )
-    drafts, _ = await run(
-        ProcedureAnswerAction("fee"), tracker(procedure=f.GPXD_NEW, knowledge=f.knowledge(proc))
-    )
+    drafts, _ = await run(answering("fee", f.knowledge(proc)), tracker(procedure=f.GPXD_NEW))
     assert [d.response for d in drafts] == ["utter_fee"]
     assert "2.400.000 Đồng" in drafts[0].text
 
@@ -330,14 +327,12 @@ async def test_no_fee_information_is_missing_data() -> None:
     proc = f.construction_permit_per_case(
         channels=(SubmissionChannel("truc_tiep", fee_text="Không có thông tin (2)"),)
     )
-    drafts, _ = await run(
-        ProcedureAnswerAction("fee"), tracker(procedure=f.GPXD_NEW, knowledge=f.knowledge(proc))
-    )
+    drafts, _ = await run(answering("fee", f.knowledge(proc)), tracker(procedure=f.GPXD_NEW))
     assert [d.response for d in drafts] == ["utter_missing_detail"]
 
 
 async def test_overview_uses_the_same_time_and_fee_wording() -> None:
-    drafts, _ = await run(ProcedureAnswerAction("overview"), tracker(procedure=f.GPXD_NEW))
+    drafts, _ = await run(answering("overview"), tracker(procedure=f.GPXD_NEW))
     assert "- Thời gian: 15 Ngày" in drafts[0].text
     assert "- Lệ phí: theo mức Hội đồng nhân dân tỉnh quy định" in drafts[0].text
     assert (
@@ -351,8 +346,8 @@ async def test_overview_uses_the_same_time_and_fee_wording() -> None:
 
 @pytest.mark.parametrize("topic", ["documents", "fee", "processing_time", "where", "overview"])
 async def test_catalogue_only_says_what_is_known_and_offers_the_portal_and_an_officer(topic: str) -> None:
-    t = tracker(procedure=f.CATALOGUE_ONLY, knowledge=f.knowledge(f.catalogue_only_procedure()))
-    drafts, events = await run(ProcedureAnswerAction(topic), t)
+    t = tracker(procedure=f.CATALOGUE_ONLY)
+    drafts, events = await run(answering(topic, f.knowledge(f.catalogue_only_procedure())), t)
     assert [d.response for d in drafts] == ["utter_catalogue_only"]
     text = drafts[0].text
     assert "Đổi tên trung tâm giáo dục nghề nghiệp" in text
@@ -366,9 +361,7 @@ async def test_catalogue_only_says_what_is_known_and_offers_the_portal_and_an_of
 
 async def test_catalogue_only_without_field_or_level_leaves_no_empty_line() -> None:
     proc = f.catalogue_only_procedure(field="", online_level=None)
-    drafts, _ = await run(
-        ProcedureAnswerAction("fee"), tracker(procedure=f.CATALOGUE_ONLY, knowledge=f.knowledge(proc))
-    )
+    drafts, _ = await run(answering("fee", f.knowledge(proc)), tracker(procedure=f.CATALOGUE_ONLY))
     assert not drafts[0].text.endswith("\n")
     assert "Lĩnh vực" not in drafts[0].text
 
@@ -395,8 +388,8 @@ def _marriage_with_notes() -> Any:
 
 
 async def test_a_short_note_is_shown_under_its_paper_a_long_one_is_not() -> None:
-    t = tracker(procedure=f.MARRIAGE, knowledge=f.knowledge(_marriage_with_notes()))
-    drafts, events = await run(ProcedureAnswerAction("documents"), t)
+    t = tracker(procedure=f.MARRIAGE)
+    drafts, events = await run(answering("documents", f.knowledge(_marriage_with_notes())), t)
     assert [d.response for d in drafts] == ["utter_documents"]
     text = drafts[0].text
     assert "gồm 4 loại giấy tờ" in text  # procedure notes are not papers
@@ -408,8 +401,8 @@ async def test_a_short_note_is_shown_under_its_paper_a_long_one_is_not() -> None
 
 
 async def test_the_notes_button_lists_the_procedure_notes() -> None:
-    t = tracker(procedure=f.MARRIAGE, knowledge=f.knowledge(_marriage_with_notes()))
-    drafts, events = await run(ProcedureAnswerAction("notes"), t)
+    t = tracker(procedure=f.MARRIAGE)
+    drafts, events = await run(answering("notes", f.knowledge(_marriage_with_notes())), t)
     assert [d.response for d in drafts] == ["utter_procedure_notes"]
     assert drafts[0].text.startswith("Dạ, khi làm hồ sơ Đăng ký kết hôn bạn lưu ý:\n• Người tiếp nhận")
     assert "• Bản chụp các giấy tờ" in drafts[0].text
@@ -418,8 +411,8 @@ async def test_the_notes_button_lists_the_procedure_notes() -> None:
 
 
 async def test_no_notes_button_without_procedure_notes() -> None:
-    t = tracker(procedure=f.MARRIAGE, knowledge=f.knowledge(f.marriage_registration()))
-    drafts, _ = await run(ProcedureAnswerAction("documents"), t)
+    t = tracker(procedure=f.MARRIAGE)
+    drafts, _ = await run(answering("documents", f.knowledge(f.marriage_registration())), t)
     assert drafts[0].buttons == ()
 
 
@@ -430,3 +423,14 @@ def test_notes_payload_answers_the_notes_of_that_procedure() -> None:
     decision = Policy().decide(parse, ConversationState(key=f.key()))
     assert decision.actions == ("action_notes",)
     assert decision.events[0] == SlotSet("procedure", f.MARRIAGE)
+
+
+# --- the topics --------------------------------------------------------------------------------------
+
+
+def test_every_topic_is_answered_and_the_list_topics_are_paged() -> None:
+    assert set(PAGED_LISTS) == LIST_TOPICS
+    assert set(Topic) == ANSWERED_TOPICS
+    assert {*TOPIC_BY_INTENT.values(), Topic.NOTES} == set(Topic)  # notes: from a button, not an intent
+    with pytest.raises(ValueError):
+        ProcedureAnswerAction("weather", f.knowledge())

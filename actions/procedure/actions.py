@@ -1,0 +1,126 @@
+"""The procedure actions: answer a topic, continue a list, ask which procedure, offer close candidates.
+
+Each action that reads procedures gets the knowledge base in its constructor; the tracker it runs on is
+pure data (the state, the parse, the policy's arguments).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from actions.procedure.answers import ANSWERED_TOPICS, answer
+from actions.procedure.lists import PAGE_SIZE, send_list_page
+from actions.procedure.names import BUTTON_CHARS, display_name, distinct_titles
+from bot.core.domain import LIST_TOPICS, TOPIC_BY_INTENT, ActionName, Intent, action_name
+from bot.core.events import ContinuationSet, Event, ModeChanged, SlotSet
+from bot.core.messages import Button
+from bot.core.parse import Candidate
+from bot.core.responses import make_payload
+from bot.core.sdk import CollectingDispatcher, Tracker
+from bot.core.state import Mode
+from knowledge.ports import KnowledgeRepository
+from knowledge.text import clip
+
+
+def _unknown_procedure(dispatcher: CollectingDispatcher) -> list[Event]:
+    dispatcher.utter("utter_procedure_unknown")
+    return [SlotSet("procedure", None), ContinuationSet(None)]
+
+
+class ProcedureAnswerAction:
+    """Answers one ``ask_*`` intent for the conversation's current procedure.
+
+    The policy has already set ``state.procedure`` (named now, chosen from buttons, or carried over
+    from an earlier question). ``tracker.args.group`` is a case picked from the buttons that
+    :func:`actions.procedure.answers.answer` offers when the documents differ per case.
+
+    Args:
+        topic: the :class:`bot.core.domain.Topic` answered.
+        knowledge: the knowledge base the procedure is read from.
+    """
+
+    def __init__(self, topic: str, knowledge: KnowledgeRepository) -> None:
+        if topic not in ANSWERED_TOPICS:
+            raise ValueError(f"unknown topic {topic!r}")
+        self.topic = topic
+        self.name = action_name(topic)
+        self.knowledge = knowledge
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Event]:
+        code = tracker.state.procedure
+        proc = self.knowledge.get(code) if code else None
+        if proc is None:
+            return _unknown_procedure(dispatcher)
+        parse = tracker.latest_message
+        return answer(dispatcher, proc, self.topic, parse.text, tracker.state.case, tracker.args.group)
+
+
+class MoreAction:
+    """ "Xem thêm": the next page of the list the conversation stopped in (of the same case).
+
+    Args:
+        knowledge: the knowledge base the procedure is read from.
+        page_size: items per page.
+    """
+
+    name = ActionName.MORE
+
+    def __init__(self, knowledge: KnowledgeRepository, page_size: int = PAGE_SIZE) -> None:
+        self.knowledge = knowledge
+        self.page_size = page_size
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Event]:
+        cont = tracker.state.continuation
+        proc = self.knowledge.get(cont.procedure) if cont else None
+        if cont is None or proc is None or cont.topic not in LIST_TOPICS:
+            dispatcher.utter("utter_no_more")
+            return [ContinuationSet(None)]
+        return send_list_page(dispatcher, proc, cont.topic, cont.offset, self.page_size, cont.group)
+
+
+def _question_asked(tracker: Tracker) -> str | None:
+    """The question to answer once the procedure is known: this message's, else the one pending."""
+    intent = tracker.latest_message.intent_name
+    return intent if intent in TOPIC_BY_INTENT else tracker.state.pending_intent
+
+
+class AskProcedureAction:
+    """A question came without a procedure and none is being discussed: ask which one.
+
+    The question is remembered (``pending_intent``) and answered once the citizen names the procedure.
+    """
+
+    name = ActionName.ASK_PROCEDURE
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Event]:
+        dispatcher.utter("utter_ask_procedure")
+        return [SlotSet("pending_intent", _question_asked(tracker))]
+
+
+def candidate_buttons(candidates: Sequence[Candidate]) -> tuple[Button, ...]:
+    """One ``/choose{"procedure": code}`` button per candidate, titled with a short name that differs
+    visibly from the others' ("Cấp giấy phép xây dựng mới" / "Gia hạn giấy phép xây dựng")."""
+    codes = [c.code for c in candidates]
+    names = [display_name(c.name or c.code, 10 * BUTTON_CHARS) for c in candidates]
+    return tuple(
+        Button(clip(title, BUTTON_CHARS), make_payload(Intent.CHOOSE, procedure=code))
+        for title, code in zip(distinct_titles(names, codes), codes, strict=True)
+    )
+
+
+class ChooseProcedureAction:
+    """Several procedures fit what the citizen named (new / adjusted / renewed permit...): ask which.
+
+    Reads ``tracker.args.candidates``. The question asked is kept as ``pending_intent`` and answered
+    after the pick.
+    """
+
+    name = ActionName.CHOOSE_PROCEDURE
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Event]:
+        dispatcher.utter("utter_choose_procedure", buttons=candidate_buttons(tracker.args.candidates))
+        return [
+            SlotSet("pending_intent", _question_asked(tracker)),
+            ModeChanged(Mode.AWAITING_CHOICE),
+            ContinuationSet(None),
+        ]
