@@ -15,22 +15,28 @@ import yaml
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions.dossier import DossierDesk
 from actions.escalation import EscalateAction, EscalationConfig
 from bot.app.migrations import migrate
 from bot.channels.base import Deduplicator, InMemoryDeduplicator
-from bot.core.ports import ConversationStore, DossierGateway, InMemoryDossierGateway, Interpreter
+from bot.core.ports import (
+    ConversationStore,
+    DossierAccessGuard,
+    DossierGateway,
+    DossierSubscriptions,
+    InMemoryDossierAccessGuard,
+    InMemoryDossierGateway,
+    InMemoryDossierSubscriptions,
+    Interpreter,
+)
 from bot.core.responses import ResponseCatalogue
 from bot.core.settings import Settings
-from bot.dossiers import (
-    DossierConfig,
-    DossierWatcher,
-    HttpDossierGateway,
-    LocalDossierGateway,
-    SqlDossierAccessGuard,
-    SqlDossierSubscriptions,
-    seed_demo_dossiers,
-)
+from bot.dossiers.config import DossierConfig
+from bot.dossiers.demo import seed_demo_dossiers
+from bot.dossiers.guard import SqlDossierAccessGuard
+from bot.dossiers.http import HttpDossierGateway
+from bot.dossiers.local import LocalDossierGateway
+from bot.dossiers.subscriptions import SqlDossierSubscriptions
+from bot.dossiers.watcher import DossierWatcher
 from bot.engine.engine import Engine, build_actions
 from bot.engine.live import InterpreterHolder, LiveReloader
 from bot.engine.policy import Policy, PolicyConfig
@@ -172,7 +178,9 @@ class Container:
         # The real engine's actions; dossier lookups without the shared lockouts and subscriptions.
         actions = {
             **self.engine.actions,
-            "action_dossier_status": DossierStatusAction(DossierDesk(self.dossiers)),
+            "action_dossier_status": DossierStatusAction(
+                self.dossiers, InMemoryDossierAccessGuard(), InMemoryDossierSubscriptions(), self.knowledge
+            ),
         }
         try_engine = Engine(
             self.interpreter, self.knowledge, scratch, self.responses, policy=self.policy, actions=actions
@@ -234,20 +242,23 @@ class Container:
         return LocalDossierGateway(self.sessions)
 
     @cached_property
-    def dossier_desk(self) -> DossierDesk:
-        """Gateway, verification guard and subscriptions for the dossier action."""
+    def dossier_guard(self) -> DossierAccessGuard:
+        """Failed verifications, locks and grants of the dossier action, shared by every worker."""
         if self.knowledge_override is not None:
-            return DossierDesk(self.dossiers)
-        return DossierDesk(
-            self.dossiers,
-            SqlDossierAccessGuard(self.sessions, self.dossier_config),
-            SqlDossierSubscriptions(self.sessions),
-        )
+            return InMemoryDossierAccessGuard()
+        return SqlDossierAccessGuard(self.sessions, self.dossier_config)
+
+    @cached_property
+    def dossier_subscriptions(self) -> DossierSubscriptions:
+        """Who the dossier watcher tells about changes."""
+        if self.knowledge_override is not None:
+            return InMemoryDossierSubscriptions()
+        return SqlDossierSubscriptions(self.sessions)
 
     @cached_property
     def dossier_watcher(self) -> DossierWatcher:
         """Run ``poll_once(container.dossiers, registry)`` every ``dossier_config.poll_interval_seconds``."""
-        return DossierWatcher(self.dossier_desk.subscriptions, self.responses)
+        return DossierWatcher(self.dossier_subscriptions, self.responses)
 
     @property
     def officers_enabled(self) -> bool:

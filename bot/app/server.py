@@ -171,13 +171,12 @@ def _start_dossier_watcher(app: FastAPI, container: Container, registry: Channel
     interval = container.dossier_config.poll_interval_seconds
 
     async def prune_loop() -> None:
-        guard = container.dossier_desk.guard
+        guard = container.dossier_guard
         while not stop.is_set():
-            if hasattr(guard, "prune"):
-                try:
-                    await asyncio.to_thread(guard.prune)
-                except Exception:  # pruning is housekeeping: log and try again next round
-                    log.exception("could not prune dossier verification records")
+            try:
+                await asyncio.to_thread(guard.prune)
+            except Exception:  # pruning is housekeeping: log and try again next round
+                log.exception("could not prune dossier verification records")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=3600)
 

@@ -7,10 +7,10 @@ Port                     Real adapter                                Fake (recor
                          root)
 :class:`ConversationStore`  :class:`bot.storage.sql.SqlConversationStore`  :class:`InMemoryConversationStore`
 :class:`EventSink`       :class:`console.tickets.TicketEventSink`     :class:`RecordingEventSink`
-:class:`DossierGateway`  :class:`bot.dossiers.LocalDossierGateway`,  :class:`NotConfiguredDossierGateway`,
-                         :class:`bot.dossiers.HttpDossierGateway`    :class:`InMemoryDossierGateway`
-:class:`DossierAccessGuard` :class:`bot.dossiers.SqlDossierAccessGuard` :class:`InMemoryDossierAccessGuard`
-:class:`DossierSubscriptions` :class:`bot.dossiers.SqlDossierSubscriptions` :class:`InMemoryDossierSubscriptions`
+:class:`DossierGateway`  :class:`bot.dossiers.local.LocalDossierGateway`,  :class:`NotConfiguredDossierGateway`,
+                         :class:`bot.dossiers.http.HttpDossierGateway`    :class:`InMemoryDossierGateway`
+:class:`DossierAccessGuard` :class:`bot.dossiers.guard.SqlDossierAccessGuard` :class:`InMemoryDossierAccessGuard`
+:class:`DossierSubscriptions` :class:`bot.dossiers.subscriptions.SqlDossierSubscriptions` :class:`InMemoryDossierSubscriptions`
 =======================  ==========================================  =====================================
 """
 
@@ -280,6 +280,13 @@ class DossierAccessGuard(Protocol):
         """True when ``grant`` was verified recently."""
         ...
 
+    def prune(self) -> int:
+        """Forget subjects with neither a running lock, a running grant nor recent failures; how many.
+
+        Housekeeping the server runs every hour. Blocking (a database write): call it off the event loop.
+        """
+        ...
+
 
 class InMemoryDossierAccessGuard:
     """Guard kept in dicts, with an injectable clock (fake for tests; fine for one process).
@@ -329,6 +336,22 @@ class InMemoryDossierAccessGuard:
 
     async def granted(self, grant: str) -> bool:
         return self.grants.get(grant, self.clock()) > self.clock()
+
+    def prune(self) -> int:
+        now = self.clock()
+        stale = [
+            subject
+            for subject in {*self.failures, *self.locked_until}
+            if self.locked_until.get(subject, now) <= now
+            and all(now - t >= self.lock_for for t in self.failures.get(subject, ()))
+        ]
+        expired = [grant for grant, until in self.grants.items() if until <= now]
+        for subject in stale:
+            self.failures.pop(subject, None)
+            self.locked_until.pop(subject, None)
+        for grant in expired:
+            del self.grants[grant]
+        return len(stale) + len(expired)
 
 
 @dataclass(frozen=True)

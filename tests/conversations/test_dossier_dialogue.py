@@ -1,15 +1,15 @@
 """Dossier dialogues through the real engine, with a dossier system that answers.
 
-The YAML transcripts run with ``build_actions()`` (no dossier system); these pass a
-:class:`actions.dossier.DossierDesk` over in-memory fakes to the same ``build_actions`` and talk to the
-real :class:`bot.engine.engine.Engine` with the rule-based FakeInterpreter, turn by turn.
+The YAML transcripts run without a dossier system; these give the same ``build_actions`` in-memory fakes
+of the dossier gateway, access guard and subscriptions, and talk to the real
+:class:`bot.engine.engine.Engine` with the rule-based FakeInterpreter, turn by turn.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from actions.dossier import DossierDesk
+from actions.registry import ActionDeps, build_actions
 from bot.core.messages import InboundMessage, OutboundMessage
 from bot.core.ports import (
     DossierStatus,
@@ -21,8 +21,8 @@ from bot.core.ports import (
 )
 from bot.core.responses import ResponseCatalogue
 from bot.core.state import Mode
-from bot.dossiers import DossierWatcher
-from bot.engine.engine import Engine, build_actions
+from bot.dossiers.watcher import DossierWatcher
+from bot.engine.engine import Engine
 from tests import factories as f
 from tests.fakes.interpreter import FakeInterpreter
 
@@ -46,17 +46,22 @@ class Chat:
     def __init__(self) -> None:
         self.gateway = InMemoryDossierGateway([DOSSIER], secrets={CODE: {"5678"}})
         self.subscriptions = InMemoryDossierSubscriptions()
-        desk = DossierDesk(
-            self.gateway, InMemoryDossierAccessGuard(clock=lambda: NOW), self.subscriptions, lambda: NOW
+        knowledge = f.knowledge()
+        deps = ActionDeps(
+            knowledge,
+            dossiers=self.gateway,
+            dossier_guard=InMemoryDossierAccessGuard(clock=lambda: NOW),
+            dossier_subscriptions=self.subscriptions,
+            clock=lambda: NOW,
         )
         self.store = InMemoryConversationStore()
         self.sink = RecordingEventSink()
         self.engine = Engine(
             FakeInterpreter(),
-            f.knowledge(),
+            knowledge,
             self.store,
             CATALOGUE,
-            actions=build_actions(dossiers=desk),
+            actions=build_actions(deps),
             events=self.sink,
         )
         self.key = f.key("dialogue")

@@ -10,22 +10,19 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import Engine, inspect, select
 
-from actions.dossier import valid_dossier_code
+from bot.app.bootstrap import Container
+from bot.core.dossier import valid_dossier_code
 from bot.core.messages import ConversationKey, OutboundMessage
 from bot.core.ports import InMemoryDossierSubscriptions
 from bot.core.responses import ResponseCatalogue
-from bot.dossiers import (
-    DEMO_DOSSIERS,
-    DossierConfig,
-    DossierRow,
-    DossierWatcher,
-    LocalDossierGateway,
-    NewDossier,
-    SqlDossierAccessGuard,
-    SqlDossierSubscriptions,
-    load_dossier_config,
-    seed_demo_dossiers,
-)
+from bot.core.settings import Settings
+from bot.dossiers.config import DossierConfig
+from bot.dossiers.demo import load_demo_dossiers, seed_demo_dossiers
+from bot.dossiers.guard import SqlDossierAccessGuard
+from bot.dossiers.local import LocalDossierGateway, NewDossier
+from bot.dossiers.subscriptions import SqlDossierSubscriptions
+from bot.dossiers.tables import DossierRow
+from bot.dossiers.watcher import DossierWatcher
 from knowledge.db import make_session_factory
 
 NOW = datetime(2025, 3, 20, 3, 0, tzinfo=UTC)
@@ -121,13 +118,40 @@ async def test_update_status_marks_done_and_unknown_codes_raise(gateway: LocalDo
 async def test_demo_seed_has_real_codes_some_overdue_some_done(gateway: LocalDossierGateway) -> None:
     assert seed_demo_dossiers(gateway, NOW) == 20
     assert seed_demo_dossiers(gateway, NOW) == 0  # only into an empty table
-    statuses = [await gateway.lookup(row[0]) for row in DEMO_DOSSIERS]
+    demo_file = load_demo_dossiers()
+    statuses = [await gateway.lookup(d.code) for d in demo_file.dossiers]
     assert all(s is not None and valid_dossier_code(s.code) for s in statuses)
     assert {s.procedure_code for s in statuses if s} >= {"1.013225", "1.001193", "1.000894", "1.014061"}
     assert sum(1 for s in statuses if s and s.done) >= 3
     assert sum(1 for s in statuses if s and s.overdue(NOW)) >= 3
-    first = DEMO_DOSSIERS[0]
-    assert await gateway.verify(first[0], first[3][-4:]) is not None
+    first = demo_file.dossiers[0]
+    assert await gateway.verify(first.code, first.phone[-4:]) is not None
+    assert await gateway.verify(first.code, first.id_number[-4:]) is not None
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (('procedure_code: "1.001193"', 'procedure_code: "9.999999"'), "9.999999"),
+        (('procedure_code: "1.001193"', "procedure_code: 1.001193"), "procedure_code"),  # YAML: a float
+        (("status: Đã tiếp nhận", "state: Đã tiếp nhận"), "state"),
+    ],
+)
+def test_demo_file_with_a_mistake_is_refused(tmp_path: Path, change: tuple[str, str], problem: str) -> None:
+    text = (
+        'procedures:\n  "1.001193": Đăng ký khai sinh\n'
+        "dossiers:\n"
+        '  - code: "H12.22-250301-0001"\n    procedure_code: "1.001193"\n    applicant_name: Phạm Thị Dung\n'
+        '    phone: "0934567890"\n    id_number: "001195007890"\n    received_days_ago: 1\n'
+        "    days_to_due: 3\n    current_step: Tiếp nhận hồ sơ\n    status: Đã tiếp nhận\n    done: false\n"
+    )
+    good = tmp_path / "good.yml"
+    good.write_text(text, encoding="utf-8")
+    assert [d.code for d in load_demo_dossiers(good).dossiers] == ["H12.22-250301-0001"]
+    bad = tmp_path / "bad.yml"
+    bad.write_text(text.replace(*change), encoding="utf-8")
+    with pytest.raises(ValidationError, match=problem):
+        load_demo_dossiers(bad)
 
 
 async def test_guard_locks_after_five_failures_and_forgets_after_the_lock(db_engine: Engine) -> None:
@@ -212,15 +236,20 @@ async def test_watcher_retries_failed_deliveries_and_skips_unavailable_lookups()
     assert len(await watcher.poll_once(gateway, RecordingOutbox())) == 1
 
 
-def test_config_section_is_validated(tmp_path: Path) -> None:
-    shipped = load_dossier_config(Path(__file__).resolve().parents[2] / "config.yml")
+def dossier_config_of(config_file: Path) -> DossierConfig:
+    """The ``dossier:`` section as the composition root reads it at start-up."""
+    return Container(settings=Settings(config_path=config_file)).dossier_config
+
+
+def test_config_section_is_validated_at_start_up(tmp_path: Path) -> None:
+    shipped = dossier_config_of(Path(__file__).resolve().parents[2] / "config.yml")
     assert shipped.verification_attempts == 5
     bad = tmp_path / "config.yml"
     bad.write_text("dossier:\n  verification_attempts: 0\n", encoding="utf-8")
     with pytest.raises(ValidationError):
-        load_dossier_config(bad)
+        dossier_config_of(bad)
     bad.write_text("dossier:\n  lock_minuts: 5\n", encoding="utf-8")
     with pytest.raises(ValidationError):
-        load_dossier_config(bad)
+        dossier_config_of(bad)
     (tmp_path / "empty.yml").write_text("language: vi\n", encoding="utf-8")
-    assert load_dossier_config(tmp_path / "empty.yml") == DossierConfig()
+    assert dossier_config_of(tmp_path / "empty.yml") == DossierConfig()

@@ -100,7 +100,7 @@ async def test_officer_message_reaches_web_chat_by_polling(app) -> None:
 
 
 async def test_dossier_lookup_verification_subscription_and_notification(app) -> None:
-    code = "000.00.24.H12-250301-0007"  # a demo dossier seeded on start-up (bot/dossiers.py)
+    code = "000.00.24.H12-250301-0007"  # a demo dossier seeded on start-up (knowledge/seed/demo_dossiers.yml)
     async with await _client(app) as client:
         asked = texts(await post(client, "u5", "hồ sơ của tôi đến đâu rồi")).lower()
         assert "mã hồ sơ" in asked

@@ -7,12 +7,8 @@ from typing import Any
 
 import pytest
 
-from actions.dossier import (
-    DossierDesk,
-    DossierStatusAction,
-    expects_dossier_reply,
-    valid_dossier_code,
-)
+from actions.dossier import DossierStatusAction
+from bot.core.dossier import expects_dossier_reply, valid_dossier_code
 from bot.core.events import ModeChanged, SlotSet
 from bot.core.ports import (
     DossierStatus,
@@ -64,7 +60,7 @@ DONE_DOSSIER = DossierStatus(
 
 
 class Setup:
-    """A desk over fakes, and the key of the chat."""
+    """The action over fakes of its ports, and the clock they share."""
 
     def __init__(self, gateway: Any = None) -> None:
         self.gateway = gateway or InMemoryDossierGateway(
@@ -76,7 +72,9 @@ class Setup:
         )
         self.subscriptions = InMemoryDossierSubscriptions()
         self.clock = NOW
-        self.action = DossierStatusAction(DossierDesk(self.gateway, self.guard, self.subscriptions, self.now))
+        self.action = DossierStatusAction(
+            self.gateway, self.guard, self.subscriptions, f.knowledge(), clock=self.now
+        )
 
     def now(self) -> datetime:
         return self.clock
@@ -88,7 +86,6 @@ def tracker(
     return Tracker(
         state=ConversationState(key=f.key(), **state),
         latest_message=f.parse(intent, text=text, entities=entities or {}),
-        knowledge=f.knowledge(),
     )
 
 
@@ -217,7 +214,6 @@ async def test_fifth_failure_locks_the_chat_and_the_code(code: str) -> None:
     other = Tracker(
         state=ConversationState(key=f.key("other"), mode=Mode.AWAITING_VERIFICATION, dossier_code=code),
         latest_message=f.parse("nlu_fallback", text="5678"),
-        knowledge=f.knowledge(),
     )
     drafts, _ = await run(s.action, other)
     assert [d.response for d in drafts] == ["utter_dossier_locked"]
@@ -264,7 +260,6 @@ def subscribe_tracker(code: str = CODE, key: str = "100") -> Tracker:
         latest_message=f.parse(
             "subscribe_dossier", text="/subscribe_dossier", entities={"dossier_code": code}
         ),
-        knowledge=f.knowledge(),
     )
 
 
@@ -286,7 +281,25 @@ async def test_subscribe_without_verification_asks_for_the_digits_first() -> Non
     assert await s.subscriptions.active() == []
 
 
-# --- helpers ---------------------------------------------------------------------------------------
+# --- the fake guard prunes as the SQL one does ---------------------------------------------------------
+
+
+async def test_in_memory_guard_prunes_only_what_has_run_out() -> None:
+    s = Setup()
+    await s.guard.failed(["chat:a"])
+    for _ in range(5):
+        await s.guard.failed(["chat:locked"])
+    await s.guard.succeeded(["chat:b"], "grant:b")
+    assert s.guard.prune() == 0  # a recent failure, a running lock and a running grant are kept
+    s.clock = NOW + timedelta(minutes=31)
+    assert s.guard.prune() == 2  # the failure and the lock ran out; the grant lasts an hour
+    assert await s.guard.granted("grant:b") is True
+    s.clock = NOW + timedelta(minutes=61)
+    assert s.guard.prune() == 1
+    assert (s.guard.failures, s.guard.locked_until, s.guard.grants) == ({}, {}, {})
+
+
+# --- the shared rules (bot.core.dossier) -----------------------------------------------------------
 
 
 @pytest.mark.parametrize(

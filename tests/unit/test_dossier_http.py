@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from bot.core.ports import DossierLookupUnavailable
-from bot.dossiers import HttpDossierGateway
+from bot.dossiers.http import HttpDossierGateway
 
 BASE = "https://motcua.example.gov.vn/api/v1"
 CODE = "H12.22-250301-0001"

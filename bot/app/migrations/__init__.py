@@ -21,7 +21,7 @@ TABLE_MODULES = (
     "knowledge.models",
     "bot.storage.sql",
     "bot.channels.rest",
-    "bot.dossiers",
+    "bot.dossiers.tables",
     "console.auth.tables",
     "console.editor",
     "console.learning",

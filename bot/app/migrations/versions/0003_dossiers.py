@@ -4,7 +4,7 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-24 09:00:00
 
-Hand-written, generic types only, so it runs on SQLite and PostgreSQL alike. Tables of bot/dossiers.py:
+Hand-written, generic types only, so it runs on SQLite and PostgreSQL alike. Tables of bot/dossiers/tables.py:
 ``dossiers`` (DossierRow: the local one-stop shop's dossiers; identity numbers only as salted hashes of
 their last 4 digits), ``dossier_subscriptions`` (DossierSubscriptionRow) and ``dossier_access``
 (DossierAccessRow: failed verifications, locks and grants).
