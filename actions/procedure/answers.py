@@ -46,7 +46,7 @@ def _missing(dispatcher: CollectingDispatcher, proc: Procedure, topic: str) -> l
     return [ContinuationSet(None)]
 
 
-_ONLINE_PARTS = {
+_ONLINE_PARTS: Mapping[str, str] = {
     OnlineLevel.FULL: "part_catalogue_online_full",
     OnlineLevel.PARTIAL: "part_catalogue_online_partial",
     OnlineLevel.NONE: "part_catalogue_online_none",
@@ -59,8 +59,9 @@ def _catalogue_only(dispatcher: CollectingDispatcher, proc: Procedure, topic: st
     details = (
         [dispatcher.text("part_catalogue_field", field=proc.field.strip())] if proc.field.strip() else []
     )
-    if proc.online_level in _ONLINE_PARTS:
-        details.append(dispatcher.text(_ONLINE_PARTS[proc.online_level]))
+    online = _ONLINE_PARTS.get(proc.online_level or "")
+    if online is not None:
+        details.append(dispatcher.text(online))
     dispatcher.utter(
         "utter_catalogue_only",
         links=((dispatcher.text("part_link_portal_search"), proc.url or PORTAL_HOME),),
@@ -174,6 +175,13 @@ def _answer_where(dispatcher: CollectingDispatcher, proc: Procedure) -> list[Eve
     return [ContinuationSet(None)]
 
 
+_ONLINE_ANSWERS: Mapping[str, str] = {
+    OnlineLevel.FULL: "utter_online_full",
+    OnlineLevel.PARTIAL: "utter_online_partial",
+    OnlineLevel.NONE: "utter_online_none",
+}
+
+
 def _answer_channels(dispatcher: CollectingDispatcher, proc: Procedure) -> list[Event]:
     kinds = dedupe([channel_label(c.kind) for c in proc.channels])
     if not kinds and not proc.online_level:
@@ -184,16 +192,12 @@ def _answer_channels(dispatcher: CollectingDispatcher, proc: Procedure) -> list[
             procedure_name=display_name(proc.name),
             channels=", ".join(k.lower() for k in kinds),
         )
-    online = {
-        OnlineLevel.FULL: "utter_online_full",
-        OnlineLevel.PARTIAL: "utter_online_partial",
-        OnlineLevel.NONE: "utter_online_none",
-    }
-    if proc.online_level in online:
-        links = ()
+    online = _ONLINE_ANSWERS.get(proc.online_level or "")
+    if online is not None:
+        links: tuple[tuple[str, str], ...] = ()
         if proc.online_level != OnlineLevel.NONE and proc.url:
             links = ((dispatcher.text("part_link_online"), proc.url),)
-        dispatcher.utter(online[proc.online_level], links=links, procedure_name=display_name(proc.name))
+        dispatcher.utter(online, links=links, procedure_name=display_name(proc.name))
     return [ContinuationSet(None)]
 
 

@@ -95,7 +95,8 @@ def is_more_request(text: str) -> bool:
 
 @dataclass(frozen=True)
 class PolicyConfig:
-    """Tunable behaviour of the policy (meant to come from config.yml).
+    """Tunable behaviour of the policy: the ``policy:`` section of config.yml (the composition root
+    reads it); these defaults apply to keys it leaves out, and to tests (config.yml offers 5 choices).
 
     Attributes:
         ambiguity_margin: procedure candidates scoring within this of the top one are "close": the bot
@@ -396,15 +397,10 @@ class Policy:
             topic = TOPIC_BY_INTENT.get(state.pending_intent or "", Topic.OVERVIEW)
             return self._answer(topic, resolution.code, state, "pending_answered", parse)
         topic = TOPIC_BY_INTENT[intent]
-        if (
-            intent == Intent.ASK_PROCEDURE_OVERVIEW
-            and state.pending_intent in TOPIC_BY_INTENT
-            and resolution.code
-        ):
+        pending = TOPIC_BY_INTENT.get(state.pending_intent or "")
+        if intent == Intent.ASK_PROCEDURE_OVERVIEW and pending is not None and resolution.code:
             # "Bạn hỏi về thủ tục nào?" -> "đăng ký kết hôn": answer the question asked before.
-            return self._answer(
-                TOPIC_BY_INTENT[state.pending_intent], resolution.code, state, "pending_answered", parse
-            )
+            return self._answer(pending, resolution.code, state, "pending_answered", parse)
         code = resolution.code or state.procedure
         if code is None:
             return Decision(
