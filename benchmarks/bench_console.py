@@ -90,7 +90,7 @@ def loadavg() -> float:
 
 def model_dir(tmp: Path) -> tuple[Path, str]:
     """``var/models`` when its latest model loads, else a model trained now into ``tmp``."""
-    from nlu.cli import load_model
+    from nlu.models import load_model
 
     shipped = ROOT / "var" / "models"
     if (shipped / "latest").exists():

@@ -19,7 +19,8 @@ from bot.app.migrations import migrate
 from knowledge.db import make_engine, make_session_factory
 from knowledge.repository import SqlKnowledgeRepository
 from knowledge.search import SearchIndex
-from knowledge.seed import SEED_PATH, load_abbreviations, load_aliases, read_records, with_aliases
+from knowledge.seed import SEED_PATH, read_records, with_aliases
+from knowledge.text import load_abbreviations, load_aliases
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

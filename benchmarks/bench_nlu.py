@@ -46,7 +46,7 @@ def child_parse(db: Path, model_dir: Path, rounds: int) -> None:
     """Load index and model, measure memory and parse latency, print the figures as JSON."""
     out: dict[str, Any] = {"rss_mb_after_imports": status_mb("VmRSS")}
     from bot.app.bootstrap import Container
-    from nlu.cli import load_model
+    from nlu.models import load_model
 
     out["rss_mb_after_imports"] = status_mb("VmRSS")
     container = Container(settings=_settings(db, model_dir))

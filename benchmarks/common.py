@@ -95,7 +95,7 @@ def train(model_dir: Path, config_path: Path | None = None, data: Path | None = 
     Without ``config_path`` / ``data``, the settings' ``config.yml`` and ``data/nlu.yml`` are used.
     """
     from bot.core.settings import Settings
-    from nlu.cli import train_model
+    from nlu.models import train_model
 
     if config_path is None or data is None:
         settings = Settings()
@@ -123,7 +123,7 @@ def workspace(train_model: bool = True) -> Iterator[tuple[Any, dict[str, float]]
     """
     from bot.app.bootstrap import Container
     from bot.core.settings import Settings
-    from nlu.cli import DEFAULT_MODEL_DIR
+    from nlu.models import DEFAULT_MODEL_DIR
 
     with temp_dir("helpline-bench-") as tmp:
         timings: dict[str, float] = {}

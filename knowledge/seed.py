@@ -1,9 +1,10 @@
-"""The shipped seed knowledge base and the aliases data file.
+"""The shipped seed knowledge base, and the merge of the aliases file's words into its records.
 
 The seed (``knowledge/seed/procedures.jsonl.gz``) is the converted national catalogue, one
 ``Procedure.to_dict()`` per line, so a fresh clone has every procedure without ``../shared``.
 ``helpline kb build-seed`` rebuilds it from the official records; ``helpline kb export`` writes the
-same format from a running database, and ``helpline kb import`` reads it back.
+same format from a running database, and ``helpline kb import`` reads it back. The aliases file itself
+is read by :func:`knowledge.text.load_aliases`.
 """
 
 from __future__ import annotations
@@ -16,14 +17,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
-import yaml
-
 from knowledge.domain import Procedure
 
 SEED_PATH = Path(__file__).resolve().parent / "seed" / "procedures.jsonl.gz"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-ALIASES_PATH = PROJECT_ROOT / "data" / "aliases.yml"
-ABBREVIATIONS_PATH = PROJECT_ROOT / "data" / "abbreviations.yml"
 
 
 def write_records(records: Iterable[Procedure], out: IO[str]) -> int:
@@ -76,25 +73,6 @@ def read_records(path: Path = SEED_PATH) -> tuple[list[Procedure], list[tuple[st
                 code = data.get("code", f"dòng {lineno}") if isinstance(data, dict) else f"dòng {lineno}"
                 errors.append((str(code), f"bản ghi không đọc được: {exc}"))
     return records, errors
-
-
-def load_aliases(path: Path = ALIASES_PATH) -> dict[str, list[str]]:
-    """Citizen words per code from ``data/aliases.yml`` (empty when the file is absent)."""
-    if not path.exists():
-        return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    out: dict[str, list[str]] = {}
-    for item in data.get("procedures", []):
-        out.setdefault(str(item["code"]), []).extend(str(a) for a in item.get("aliases", []))
-    return out
-
-
-def load_abbreviations(path: Path = ABBREVIATIONS_PATH) -> dict[str, str]:
-    """Abbreviation map (folded token -> expansion) from ``data/abbreviations.yml``."""
-    if not path.exists():
-        return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return {str(k).lower(): str(v) for k, v in (data.get("abbreviations") or {}).items()}
 
 
 def with_aliases(records: Iterable[Procedure], aliases: Mapping[str, Sequence[str]]) -> list[Procedure]:

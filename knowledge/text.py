@@ -1,8 +1,14 @@
-"""Vietnamese text helpers shared by the search index and the NLU normalizer.
+"""Vietnamese text helpers and the citizen-words files, shared by the search index, the FAQ matcher
+and the NLU.
 
 Citizens type with and without diacritics, with old and new tone-mark placement ("hòa" / "hoà"),
 decomposed Unicode from some phone keyboards, and abbreviations. Everything that compares text goes
-through :func:`normalize` (diacritics kept, canonical form) and :func:`fold` (diacritics removed).
+through :func:`normalize` (diacritics kept, canonical form), :func:`fold` (diacritics removed) and
+:func:`fold_iy` (folded, "ky" and "ki" made one).
+
+The abbreviation map (``data/abbreviations.yml``) and the aliases (``data/aliases.yml``) are read here
+and only here (:func:`load_abbreviations`, :func:`load_aliases`), so the search index and the NLU
+expand and recognise the same words.
 """
 
 from __future__ import annotations
@@ -11,6 +17,10 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
 
 _FOLD_TABLE = str.maketrans({"đ": "d", "Đ": "D"})
 _WORD_RE = re.compile(r"[0-9a-zà-ỹđ]+(?:[.\-/][0-9a-zà-ỹđ]+)*", re.IGNORECASE)
@@ -32,6 +42,12 @@ _OLD_TONE_RE = re.compile(
 
 MAX_CHARS = 2000
 """Longest text the normalizer keeps; longer messages are cut here (documented in docs/nlu.md)."""
+
+_DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+ALIASES_PATH = _DATA_DIR / "aliases.yml"
+"""The shipped aliases file: citizen words per procedure code."""
+ABBREVIATIONS_PATH = _DATA_DIR / "abbreviations.yml"
+"""The shipped abbreviation map: folded token -> expansion."""
 
 
 def clean(text: str) -> str:
@@ -79,14 +95,88 @@ def normalize(text: str, abbreviations: Mapping[str, str] | None = None) -> str:
 _I_Y_RE = re.compile(r"\b([bcdhklmnpstv])y\b")
 
 
-def fold_normalized(text: str, abbreviations: Mapping[str, str] | None = None) -> str:
-    """:func:`normalize` then :func:`fold`: the form used for matching.
+def fold_iy(text: str) -> str:
+    """:func:`fold`, then a lone consonant + y as consonant + i: ``"đăng ký"`` -> ``"dang ki"``.
 
-    Both spellings "ký"/"kí", "lý"/"lí" are in use, so a lone consonant + y folds to consonant + i.
+    Both spellings "ký"/"kí", "lý"/"lí" are in use, so they must compare equal. Only a whole syllable
+    changes (between word boundaries, so also "ky" in "ky/thay"), never the y of "thuy" or "yeu".
+    The search index, the FAQ matcher and the NLU normalizer all fold words this way.
     """
-    return _I_Y_RE.sub(r"\1i", fold(normalize(text, abbreviations)))
+    folded = fold(text)
+    return _I_Y_RE.sub(r"\1i", folded) if "y" in folded else folded
+
+
+def fold_normalized(text: str, abbreviations: Mapping[str, str] | None = None) -> str:
+    """:func:`normalize` then :func:`fold_iy`: the form used for matching."""
+    return fold_iy(normalize(text, abbreviations))
 
 
 def has_diacritics(text: str) -> bool:
     """True when the text carries any Vietnamese diacritic (used to split evaluations)."""
     return fold(text) != text
+
+
+# --- the citizen-words files -----------------------------------------------------------------------
+
+
+class VocabularyFileError(ValueError):
+    """An abbreviations or aliases file that cannot be read or does not have the documented shape."""
+
+
+def _read_yaml(path: Path, what: str) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise VocabularyFileError(f"cannot read {what} file {path}: {exc}") from None
+
+
+def load_abbreviations(path: Path = ABBREVIATIONS_PATH) -> dict[str, str]:
+    """The abbreviation map of ``abbreviations: {token: expansion}`` (or a bare mapping) in ``path``.
+
+    Keys are folded, lower-cased and stripped, so they match :func:`normalize`'s folded lookup and
+    the NLU normalizer's; entries with an empty key or expansion are skipped. An absent file is an
+    empty map (a deployment may have none); the NLU normalizer, configured with an explicit path,
+    refuses a missing file itself.
+
+    Raises:
+        VocabularyFileError: unreadable YAML or wrong shape.
+    """
+    if not path.exists():
+        return {}
+    raw = _read_yaml(path, "abbreviations")
+    table = raw.get("abbreviations", raw) if isinstance(raw, dict) else None
+    if not isinstance(table, dict):
+        raise VocabularyFileError(f"{path}: expected a mapping 'abbreviations: {{token: expansion}}'")
+    return {fold(str(k)).lower().strip(): str(v).strip() for k, v in table.items() if str(k).strip() and v}
+
+
+def load_aliases(path: Path = ALIASES_PATH) -> dict[str, list[str]]:
+    """Citizen words per procedure code from ``procedures: [{code, aliases: [...]}]`` in ``path``.
+
+    An absent file is an empty map; the NLU's mention extractor, configured with an explicit path,
+    refuses a missing file itself.
+
+    Raises:
+        VocabularyFileError: unreadable YAML, no ``procedures`` list, or an entry without ``code``.
+    """
+    if not path.exists():
+        return {}
+    raw = _read_yaml(path, "aliases")
+    entries = raw.get("procedures") if isinstance(raw, dict) else None
+    if not isinstance(entries, list):
+        raise VocabularyFileError(f"{path}: expected 'procedures: [{{code, aliases}}]'")
+    out: dict[str, list[str]] = {}
+    for entry in entries:
+        if not isinstance(entry, dict) or "code" not in entry:
+            raise VocabularyFileError(f"{path}: every procedure entry needs a 'code'")
+        out.setdefault(str(entry["code"]), []).extend(str(a) for a in entry.get("aliases") or ())
+    return out
+
+
+def clip(text: str, limit: int) -> str:
+    """One-line text cut at a word boundary to at most ``limit`` characters, with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:.") + "…"

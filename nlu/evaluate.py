@@ -38,7 +38,7 @@ import numpy as np
 import yaml
 
 from knowledge.text import has_diacritics
-from nlu.components import FALLBACK_INTENT
+from nlu.message import FALLBACK_INTENT
 from nlu.training_data import TrainingData, TrainingDataError
 
 _NO_ANSWER_INTENTS = {FALLBACK_INTENT, "out_of_scope"}

@@ -1,7 +1,7 @@
 """Examples editors taught the bot (console "Câu chưa trả lời được"), as NLU training data.
 
 The learned examples live in the ``training_examples`` table (:mod:`console.learning`); the server
-trains on ``data/nlu.yml`` merged with :func:`learned_training_data` of them (``nlu.cli.train_model``'s
+trains on ``data/nlu.yml`` merged with :func:`learned_training_data` of them (``nlu.models.train_model``'s
 ``extra``). An example assigned to a procedure is annotated as a ``procedure`` mention whose value is the
 national code, on the words of the text that are the procedure's name or one of its aliases (compared
 without diacritics, longest first), so the mention extractor learns that those words name that

@@ -42,20 +42,31 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from nlu import extractors as _extractors  # noqa: F401  (registers the extractor components)
-from nlu.components import (
-    FALLBACK_INTENT,
-    Component,
-    ConfigError,
-    Message,
-    TrainingSet,
-    VietnameseNormalizer,
-    component_class,
-    make_component,
-)
+from nlu.classifier import IntentClassifier
+from nlu.component import Component, ConfigError, component_class, make_component
+from nlu.extractors.mentions import ProcedureMentionExtractor
+from nlu.extractors.regex import RegexEntityExtractor
+from nlu.fallback import FallbackClassifier
+from nlu.featurizers import CharNgramFeaturizer, WordNgramFeaturizer
+from nlu.linker import ProcedureLinker
+from nlu.message import FALLBACK_INTENT, Message, TrainingSet
+from nlu.normalizer import VietnameseNormalizer
 from nlu.training_data import TrainingData, dump_training_data
 
 log = logging.getLogger(__name__)
+
+BUILTIN_COMPONENTS: tuple[type[Component], ...] = (
+    VietnameseNormalizer,
+    RegexEntityExtractor,
+    ProcedureMentionExtractor,
+    CharNgramFeaturizer,
+    WordNgramFeaturizer,
+    IntentClassifier,
+    ProcedureLinker,
+    FallbackClassifier,
+)
+"""The components ``config.yml`` may name; importing their modules registered them
+(:func:`nlu.component.register`), so a pipeline can be built from names alone."""
 PARSE_CACHE_SIZE = 4096
 """Parses remembered per pipeline (exact text, at most 200 characters); 0 turns it off."""
 
@@ -150,7 +161,7 @@ def project_version() -> str:
 
 
 class Pipeline:
-    """Components run in ``config.yml`` order over a :class:`~nlu.components.Message`.
+    """Components run in ``config.yml`` order over a :class:`~nlu.message.Message`.
 
     Build with :meth:`from_config` (or :meth:`from_file`), then :meth:`train` or :meth:`load`.
     ``parse`` is thread-safe after training: components only read their state.

@@ -66,8 +66,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session")
 def nlu_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The project's NLU trained once on data/nlu.yml into a temporary folder (about 15 s)."""
-    from nlu.cli import train_model
+    """The project's NLU trained once per test session on data/nlu.yml into a temporary folder (about
+    15 s). Every test that needs the real model uses this one; unit tests train on tests/data/nlu."""
+    from nlu.models import train_model
 
     out = tmp_path_factory.mktemp("nlu-model")
     train_model(ROOT / "config.yml", [ROOT / "data" / "nlu.yml"], out)

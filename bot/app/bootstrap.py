@@ -52,7 +52,8 @@ from knowledge.faq import FaqMatcher, seed_faqs
 from knowledge.ports import KnowledgeRepository
 from knowledge.repository import SqlKnowledgeRepository
 from knowledge.search import SearchIndex
-from knowledge.seed import SEED_PATH, load_abbreviations, load_aliases, read_records, with_aliases
+from knowledge.seed import SEED_PATH, read_records, with_aliases
+from knowledge.text import load_abbreviations, load_aliases
 
 if TYPE_CHECKING:
     from bot.engine.live import LiveResponses
@@ -131,7 +132,7 @@ class Container:
         :attr:`live_reloader` swaps after an editor's change."""
         if self.interpreter_override is not None:
             return InterpreterHolder(self.interpreter_override)
-        from nlu.cli import load_model, train_model
+        from nlu.models import load_model, train_model
 
         model_dir = self.settings.model_dir
         if not (model_dir / "latest").exists():
@@ -148,7 +149,7 @@ class Container:
     def live_reloader(self) -> LiveReloader:
         """Rebuilds the search index and retrains the NLU in the background after an editor's change,
         then swaps them in (bot/live.py). With a fake NLU only the index is rebuilt."""
-        from bot.engine.live import nlu_loader, nlu_trainer
+        from nlu.models import nlu_loader, nlu_trainer
 
         s, real_nlu = self.settings, self.interpreter_override is None
 

@@ -6,10 +6,15 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from bot.app.bootstrap import Container
 from bot.core.settings import Settings
+
+if TYPE_CHECKING:
+    from knowledge.search import SearchIndex
+    from nlu.cli import NluCommand
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     except ImportError:  # pragma: no cover - NLU package not installed yet
         nlu_cli = None
     if nlu_cli is not None:
-        nlu_cli.add_parser(sub)
+        nlu_cli.add_parser(sub, bind=_with_nlu_files)
 
     p = sub.add_parser("serve", help="chạy máy chủ: web chat, REST, Telegram/Zalo khi có cấu hình")
     p.add_argument("--host", default=None)
@@ -38,6 +43,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("chat", help="trò chuyện với trợ lý ngay trong cửa sổ dòng lệnh")
     p.set_defaults(func=cmd_chat)
     return parser
+
+
+def _with_nlu_files(command: NluCommand) -> Callable[[argparse.Namespace, Container], int]:
+    """An ``nlu`` command run on the settings' files, with the knowledge base's search index (the
+    database migrated and seeded first) for the commands that parse."""
+    from nlu.cli import NluFiles
+
+    def run(args: argparse.Namespace, container: Container) -> int:
+        def index() -> SearchIndex:
+            container.migrate()
+            container.seed_if_empty()
+            return container.search_index
+
+        s = container.settings
+        return command(args, NluFiles(s.config_path, s.data_dir / "nlu.yml", s.model_dir, index))
+
+    return run
 
 
 def cmd_serve(args: argparse.Namespace, container: Container) -> int:

@@ -8,6 +8,8 @@ After an editor saves a procedure or an FAQ entry, :meth:`LiveReloader.request` 
 that reloads the FAQ matcher, rebuilds the knowledge search index, retrains the NLU (about 4 s; the
 training data is ``data/nlu.yml`` plus the editors' learned examples, console/learning.py; the knowledge
 base reaches the NLU through the index) and loads the new model with the new index, then swaps it in.
+The training and loading are callables the composition root builds (:func:`nlu.models.nlu_trainer`,
+:func:`nlu.models.nlu_loader`), so the engine never imports the NLU.
 Saves made meanwhile are folded into one more round. A round that fails leaves the old model answering;
 :meth:`LiveReloader.status` says why until the next round succeeds (the editor pages and
 ``GET /api/editor/status`` show it).
@@ -18,17 +20,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from bot.core.ports import Interpreter
 from bot.core.responses import Rendered, ResponseCatalogue
-
-if TYPE_CHECKING:
-    from nlu.training_data import TrainingData
 
 log = logging.getLogger(__name__)
 
@@ -245,54 +244,3 @@ class LiveReloader:
     def close(self, timeout: float = 15.0) -> None:
         """Wait (up to ``timeout`` seconds) for a running round at shutdown; later requests still work."""
         self.wait(timeout)
-
-
-# --- the real NLU ------------------------------------------------------------------------------------
-
-
-def nlu_trainer(
-    config_path: Path,
-    data_paths: Sequence[Path],
-    model_dir: Path,
-    keep: int = 5,
-    extra: Callable[[], TrainingData | None] | None = None,
-) -> Trainer:
-    """A trainer writing a new model into ``model_dir`` (which ``latest`` then names), keeping the
-    ``keep`` newest model files so repeated edits do not fill the disk. ``extra`` gives examples to
-    train on besides the files, read afresh each round (the editors' learned examples)."""
-    from nlu.cli import train_model
-
-    def train() -> Path:
-        target = train_model(config_path, data_paths, model_dir, extra=extra() if extra else None)
-        prune_models(model_dir, keep=keep, protect=target)
-        return target
-
-    return train
-
-
-def nlu_loader(model_dir: Path) -> Loader:
-    """A loader for model files (None: the one ``<model_dir>/latest`` names) with a given index."""
-    from nlu.cli import load_model
-
-    def load(model: Path | None, index: Any) -> Interpreter:
-        return load_model(model if model is not None else model_dir, lambda: index)
-
-    return load
-
-
-def prune_models(model_dir: Path, keep: int, protect: Path | None = None) -> list[Path]:
-    """Delete all but the ``keep`` newest ``nlu-*.pkl.gz`` files (never ``protect`` nor the one
-    ``latest`` names); returns the files deleted."""
-    files = sorted(model_dir.glob("nlu-*.pkl.gz"), key=lambda p: p.stat().st_mtime, reverse=True)
-    latest = model_dir / "latest"
-    named = latest.read_text(encoding="utf-8").strip() if latest.exists() else ""
-    removed = []
-    for old in files[max(keep, 1) :]:
-        if old == protect or old.name == named:
-            continue
-        try:
-            old.unlink()
-            removed.append(old)
-        except OSError:  # another process may be reading or have removed it: not our problem here
-            log.warning("could not remove old model %s", old)
-    return removed

@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 from bot.core.responses import ResponseCatalogue
-from bot.engine.live import InterpreterHolder, LiveReloader, LiveResponses, prune_models
+from bot.engine.live import InterpreterHolder, LiveReloader, LiveResponses
 from console.editor import procedure_draft
+from nlu.models import prune_models
 
 BIRTH = "1.001193"
 NEW_ALIAS = "giấy chào đời"
@@ -157,7 +158,7 @@ async def test_saved_alias_is_understood_without_restart(live_container) -> None
 @pytest.mark.slow
 async def test_failed_retrain_keeps_the_old_model_and_says_why(live_container) -> None:
     from bot.app.server import create_app
-    from bot.engine.live import nlu_loader
+    from nlu.models import nlu_loader
 
     def broken_trainer() -> Path:
         raise ValueError("config.yml: pipeline trống")

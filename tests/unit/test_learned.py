@@ -1,5 +1,8 @@
 """nlu/learned.py: editors' examples as training data, the procedure mention annotated with its code;
-and a model trained with them (train_model's ``extra``) links those words to that code."""
+and a model trained with them (nlu.models.train_model's ``extra``) links those words to that code.
+
+The model is trained on the small fixture set (tests/data/nlu), not the project's data: what is checked
+is that ``extra`` reaches the mention extractor, which the full data would only make slower."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from pathlib import Path
 from nlu.learned import LearnedExample, find_mention, learned_training_data
 from nlu.training_data import dump_training_data
 
-ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).resolve().parents[1] / "data" / "nlu"
 PHRASES = {"1.002809": ["Cấp đổi giấy phép lái xe", "bằng lái", "gplx"]}
 
 
@@ -34,13 +37,13 @@ def test_examples_become_annotated_training_data() -> None:
 
 
 def test_a_model_trained_with_learned_examples_links_the_words_to_the_code(tmp_path) -> None:
-    from nlu.cli import load_model, train_model
+    from nlu.models import load_model, train_model
 
     extra = learned_training_data(
         [LearnedExample("xin cái giấy chạy xe máy ở đâu", "ask_where", "1.002809")],
         lambda code: ["giấy chạy xe máy"],
     )
-    train_model(ROOT / "config.yml", [ROOT / "data" / "nlu.yml"], tmp_path, extra=extra)
+    train_model(DATA / "config.yml", [DATA / "nlu.yml"], tmp_path, extra=extra)
     result = load_model(tmp_path).parse("giấy chạy xe máy làm ở đâu")
     mention = next(e for e in result["entities"] if e["entity"] == "procedure")
     assert mention["codes"] == ["1.002809"]

@@ -8,18 +8,15 @@ import numpy as np
 import pytest
 
 from knowledge.ports import SearchHit
-from nlu.components import (
-    CharNgramFeaturizer,
-    ConfigError,
-    FallbackClassifier,
-    IntentClassifier,
-    Message,
-    TrainingSet,
-    VietnameseNormalizer,
-    WordNgramFeaturizer,
-    component_class,
-)
-from nlu.extractors import ProcedureLinker, ProcedureMentionExtractor, RegexEntityExtractor
+from nlu.classifier import IntentClassifier
+from nlu.component import ConfigError, component_class
+from nlu.extractors.mentions import ProcedureMentionExtractor
+from nlu.extractors.regex import RegexEntityExtractor
+from nlu.fallback import FallbackClassifier
+from nlu.featurizers import CharNgramFeaturizer, WordNgramFeaturizer
+from nlu.linker import ProcedureLinker
+from nlu.message import Message, TrainingSet
+from nlu.normalizer import VietnameseNormalizer
 from nlu.training_data import Example, TrainingData, load_training_data
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "nlu"

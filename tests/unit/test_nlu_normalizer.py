@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from nlu.components import ConfigError, Message, TrainingSet, VietnameseNormalizer, align_folded
+from nlu.component import ConfigError
+from nlu.message import Message, TrainingSet
+from nlu.normalizer import VietnameseNormalizer, align_folded
 from nlu.training_data import Example, TrainingData
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "nlu"

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from knowledge.ports import SearchHit
-from nlu import cli
-from nlu.components import ConfigError
+from nlu import cli, models
+from nlu.component import ConfigError
 from nlu.pipeline import MODEL_FORMAT_VERSION, ModelError, Pipeline, load_config, validate_config
 from nlu.training_data import load_training_data
 
@@ -183,19 +183,19 @@ def test_project_config_is_valid() -> None:
     assert [s.name for s in parsed.pipeline][-1] == "FallbackClassifier"
 
 
-def test_cli_train_and_parse(tmp_path: Path) -> None:
-    models = tmp_path / "models"
-    path = cli.train_model(DATA / "config.yml", [DATA / "nlu.yml"], models, version="t1")
+def test_model_store_train_load_and_cli_parse(tmp_path: Path) -> None:
+    model_dir = tmp_path / "models"
+    path = models.train_model(DATA / "config.yml", [DATA / "nlu.yml"], model_dir, version="t1")
     assert path.name == "nlu-t1.pkl.gz"
-    assert (models / "latest").read_text().strip() == "nlu-t1.pkl.gz"
-    assert cli.resolve_model(models) == path
-    pipe = cli.load_model(models, FakeIndex)
+    assert (model_dir / "latest").read_text().strip() == "nlu-t1.pkl.gz"
+    assert models.resolve_model(model_dir) == path
+    pipe = models.load_model(model_dir, FakeIndex)
     out = io.StringIO()
     assert cli.parse_lines(pipe, ["doi bang lai o dau\n", "\n", "xin chào\n"], out) == 3
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r["text"] for r in lines] == ["doi bang lai o dau", "", "xin chào"]
     with pytest.raises(FileNotFoundError):
-        cli.resolve_model(tmp_path / "empty")
+        models.resolve_model(tmp_path / "empty")
 
 
 def test_cli_registers_nlu_commands() -> None:
@@ -208,6 +208,27 @@ def test_cli_registers_nlu_commands() -> None:
     args = parser.parse_args(["nlu", "parse", "xin", "chào"])
     assert args.func is cli.cmd_parse and args.text == ["xin", "chào"]
     assert parser.parse_args(["nlu", "train"]).func is cli.cmd_train
+
+
+def test_cli_commands_run_on_the_files_they_are_given(tmp_path: Path, capsys) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    bound = []
+    cli.add_parser(
+        parser.add_subparsers(dest="command"), bind=lambda command: bound.append(command) or command
+    )
+    assert bound == [cli.cmd_train, cli.cmd_parse, cli.cmd_evaluate]
+    files = cli.NluFiles(
+        DATA / "config.yml", DATA / "nlu.yml", tmp_path / "models", knowledge_index=FakeIndex
+    )
+    args = parser.parse_args(["nlu", "train"])
+    assert args.func(args, files) == 0
+    assert (tmp_path / "models" / "latest").exists()
+    args = parser.parse_args(["nlu", "parse", "doi bang lai o dau"])
+    assert args.func(args, files) == 0
+    result = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert result["text"] == "doi bang lai o dau" and result["procedure_ranking"]
 
 
 def test_fixture_config_is_rasa_shaped() -> None:

@@ -1,0 +1,206 @@
+"""The procedure linker: which procedures of the knowledge base the message is about.
+
+It asks the knowledge base's search index (a :class:`KnowledgeIndex`, passed in the pipeline context,
+never stored in the model) and re-scores the candidates with the procedure mentions
+(:mod:`nlu.extractors.mentions`) and the intent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from pydantic import Field
+
+from knowledge.ports import SearchHit
+from knowledge.text import fold, fold_iy
+from nlu.component import Component, ComponentSettings, register
+from nlu.extractors.mentions import PROCEDURE_CODE_RE
+from nlu.message import Message
+
+_WORD_RE = re.compile(r"[^\W_]+")
+
+
+class KnowledgeIndex(Protocol):
+    """What the linker needs of :class:`knowledge.search.SearchIndex`."""
+
+    def search(self, text: str, k: int = 10) -> list[SearchHit]:
+        """Ranked procedures for free text, scores in [0, 1]."""
+
+
+DEFAULT_STRIP_PHRASES = [
+    # documents / forms
+    "cần những giấy tờ gì", "cần giấy tờ gì", "những giấy tờ gì", "giấy tờ gì", "giấy tờ nào",
+    "cần chuẩn bị những gì", "cần chuẩn bị gì", "chuẩn bị hồ sơ gì", "chuẩn bị những gì",
+    "hồ sơ gồm những gì", "hồ sơ gồm gì", "gồm những gì", "gồm những thành phần nào", "cần những gì",
+    "cần mang theo gì", "mang theo gì", "cần mang gì", "phải mang những gì", "mang những gì",
+    "mẫu đơn", "mẫu tờ khai", "tờ khai", "mẫu",
+    # time / fee / place / channel / steps / conditions / result / legal basis
+    "mất bao lâu", "bao lâu", "mấy ngày", "bao nhiêu ngày", "thời gian", "khi nào có",
+    "lệ phí", "phí", "bao nhiêu tiền", "hết bao nhiêu", "tốn bao nhiêu", "mất bao nhiêu", "bao nhiêu",
+    "nộp ở đâu", "làm ở đâu", "ở đâu", "chỗ nào", "nơi nào", "cơ quan nào",
+    "nộp online", "trực tuyến", "online", "qua mạng", "qua bưu điện",
+    "các bước", "trình tự", "quy trình", "như thế nào", "thế nào", "làm sao", "ra sao",
+    "điều kiện", "cần điều kiện gì", "căn cứ pháp lý", "căn cứ", "theo luật nào", "văn bản nào", "nghị định",
+    "kết quả", "nhận được gì",
+    # fillers
+    "cho em hỏi", "cho tôi hỏi", "cho mình hỏi", "cho hỏi", "xin hỏi", "muốn hỏi", "hỏi",
+    "thủ tục", "tôi muốn", "em muốn", "mình muốn", "muốn", "cần", "gì", "nào", "không", "ạ", "ơi", "vậy",
+    "với", "thì", "là", "có", "được", "nhé", "nhỉ", "hả", "à", "đâu", "em", "tôi", "mình", "anh", "chị",
+    "ad", "admin", "bạn", "phải", "những", "các", "và", "để", "của", "cho",
+]  # fmt: skip
+
+
+class LinkerSettings(ComponentSettings):
+    """Settings of :class:`ProcedureLinker`.
+
+    Attributes:
+        k: candidates asked of the search index.
+        ranking_length: candidates kept in ``procedure_ranking``.
+        strip_phrases: question and filler words removed before searching (matched on folded words,
+            longest first), so "lệ phí làm sổ đỏ bao nhiêu" searches "làm sổ đỏ".
+        skip_intents: intents that never concern a procedure unless one is named.
+        search_k: candidates fetched to score the procedures that mentions name.
+        mention_floor: a procedure named by an alias mention scores
+            ``mention_floor + (1 - mention_floor) * search score - shared_penalty * (n - 1)``, where n is
+            the number of procedures sharing that alias.
+        shared_penalty: see ``mention_floor``.
+        coverage_weight: how much a search hit's score depends on the share of the query's words
+            found in its name or matched alias (0 keeps the index's score).
+        entity: the mention entity name to read.
+    """
+
+    k: int = Field(10, ge=1, le=100)
+    ranking_length: int = Field(10, ge=1, le=100)
+    strip_phrases: list[str] = Field(default_factory=lambda: list(DEFAULT_STRIP_PHRASES))
+    skip_intents: list[str] = Field(
+        default_factory=lambda: [
+            "greet",
+            "thank",
+            "goodbye",
+            "affirm",
+            "deny",
+            "out_of_scope",
+            "request_human",
+            "give_feedback",
+            "check_dossier_status",
+        ]  # fmt: skip
+    )
+    search_k: int = Field(20, ge=1, le=500)
+    mention_floor: float = Field(0.7, ge=0.0, le=1.0)
+    shared_penalty: float = Field(0.01, ge=0.0, le=1.0)
+    coverage_weight: float = Field(0.3, ge=0.0, le=1.0)
+    entity: str = "procedure"
+
+
+@register
+class ProcedureLinker(Component):
+    """Links the message to procedures of the knowledge base (``procedure`` and ``procedure_ranking``).
+
+    Candidates come from the knowledge base's :class:`~knowledge.search.SearchIndex` (passed in the
+    pipeline context as ``knowledge_index``; never stored in the model), queried with the normalized
+    message minus its question words. Procedures named by an alias mention are put on top. Messages
+    whose intent never concerns a procedure (greetings, thanks …) are not searched unless they name one.
+    Without an index the linker leaves ``procedure`` empty.
+    """
+
+    name = "ProcedureLinker"
+    Settings = LinkerSettings
+
+    def __init__(
+        self, settings: Mapping[str, Any] | None = None, context: Mapping[str, Any] | None = None
+    ) -> None:
+        super().__init__(settings, context)
+        # Phrases are matched on diacritics when the citizen typed them ("căn" is not "cần") and on
+        # folded words only where the typed words carry none ("can" may be either).
+        self._strip_norm: set[str] = set()
+        self._strip_folded: set[str] = set()
+        self._strip_max = 1
+        for phrase in self.settings.strip_phrases:
+            words = phrase.lower().split()
+            if words:
+                self._strip_norm.add(" ".join(words))
+                self._strip_folded.add(fold(" ".join(words)))
+                self._strip_max = max(self._strip_max, len(words))
+
+    @property
+    def index(self) -> KnowledgeIndex | None:
+        """The knowledge search index from the pipeline context, if any."""
+        return self.context.get("knowledge_index")
+
+    def query_words(self, message: Message) -> list[str]:
+        """The normalized words of the message left after removing question and filler phrases."""
+        tokens = message.tokens
+        norms = [t.norm for t in tokens]
+        plain = [t.norm == t.folded for t in tokens]
+        keep: list[str] = []
+        i = 0
+        while i < len(tokens):
+            for n in range(min(self._strip_max, len(tokens) - i), 0, -1):
+                phrase = " ".join(norms[i : i + n])
+                if phrase in self._strip_norm or (all(plain[i : i + n]) and phrase in self._strip_folded):
+                    i += n
+                    break
+            else:
+                keep.append(norms[i])
+                i += 1
+        return keep
+
+    def process(self, message: Message) -> None:
+        """Set ``procedure_ranking`` (best first) and ``procedure`` (the best, or None)."""
+        message.procedure, message.procedure_ranking = None, []
+        index = self.index
+        if index is None:
+            return
+        mentions = [e for e in message.entities if e["entity"] == self.settings.entity]
+        intent = (message.intent or {}).get("name")
+        if intent in self.settings.skip_intents and not mentions:
+            return
+        found: dict[str, tuple[float, str]] = {}
+        words = self.query_words(message)
+        if words:
+            query = " ".join(words)
+            message.diagnostics["procedure_query"] = query
+            asked = {fold_iy(w) for w in words}
+            weight = self.settings.coverage_weight
+            for hit in index.search(query, max(self.settings.k, self.settings.search_k)):
+                # The index scores only the words it knows, so "crush rep tin nhắn" fully "covers" a
+                # name containing "tin". Scale by the share of the message's words the hit explains.
+                known = self._words_of(hit.name) | self._words_of(hit.matched)
+                cover = len(asked & known) / len(asked)
+                found[hit.code] = (hit.score * (1.0 - weight + weight * cover), hit.name)
+            found = dict(sorted(found.items(), key=lambda kv: (-kv[1][0], kv[0])))
+        scores = dict(list(found.items())[: self.settings.k])
+        floor, penalty = self.settings.mention_floor, self.settings.shared_penalty
+        for mention in mentions:
+            codes = [c for c in mention.get("codes", ()) if PROCEDURE_CODE_RE.match(c)]
+            for code in codes:
+                searched, name = found.get(code) or (0.0, "")
+                # A named procedure ranks above search-only candidates; among the procedures a shared
+                # alias names ("sổ đỏ"), the search score of the whole message decides.
+                score = max(floor + (1.0 - floor) * searched - penalty * (len(codes) - 1), 0.0)
+                if code not in scores or scores[code][0] < score:
+                    scores[code] = (score, name or self._name(index, code))
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1][0], kv[0]))[: self.settings.ranking_length]
+        message.procedure_ranking = [
+            {"code": c, "name": n, "score": round(float(s), 4)} for c, (s, n) in ranked
+        ]
+        if message.procedure_ranking:
+            message.procedure = dict(message.procedure_ranking[0])
+
+    def _words_of(self, text: str) -> frozenset[str]:
+        cache = self.__dict__.setdefault("_word_cache", {})
+        words = cache.get(text)
+        if words is None:
+            if len(cache) > 100_000:
+                cache.clear()
+            words = cache[text] = frozenset(fold_iy(w) for w in _WORD_RE.findall(text.lower()))
+        return words
+
+    @staticmethod
+    def _name(index: KnowledgeIndex, code: str) -> str:
+        for hit in index.search(code, 1):
+            if hit.code == code:
+                return hit.name
+        return ""
