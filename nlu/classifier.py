@@ -40,6 +40,7 @@ class IntentClassifier(Component):
 
     name = "IntentClassifier"
     Settings = IntentClassifierSettings
+    settings: IntentClassifierSettings
 
     def __init__(
         self, settings: Mapping[str, Any] | None = None, context: Mapping[str, Any] | None = None

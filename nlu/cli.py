@@ -126,7 +126,8 @@ def evaluate_model(
 
 
 def add_parser(
-    subparsers: argparse._SubParsersAction, bind: Callable[[NluCommand], Any] = lambda command: command
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    bind: Callable[[NluCommand], Any] = lambda command: command,
 ) -> None:
     """Register the ``nlu`` command group (train, parse, evaluate).
 

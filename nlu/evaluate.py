@@ -203,7 +203,7 @@ def entity_report(predictions: Sequence[Prediction]) -> dict[str, Any] | None:
     """Exact-span precision / recall / F1 per entity type, when the examples carry expected spans."""
     if not any(p.example.entities for p in predictions):
         return None
-    counts: dict[str, Counter] = defaultdict(Counter)
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
     for p in predictions:
         gold = set(p.example.entities)
         got = {(e["start"], e["end"], e["entity"]) for e in p.result["entities"]}

@@ -42,6 +42,7 @@ class FallbackClassifier(Component):
 
     name = "FallbackClassifier"
     Settings = FallbackSettings
+    settings: FallbackSettings
 
     def process(self, message: Message) -> None:
         """Apply the intent and procedure bands."""

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import Field, model_validator
 
 from nlu.component import Component, ComponentSettings, register
@@ -20,6 +21,8 @@ from nlu.message import Message, SparseFeatures, TrainingSet
 
 class _SparseFeaturizer(Component):
     """Shared TF-IDF machinery: subclasses say which strings (n-grams) a message yields."""
+
+    settings: CharNgramSettings | WordNgramSettings
 
     def analyze(self, message: Message) -> list[str]:
         raise NotImplementedError
@@ -76,7 +79,9 @@ class _SparseFeaturizer(Component):
                 counts[col] = counts.get(col, 0) + 1
         if counts:
             idx = np.fromiter(counts, dtype=np.int64, count=len(counts))
-            tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+            tf: npt.NDArray[np.floating[Any]] = np.fromiter(
+                counts.values(), dtype=np.float32, count=len(counts)
+            )
             if self.settings.sublinear_tf:
                 tf = 1.0 + np.log(tf)
             vals = tf * self.idf[idx]
@@ -157,6 +162,7 @@ class CharNgramFeaturizer(_SparseFeaturizer):
 
     name = "CharNgramFeaturizer"
     Settings = CharNgramSettings
+    settings: CharNgramSettings
 
     def analyze(self, message: Message) -> list[str]:
         """The n-grams of the message, prefixed ``n:`` (normalized) or ``f:`` (folded)."""
@@ -205,18 +211,19 @@ class WordNgramFeaturizer(_SparseFeaturizer):
 
     name = "WordNgramFeaturizer"
     Settings = WordNgramSettings
+    settings: WordNgramSettings
 
     def analyze(self, message: Message) -> list[str]:
         """Word n-grams, prefixed ``f:`` (folded) or ``n:`` (normalized)."""
         out: list[str] = []
         lo, hi = self.settings.ngram_range
         words = self.words(message)
-        views = []
+        views: list[tuple[str, list[str]]] = []
         if self.settings.use_folded:
             views.append(("f:", [w[1] for w in words]))
         if self.settings.use_normalized:
             views.append(("n:", [w[0] for w in words]))
-        for prefix, words in views:
+        for prefix, view in views:
             for n in range(lo, hi + 1):
-                out.extend(prefix + " ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+                out.extend(prefix + " ".join(view[i : i + n]) for i in range(len(view) - n + 1))
         return out

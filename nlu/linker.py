@@ -107,6 +107,7 @@ class ProcedureLinker(Component):
 
     name = "ProcedureLinker"
     Settings = LinkerSettings
+    settings: LinkerSettings
 
     def __init__(
         self, settings: Mapping[str, Any] | None = None, context: Mapping[str, Any] | None = None
@@ -190,7 +191,7 @@ class ProcedureLinker(Component):
             message.procedure = dict(message.procedure_ranking[0])
 
     def _words_of(self, text: str) -> frozenset[str]:
-        cache = self.__dict__.setdefault("_word_cache", {})
+        cache: dict[str, frozenset[str]] = self.__dict__.setdefault("_word_cache", {})
         words = cache.get(text)
         if words is None:
             if len(cache) > 100_000:

@@ -74,6 +74,7 @@ class VietnameseNormalizer(Component):
 
     name = "VietnameseNormalizer"
     Settings = NormalizerSettings
+    settings: NormalizerSettings
 
     def __init__(
         self, settings: Mapping[str, Any] | None = None, context: Mapping[str, Any] | None = None
@@ -97,7 +98,7 @@ class VietnameseNormalizer(Component):
         self._expansions: dict[str, list[tuple[str, str]]] = {}
 
     def _expand(self, key: str) -> list[tuple[str, str]] | None:
-        cache = self.__dict__.setdefault("_expansions", {})
+        cache: dict[str, list[tuple[str, str]] | None] = self.__dict__.setdefault("_expansions", {})
         if key in cache:
             return cache[key]
         expansion = self.abbreviations.get(key)

@@ -34,7 +34,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -202,7 +202,10 @@ class Pipeline:
             ConfigError: unknown component, bad setting, component listed twice.
         """
         parsed = validate_config(config)
-        nlu_config = {"language": parsed.language, "pipeline": [s.model_dump() for s in parsed.pipeline]}
+        nlu_config: dict[str, Any] = {
+            "language": parsed.language,
+            "pipeline": [s.model_dump() for s in parsed.pipeline],
+        }
         context = {"knowledge_index": knowledge_index, "base_dir": str(base_dir or Path.cwd())}
         components = [make_component(spec, context) for spec in nlu_config["pipeline"]]
         return cls(components, nlu_config, knowledge_index, base_dir)
@@ -264,13 +267,13 @@ class Pipeline:
         return dict(self.metadata)
 
     @staticmethod
-    def _preprocess_with(normalizers: list[Component], text: str) -> Message:
+    def _preprocess_with(normalizers: Sequence[Component], text: str) -> Message:
         msg = Message.build(text)
         for comp in normalizers:
             comp.process(msg)
         return msg
 
-    def _preprocessor(self, before: list[Component]):
+    def _preprocessor(self, before: list[Component]) -> Callable[[str], Message]:
         normalizers = [c for c in before if isinstance(c, VietnameseNormalizer)]
         return lambda text: self._preprocess_with(normalizers, text)
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,10 @@ class TrainingDataError(ValueError):
         if context:
             text += f"\n    {context.strip()}"
         super().__init__(text)
+
+
+_Fail = Callable[..., TrainingDataError]
+"""Builds the error for a message at a YAML node or line (the parser's ``fail``)."""
 
 
 @dataclass(frozen=True)
@@ -343,7 +347,7 @@ def parse_training_data(text: str, source: str = "<string>") -> TrainingData:
 
 
 def _parse_item(
-    item: yaml.Node, data: TrainingData, seen: dict[str, tuple[str, int | None]], fail, source: str
+    item: yaml.Node, data: TrainingData, seen: dict[str, tuple[str, int | None]], fail: _Fail, source: str
 ) -> None:
     if not isinstance(item, yaml.MappingNode):
         raise fail("each 'nlu' item must be a mapping", item)
@@ -407,7 +411,7 @@ def _parse_item(
                 items.append(raw)
 
 
-def _example_lines(node: yaml.Node, fail) -> Iterator[tuple[int, str, dict[str, Any] | None]]:
+def _example_lines(node: yaml.Node, fail: _Fail) -> Iterator[tuple[int, str, dict[str, Any] | None]]:
     """(line, text, metadata) for each example of an ``examples`` value (block string or list)."""
     if isinstance(node, yaml.ScalarNode):
         # A block scalar starts on the line of its indicator ("|"); its content follows line by line.

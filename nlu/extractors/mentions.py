@@ -50,6 +50,7 @@ class ProcedureMentionExtractor(Component):
 
     name = "ProcedureMentionExtractor"
     Settings = MentionSettings
+    settings: MentionSettings
 
     def __init__(
         self, settings: Mapping[str, Any] | None = None, context: Mapping[str, Any] | None = None

@@ -44,7 +44,7 @@ def _date_value(m: re.Match[str]) -> str | None:
     for n in "1234":
         groups = m.groupdict()
         day, month, year = groups.get(f"d{n}"), groups.get(f"m{n}"), groups.get(f"y{n}")
-        if day is None:
+        if day is None or month is None:  # the patterns capture a day and a month together
             continue
         d, mo = int(day), int(month)
         if not (1 <= d <= 31 and 1 <= mo <= 12):
@@ -102,6 +102,7 @@ class RegexEntityExtractor(Component):
 
     name = "RegexEntityExtractor"
     Settings = RegexEntitySettings
+    settings: RegexEntitySettings
 
     def __init__(
         self, settings: Mapping[str, Any] | None = None, context: Mapping[str, Any] | None = None
