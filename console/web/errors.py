@@ -13,15 +13,21 @@ in :data:`STATUS_CODES` decides::
     UnavailableError    503   a system we depend on does not answer
     ConfigurationError  500
     HelplineError       400   any other refusal
+
+The console's JSON routers answer an error that leaves a route as :func:`error_response` through
+:class:`ApiRoute` (their ``route_class``), so including such a router in an app is all it takes; the
+pages translate errors into their own re-rendered forms with :func:`status_of` and leave the rest to
+:class:`console.web.kit.PageRoute`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 
 from bot.core.errors import (
     BadRequest,
@@ -57,20 +63,49 @@ def status_of(error: HelplineError) -> int:
 
 def error_body(error: HelplineError) -> dict[str, Any]:
     """The JSON of an error answer: ``{"detail": "..."}`` in Vietnamese, with the ``problems`` (field ->
-    message, or one line each) of a :class:`ValidationFailed` that is not a mere :class:`BadRequest`."""
+    message, or one line each) of a :class:`ValidationFailed` that is not a mere :class:`BadRequest` and
+    lists any (a bad date range has none: its answer is the detail alone, as it always was)."""
     body: dict[str, Any] = {"detail": str(error)}
-    if isinstance(error, ValidationFailed) and not isinstance(error, BadRequest):
-        body["problems"] = error.problems
+    if problems := problems_of(error):
+        body["problems"] = problems
     return body
 
 
+def problems_of(error: HelplineError) -> list[str] | dict[str, str]:
+    """What a refusal lists as wrong (field -> message, or one line each); empty for any error but a
+    :class:`ValidationFailed` that is not a mere :class:`BadRequest`."""
+    if isinstance(error, ValidationFailed) and not isinstance(error, BadRequest):
+        return error.problems
+    return []
+
+
+def error_response(error: HelplineError) -> JSONResponse:
+    """The answer to ``error``: :func:`error_body` with the :func:`status_of` code."""
+    return JSONResponse(error_body(error), status_code=status_of(error))
+
+
 async def helpline_error_handler(request: Request, exc: Exception) -> JSONResponse:
-    """FastAPI exception handler: a service error the router did not catch, as :func:`error_body` with
-    its :func:`status_of` code."""
+    """FastAPI exception handler: a service error the router did not catch, as :func:`error_response`."""
     assert isinstance(exc, HelplineError)
-    return JSONResponse(error_body(exc), status_code=status_of(exc))
+    return error_response(exc)
 
 
 def install_error_handler(app: FastAPI) -> None:
     """Let ``app`` answer every :class:`HelplineError` a route lets through with :func:`helpline_error_handler`."""
     app.add_exception_handler(HelplineError, helpline_error_handler)
+
+
+class ApiRoute(APIRoute):
+    """The route class of the console's JSON routers: a service error raised by the route or one of its
+    dependencies answers as :func:`error_response`, whatever app the router is included in."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def handle_api(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except HelplineError as exc:
+                return error_response(exc)
+
+        return handle_api

@@ -10,18 +10,17 @@ from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
 from console.analytics.report import AnalyticsRangeError, median, percentile, rating_of
 from console.analytics.service import AnalyticsService
-from console.analytics_api import analytics_api_router, report_csv
-from console.analytics_pages import analytics_pages_router
 from console.auth.sessions import COOKIE_NAME, ConsoleAuth
 from console.auth.users import UserService
+from console.web.analytics_api import report_csv
 from knowledge.db import make_session_factory
 from knowledge.models import ProcedureRow
 from tests.analytics_data import expected_daily, local, seed_week
+from tests.console_app import console_app
 
 LAST = date(2026, 3, 10)
 P1, P2 = "1.013225", "9.999999"
@@ -258,12 +257,8 @@ class Http:
             "quan": users.add("quan", "matkhau-quan", "admin", "Ngô Quân"),
         }
         self.auth = ConsoleAuth(users, "test-secret")
-        self.app = FastAPI()
-        self.app.include_router(analytics_api_router(service, self.auth))
-        self.app.include_router(analytics_pages_router(service, self.auth))
-        strict = FastAPI()
-        strict.include_router(analytics_api_router(service, self.auth, roles=("editor",)))
-        strict.include_router(analytics_pages_router(service, self.auth, roles=("editor",)))
+        self.app = console_app(self.auth, analytics=service)
+        strict = console_app(self.auth, analytics=service, analytics_roles=("editor",))
         self.app.mount("/strict", strict)
 
     def client(self, username: str | None = None) -> httpx.AsyncClient:

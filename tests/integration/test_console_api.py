@@ -9,17 +9,16 @@ import pytest
 from fastapi import FastAPI
 
 from bot.app.migrations import migrate
-from bot.core.events import EscalationRequested
+from bot.core.domain import TicketReason
 from bot.core.messages import ConversationKey, OutboundMessage
 from bot.core.responses import ResponseCatalogue
+from bot.handoff.service import TicketService
 from bot.storage.sql import SqlConversationStore
-from console.api import api_router
 from console.auth.passwords import hash_password, verify_password
 from console.auth.sessions import COOKIE_NAME, ConsoleAuth, SessionSigner
 from console.auth.users import UserService
-from console.pages import console_router
-from console.tickets import TicketService
 from knowledge.db import make_engine, make_session_factory
+from tests.console_app import console_app
 
 # --- passwords and signed sessions -----------------------------------------------------------------------
 
@@ -68,9 +67,7 @@ def setup(tmp_path):
     users.add("minh", "matkhau-minh", "officer", "Lê Văn Minh")
     users.add("hoa", "matkhau-hoa", "editor", "Phạm Hoa")
     auth = ConsoleAuth(users, "test-secret")
-    app = FastAPI()
-    app.include_router(api_router(service, auth))
-    app.include_router(console_router(service, auth))
+    app = console_app(auth, tickets=service)
     yield app, service, channels
     engine.dispose()
 
@@ -134,7 +131,7 @@ async def test_roles_editor_cannot_work_tickets(setup) -> None:
 async def test_api_claim_reply_close_flow(setup) -> None:
     app, service, channels = setup
     key = ConversationKey("rest", "web-1")
-    ticket = service.open_from_event(key, EscalationRequested("requested", text="gặp cán bộ"))
+    ticket = service.open(key, TicketReason.REQUEST_HUMAN)
     async with client(app) as lan, client(app) as minh:
         lan_token = await api_login(lan, "lan", "matkhau-lan")
         minh_token = await api_login(minh, "minh", "matkhau-minh")
@@ -175,7 +172,7 @@ async def test_api_claim_reply_close_flow(setup) -> None:
 
 async def test_console_pages_claim_and_reply_by_form(setup) -> None:
     app, service, channels = setup
-    ticket = service.open_from_event(ConversationKey("rest", "web-2"), EscalationRequested("requested"))
+    ticket = service.open(ConversationKey("rest", "web-2"), TicketReason.REQUEST_HUMAN)
     async with client(app) as c:
         token = csrf_of((await c.get("/console/login")).text)
         await c.post(

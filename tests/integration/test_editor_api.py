@@ -9,22 +9,22 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from actions.registry import ActionDeps, build_actions
 from bot.app.migrations import migrate
-from bot.core.responses import DEFAULT_PATH, ResponseCatalogue
+from bot.core.responses import DEFAULT_PATH, ResponseCatalogue, load_responses
 from bot.engine.engine import Engine
-from bot.engine.live import InterpreterHolder, LiveReloader
+from bot.engine.live import InterpreterHolder, LiveReloader, LiveResponses
+from bot.handoff.service import TicketService
+from bot.storage.memory import ScratchConversationStore
+from bot.storage.overrides import SqlResponseOverrides
 from bot.storage.sql import SqlConversationStore
-from console.api import api_router
 from console.auth.sessions import ConsoleAuth
 from console.auth.users import UserService
-from console.editor import EditorService, ScratchConversationStore, load_responses
-from console.editor_api import editor_api_router
-from console.editor_pages import editor_router
-from console.pages import console_router
-from console.tickets import TicketService
+from console.editor.service import EditorService
 from knowledge.db import make_engine, make_session_factory
 from knowledge.repository import SqlKnowledgeRepository
 from tests import factories as f
+from tests.console_app import console_app
 from tests.fakes.interpreter import FakeInterpreter
 
 
@@ -40,7 +40,8 @@ def app(tmp_path):
     users.add("lan", "matkhau-lan", "officer", "Trần Thị Lan")
     users.add("an", "matkhau-an", "admin", "Quản trị An")
     auth = ConsoleAuth(users, "test-secret")
-    responses = load_responses(DEFAULT_PATH, sessions)
+    overrides = SqlResponseOverrides(sessions)
+    responses = LiveResponses(load_responses(DEFAULT_PATH, overrides))
     holder = InterpreterHolder(FakeInterpreter())
     reloader = LiveReloader(holder, lambda: object())
     scratch = ScratchConversationStore()
@@ -49,16 +50,13 @@ def app(tmp_path):
         repo,
         responses,
         DEFAULT_PATH,
+        overrides,
         reloader=reloader,
-        try_engine=Engine(holder, repo, scratch, responses),
+        try_engine=Engine(holder, repo, scratch, responses, build_actions(ActionDeps(repo))),
         scratch=scratch,
     )
     tickets = TicketService(sessions, SqlConversationStore(sessions), ResponseCatalogue.load())
-    application = FastAPI()
-    application.include_router(api_router(tickets, auth))
-    application.include_router(console_router(tickets, auth))
-    application.include_router(editor_api_router(service, auth))
-    application.include_router(editor_router(service, auth))
+    application = console_app(auth, tickets=tickets, editor=service)
     yield application
     reloader.wait(5)
     engine.dispose()

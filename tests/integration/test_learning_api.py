@@ -13,19 +13,16 @@ from bot.app.migrations import migrate
 from bot.core.messages import ConversationKey
 from bot.core.ports import MessageRecord
 from bot.core.responses import ResponseCatalogue
+from bot.handoff.service import TicketService
 from bot.storage.sql import SqlConversationStore
-from console.api import api_router
 from console.auth.sessions import ConsoleAuth
 from console.auth.users import UserService
-from console.learning import LearningService
-from console.learning_api import learning_api_router
-from console.learning_pages import learning_router
-from console.pages import console_router
-from console.tickets import TicketService
+from console.learning.service import LearningService
 from knowledge.db import make_engine, make_session_factory
 from knowledge.domain import FaqEntry
 from knowledge.repository import SqlKnowledgeRepository
 from tests import factories as f
+from tests.console_app import console_app
 from tests.integration.test_editor_api import api_login, csrf_of
 
 MISSED = "giấy khai sinh bị rách làm lại sao"
@@ -57,14 +54,11 @@ def app(tmp_path):
         sessions,
         repo,
         ["greet", "ask_documents", "ask_procedure_overview"],
+        negative_rating_at_most=2,
         went_live=lambda: live.append("x"),
     )
     tickets = TicketService(sessions, store, ResponseCatalogue.load())
-    application = FastAPI()
-    application.include_router(api_router(tickets, auth))
-    application.include_router(console_router(tickets, auth))
-    application.include_router(learning_api_router(service, auth))
-    application.include_router(learning_router(service, auth, status=lambda: _Idle()))
+    application = console_app(auth, tickets=tickets, learning=service, reload_status=lambda: _Idle())
     application.state.live = live
     yield application
     engine.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from console.web import readable_message
+from console.web.kit import readable_message
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,9 @@
 
 Both take ``start`` and ``end`` (``YYYY-MM-DD``, or ``DD/MM/YYYY``; days in Vietnam time, both
 included; default the last 7 days). Authentication is the console's session cookie; editors and admins
-may read the figures, and officers too (:data:`ANALYTICS_ROLES`). A bad date or range answers 422 with
-``{"detail": "..."}`` in Vietnamese. The definitions of the figures are in :mod:`console.analytics`.
+may read the figures, and officers too (:data:`console.web.deps.ANALYTICS_ROLES`). A bad date or range
+answers 422 with ``{"detail": "..."}`` in Vietnamese. The definitions of the figures are in
+:mod:`console.analytics.report`.
 """
 
 from __future__ import annotations
@@ -15,56 +16,16 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from console.analytics.report import AnalyticsRangeError, AnalyticsReport
 from console.analytics.service import AnalyticsService
-from console.auth.sessions import ConsoleAuth
-from console.auth.users import User
-from console.pages import REASON_LABELS
+from console.web.deps import Analytics, AnalyticsReader
+from console.web.errors import ApiRoute
+from console.web.labels import REASON_LABELS, channel_label, intent_label
 
-ANALYTICS_ROLES = ("editor", "officer")
-"""Roles that may read the analytics (admins always may)."""
-
-CHANNEL_LABELS = {
-    "telegram": "Telegram",
-    "zalo": "Zalo OA",
-    "zalo_bot": "Zalo Bot",
-    "rest": "Trang web",
-    "console": "Dòng lệnh",
-}
-INTENT_LABELS = {
-    "greet": "Chào hỏi",
-    "start": "Bắt đầu",
-    "help": "Cần giúp đỡ",
-    "thank": "Cảm ơn",
-    "goodbye": "Chào tạm biệt",
-    "affirm": "Đồng ý",
-    "deny": "Không đồng ý",
-    "give_feedback": "Góp ý, chấm điểm",
-    "rephrase": "Hỏi lại",
-    "request_human": "Muốn gặp cán bộ",
-    "out_of_scope": "Ngoài phạm vi hỗ trợ",
-    "nlu_fallback": "Không hiểu câu hỏi",
-    "check_dossier_status": "Tra cứu hồ sơ",
-    "ask_procedure_overview": "Hỏi chung về thủ tục",
-    "ask_documents": "Hỏi giấy tờ cần nộp",
-    "ask_fee": "Hỏi lệ phí",
-    "ask_forms": "Hỏi mẫu đơn",
-    "ask_processing_time": "Hỏi thời gian giải quyết",
-    "ask_where": "Hỏi nơi nộp hồ sơ",
-    "ask_steps": "Hỏi các bước thực hiện",
-    "ask_conditions": "Hỏi điều kiện",
-    "ask_channels": "Hỏi cách nộp (trực tiếp, trực tuyến)",
-    "ask_legal_basis": "Hỏi căn cứ pháp lý",
-    "ask_result": "Hỏi kết quả nhận được",
-    "choose": "Chọn thủ tục",
-    "choose_group": "Chọn trường hợp",
-    "more": "Xem thêm",
-    "procedure_notes": "Xem lưu ý",
-}
 CSV_TABLES = {
     "daily": "theo-ngay",
     "channels": "theo-kenh",
@@ -75,16 +36,6 @@ CSV_TABLES = {
     "ratings": "danh-gia",
 }
 """CSV tables (``table=``) and the file name part of each."""
-
-
-def channel_label(channel: str) -> str:
-    """The channel's name for people."""
-    return CHANNEL_LABELS.get(channel, channel)
-
-
-def intent_label(intent: str) -> str:
-    """The intent's name for people (its code when unknown)."""
-    return INTENT_LABELS.get(intent, intent)
 
 
 # --- Response models -----------------------------------------------------------------------------------
@@ -383,63 +334,62 @@ _END = Query(
     description="last day (Vietnam time, included), YYYY-MM-DD or DD/MM/YYYY; default today",
     examples=["2026-03-07"],
 )
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "not logged in"},
+    403: {"model": ErrorOut, "description": "the account's role may not read analytics"},
+    422: {"model": ErrorOut, "description": "a bad date or range (message in Vietnamese)"},
+}
+
+router = APIRouter(prefix="/api", tags=["analytics"], route_class=ApiRoute)
 
 
-def analytics_api_router(
-    service: AnalyticsService, auth: ConsoleAuth, *, roles: tuple[str, ...] = ANALYTICS_ROLES
-) -> APIRouter:
-    """``GET /api/analytics`` and ``GET /api/analytics.csv`` over ``service``, for users with ``roles``."""
-    router = APIRouter(prefix="/api", tags=["analytics"])
-    reader = Depends(auth.require(*roles))
-    errors: dict[int | str, dict[str, Any]] = {
-        401: {"model": ErrorOut, "description": "not logged in"},
-        403: {"model": ErrorOut, "description": "the account's role may not read analytics"},
-        422: {"model": ErrorOut, "description": "a bad date or range (message in Vietnamese)"},
-    }
+async def build_report(service: AnalyticsService, start: str | None, end: str | None) -> AnalyticsReport:
+    """The report for the range typed (see :func:`parse_range`), computed in a worker thread.
 
-    async def build(start: str | None, end: str | None) -> AnalyticsReport:
-        try:
-            first, last = parse_range(start, end)
-            return await asyncio.to_thread(service.report, first, last)
-        except AnalyticsRangeError as exc:
-            raise HTTPException(status_code=422, detail=str(exc)) from exc
+    Raises:
+        AnalyticsRangeError: a bad date or range.
+    """
+    first, last = parse_range(start, end)
+    return await asyncio.to_thread(service.report, first, last)
 
-    @router.get(
-        "/analytics", response_model=AnalyticsOut, responses=errors, summary="Analytics for a range of days"
-    )
-    async def analytics(
-        user: User = reader,
-        start: Annotated[str | None, _START] = None,
-        end: Annotated[str | None, _END] = None,
-    ) -> AnalyticsOut:
-        return AnalyticsOut.model_validate(await build(start, end))
 
-    @router.get(
-        "/analytics.csv",
-        response_class=Response,
-        responses={**errors, 200: {"content": {"text/csv": {}}, "description": "CSV, UTF-8"}},
-        summary="Analytics as CSV (one table at a time)",
-    )
-    async def analytics_csv(
-        user: User = reader,
-        start: Annotated[str | None, _START] = None,
-        end: Annotated[str | None, _END] = None,
-        table: Annotated[
-            str, Query(description="daily, channels, summary, procedures, intents, unanswered or ratings")
-        ] = "daily",
-    ) -> Response:
-        if table not in CSV_TABLES:
-            raise HTTPException(
-                status_code=422,
-                detail=f"Không có bảng “{table[:40]}”. Chọn một trong: {', '.join(CSV_TABLES)}.",
-            )
-        report = await build(start, end)
-        name = f"thong-ke-{CSV_TABLES[table]}-{report.start.isoformat()}-{report.end.isoformat()}.csv"
-        # A BOM so that spreadsheet programs read the Vietnamese text as UTF-8.
-        return Response(
-            content="\ufeff" + report_csv(report, table),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+@router.get(
+    "/analytics", response_model=AnalyticsOut, responses=_ERRORS, summary="Analytics for a range of days"
+)
+async def analytics(
+    user: AnalyticsReader,
+    service: Analytics,
+    start: Annotated[str | None, _START] = None,
+    end: Annotated[str | None, _END] = None,
+) -> AnalyticsOut:
+    return AnalyticsOut.model_validate(await build_report(service, start, end))
+
+
+@router.get(
+    "/analytics.csv",
+    response_class=Response,
+    responses={**_ERRORS, 200: {"content": {"text/csv": {}}, "description": "CSV, UTF-8"}},
+    summary="Analytics as CSV (one table at a time)",
+)
+async def analytics_csv(
+    user: AnalyticsReader,
+    service: Analytics,
+    start: Annotated[str | None, _START] = None,
+    end: Annotated[str | None, _END] = None,
+    table: Annotated[
+        str, Query(description="daily, channels, summary, procedures, intents, unanswered or ratings")
+    ] = "daily",
+) -> Response:
+    if table not in CSV_TABLES:
+        raise HTTPException(
+            status_code=422,
+            detail=f"Không có bảng “{table[:40]}”. Chọn một trong: {', '.join(CSV_TABLES)}.",
         )
-
-    return router
+    report = await build_report(service, start, end)
+    name = f"thong-ke-{CSV_TABLES[table]}-{report.start.isoformat()}-{report.end.isoformat()}.csv"
+    # A BOM so that spreadsheet programs read the Vietnamese text as UTF-8.
+    return Response(
+        content="\ufeff" + report_csv(report, table),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -14,41 +14,27 @@ Files: ``GET /api/learning/export/{faqs|training}.{csv|yml}`` downloads; ``POST
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from console.analytics_api import INTENT_LABELS
-from console.auth.sessions import ConsoleAuth
-from console.auth.users import User
-from console.learning import (
-    ImportRefused,
-    ImportReport,
-    InboxItem,
-    InvalidAssignment,
-    LearningError,
-    LearningService,
-    TrainingExample,
-)
+from console.learning.examples import TrainingExample
+from console.learning.inbox import InboxItem
+from console.learning.service import LearningService
+from console.learning.transfer import TransferReport
+from console.web.deps import Learning, LearningUser
+from console.web.errors import ApiRoute
+from console.web.labels import intent_label
 
-LEARNING_ROLES = ("editor",)
-"""Roles allowed to teach the bot and move its data in and out (admins always are)."""
 FILES = {
     ("faqs", "csv"): ("cau-hoi-thuong-gap.csv", "text/csv; charset=utf-8"),
     ("faqs", "yml"): ("cau-hoi-thuong-gap.yml", "application/yaml; charset=utf-8"),
     ("training", "csv"): ("cau-mau-huan-luyen.csv", "text/csv; charset=utf-8"),
     ("training", "yml"): ("nlu.yml", "application/yaml; charset=utf-8"),
 }
-T = TypeVar("T")
-
-
-def intent_label(name: str | None) -> str:
-    """An intent's name for people (the name itself when it has none)."""
-    return INTENT_LABELS.get(name or "", name or "")
 
 
 class InboxItemOut(BaseModel):
@@ -176,14 +162,17 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def item_out(item: InboxItem) -> InboxItemOut:
+    """The API shape of an inbox group."""
     return InboxItemOut(**item.__dict__)
 
 
 def example_out(example: TrainingExample) -> ExampleOut:
+    """The API shape of a training example."""
     return ExampleOut(**example.__dict__)
 
 
-def import_out(report: ImportReport) -> ImportOut:
+def import_out(report: TransferReport) -> ImportOut:
+    """The API shape of what an import did."""
     return ImportOut(
         kind=report.kind,  # type: ignore[arg-type]
         created=report.created,
@@ -234,134 +223,105 @@ def export_file(service: LearningService, what: str, fmt: str) -> Response:
     return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-def learning_api_router(service: LearningService, auth: ConsoleAuth) -> APIRouter:
-    """The ``/api/learning`` routes over ``service``, authenticated by ``auth``."""
-    router = APIRouter(prefix="/api/learning", tags=["learning loop"], responses=_ERRORS)
-    editor_user = Depends(auth.require(*LEARNING_ROLES))
+router = APIRouter(prefix="/api/learning", tags=["learning loop"], responses=_ERRORS, route_class=ApiRoute)
 
-    async def call(fn: Callable[[], T]) -> T:
-        try:
-            return await asyncio.to_thread(fn)
-        except LearningError as exc:
-            raise HTTPException(status_code=exc.status, detail=str(exc)) from exc
 
-    def refused(exc: InvalidAssignment | ImportRefused) -> JSONResponse:
-        return JSONResponse({"detail": str(exc), "problems": exc.problems}, status_code=exc.status)
+@router.get("/inbox", response_model=list[InboxItemOut], summary="Messages the bot could not answer")
+async def inbox(
+    user: LearningUser,
+    service: Learning,
+    status: Literal["open", "assigned", "dismissed", "all"] = "open",
+    limit: int = Query(200, ge=1, le=1000),
+) -> list[InboxItemOut]:
+    return [item_out(i) for i in await asyncio.to_thread(service.inbox, status, limit)]
 
-    @router.get("/inbox", response_model=list[InboxItemOut], summary="Messages the bot could not answer")
-    async def inbox(
-        status: Literal["open", "assigned", "dismissed", "all"] = "open",
-        limit: int = Query(200, ge=1, le=1000),
-        user: User = editor_user,
-    ) -> list[InboxItemOut]:
-        return [item_out(i) for i in await call(lambda: service.inbox(status, limit))]
 
-    @router.get("/choices", response_model=ChoicesOut, summary="Intents and FAQ entries to assign to")
-    async def get_choices(user: User = editor_user) -> ChoicesOut:
-        return await call(lambda: choices(service))
+@router.get("/choices", response_model=ChoicesOut, summary="Intents and FAQ entries to assign to")
+async def get_choices(user: LearningUser, service: Learning) -> ChoicesOut:
+    return await asyncio.to_thread(choices, service)
 
-    @router.post(
-        "/assign",
-        response_model=AssignOut,
-        summary="Teach a message: training example and/or FAQ question (goes live)",
-        responses={422: {"model": AssignProblemOut}},
+
+@router.post(
+    "/assign",
+    response_model=AssignOut,
+    summary="Teach a message: training example and/or FAQ question (goes live)",
+    responses={422: {"model": AssignProblemOut}},
+)
+async def assign(body: AssignIn, user: LearningUser, service: Learning) -> Any:
+    result = await asyncio.to_thread(
+        service.assign,
+        body.text,
+        user,
+        intent=body.intent,
+        procedure_code=body.procedure_code,
+        faq_id=body.faq_id,
     )
-    async def assign(body: AssignIn, user: User = editor_user) -> Any:
-        try:
-            result = await asyncio.to_thread(
-                service.assign,
-                body.text,
-                user,
-                intent=body.intent,
-                procedure_code=body.procedure_code,
-                faq_id=body.faq_id,
-            )
-        except InvalidAssignment as exc:
-            return refused(exc)
-        except LearningError as exc:
-            raise HTTPException(status_code=exc.status, detail=str(exc)) from exc
-        return AssignOut(
-            key=result.key,
-            example=example_out(result.example) if result.example else None,
-            faq_id=result.faq_id,
-            faq_changed=result.faq_changed,
-            message=assign_message(result.example, result.faq_id, result.faq_changed),
-        )
-
-    @router.post(
-        "/dismiss",
-        response_model=DismissOut,
-        summary="Take a message out of the inbox",
-        responses={422: {"model": AssignProblemOut}},
+    return AssignOut(
+        key=result.key,
+        example=example_out(result.example) if result.example else None,
+        faq_id=result.faq_id,
+        faq_changed=result.faq_changed,
+        message=assign_message(result.example, result.faq_id, result.faq_changed),
     )
-    async def dismiss(body: TextIn, user: User = editor_user) -> Any:
-        try:
-            key = await asyncio.to_thread(service.dismiss, body.text, user)
-        except InvalidAssignment as exc:
-            return refused(exc)
-        except LearningError as exc:
-            raise HTTPException(status_code=exc.status, detail=str(exc)) from exc
-        return DismissOut(key=key, message="Đã bỏ qua câu này; xem lại trong mục «Đã bỏ qua».")
-
-    @router.post("/reopen", response_model=DismissOut, summary="Put a dismissed message back in the inbox")
-    async def reopen(body: KeyIn, user: User = editor_user) -> DismissOut:
-        await call(lambda: service.reopen(body.key))
-        return DismissOut(key=body.key, message="Đã đưa câu này trở lại hộp thư.")
-
-    @router.get(
-        "/examples", response_model=list[ExampleOut], summary="Learned and imported training examples"
-    )
-    async def examples(user: User = editor_user) -> list[ExampleOut]:
-        return [example_out(e) for e in await call(service.examples)]
-
-    @router.get(
-        "/export/{what}.{fmt}",
-        summary="Download FAQ entries or training examples (CSV or YAML)",
-        response_class=Response,
-        responses={200: {"content": {"text/csv": {}, "application/yaml": {}}}},
-    )
-    async def export(
-        what: Literal["faqs", "training"], fmt: Literal["csv", "yml"], user: User = editor_user
-    ) -> Response:
-        return await call(lambda: export_file(service, what, fmt))
-
-    @router.post(
-        "/import/{what}.{fmt}",
-        response_model=ImportOut,
-        summary="Import FAQ entries or training examples: all or nothing (goes live)",
-        responses={422: {"model": FileProblemOut}},
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "text/csv": {"schema": {"type": "string"}},
-                    "application/yaml": {"schema": {"type": "string"}},
-                },
-            }
-        },
-    )
-    async def import_file(
-        what: Literal["faqs", "training"],
-        fmt: Literal["csv", "yml"],
-        request: Request,
-        user: User = editor_user,
-    ) -> Any:
-        content = await request.body()
-        return await run_import(service, what, fmt, content, user)
-
-    return router
 
 
-async def run_import(
-    service: LearningService, what: str, fmt: str, content: bytes, user: User
-) -> ImportOut | JSONResponse:
-    """Import a file; a refused file answers 422 with the problems."""
-    kind: Literal["csv", "yaml"] = "csv" if fmt == "csv" else "yaml"
+@router.post(
+    "/dismiss",
+    response_model=DismissOut,
+    summary="Take a message out of the inbox",
+    responses={422: {"model": AssignProblemOut}},
+)
+async def dismiss(body: TextIn, user: LearningUser, service: Learning) -> Any:
+    key = await asyncio.to_thread(service.dismiss, body.text, user)
+    return DismissOut(key=key, message="Đã bỏ qua câu này; xem lại trong mục «Đã bỏ qua».")
+
+
+@router.post("/reopen", response_model=DismissOut, summary="Put a dismissed message back in the inbox")
+async def reopen(body: KeyIn, user: LearningUser, service: Learning) -> DismissOut:
+    await asyncio.to_thread(service.reopen, body.key)
+    return DismissOut(key=body.key, message="Đã đưa câu này trở lại hộp thư.")
+
+
+@router.get("/examples", response_model=list[ExampleOut], summary="Learned and imported training examples")
+async def examples(user: LearningUser, service: Learning) -> list[ExampleOut]:
+    return [example_out(e) for e in await asyncio.to_thread(service.examples)]
+
+
+@router.get(
+    "/export/{what}.{fmt}",
+    summary="Download FAQ entries or training examples (CSV or YAML)",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}, "application/yaml": {}}}},
+)
+async def export(
+    what: Literal["faqs", "training"], fmt: Literal["csv", "yml"], user: LearningUser, service: Learning
+) -> Response:
+    return await asyncio.to_thread(export_file, service, what, fmt)
+
+
+@router.post(
+    "/import/{what}.{fmt}",
+    response_model=ImportOut,
+    summary="Import FAQ entries or training examples: all or nothing (goes live)",
+    responses={422: {"model": FileProblemOut}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/yaml": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def import_file(
+    what: Literal["faqs", "training"],
+    fmt: Literal["csv", "yml"],
+    request: Request,
+    user: LearningUser,
+    service: Learning,
+) -> Any:
+    content = await request.body()
     work = service.import_faqs if what == "faqs" else service.import_training
-    try:
-        report = await asyncio.to_thread(work, content, kind, user)
-    except ImportRefused as exc:
-        return JSONResponse({"detail": str(exc), "problems": exc.problems}, status_code=exc.status)
-    except LearningError as exc:
-        raise HTTPException(status_code=exc.status, detail=str(exc)) from exc
+    report = await asyncio.to_thread(work, content, "csv" if fmt == "csv" else "yaml", user)
     return import_out(report)

@@ -1,6 +1,6 @@
 """The editors' JSON API under ``/api/editor``: everything the editor pages do, documented in OpenAPI.
 
-Authentication as for the officer API (``console/api.py``): the console's session cookie, role
+Authentication as for the officer API (:mod:`console.web.api`): the console's session cookie, role
 ``editor`` or ``admin``, and the session's CSRF token in ``X-CSRF-Token`` on every PUT, POST and DELETE.
 Errors answer ``{"detail": "..."}`` in Vietnamese; a draft that does not validate answers 422 with
 ``{"detail": "...", "problems": {"field.path": "message"}}``.
@@ -13,32 +13,19 @@ changed while its number stayed the same gets the number read again from the new
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from bot.engine.live import ReloadStatus
-from console.auth.sessions import ConsoleAuth
-from console.auth.users import User
-from console.editor import (
-    AuditEntry,
-    EditorError,
-    EditorService,
-    ResponseInfo,
-    SaveResult,
-    ValidationFailed,
-    procedure_draft,
-)
+from console.editor.audit import AuditEntry
+from console.editor.drafts import procedure_draft
+from console.editor.service import EditorService, ResponseInfo, SaveResult
+from console.web.deps import Editor, EditorUser
+from console.web.errors import ApiRoute
 from knowledge.domain import FaqEntry, Procedure
-
-EDITOR_ROLES = ("editor",)
-"""Roles allowed to edit the knowledge base and the texts (admins always are)."""
-
-T = TypeVar("T")
 
 
 class ProblemOut(BaseModel):
@@ -368,139 +355,141 @@ _ERRORS = {
 }
 
 
-def editor_api_router(editor: EditorService, auth: ConsoleAuth) -> APIRouter:
-    """The ``/api/editor`` routes over ``editor``, authenticated by ``auth``."""
-    router = APIRouter(prefix="/api/editor", tags=["editor console"], responses=_ERRORS)
-    editor_user = Depends(auth.require(*EDITOR_ROLES))
+router = APIRouter(prefix="/api/editor", tags=["editor console"], responses=_ERRORS, route_class=ApiRoute)
 
-    async def call(fn: Callable[[], T]) -> T:
-        return await asyncio.to_thread(fn)
 
-    async def run(work: Awaitable[Any]) -> Any:
-        """Translate the service's refusals into HTTP answers."""
-        try:
-            return await work
-        except ValidationFailed as exc:
-            return JSONResponse({"detail": str(exc), "problems": exc.problems}, status_code=exc.status)
-        except EditorError as exc:
-            raise HTTPException(status_code=exc.status, detail=str(exc)) from exc
+def saved(editor: EditorService, result: SaveResult) -> SaveOut:
+    """The API shape of what a save did, with the rebuild it started."""
+    return SaveOut(
+        entity=result.entity,  # type: ignore[arg-type]
+        key=result.key,
+        changed=result.changed,
+        audit_id=result.audit_id,
+        message=save_message(result),
+        status=status_out(editor.status()),
+    )
 
-    def saved(result: SaveResult) -> SaveOut:
-        return SaveOut(
-            entity=result.entity,  # type: ignore[arg-type]
-            key=result.key,
-            changed=result.changed,
-            audit_id=result.audit_id,
-            message=save_message(result),
-            status=status_out(editor.status()),
-        )
 
-    @router.get("/status", response_model=ReloadStatusOut, summary="Rebuild state: idle, running, failed")
-    async def status(user: User = editor_user) -> ReloadStatusOut:
-        return status_out(editor.status())
+@router.get("/status", response_model=ReloadStatusOut, summary="Rebuild state: idle, running, failed")
+async def status(user: EditorUser, editor: Editor) -> ReloadStatusOut:
+    return status_out(editor.status())
 
-    # --- procedures
 
-    @router.get("/procedures", response_model=list[ProcedureSummaryOut], summary="Find procedures")
-    async def find(
-        user: User = editor_user,
-        q: str = Query("", max_length=200, description="code prefix, or words of the name or an alias"),
-        limit: int = Query(50, ge=1, le=500),
-    ) -> list[ProcedureSummaryOut]:
-        rows = await call(lambda: editor.find_procedures(q, limit))
-        return [
-            ProcedureSummaryOut(code=r.code, name=r.name, field=r.field, updated_at=r.updated_at)
-            for r in rows
+# --- procedures
+
+
+@router.get("/procedures", response_model=list[ProcedureSummaryOut], summary="Find procedures")
+async def find(
+    user: EditorUser,
+    editor: Editor,
+    q: str = Query("", max_length=200, description="code prefix, or words of the name or an alias"),
+    limit: int = Query(50, ge=1, le=500),
+) -> list[ProcedureSummaryOut]:
+    rows = await asyncio.to_thread(editor.find_procedures, q, limit)
+    return [
+        ProcedureSummaryOut(code=r.code, name=r.name, field=r.field, updated_at=r.updated_at) for r in rows
+    ]
+
+
+@router.get("/procedures/{code}", response_model=ProcedureOut, summary="A procedure, every field")
+async def get_procedure(code: str, user: EditorUser, editor: Editor) -> Any:
+    return procedure_out(await asyncio.to_thread(editor.procedure, code))
+
+
+@router.put("/procedures/{code}", response_model=SaveOut, summary="Change a procedure (goes live)")
+async def put_procedure(code: str, body: ProcedureIn, user: EditorUser, editor: Editor) -> Any:
+    draft = body.model_dump(exclude={"version"})
+    result = await asyncio.to_thread(editor.save_procedure, draft, user, code=code, base_version=body.version)
+    return saved(editor, result)
+
+
+@router.post("/procedures", response_model=SaveOut, status_code=201, summary="Add a procedure")
+async def post_procedure(body: ProcedureIn, user: EditorUser, editor: Editor) -> Any:
+    draft = body.model_dump(exclude={"version"})
+    return saved(editor, await asyncio.to_thread(editor.save_procedure, draft, user))
+
+
+# --- FAQ
+
+
+@router.get("/faqs", response_model=list[FaqOut], summary="Every FAQ entry, enabled or not")
+async def faqs(user: EditorUser, editor: Editor) -> list[FaqOut]:
+    return [faq_out(e) for e in await asyncio.to_thread(editor.faqs)]
+
+
+@router.get("/faqs/{entry_id}", response_model=FaqOut, summary="One FAQ entry")
+async def get_faq(entry_id: int, user: EditorUser, editor: Editor) -> Any:
+    return faq_out(await asyncio.to_thread(editor.faq, entry_id))
+
+
+@router.post("/faqs", response_model=SaveOut, status_code=201, summary="Add an FAQ entry")
+async def post_faq(body: FaqIn, user: EditorUser, editor: Editor) -> Any:
+    return saved(editor, await asyncio.to_thread(editor.save_faq, body.model_dump(), user))
+
+
+@router.put("/faqs/{entry_id}", response_model=SaveOut, summary="Change an FAQ entry (goes live)")
+async def put_faq(entry_id: int, body: FaqIn, user: EditorUser, editor: Editor) -> Any:
+    return saved(editor, await asyncio.to_thread(editor.save_faq, body.model_dump(), user, entry_id=entry_id))
+
+
+# --- response texts
+
+
+@router.get("/responses", response_model=list[ResponseOut], summary="Every response text")
+async def responses(user: EditorUser, editor: Editor) -> list[ResponseOut]:
+    return [response_out(i) for i in await asyncio.to_thread(editor.response_infos)]
+
+
+@router.get("/responses/{key}", response_model=ResponseOut, summary="One response key")
+async def get_response(key: str, user: EditorUser, editor: Editor) -> Any:
+    return response_out(await asyncio.to_thread(editor.response_info, key))
+
+
+@router.put("/responses/{key}", response_model=SaveOut, summary="Change a response text (live at once)")
+async def put_response(key: str, body: ResponseIn, user: EditorUser, editor: Editor) -> Any:
+    variants = [v.model_dump() for v in body.variants]
+    return saved(editor, await asyncio.to_thread(editor.save_response, key, variants, user))
+
+
+@router.delete("/responses/{key}", response_model=SaveOut, summary="Go back to data/responses.yml")
+async def reset_response(key: str, user: EditorUser, editor: Editor) -> Any:
+    return saved(editor, await asyncio.to_thread(editor.reset_response, key, user))
+
+
+# --- audit log
+
+
+@router.get("/audit", response_model=list[AuditOut], summary="Changes, newest first")
+async def audit(
+    user: EditorUser,
+    editor: Editor,
+    entity: Literal["procedure", "faq", "response"] | None = None,
+    key: str | None = Query(None, max_length=64),
+    limit: int = Query(100, ge=1, le=1000),
+) -> list[AuditOut]:
+    return [audit_out(e) for e in await asyncio.to_thread(editor.audit_log, entity, key, limit)]
+
+
+@router.get("/audit/{entry_id}", response_model=AuditDetailOut, summary="One change with its snapshots")
+async def audit_entry(entry_id: int, user: EditorUser, editor: Editor) -> Any:
+    return audit_out(await asyncio.to_thread(editor.audit_entry, entry_id), detail=True)
+
+
+@router.post("/audit/{entry_id}/rollback", response_model=SaveOut, summary="Bring back that version")
+async def rollback(entry_id: int, user: EditorUser, editor: Editor, body: RollbackIn | None = None) -> Any:
+    side = body.side if body else "after"
+    return saved(editor, await asyncio.to_thread(editor.rollback, entry_id, user, side))
+
+
+# --- try it
+
+
+@router.post("/try", response_model=TryOut, summary="What the bot answers now (not logged)")
+async def try_it(body: TryIn, user: EditorUser, editor: Editor) -> Any:
+    replies = await editor.try_message(body.text, user, start_over=body.start_over)
+    return TryOut(
+        replies=[
+            TryReplyOut(text=r.text, buttons=[ButtonIn(title=b.title, payload=b.payload) for b in r.buttons])
+            for r in replies
         ]
-
-    @router.get("/procedures/{code}", response_model=ProcedureOut, summary="A procedure, every field")
-    async def get_procedure(code: str, user: User = editor_user) -> Any:
-        return await run(call(lambda: procedure_out(editor.procedure(code))))
-
-    @router.put("/procedures/{code}", response_model=SaveOut, summary="Change a procedure (goes live)")
-    async def put_procedure(code: str, body: ProcedureIn, user: User = editor_user) -> Any:
-        draft = body.model_dump(exclude={"version"})
-        return await run(
-            call(lambda: saved(editor.save_procedure(draft, user, code=code, base_version=body.version)))
-        )
-
-    @router.post("/procedures", response_model=SaveOut, status_code=201, summary="Add a procedure")
-    async def post_procedure(body: ProcedureIn, user: User = editor_user) -> Any:
-        draft = body.model_dump(exclude={"version"})
-        return await run(call(lambda: saved(editor.save_procedure(draft, user))))
-
-    # --- FAQ
-
-    @router.get("/faqs", response_model=list[FaqOut], summary="Every FAQ entry, enabled or not")
-    async def faqs(user: User = editor_user) -> list[FaqOut]:
-        return [faq_out(e) for e in await call(editor.faqs)]
-
-    @router.get("/faqs/{entry_id}", response_model=FaqOut, summary="One FAQ entry")
-    async def get_faq(entry_id: int, user: User = editor_user) -> Any:
-        return await run(call(lambda: faq_out(editor.faq(entry_id))))
-
-    @router.post("/faqs", response_model=SaveOut, status_code=201, summary="Add an FAQ entry")
-    async def post_faq(body: FaqIn, user: User = editor_user) -> Any:
-        return await run(call(lambda: saved(editor.save_faq(body.model_dump(), user))))
-
-    @router.put("/faqs/{entry_id}", response_model=SaveOut, summary="Change an FAQ entry (goes live)")
-    async def put_faq(entry_id: int, body: FaqIn, user: User = editor_user) -> Any:
-        return await run(call(lambda: saved(editor.save_faq(body.model_dump(), user, entry_id=entry_id))))
-
-    # --- response texts
-
-    @router.get("/responses", response_model=list[ResponseOut], summary="Every response text")
-    async def responses(user: User = editor_user) -> list[ResponseOut]:
-        return [response_out(i) for i in await call(editor.response_infos)]
-
-    @router.get("/responses/{key}", response_model=ResponseOut, summary="One response key")
-    async def get_response(key: str, user: User = editor_user) -> Any:
-        return await run(call(lambda: response_out(editor.response_info(key))))
-
-    @router.put("/responses/{key}", response_model=SaveOut, summary="Change a response text (live at once)")
-    async def put_response(key: str, body: ResponseIn, user: User = editor_user) -> Any:
-        variants = [v.model_dump() for v in body.variants]
-        return await run(call(lambda: saved(editor.save_response(key, variants, user))))
-
-    @router.delete("/responses/{key}", response_model=SaveOut, summary="Go back to data/responses.yml")
-    async def reset_response(key: str, user: User = editor_user) -> Any:
-        return await run(call(lambda: saved(editor.reset_response(key, user))))
-
-    # --- audit log
-
-    @router.get("/audit", response_model=list[AuditOut], summary="Changes, newest first")
-    async def audit(
-        user: User = editor_user,
-        entity: Literal["procedure", "faq", "response"] | None = None,
-        key: str | None = Query(None, max_length=64),
-        limit: int = Query(100, ge=1, le=1000),
-    ) -> list[AuditOut]:
-        return [audit_out(e) for e in await call(lambda: editor.audit_log(entity, key, limit))]
-
-    @router.get("/audit/{entry_id}", response_model=AuditDetailOut, summary="One change with its snapshots")
-    async def audit_entry(entry_id: int, user: User = editor_user) -> Any:
-        return await run(call(lambda: audit_out(editor.audit_entry(entry_id), detail=True)))
-
-    @router.post("/audit/{entry_id}/rollback", response_model=SaveOut, summary="Bring back that version")
-    async def rollback(entry_id: int, user: User = editor_user, body: RollbackIn | None = None) -> Any:
-        side = body.side if body else "after"
-        return await run(call(lambda: saved(editor.rollback(entry_id, user, side))))
-
-    # --- try it
-
-    @router.post("/try", response_model=TryOut, summary="What the bot answers now (not logged)")
-    async def try_it(body: TryIn, user: User = editor_user) -> Any:
-        async def work() -> TryOut:
-            replies = await editor.try_message(body.text, user, start_over=body.start_over)
-            return TryOut(
-                replies=[
-                    TryReplyOut(
-                        text=r.text, buttons=[ButtonIn(title=b.title, payload=b.payload) for b in r.buttons]
-                    )
-                    for r in replies
-                ]
-            )
-
-        return await run(work())
-
-    return router
+    )

@@ -11,26 +11,18 @@ import asyncio
 from collections.abc import Sequence
 from datetime import date, timedelta
 from html import escape
-from zoneinfo import ZoneInfo
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
-from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from console.analytics.report import AnalyticsRangeError, AnalyticsReport
-from console.analytics.service import AnalyticsService
-from console.analytics_api import (
-    ANALYTICS_ROLES,
-    CSV_TABLES,
-    channel_label,
-    intent_label,
-    parse_range,
-)
-from console.auth.sessions import ConsoleAuth
-from console.auth.users import User
-from console.pages import REASON_LABELS
-from console.web import PageKit, console_templates
+from console.web.analytics_api import CSV_TABLES, parse_range
+from console.web.deps import Analytics, Auth, analytics_roles
+from console.web.errors import status_of
+from console.web.kit import Page, PageRoute, console_templates, open_page
+from console.web.labels import REASON_LABELS, channel_label, intent_label
 
 CHANNEL_COLOURS = ("#1f6fb2", "#2e8b57", "#c77c02", "#8e44ad", "#b3261e", "#44556a")
 UNDERSTOOD_COLOUR, FALLBACK_COLOUR = "#2e8b57", "#b3261e"
@@ -209,72 +201,72 @@ def charts(report: AnalyticsReport) -> dict[str, Markup]:
 
 # --- Router -------------------------------------------------------------------------------------------
 
+templates = console_templates(REASON_LABELS=REASON_LABELS, CSV_LABELS=CSV_LABELS, CSV_TABLES=CSV_TABLES)
+templates.env.filters.update(
+    percent=percent,
+    decimal=decimal,
+    duration=duration,
+    channel_label=channel_label,
+    intent_label=intent_label,
+)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=PageRoute)
 
-def _templates(zone: ZoneInfo) -> Jinja2Templates:
-    templates = console_templates(zone)
-    templates.env.filters.update(
-        percent=percent,
-        decimal=decimal,
-        duration=duration,
-        channel_label=channel_label,
-        intent_label=intent_label,
+
+async def analytics_page(
+    request: Request,
+    auth: Auth,
+    service: Analytics,
+    roles: Annotated[tuple[str, ...], Depends(analytics_roles)],
+) -> Page:
+    """A page for someone who may read the analytics; times in the report's time zone."""
+    return await open_page(
+        request,
+        auth,
+        service.zone,
+        templates,
+        roles=roles,
+        forbidden="Tài khoản của bạn không có quyền xem thống kê.",
     )
-    templates.env.globals.update(REASON_LABELS=REASON_LABELS, CSV_LABELS=CSV_LABELS, CSV_TABLES=CSV_TABLES)
-    return templates
 
 
-def analytics_pages_router(
-    service: AnalyticsService, auth: ConsoleAuth, *, roles: tuple[str, ...] = ANALYTICS_ROLES
-) -> APIRouter:
-    """``GET /console/analytics``: the dashboard over ``service`` for users with ``roles``."""
-    router = APIRouter(prefix="/console", include_in_schema=False)
-    templates = _templates(service.zone)
-
-    pages = PageKit(templates, auth, roles=roles, forbidden="Tài khoản của bạn không có quyền xem thống kê.")
-    render = pages.render
-
-    @router.get("/analytics", response_class=HTMLResponse)
-    async def dashboard(request: Request, start: str | None = None, end: str | None = None) -> Response:
-        user = pages.user_or_redirect(request)
-        if not isinstance(user, User):
-            return user
-        today = service.today()
-        shortcuts = [
-            (label, (today - timedelta(days=days - 1)).isoformat(), today.isoformat())
-            for label, days in (("7 ngày", 7), ("30 ngày", 30), ("90 ngày", 90))
-        ]
-        try:
-            first, last = parse_range(start, end)
-            report = await asyncio.to_thread(service.report, first, last)
-        except AnalyticsRangeError as exc:
-            first_default, last_default = service.default_range()
-            return render(
-                request,
-                "analytics.html",
-                {
-                    "user": user,
-                    "error": str(exc),
-                    "report": None,
-                    "start": start or first_default.isoformat(),
-                    "end": end or last_default.isoformat(),
-                    "shortcuts": shortcuts,
-                },
-                422,
-            )
-        query = f"start={report.start.isoformat()}&end={report.end.isoformat()}"
-        return render(
-            request,
+@router.get("/analytics", response_class=HTMLResponse)
+async def dashboard(
+    page: Annotated[Page, Depends(analytics_page)],
+    service: Analytics,
+    start: str | None = None,
+    end: str | None = None,
+) -> Response:
+    today = service.today()
+    shortcuts = [
+        (label, (today - timedelta(days=days - 1)).isoformat(), today.isoformat())
+        for label, days in (("7 ngày", 7), ("30 ngày", 30), ("90 ngày", 90))
+    ]
+    try:
+        first, last = parse_range(start, end)
+        report = await asyncio.to_thread(service.report, first, last)
+    except AnalyticsRangeError as exc:
+        first_default, last_default = service.default_range()
+        return page.render(
             "analytics.html",
             {
-                "user": user,
-                "error": None,
-                "report": report,
-                "start": report.start.isoformat(),
-                "end": report.end.isoformat(),
-                "query": query,
-                "charts": charts(report),
+                "error": str(exc),
+                "report": None,
+                "start": start or first_default.isoformat(),
+                "end": end or last_default.isoformat(),
                 "shortcuts": shortcuts,
             },
+            status_of(exc),
         )
-
-    return router
+    query = f"start={report.start.isoformat()}&end={report.end.isoformat()}"
+    return page.render(
+        "analytics.html",
+        {
+            "error": None,
+            "report": report,
+            "start": report.start.isoformat(),
+            "end": report.end.isoformat(),
+            "query": query,
+            "charts": charts(report),
+            "shortcuts": shortcuts,
+        },
+    )
