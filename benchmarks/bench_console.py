@@ -12,7 +12,7 @@ created on that PostgreSQL server and dropped at the end (no other database or s
 NLU model is ``var/models`` when it loads, else one trained once into the temp folder; the console does
 not use it, the server only needs one to start.
 
-Set-up goes through :class:`console.tickets.TicketService` and :class:`console.auth.users.UserService` in
+Set-up goes through :class:`bot.handoff.service.TicketService` and :class:`console.auth.users.UserService` in
 this process, on the server's database (not through the chat): ``--officers`` officer accounts, each
 already owning ``--claimed-per-officer`` claimed tickets (so the "Của tôi" tab has rows), and
 ``--tickets`` waiting tickets, each with one citizen message. Then every officer logs in through the API
@@ -78,7 +78,6 @@ CITIZEN_TEXTS = (
     "Lệ phí đăng ký kết hôn là bao nhiêu vậy",
     "Tôi không hiểu phần giấy tờ cần nộp",
 )
-REASONS = ("request_human", "repeated_fallback", "negative_rating")
 
 
 # ------------------------------------------------------------------------------- processes, machine
@@ -133,11 +132,16 @@ def database(backend: str, tmp: Path) -> Iterator[str]:
 def populate(db_url: str, officers: int, waiting: int, claimed_each: int) -> dict[str, Any]:
     """Officer accounts and tickets, written through the services (the server already migrated)."""
     from bot.app.bootstrap import Container
+    from bot.core.domain import TicketReason
     from bot.core.messages import ConversationKey
     from bot.core.settings import Settings
+    from bot.handoff.service import TicketService
 
     container = Container(settings=Settings(database_url=db_url))
-    users, tickets = container.users, container.tickets
+    # No engine to hold conversations for the officers: the benchmark reads tickets, not chat states.
+    users = container.users
+    tickets = TicketService(container.sessions, container.conversations, container.responses)
+    reasons = list(TicketReason)
     start = time.perf_counter()
     ids = [
         users.add(f"canbo{i:02d}", PASSWORD, role="officer", display_name=f"Cán bộ {i:02d}").id
@@ -151,14 +155,17 @@ def populate(db_url: str, officers: int, waiting: int, claimed_each: int) -> dic
     def open_one() -> int:
         nonlocal n
         key = ConversationKey("rest", f"bench-citizen-{n}")
-        ticket = tickets.open(key, REASONS[n % len(REASONS)])
+        ticket = tickets.open(key, reasons[n % len(reasons)])
         tickets.append_citizen_message(key, rng.choice(CITIZEN_TEXTS))
         n += 1
         return ticket.id
 
-    for officer_id in ids:  # tickets each officer is already working on (the "Của tôi" tab)
-        for _ in range(claimed_each):
-            tickets.claim(open_one(), officer_id)
+    async def claim_some() -> None:  # tickets each officer is already working on (the "Của tôi" tab)
+        for officer_id in ids:
+            for _ in range(claimed_each):
+                await tickets.claim(open_one(), officer_id)
+
+    asyncio.run(claim_some())
     for _ in range(waiting):
         open_one()
     counts = tickets.counts()

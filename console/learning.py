@@ -45,11 +45,12 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from bot.core.responses import parse_payload
 from bot.core.timeutil import as_utc, utcnow
+from bot.handoff.model import RATING_WINDOW
+from bot.handoff.tables import TicketRow
 from bot.storage.sql import ConversationRow, MessageRow
 from console.analytics.queries import unanswered_condition
 from console.analytics.report import FEEDBACK_INTENT, rating_of, text_key
 from console.auth.users import User
-from console.tickets import RATING_WINDOW, TicketRow
 from knowledge.db import Base
 from knowledge.domain import FaqEntry
 from knowledge.importers.parsing import CODE_RE
@@ -63,8 +64,6 @@ log = logging.getLogger(__name__)
 FALLBACK_INTENT = "nlu_fallback"
 OVERVIEW_INTENT = "ask_procedure_overview"
 """The intent of a message assigned to a procedure only."""
-NEGATIVE_RATING_AT_MOST = 2
-"""A bot rating at or below this marks the answer before it as badly answered."""
 MAX_EXAMPLE_CHARS = 500
 """Longest text kept as a training example or an FAQ question."""
 MAX_FILE_BYTES = 2_000_000
@@ -293,6 +292,9 @@ class LearningService:
         knowledge: the knowledge repository (procedure codes are checked against it; FAQ entries saved).
         intents: the intents an editor may assign (those of data/nlu.yml; ``nlu_fallback`` is refused).
         low_confidence: below this confidence an understood message counts as unanswered.
+        negative_rating_at_most: a rating of the bot at or below this marks the answer before it as
+            badly answered (``escalation.negative_rating_at_most`` of config.yml, the same threshold
+            that opens a ``negative_rating`` ticket).
         went_live: called after a change the bot must pick up (the live reload of bot/live.py); None: none.
         clock: the current UTC time (injectable for tests).
     """
@@ -304,6 +306,7 @@ class LearningService:
         intents: Sequence[str],
         *,
         low_confidence: float = 0.5,
+        negative_rating_at_most: int,
         went_live: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -313,6 +316,7 @@ class LearningService:
         self.knowledge = knowledge
         self.intents = tuple(i for i in dict.fromkeys(intents) if i != FALLBACK_INTENT)
         self.low_confidence = low_confidence
+        self.negative_rating_at_most = negative_rating_at_most
         self.went_live = went_live
         self.clock = clock
 
@@ -394,7 +398,8 @@ class LearningService:
         return groups
 
     def _negatively_rated(self, session: Session) -> list[tuple[str, str | None, str | None, datetime]]:
-        """The question before each 1-2 rating of the bot: (text, intent, procedure, time of the rating)."""
+        """The question before each low rating of the bot (at or below ``negative_rating_at_most``):
+        (text, intent, procedure, time of the rating)."""
         m = MessageRow
         ratings = session.execute(
             select(
@@ -404,7 +409,9 @@ class LearningService:
             .join(ConversationRow, ConversationRow.id == m.conversation_id)
             .where(m.direction == "in", m.intent == FEEDBACK_INTENT)
         ).all()  # fmt: skip
-        negative = [r for r in ratings if (rating_of(r.text, r.confidence) or 99) <= NEGATIVE_RATING_AT_MOST]
+        negative = [
+            r for r in ratings if (rating_of(r.text, r.confidence) or 99) <= self.negative_rating_at_most
+        ]
         if not negative:
             return []
         chats = {(r.channel, r.chat_id) for r in negative}
@@ -413,7 +420,7 @@ class LearningService:
                 TicketRow.rating.is_not(None),
                 TicketRow.outcome == "closed",
                 TicketRow.closed_at.is_not(None),
-                TicketRow.rating <= NEGATIVE_RATING_AT_MOST,
+                TicketRow.rating <= self.negative_rating_at_most,
             )
         ).all()
         filed = [t for t in tickets if (t.channel, t.chat_id) in chats]

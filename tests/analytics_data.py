@@ -1,7 +1,7 @@
 """A known week of help-line activity for the analytics tests, written through the real stores.
 
 :func:`seed_week` logs messages with :class:`bot.storage.sql.SqlConversationStore` and works tickets with
-:class:`console.tickets.TicketService` (a fake channel, an injected clock), as the engine and the officer
+:class:`bot.handoff.service.TicketService` (a fake channel, an injected clock), as the engine and the officer
 console would. tests/integration/test_analytics.py states every figure the report should give for it;
 :func:`expected_daily` lists the per-day, per-channel counts.
 
@@ -34,9 +34,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.core.messages import ConversationKey, OutboundMessage
 from bot.core.ports import MessageRecord
 from bot.core.responses import ResponseCatalogue
+from bot.handoff.service import TicketService
 from bot.storage.sql import SqlConversationStore
 from console.auth.users import UserService
-from console.tickets import TicketService
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -101,7 +101,7 @@ class Week:
 
     def answer(self, ticket_id: int, claimed: datetime, replied: datetime) -> None:
         self.clock.now = claimed
-        self.tickets.claim(ticket_id, self.officer)
+        asyncio.run(self.tickets.claim(ticket_id, self.officer))
         self.clock.now = replied
         asyncio.run(self.tickets.reply(ticket_id, self.officer, "Chào bạn, tôi là cán bộ tiếp nhận."))
 

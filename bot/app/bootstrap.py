@@ -15,7 +15,7 @@ import yaml
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions.escalation import EscalateAction, EscalationConfig
+from actions.escalation import EscalateAction
 from bot.app.migrations import migrate
 from bot.channels.base import Deduplicator, InMemoryDeduplicator
 from bot.core.ports import (
@@ -40,11 +40,13 @@ from bot.dossiers.watcher import DossierWatcher
 from bot.engine.engine import Engine, build_actions
 from bot.engine.live import InterpreterHolder, LiveReloader
 from bot.engine.policy import Policy, PolicyConfig
+from bot.handoff.hours import EscalationConfig
+from bot.handoff.service import TicketService
+from bot.handoff.sink import TicketEventSink
 from bot.storage.sql import SqlConversationStore, SqlDeduplicator
 from console.analytics import AnalyticsService
 from console.auth.sessions import ConsoleAuth, resolve_secret
 from console.auth.users import UserService
-from console.tickets import TicketEventSink, TicketService
 from knowledge.cache import CachedKnowledgeRepository
 from knowledge.db import make_engine, make_session_factory
 from knowledge.domain import ImportReport
@@ -283,8 +285,8 @@ class Container:
             self.conversations,
             self.responses,
             release=lambda key: self.engine.release_to_bot(key),
+            hold=lambda key: self.engine.hold_for_officer(key),
             backoff=cfg.retry_backoff_seconds,
-            negative_rating_at_most=cfg.negative_rating_at_most,
         )
 
     @cached_property
@@ -319,6 +321,7 @@ class Container:
             self.knowledge,
             intents,
             low_confidence=self.learning_config.low_confidence,
+            negative_rating_at_most=self.escalation.negative_rating_at_most,
             went_live=lambda: self.live_reloader.request(),  # late: the reloader trains with self.learning
         )
 
@@ -366,7 +369,9 @@ class Container:
             self.responses,
             policy=self.policy,
             actions=self._with_officers(build_actions(dossiers=self.dossier_desk)),
-            events=TicketEventSink(self.tickets) if self.officers_enabled else None,
+            events=TicketEventSink(self.tickets, self.escalation.negative_rating_at_most)
+            if self.officers_enabled
+            else None,
         )
 
     def prepare(self) -> None:

@@ -25,6 +25,8 @@ from bot.app.bootstrap import Container
 from bot.channels.base import ChannelRegistry, InboundQueue
 from bot.channels.rest import RestOutbox, SqlRestOutbox, rest_router
 from bot.core.messages import ConversationKey, OutboundMessage
+from bot.handoff.retry import DeliveryRetrier
+from bot.handoff.sink import InboundRecorder
 
 log = logging.getLogger(__name__)
 WEB = Path(__file__).resolve().parent.parent / "channels" / "web"
@@ -120,7 +122,6 @@ def _mount_console(app: FastAPI, container: Container) -> None:
     from console.analytics_pages import analytics_pages_router
     from console.api import api_router
     from console.pages import console_router
-    from console.tickets import DeliveryRetrier
 
     auth = container.console_auth
     app.include_router(api_router(container.tickets, auth))
@@ -214,7 +215,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     if container.officers_enabled:
         # Officer replies go out on the citizen's channel; citizen messages of open tickets reach them.
         container.tickets.use_delivery(registry.deliver)
-        handler = container.tickets.inbound_handler(engine.handle)
+        handler = InboundRecorder(container.tickets, engine.handle)
 
     queue = InboundQueue(handler, registry, deduplicator=container.deduplicator, error_reply=error_reply)
     runtime = Runtime(registry, queue, outbox)

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Protocol, runtime_checkable
 
+from bot.core.errors import UnavailableError
 from bot.core.messages import (
     Button,
     ConversationKey,
@@ -56,8 +57,11 @@ class ChannelError(Exception):
     """Base class of every error a channel raises."""
 
 
-class DeliveryError(ChannelError):
+class DeliveryError(ChannelError, UnavailableError):
     """A message could not be delivered.
+
+    An :class:`bot.core.errors.UnavailableError`, so the hand-off (which knows no channel) can tell a
+    failure worth retrying from a final one; ``str(error)`` is the reason.
 
     Attributes:
         reason: a short English explanation for logs and the officer console (no personal data).
@@ -67,9 +71,11 @@ class DeliveryError(ChannelError):
     """
 
     def __init__(self, reason: str, *, retryable: bool) -> None:
-        super().__init__(reason)
+        super().__init__(reason, retryable=retryable)
         self.reason = reason
-        self.retryable = retryable
+
+    def __str__(self) -> str:
+        return self.reason  # a channel may add detail to the reason after raising
 
 
 class QueueFullError(ChannelError):

@@ -2,13 +2,14 @@
 
 Rasa's events (``SlotSet``, ...) in the project's own, typed form: the engine applies them
 (:func:`bot.engine.engine.apply_events`), the hand-off to officers consumes them
-(:class:`bot.handoff` sink), and nothing else needs to know where they came from.
+(:class:`bot.handoff.sink.TicketEventSink`), and nothing else needs to know where they came from.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.core.domain import TicketReason
 from bot.core.state import Continuation, Mode
 
 
@@ -56,16 +57,16 @@ class ContinuationSet(Event):
 
 @dataclass(frozen=True)
 class EscalationRequested(Event):
-    """The citizen should be helped by an officer; a ticket system consumes this later.
+    """The citizen should be helped by an officer; the hand-off (:mod:`bot.handoff`) opens a ticket.
 
     Attributes:
-        reason: why (``"requested"``, ``"not_understood"``, ``"error"``, ``"dossier"``).
+        reason: why, in the tickets' own vocabulary (the ticket is opened with this reason).
         procedure: the procedure being discussed, if any.
         text: the citizen's last message, for the officer's context.
         dossier_code: the dossier code given, if any.
     """
 
-    reason: str
+    reason: TicketReason
     procedure: str | None = None
     text: str = ""
     dossier_code: str | None = None

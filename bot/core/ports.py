@@ -6,7 +6,9 @@ Port                     Real adapter                                Fake (recor
 :class:`Interpreter`     ``nlu`` pipeline (wired by the composition  ``tests/fakes/interpreter.py``
                          root)
 :class:`ConversationStore`  :class:`bot.storage.sql.SqlConversationStore`  :class:`InMemoryConversationStore`
-:class:`EventSink`       :class:`console.tickets.TicketEventSink`     :class:`RecordingEventSink`
+:class:`EventSink`       :class:`bot.handoff.sink.TicketEventSink`    :class:`RecordingEventSink`
+:class:`TicketQueue`     :class:`bot.handoff.service.TicketService`   :class:`FixedTicketQueue`
+:class:`OfficeHours`     :class:`bot.handoff.hours.WorkingHours`      (a WorkingHours built in the test)
 :class:`DossierGateway`  :class:`bot.dossiers.local.LocalDossierGateway`,  :class:`NotConfiguredDossierGateway`,
                          :class:`bot.dossiers.http.HttpDossierGateway`    :class:`InMemoryDossierGateway`
 :class:`DossierAccessGuard` :class:`bot.dossiers.guard.SqlDossierAccessGuard` :class:`InMemoryDossierAccessGuard`
@@ -124,7 +126,11 @@ class InMemoryConversationStore:
 
 
 class EventSink(Protocol):
-    """Receives the events of each handled turn after its state was saved (e.g. a ticket queue)."""
+    """Receives the events of each handled turn after its state was saved (e.g. a ticket queue).
+
+    The engine calls :meth:`publish` off the event loop (as it does every other blocking call of the
+    turn), so a sink may do its database work synchronously.
+    """
 
     def publish(self, key: ConversationKey, events: Sequence[Event]) -> None:
         """Take the events of one turn."""
@@ -143,6 +149,38 @@ class RecordingEventSink:
     def of_type(self, kind: type) -> list[Any]:
         """The published events of one class, in order."""
         return [e for _, e in self.published if isinstance(e, kind)]
+
+
+class TicketQueue(Protocol):
+    """What the escalation action may read from the officers' ticket queue."""
+
+    async def waiting_count(self) -> int:
+        """How many tickets wait for an officer now."""
+        ...
+
+
+class FixedTicketQueue:
+    """Fake queue: always ``waiting`` tickets ahead; ``asked`` counts the questions."""
+
+    def __init__(self, waiting: int = 0) -> None:
+        self.waiting = waiting
+        self.asked = 0
+
+    async def waiting_count(self) -> int:
+        self.asked += 1
+        return self.waiting
+
+
+class OfficeHours(Protocol):
+    """When officers are at work, so the escalation action can say when the citizen will hear back."""
+
+    def is_open(self, now: datetime) -> bool:
+        """True when officers are at work at ``now`` (UTC aware)."""
+        ...
+
+    def next_opening(self, now: datetime) -> datetime | None:
+        """When officers are next at work after ``now`` (in their time zone); None when never."""
+        ...
 
 
 class DossierLookupUnavailable(Exception):

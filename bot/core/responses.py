@@ -143,7 +143,7 @@ RESPONSE_SCHEMA: Mapping[str, frozenset[str]] = {
     "utter_feedback_thanks": frozenset({"rating"}),
     # something broke
     "utter_error": frozenset(),
-    # officer tickets (console/tickets.py, actions/escalation.py)
+    # officer tickets (bot/handoff/service.py, actions/escalation.py)
     "utter_escalate_queued": frozenset({"position"}),
     "utter_escalate_after_hours": frozenset({"opens_at", "queue"}),
     "part_queue_position": frozenset({"position"}),

@@ -16,6 +16,8 @@ from sqlalchemy import ColumnElement, Integer, and_, case, distinct, exists, fun
 from sqlalchemy.orm import Session
 
 from bot.core.timeutil import as_utc
+from bot.handoff.model import RATING_WINDOW
+from bot.handoff.tables import TicketRow
 from bot.storage.sql import ConversationRow, MessageRow
 from console.analytics.report import (
     FALLBACK_INTENT,
@@ -25,7 +27,6 @@ from console.analytics.report import (
     rating_of,
     text_key,
 )
-from console.tickets import RATING_WINDOW, TicketRow
 from knowledge.models import ProcedureRow
 
 

@@ -16,7 +16,7 @@ Definitions (the dashboard and the CSV repeat them in plain Vietnamese):
   closed) and ratings of the bot. The latter are not stored on their own: they are the citizen's
   ``give_feedback`` messages carrying a rating, a ``/give_feedback{"rating":"4"}`` button payload or
   the number of the button typed on a channel without buttons (then logged as read from the buttons,
-  with confidence 1). A rating message that :meth:`console.tickets.TicketService.record_rating` filed
+  with confidence 1). A rating message that :meth:`bot.handoff.service.TicketService.record_rating` filed
   on a ticket (same chat, same value, within ``RATING_WINDOW`` after the close) counts once, as the
   ticket's rating.
 * **unanswered messages**: turns that fell back or whose confidence is below ``low_confidence``,

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.core.domain import TicketReason
+from bot.handoff.model import RATING_WINDOW
 from console.analytics import queries
 from console.analytics.report import (
     DEFAULT_DAYS,
@@ -29,7 +31,6 @@ from console.analytics.report import (
     percentile,
     rate,
 )
-from console.tickets import RATING_WINDOW, REASONS
 
 
 class AnalyticsService:
@@ -220,7 +221,7 @@ class AnalyticsService:
             for t in opened
             if t["first_reply_at"] is not None
         ]
-        by_reason = {reason: 0 for reason in REASONS}
+        by_reason = {reason.value: 0 for reason in TicketReason}
         for t in opened:
             by_reason[t["reason"]] = by_reason.get(t["reason"], 0) + 1
         return Escalations(

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from bot.core.messages import ConversationKey
 from bot.core.ports import MessageRecord
+from bot.handoff.tables import TicketRow
 from bot.storage.sql import SqlConversationStore
 from console.auth.users import User
 from console.learning import (
@@ -20,7 +21,6 @@ from console.learning import (
     TrainingExampleRow,
     key_of,
 )
-from console.tickets import TicketRow
 from knowledge.db import make_session_factory
 from knowledge.domain import FaqEntry
 from knowledge.repository import SqlKnowledgeRepository
@@ -65,7 +65,9 @@ def env(db_engine):
             MessageRecord(b, "in", "/ask_fee", intent="ask_fee", confidence=0.1, created_at=at(10)),
         ]
     )  # fmt: skip
-    service = LearningService(sessions, repo, INTENTS, low_confidence=0.5, clock=lambda: NOW)
+    service = LearningService(
+        sessions, repo, INTENTS, low_confidence=0.5, negative_rating_at_most=2, clock=lambda: NOW
+    )
     calls: list[str] = []
     service.went_live = lambda: calls.append("live")
     return service, repo, sessions, faq, calls

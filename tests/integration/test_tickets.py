@@ -1,24 +1,42 @@
-"""The ticket queue on SQLite and PostgreSQL: open, queue, atomic claim, replies and retries, hand back,
-close and rating. Delivery and the engine's release are fakes that record what happened."""
+"""The hand-off on SQLite and PostgreSQL: open, queue, atomic claim, replies and retries, hand back,
+close and rating.
+
+Citizens talk to the real engine (fake NLU, in-memory knowledge base) wired as the server wires it:
+its event sink is the ticket sink, its handler is wrapped by the inbound recorder, and the ticket
+service changes a conversation's mode through the engine. Delivery is a fake that records what was
+sent."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import Engine as DbEngine
+from sqlalchemy import event
 
+from actions.registry import ActionDeps, build_actions
 from bot.channels.base import DeliveryError
-from bot.core.events import EscalationRequested, FeedbackGiven
+from bot.core.domain import TicketReason
 from bot.core.messages import ConversationKey, InboundMessage, OutboundMessage
-from bot.core.ports import MessageRecord
-from bot.core.responses import ResponseCatalogue
-from bot.core.state import ConversationState, Mode
+from bot.core.ports import Interpreter
+from bot.core.responses import ResponseCatalogue, make_payload
+from bot.core.state import Mode
+from bot.engine.engine import Engine
+from bot.handoff.hours import EscalationConfig
+from bot.handoff.model import NotYourTicket, TicketError
+from bot.handoff.service import TicketService
+from bot.handoff.sink import InboundRecorder, TicketEventSink
 from bot.storage.sql import SqlConversationStore
 from console.auth.users import UserService
-from console.tickets import NotYourTicket, TicketError, TicketEventSink, TicketService
 from knowledge.db import make_session_factory
+from tests import factories as f
+from tests.fakes.clock import FakeClock
+from tests.fakes.interpreter import FakeInterpreter
 
 CATALOGUE = ResponseCatalogue.load()
 
@@ -38,54 +56,69 @@ class FakeChannels:
         self.sent.append(message)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+class PausingInterpreter:
+    """The fake NLU, held inside ``parse`` until the test lets it go: a turn caught half-way, after it
+    loaded the conversation and before it saved it."""
 
-    def __call__(self) -> datetime:
-        return self.now
+    def __init__(self, inner: Interpreter) -> None:
+        self.inner = inner
+        self.parsing = threading.Event()
+        self.resume = threading.Event()
+
+    def parse(self, text: str) -> Any:
+        self.parsing.set()
+        assert self.resume.wait(timeout=10), "the test never let the turn go on"
+        return self.inner.parse(text)
 
 
 class World:
-    def __init__(self, db_engine) -> None:
+    """The engine, the ticket service and its sink, wired as the composition root wires them."""
+
+    def __init__(self, db_engine: DbEngine, interpreter: Interpreter | None = None) -> None:
+        self.db_engine = db_engine
         self.sessions = make_session_factory(db_engine)
         self.store = SqlConversationStore(self.sessions)
         self.channels = FakeChannels()
-        self.released: list[ConversationKey] = []
-        self.clock = Clock()
+        self.clock = FakeClock(datetime(2026, 3, 2, 2, 0, tzinfo=UTC))
         self.service = TicketService(
             self.sessions,
             self.store,
             CATALOGUE,
-            release=self._release,
+            release=lambda key: self.engine.release_to_bot(key),
+            hold=lambda key: self.engine.hold_for_officer(key),
             deliver=self.channels.deliver,
             backoff=(10, 60),
             clock=self.clock,
         )
+        self.sink = TicketEventSink(self.service, EscalationConfig().negative_rating_at_most)
+        knowledge = f.knowledge()
+        self.engine = Engine(
+            interpreter or FakeInterpreter(),
+            knowledge,
+            self.store,
+            CATALOGUE,
+            build_actions(ActionDeps(knowledge, tickets=self.service)),
+            events=self.sink,
+        )
+        self.handle = InboundRecorder(self.service, self.engine.handle)
         users = UserService(self.sessions)
         self.lan = users.add("lan", "matkhau-lan", display_name="Trần Thị Lan")
         self.minh = users.add("minh", "matkhau-minh", display_name="Lê Văn Minh")
-        self.sink = TicketEventSink(self.service)
 
-    async def _release(self, key: ConversationKey) -> None:
-        self.released.append(key)
-        state = self.store.load(key)
-        self.store.save(state.evolve(mode=Mode.ANSWERING))
+    async def say(self, key: ConversationKey, text: str) -> list[OutboundMessage]:
+        """A citizen's message, through the server's handler."""
+        return await self.handle(InboundMessage(key, text))
 
-    def escalate(self, chat_id: str, text: str = "cho tôi gặp cán bộ") -> ConversationKey:
-        """What the engine does for an escalation turn: save the state, log the turn, publish."""
+    async def escalate(self, chat_id: str, text: str = "cho tôi gặp cán bộ") -> ConversationKey:
+        """A citizen asks about marriage registration, then for an officer."""
         key = ConversationKey("rest", chat_id)
-        self.store.save(ConversationState(key=key, mode=Mode.WITH_OFFICER))
-        self.store.log(
-            [
-                MessageRecord(key, "in", "đăng ký kết hôn cần gì", created_at=self.clock.now),
-                MessageRecord(key, "out", "Dạ, hồ sơ gồm...", sender="bot", created_at=self.clock.now),
-                MessageRecord(key, "in", text, created_at=self.clock.now + timedelta(seconds=1)),
-            ]
-        )
-        self.sink.publish(key, [EscalationRequested("requested", "1.000894", text, None)])
-        self.clock.now += timedelta(seconds=5)
+        await self.say(key, "đăng ký kết hôn cần giấy tờ gì")
+        await self.say(key, text)
+        self.clock.advance(5)
         return key
+
+    def mode(self, key: ConversationKey) -> Mode:
+        return self.store.load(key).mode
 
 
 @pytest.fixture
@@ -93,72 +126,88 @@ def world(db_engine) -> World:
     return World(db_engine)
 
 
-def test_an_escalation_opens_a_waiting_ticket_with_the_conversation_so_far(world: World) -> None:
-    key = world.escalate("a")
+@contextmanager
+def statements(db_engine: DbEngine) -> Iterator[list[str]]:
+    """The SQL statements run on ``db_engine`` inside the block."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(db_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db_engine, "before_cursor_execute", record)
+
+
+def rating(n: int) -> str:
+    return make_payload("give_feedback", rating=str(n))
+
+
+async def test_an_escalation_opens_a_waiting_ticket_with_the_conversation_so_far(world: World) -> None:
+    key = await world.escalate("a")
     [ticket] = world.service.list("waiting")
-    assert ticket.key == key and ticket.reason == "request_human" and ticket.procedure == "1.000894"
+    assert ticket.key == key and ticket.reason == "request_human" and ticket.procedure == f.MARRIAGE
     assert ticket.position == 1 and ticket.owner_id is None
+    assert world.mode(key) == Mode.WITH_OFFICER
     messages = world.service.messages(ticket.id)
-    assert [m.sender for m in messages] == ["citizen", "bot", "citizen"]
-    assert messages[-1].text == "cho tôi gặp cán bộ" and all(m.delivered for m in messages)
-    # a second escalation of the same conversation adds no ticket
-    world.sink.publish(key, [EscalationRequested("not_understood")])
+    assert [m.text for m in messages if m.sender == "citizen"] == [
+        "đăng ký kết hôn cần giấy tờ gì",
+        "cho tôi gặp cán bộ",
+    ]
+    assert messages[0].sender == "citizen" and messages[-1].sender == "bot"
+    assert "vị trí số 1" in messages[-1].text and all(m.delivered for m in messages)
+    # while the officer has the chat the bot is silent, and a second escalation adds no ticket
+    assert await world.say(key, "cho tôi gặp cán bộ") == []
     assert len(world.service.list("waiting")) == 1
 
 
-def test_queue_positions_follow_arrival(world: World) -> None:
-    world.escalate("a")
-    world.escalate("b")
-    world.escalate("c")
+async def test_queue_positions_follow_arrival(world: World) -> None:
+    await world.escalate("a")
+    await world.escalate("b")
+    c = await world.escalate("c")
     assert [t.position for t in world.service.list("waiting")] == [1, 2, 3]
     assert world.service.count_waiting() == 3
-    assert asyncio.run(world.service.waiting_count()) == 3
+    assert await world.service.waiting_count() == 3
     first = world.service.list("waiting")[0]
-    world.service.claim(first.id, world.lan.id)
+    await world.service.claim(first.id, world.lan.id)
     assert [t.position for t in world.service.list("waiting")] == [1, 2]
+    # the escalation action told the third citizen their place from the same queue
+    log = world.store.recent_messages(c)
+    assert any("vị trí số 3" in r.text for r in log if r.direction == "out")
 
 
-def test_reasons_are_mapped_from_the_event(world: World) -> None:
+async def test_an_accepted_offer_after_misses_opens_a_repeated_fallback_ticket(world: World) -> None:
     key = ConversationKey("telegram", "9")
-    world.sink.publish(key, [EscalationRequested("not_understood")])
+    await world.say(key, "abc xyz")
+    await world.say(key, "thì cái kia đó")
+    await world.say(key, "có")
     assert world.service.open_ticket(key).reason == "repeated_fallback"
 
 
-def test_two_officers_claiming_at_once_one_wins(world: World) -> None:
-    ticket_id = world.service.list("waiting")[0].id if world.service.list("waiting") else None
-    if ticket_id is None:
-        world.escalate("race")
-        ticket_id = world.service.list("waiting")[0].id
+async def test_two_officers_claiming_at_once_one_wins(world: World) -> None:
+    await world.escalate("race")
+    ticket_id = world.service.list("waiting")[0].id
     officers = [world.lan.id, world.minh.id] * 4
-    barrier = threading.Barrier(len(officers))
-    wins: list[int] = []
-    losses: list[str] = []
-
-    def claim(officer_id: int) -> None:
-        barrier.wait()
-        try:
-            world.service.claim(ticket_id, officer_id)
-            wins.append(officer_id)
-        except TicketError as exc:
-            losses.append(str(exc))
-
-    threads = [threading.Thread(target=claim, args=(o,)) for o in officers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = await asyncio.gather(
+        *(world.service.claim(ticket_id, o) for o in officers), return_exceptions=True
+    )
+    wins = [o for o, r in zip(officers, results, strict=True) if not isinstance(r, BaseException)]
+    losses = [str(r) for r in results if isinstance(r, BaseException)]
+    assert all(isinstance(r, TicketError) for r in results if isinstance(r, BaseException))
     ticket = world.service.get(ticket_id)
-    # The winner may be asked again by its own second thread: that is not a second owner.
+    # The winner may be asked again by its own second claim: that is not a second owner.
     assert len(set(wins)) == 1 and ticket.owner_id == wins[0] and ticket.status == "claimed"
     assert len(wins) + len(losses) == len(officers) and all("đã được nhận xử lý" in m for m in losses)
 
 
 async def test_a_reply_reaches_the_citizen_on_their_channel(world: World) -> None:
-    key = world.escalate("a")
+    key = await world.escalate("a")
     ticket = world.service.list("waiting")[0]
     with pytest.raises(NotYourTicket):
         await world.service.reply(ticket.id, world.lan.id, "Chào anh")
-    world.service.claim(ticket.id, world.lan.id)
+    await world.service.claim(ticket.id, world.lan.id)
     with pytest.raises(NotYourTicket):
         await world.service.reply(ticket.id, world.minh.id, "Chào anh")
     sent = await world.service.reply(ticket.id, world.lan.id, "Chào anh, anh cần CCCD 001203004567.")
@@ -167,25 +216,27 @@ async def test_a_reply_reaches_the_citizen_on_their_channel(world: World) -> Non
         OutboundMessage(key, "Chào anh, anh cần CCCD 001203004567.", sender="officer")
     ]
     # the ticket keeps the text as sent; the conversation log keeps it redacted
-    assert world.service.messages(ticket.id)[-1].text.endswith("001203004567.")
-    assert world.store.recent_messages(key)[-1].text.endswith("*********567.")
+    [officer] = [m for m in world.service.messages(ticket.id) if m.sender == "officer"]
+    assert officer.text.endswith("001203004567.")
+    [logged] = [r for r in world.store.recent_messages(key) if r.sender == "officer"]
+    assert logged.text.endswith("*********567.")
     assert world.service.get(ticket.id).first_reply_at is not None
 
 
 async def test_an_undelivered_reply_is_kept_and_retried_with_backoff(world: World) -> None:
-    world.escalate("a")
+    await world.escalate("a")
     ticket = world.service.list("waiting")[0]
-    world.service.claim(ticket.id, world.lan.id)
+    await world.service.claim(ticket.id, world.lan.id)
     world.channels.fail = 2
     sent = await world.service.reply(ticket.id, world.lan.id, "Anh chờ em kiểm tra nhé")
     assert not sent.delivered and sent.attempts == 1 and sent.last_error == "platform unreachable"
     assert world.service.get(ticket.id).undelivered == 1
     assert await world.service.retry_due() == 0  # not due yet (10 s backoff)
-    world.clock.now += timedelta(seconds=11)
+    world.clock.advance(11)
     assert await world.service.retry_due() == 0  # second failure, next wait 60 s
-    world.clock.now += timedelta(seconds=30)
+    world.clock.advance(30)
     assert world.service.due_for_retry() == []
-    world.clock.now += timedelta(seconds=31)
+    world.clock.advance(31)
     assert await world.service.retry_due() == 1
     [message] = [m for m in world.service.messages(ticket.id) if m.sender == "officer"]
     assert message.delivered and message.attempts == 3 and message.last_error is None
@@ -194,38 +245,31 @@ async def test_an_undelivered_reply_is_kept_and_retried_with_backoff(world: Worl
 
 
 async def test_a_reply_that_cannot_be_retried_waits_for_the_officer(world: World) -> None:
-    world.escalate("a")
+    await world.escalate("a")
     ticket = world.service.list("waiting")[0]
-    world.service.claim(ticket.id, world.lan.id)
+    await world.service.claim(ticket.id, world.lan.id)
     world.channels.fail, world.channels.retryable = 1, False
     sent = await world.service.reply(ticket.id, world.lan.id, "Xin chào")
-    world.clock.now += timedelta(hours=1)
+    world.clock.advance(timedelta(hours=1))
     assert not sent.delivered and world.service.due_for_retry() == []
     again = await world.service.retry_now(ticket.id, sent.id)
     assert again.delivered and again.attempts == 2
 
 
-async def test_citizen_messages_of_an_open_ticket_are_appended(world: World) -> None:
-    key = world.escalate("a")
-    seen: list[str] = []
-
-    async def engine(message: InboundMessage) -> list[OutboundMessage]:
-        seen.append(message.text)
-        return []
-
-    handle = world.service.inbound_handler(engine)
-    await handle(InboundMessage(key, "số CCCD của tôi là 001203004567"))
+async def test_citizen_messages_of_an_open_ticket_are_appended_as_sent(world: World) -> None:
+    key = await world.escalate("a")
+    assert await world.say(key, "số CCCD của tôi là 001203004567") == []
     ticket = world.service.open_ticket(key)
     assert world.service.messages(ticket.id)[-1].text == "số CCCD của tôi là 001203004567"
-    await handle(InboundMessage(ConversationKey("rest", "other"), "xin chào"))
-    assert seen == ["số CCCD của tôi là 001203004567", "xin chào"]
-    assert world.service.open_ticket(ConversationKey("rest", "other")) is None
+    other = ConversationKey("rest", "other")
+    assert await world.say(other, "xin chào")  # the bot answers a conversation without a ticket
+    assert world.service.open_ticket(other) is None
 
 
 async def test_hand_back_gives_the_conversation_to_the_bot(world: World) -> None:
-    key = world.escalate("a")
+    key = await world.escalate("a")
     ticket = world.service.list("waiting")[0]
-    world.service.claim(ticket.id, world.lan.id)
+    await world.service.claim(ticket.id, world.lan.id)
     with pytest.raises(NotYourTicket):
         await world.service.hand_back(ticket.id, world.minh.id)
     done = await world.service.hand_back(ticket.id, world.lan.id, "câu hỏi thông thường")
@@ -234,49 +278,74 @@ async def test_hand_back_gives_the_conversation_to_the_bot(world: World) -> None
         and done.outcome == "handed_back"
         and done.close_note == "câu hỏi thông thường"
     )
-    assert world.released == [key] and world.store.load(key).mode == Mode.ANSWERING
+    assert world.mode(key) == Mode.ANSWERING
     assert world.channels.sent[-1].text == CATALOGUE.text("utter_officer_handed_back")
     assert world.service.open_ticket(key) is None
+    assert await world.say(key, "xin chào")  # the bot answers again
     with pytest.raises(TicketError):
         await world.service.reply(ticket.id, world.lan.id, "còn gì nữa không")
 
 
 async def test_close_asks_for_a_rating_and_the_rating_is_filed(world: World) -> None:
-    key = world.escalate("a")
+    key = await world.escalate("a")
     ticket = world.service.list("waiting")[0]
-    world.service.claim(ticket.id, world.lan.id)
+    await world.service.claim(ticket.id, world.lan.id)
     await world.service.reply(ticket.id, world.lan.id, "Anh nộp tại UBND xã nhé")
     closed = await world.service.close(ticket.id, world.lan.id, "đã hướng dẫn nơi nộp")
     assert closed.status == "closed" and closed.outcome == "closed" and closed.closed_at is not None
     ask = world.channels.sent[-1]
     assert ask.text == CATALOGUE.text("utter_officer_closed")
-    assert [b.payload for b in ask.buttons] == [f'/give_feedback{{"rating":"{n}"}}' for n in range(1, 6)]
-    assert world.released == [key]
+    assert [b.payload for b in ask.buttons] == [rating(n) for n in range(1, 6)]
+    assert world.mode(key) == Mode.ANSWERING
     # the citizen presses "4": the feedback action's event reaches the sink
-    world.sink.publish(key, [FeedbackGiven(4)])
+    await world.say(key, rating(4))
     assert world.service.get(ticket.id).rating == 4
     assert world.service.list("closed")[0].id == ticket.id
     # a later low rating is about the bot, not the ticket: it opens a follow-up ticket
-    world.sink.publish(key, [FeedbackGiven(1)])
+    await world.say(key, rating(1))
     assert world.service.get(ticket.id).rating == 4
     assert world.service.open_ticket(key).reason == "negative_rating"
 
 
 async def test_claiming_a_negative_rating_ticket_silences_the_bot(world: World) -> None:
     key = ConversationKey("zalo", "42")
-    world.store.save(ConversationState(key=key))
-    world.sink.publish(key, [FeedbackGiven(2, "", None)])
+    await world.say(key, "xin chào")
+    await world.say(key, rating(2))
     ticket = world.service.open_ticket(key)
-    assert ticket.reason == "negative_rating" and world.store.load(key).mode == Mode.ANSWERING
-    world.service.claim(ticket.id, world.minh.id)
-    assert world.store.load(key).mode == Mode.WITH_OFFICER
+    assert ticket.reason == "negative_rating" and world.mode(key) == Mode.ANSWERING
+    await world.service.claim(ticket.id, world.minh.id)
+    assert world.mode(key) == Mode.WITH_OFFICER
+    assert await world.say(key, "xin chào") == []
 
 
-def test_lists_and_counts(world: World) -> None:
-    world.escalate("a")
-    world.escalate("b")
+async def test_a_turn_in_progress_cannot_undo_a_claim(db_engine) -> None:
+    """Regression: the claim used to save ``with_officer`` outside the engine's lock, so a citizen
+    message being answered at that moment saved its own (``answering``) state over it."""
+    nlu = PausingInterpreter(FakeInterpreter())
+    world = World(db_engine, nlu)
+    key = ConversationKey("zalo", "43")
+    nlu.resume.set()
+    await world.say(key, rating(1))  # a button: read without the NLU; opens a negative_rating ticket
+    ticket = world.service.open_ticket(key)
+    assert ticket.reason == "negative_rating" and world.mode(key) == Mode.ANSWERING
+
+    nlu.resume.clear()
+    turn = asyncio.create_task(world.say(key, "lệ phí đăng ký kết hôn bao nhiêu"))
+    assert await asyncio.to_thread(nlu.parsing.wait, 10)  # the turn has loaded the state: answering
+    claim = asyncio.create_task(world.service.claim(ticket.id, world.lan.id))
+    await asyncio.wait({claim}, timeout=0.3)  # the claim's own work is done, or it waits for the turn
+    nlu.resume.set()
+    assert await turn  # the bot answers the message it was already answering
+    await claim
+    assert world.mode(key) == Mode.WITH_OFFICER
+    assert await world.say(key, "còn phí nào khác không") == []
+
+
+async def test_lists_and_counts(world: World) -> None:
+    await world.escalate("a")
+    await world.escalate("b")
     a, b = world.service.list("waiting")
-    world.service.claim(b.id, world.minh.id)
+    await world.service.claim(b.id, world.minh.id)
     assert world.service.counts(world.minh.id) == {
         "waiting": 1,
         "claimed": 1,
@@ -290,20 +359,22 @@ def test_lists_and_counts(world: World) -> None:
         world.service.list("nope")
 
 
-def test_messages_of_conversations_without_a_ticket_skip_the_ticket_query(world: World, monkeypatch) -> None:
-    import console.tickets as tickets_module
-
-    key = world.escalate("a")
-    assert world.service.append_citizen_message(key, "còn đó không ạ") is not None
+async def test_messages_of_conversations_without_a_ticket_skip_the_ticket_query(world: World) -> None:
+    key = await world.escalate("a")
+    cached = TicketService(world.sessions, world.store, CATALOGUE, open_keys_ttl=3600, clock=world.clock)
+    assert cached.append_citizen_message(key, "còn đó không ạ") is not None
     other = ConversationKey("rest", "b")
-    queries: list[ConversationKey] = []
-    real = world.service._open_ticket_id
-    monkeypatch.setattr(world.service, "_open_ticket_id", lambda k: queries.append(k) or real(k))
-    assert world.service.append_citizen_message(other, "xin chào") is None
-    assert queries == []  # no ticket for "b": answered from the set of open conversations
+    with statements(world.db_engine) as run:
+        assert cached.append_citizen_message(other, "xin chào") is None
+    assert run == []  # no ticket for "b": answered from the set of open conversations
 
-    # a ticket opened by another process is seen once the set is re-read
-    second = TicketService(world.sessions, world.store, CATALOGUE, clock=world.clock)
-    second.open(other, "request_human")
-    monkeypatch.setattr(tickets_module, "OPEN_KEYS_TTL", 0.0)
-    assert world.service.append_citizen_message(other, "tôi vẫn chờ") is not None
+    # a ticket opened by another process is seen once the set is read again
+    fresh = TicketService(world.sessions, world.store, CATALOGUE, open_keys_ttl=0.0, clock=world.clock)
+    assert fresh.append_citizen_message(other, "xin chào") is None
+    world.service.open(other, TicketReason.REQUEST_HUMAN)
+    assert fresh.append_citizen_message(other, "tôi vẫn chờ") is not None
+
+
+def test_an_unknown_reason_is_refused(world: World) -> None:
+    with pytest.raises(ValueError, match="unknown ticket reason"):
+        world.service.open(ConversationKey("rest", "x"), "requested")

@@ -130,6 +130,19 @@ async def test_escalation_is_published_after_the_turn() -> None:
     assert s.store.load(f.key()).mode == Mode.WITH_OFFICER
 
 
+async def test_the_event_sink_is_called_off_the_event_loop() -> None:
+    """The ticket sink writes to the database: the engine offloads it like every other blocking call."""
+    offloaded: list[object] = []
+
+    async def offload(fn, *args):
+        offloaded.append(fn)
+        return fn(*args)
+
+    s = make(offload=offload)
+    await s.engine.handle(f.inbound("cho tôi gặp cán bộ"))
+    assert s.sink.publish in offloaded and s.sink.of_type(EscalationRequested)
+
+
 async def test_goodbye_closes_and_the_next_message_starts_fresh() -> None:
     s = make()
     await s.engine.handle(f.inbound("đăng ký kết hôn lệ phí"))

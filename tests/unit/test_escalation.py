@@ -1,4 +1,5 @@
-"""The escalation action: place in the queue, working hours, the config section that sets them."""
+"""The escalation action: place in the queue, working hours (bot.handoff.hours), the config section
+that sets them."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from actions.escalation import EscalateAction, EscalationConfig, FixedTicketQueue, load_escalation_config
+from actions.escalation import EscalateAction
+from bot.core.domain import TicketReason
 from bot.core.events import EscalationRequested, ModeChanged
+from bot.core.ports import FixedTicketQueue
 from bot.core.responses import ResponseCatalogue
 from bot.core.sdk import CollectingDispatcher, Tracker
 from bot.core.state import ConversationState, Mode
+from bot.handoff.hours import EscalationConfig, load_escalation_config
 from tests import factories as f
 
 CATALOGUE = ResponseCatalogue.load()
@@ -25,7 +29,6 @@ def tracker() -> Tracker:
     return Tracker(
         state=ConversationState(key=f.key()),
         latest_message=f.parse("request_human", text="cho tôi gặp cán bộ"),
-        knowledge=f.knowledge(),
     )
 
 
@@ -41,7 +44,7 @@ async def test_in_working_hours_the_citizen_hears_their_place_in_the_queue() -> 
     assert [d.response for d in drafts] == ["utter_escalate_queued"]
     assert "vị trí số 3" in drafts[0].text and queue.asked == 1
     assert events[0] == ModeChanged(Mode.WITH_OFFICER)
-    assert events[-1] == EscalationRequested("requested", None, "cho tôi gặp cán bộ", None)
+    assert events[-1] == EscalationRequested(TicketReason.REQUEST_HUMAN, None, "cho tôi gặp cán bộ", None)
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ TABLE_MODULES = (
     "console.auth.tables",
     "console.editor",
     "console.learning",
-    "console.tickets",
+    "bot.handoff.tables",
 )
 """Every module that defines tables; importing them registers their tables on ``Base.metadata``."""
 

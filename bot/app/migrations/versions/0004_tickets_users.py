@@ -5,7 +5,7 @@ Revises: 0003
 Create Date: 2026-11-24 10:00:00
 
 Hand-written, generic types only, so it runs on SQLite and PostgreSQL alike. Tables: ``users``
-(console.auth.tables.UserRow), ``tickets`` and ``ticket_messages`` (console.tickets).
+(console.auth.tables.UserRow), ``tickets`` and ``ticket_messages`` (bot.handoff.tables).
 """
 
 import sqlalchemy as sa

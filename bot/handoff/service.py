@@ -1,208 +1,56 @@
-"""The ticket queue: a conversation the bot could not help with, taken over by an officer.
+"""The ticket service: opens, lists, claims, answers, hands back and closes tickets (see :mod:`bot.handoff`).
 
-How a ticket lives:
-
-1. The escalation action moves the conversation to ``with_officer`` and emits
-   :class:`bot.core.sdk.EscalationRequested`; the engine publishes it to :class:`TicketEventSink`, which
-   opens a ``waiting`` ticket holding the conversation so far (``ConversationStore.recent_messages``,
-   whose texts are already redacted).
-2. While the ticket is open the engine stays silent. Citizen messages reach the ticket through
-   :meth:`TicketService.inbound_handler`, a wrapper around the engine's handler that appends each
-   message of a conversation with an open ticket *as sent* (the officer may need the ID number the
-   citizen typed; the conversation log keeps only the redacted text). The engine cannot publish those
-   messages as events because it returns before publishing in ``with_officer`` mode.
-3. An officer claims it (a conditional ``UPDATE ... WHERE status = 'waiting'``: of two officers racing,
-   exactly one wins) and replies. Replies go out through the channel registry on the citizen's own
-   channel; a reply that cannot be delivered stays ``delivered = false`` and :class:`DeliveryRetrier`
-   tries again with backoff until it goes through (or until an officer sees it marked undelivered).
-4. The officer hands the conversation back to the bot or closes the ticket with a note; both give the
-   conversation back to the bot (``Engine.release_to_bot``). Closing asks the citizen for a 1-5 rating
-   with buttons (``/give_feedback{"rating": "4"}``); the feedback action thanks them and the sink files
-   the rating on the ticket.
-
-Times are stored in UTC. Texts the citizen receives come from the response catalogue.
+It changes a conversation's mode only through the callables the composition root gives it
+(``Engine.hold_for_officer`` and ``Engine.release_to_bot``), so every change goes through the engine's
+per-conversation lock and a turn in progress cannot overwrite it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import builtins  # the method ``list`` below hides the builtin in the class's annotations
 import logging
 import threading
 import time
 from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    func,
-    select,
-    update,
-)
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
-from bot.channels.base import DeliveryError, MessageHandler
-from bot.core.events import EscalationRequested, Event, FeedbackGiven
-from bot.core.messages import Button, ConversationKey, InboundMessage, OutboundMessage
+from bot.core.domain import TicketReason
+from bot.core.errors import UnavailableError
+from bot.core.messages import Button, ConversationKey, OutboundMessage
 from bot.core.ports import ConversationStore, MessageRecord
 from bot.core.redact import redact
 from bot.core.responses import ResponseCatalogue
-from bot.core.state import Mode
 from bot.core.timeutil import as_utc, utcnow
-from console.auth.tables import UserRow
-from knowledge.db import Base
+from bot.handoff.model import (
+    OPEN_STATUSES,
+    RATING_WINDOW,
+    STATUSES,
+    Ticket,
+    TicketError,
+    TicketMessage,
+    TicketNotFound,
+    check_end,
+    check_lost_claim,
+    check_rating,
+    check_reply,
+)
+from bot.handoff.tables import OFFICERS, TicketMessageRow, TicketRow
 
 log = logging.getLogger(__name__)
-OPEN_KEYS_TTL = 5.0
-"""Seconds a conversation's 'no open ticket' answer may be reused without asking the database."""
 
-STATUSES = ("waiting", "claimed", "closed")
-REASONS = ("request_human", "repeated_fallback", "negative_rating")
-SENDERS = ("citizen", "officer", "bot")
+Deliver = Callable[[OutboundMessage], Awaitable[None]]
+"""Sends a message on its channel; raises :class:`bot.core.errors.UnavailableError` when it cannot."""
+ModeChange = Callable[[ConversationKey], Awaitable[None]]
+"""Changes a conversation's mode under the engine's lock (``Engine.hold_for_officer`` / ``release_to_bot``)."""
 
-REASON_OF_EVENT = {
-    "requested": "request_human",
-    "dossier": "request_human",
-    "error": "request_human",
-    "not_understood": "repeated_fallback",
-    "negative_rating": "negative_rating",
-}
-"""``EscalationRequested.reason`` -> ticket reason (unknown reasons count as ``request_human``)."""
-
-RATING_WINDOW = timedelta(days=3)
-"""A rating given this long after a ticket was closed still counts for that ticket."""
-
-
-# --- Tables --------------------------------------------------------------------------------------------
-
-
-class TicketRow(Base):
-    """One escalated conversation."""
-
-    __tablename__ = "tickets"
-    __table_args__ = (
-        Index("ix_tickets_status_created", "status", "created_at"),
-        Index("ix_tickets_conversation", "channel", "chat_id", "status"),
-        Index("ix_tickets_owner_status", "owner_id", "status"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    channel: Mapped[str] = mapped_column(String(32))
-    chat_id: Mapped[str] = mapped_column(String(128))
-    status: Mapped[str] = mapped_column(String(16), default="waiting")
-    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
-    reason: Mapped[str] = mapped_column(String(32))
-    procedure_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    dossier_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    first_reply_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    close_note: Mapped[str | None] = mapped_column(Text, nullable=True)
-    rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
-
-
-class TicketMessageRow(Base):
-    """One message of a ticket: from the citizen, the officer or the bot (texts kept as sent)."""
-
-    __tablename__ = "ticket_messages"
-    __table_args__ = (
-        Index("ix_ticket_messages_ticket_created", "ticket_id", "created_at"),
-        Index("ix_ticket_messages_undelivered", "delivered", "next_attempt_at"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
-    sender: Mapped[str] = mapped_column(String(16))
-    officer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
-    text: Mapped[str] = mapped_column(Text)
-    buttons: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    delivered: Mapped[bool] = mapped_column(Boolean, default=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-
-
-# --- What the service hands out ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Ticket:
-    """A ticket as the console shows it.
-
-    Attributes:
-        position: place in the waiting queue (1 = next), None unless waiting.
-        last_text: the latest message, for the inbox.
-        undelivered: replies not delivered yet.
-        outcome: ``"closed"`` or ``"handed_back"`` once closed.
-    """
-
-    id: int
-    key: ConversationKey
-    status: str
-    reason: str
-    owner_id: int | None
-    owner_name: str | None
-    procedure: str | None
-    dossier_code: str | None
-    created_at: datetime
-    claimed_at: datetime | None
-    first_reply_at: datetime | None
-    closed_at: datetime | None
-    outcome: str | None
-    close_note: str | None
-    rating: int | None
-    position: int | None = None
-    last_text: str = ""
-    undelivered: int = 0
-
-
-@dataclass(frozen=True)
-class TicketMessage:
-    """One message of a ticket."""
-
-    id: int
-    ticket_id: int
-    sender: str
-    text: str
-    created_at: datetime
-    delivered: bool
-    attempts: int
-    last_error: str | None
-    officer_id: int | None = None
-
-
-class TicketError(Exception):
-    """A ticket operation that is not allowed now; ``status`` is the HTTP status the API answers with.
-
-    The message is plain Vietnamese, shown to the officer as is.
-    """
-
-    status = 409
-
-
-class TicketNotFound(TicketError):
-    """No ticket with this id."""
-
-    status = 404
-
-
-class NotYourTicket(TicketError):
-    """The ticket belongs to another officer (or must be claimed first)."""
-
-    status = 403
+NOT_FOUND = "Không tìm thấy yêu cầu này."
+MESSAGE_NOT_FOUND = "Không tìm thấy tin nhắn này."
 
 
 def _message(row: TicketMessageRow) -> TicketMessage:
@@ -219,35 +67,30 @@ def _message(row: TicketMessageRow) -> TicketMessage:
     )
 
 
-Deliver = Callable[[OutboundMessage], Awaitable[None]]
-Release = Callable[[ConversationKey], Awaitable[None]]
-
-
 async def _no_channels(message: OutboundMessage) -> None:
-    raise DeliveryError("channels are not started yet", retryable=True)
-
-
-# --- Service -------------------------------------------------------------------------------------------
+    raise UnavailableError("channels are not started yet", retryable=True)
 
 
 class TicketService:
     """Opens, lists, claims, answers, hands back and closes tickets.
 
     Database methods are synchronous (call them with ``asyncio.to_thread`` from async code); methods
-    that deliver messages or release the conversation are ``async``.
+    that deliver messages or change the conversation's mode (claim, hand back, close) are ``async``.
 
     Args:
         sessions: the database session factory.
-        conversations: the conversation store (history for new tickets, officer replies logged to it,
-            ``with_officer`` mode when an officer claims a ticket the bot was still answering).
+        conversations: the conversation store (history for new tickets, officer and bot messages
+            logged to it).
         responses: the response catalogue (texts sent to the citizen on hand-back and close).
-        release: gives a conversation back to the bot (``Engine.release_to_bot``).
+        release: gives a conversation back to the bot (``Engine.release_to_bot``); None: nothing to tell.
+        hold: silences the bot for an officer who claimed a ticket the bot was still answering
+            (``Engine.hold_for_officer``); None: nothing to tell.
         deliver: sends a message on its channel (``ChannelRegistry.deliver``); set later with
             :meth:`use_delivery` when the channels start after the service is built.
         backoff: seconds between delivery attempts; the last value repeats.
         history: how many earlier messages a new ticket copies from the conversation log.
-        negative_rating_at_most: a rating of the bot at or below this opens a ``negative_rating`` ticket
-            (0: never).
+        open_keys_ttl: seconds the set of conversations with an open ticket may be reused before it is
+            read again (a ticket opened by another process is seen that late).
         clock: the current UTC time; injectable for tests.
     """
 
@@ -257,11 +100,12 @@ class TicketService:
         conversations: ConversationStore,
         responses: ResponseCatalogue,
         *,
-        release: Release | None = None,
+        release: ModeChange | None = None,
+        hold: ModeChange | None = None,
         deliver: Deliver | None = None,
         backoff: Sequence[float] = (10, 30, 120, 600),
         history: int = 20,
-        negative_rating_at_most: int = 2,
+        open_keys_ttl: float = 5.0,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         if not backoff:
@@ -270,12 +114,13 @@ class TicketService:
         self.conversations = conversations
         self.responses = responses
         self._release_to_bot = release
+        self._hold_for_officer = hold
         self._deliver: Deliver = deliver or _no_channels
         self.backoff = tuple(float(b) for b in backoff)
         self.history = history
-        self.negative_rating_at_most = negative_rating_at_most
+        self.open_keys_ttl = open_keys_ttl
         self.clock = clock
-        # Conversations with an open ticket, re-read at most every OPEN_KEYS_TTL seconds: most
+        # Conversations with an open ticket, re-read at most every open_keys_ttl seconds: most
         # messages belong to none, and this spares them a query on every message.
         self._open_keys: set[tuple[str, str]] | None = None
         self._open_keys_read_at = 0.0
@@ -290,7 +135,7 @@ class TicketService:
     def open(
         self,
         key: ConversationKey,
-        reason: str,
+        reason: TicketReason | str,
         *,
         procedure: str | None = None,
         dossier_code: str | None = None,
@@ -300,8 +145,10 @@ class TicketService:
         A second escalation of a conversation that already has an open ticket adds nothing: the officer
         already sees every message.
         """
-        if reason not in REASONS:
-            raise ValueError(f"unknown ticket reason {reason!r}")
+        try:
+            reason = TicketReason(reason)
+        except ValueError:
+            raise ValueError(f"unknown ticket reason {reason!r}") from None
         existing = self._open_ticket_id(key)
         if existing is not None:
             return self._require(existing)
@@ -312,7 +159,7 @@ class TicketService:
                 channel=key.channel,
                 chat_id=key.chat_id,
                 status="waiting",
-                reason=reason,
+                reason=reason.value,
                 procedure_code=procedure,
                 dossier_code=dossier_code,
                 created_at=now,
@@ -331,31 +178,22 @@ class TicketService:
                 )
             ticket_id = row.id
         self._note_open(key)
-        log.info("ticket %s opened for %s (%s)", ticket_id, redact(str(key)), reason)
+        log.info("ticket %s opened for %s (%s)", ticket_id, redact(str(key)), reason.value)
         return self._require(ticket_id)
-
-    def open_from_event(self, key: ConversationKey, event: EscalationRequested) -> Ticket:
-        """Open (or find) the ticket an :class:`EscalationRequested` asks for."""
-        return self.open(
-            key,
-            REASON_OF_EVENT.get(event.reason, "request_human"),
-            procedure=event.procedure,
-            dossier_code=event.dossier_code,
-        )
 
     def _may_have_open_ticket(self, key: ConversationKey) -> bool:
         """False only when the conversation surely has no open ticket (a set re-read every few seconds).
 
         Tickets opened by this service are added at once; one opened by another process is seen
-        within ``OPEN_KEYS_TTL`` seconds.
+        within ``open_keys_ttl`` seconds.
         """
         now = time.monotonic()
         with self._open_keys_lock:
-            if self._open_keys is None or now - self._open_keys_read_at > OPEN_KEYS_TTL:
+            if self._open_keys is None or now - self._open_keys_read_at > self.open_keys_ttl:
                 with self._sessions() as session:
                     rows = session.execute(
                         select(TicketRow.channel, TicketRow.chat_id).where(
-                            TicketRow.status.in_(("waiting", "claimed"))
+                            TicketRow.status.in_(OPEN_STATUSES)
                         )
                     ).all()
                 self._open_keys = {(channel, chat_id) for channel, chat_id in rows}
@@ -374,7 +212,7 @@ class TicketService:
                 .where(
                     TicketRow.channel == key.channel,
                     TicketRow.chat_id == key.chat_id,
-                    TicketRow.status.in_(("waiting", "claimed")),
+                    TicketRow.status.in_(OPEN_STATUSES),
                 )
                 .order_by(TicketRow.id.desc())
                 .limit(1)
@@ -407,24 +245,6 @@ class TicketService:
             )
         return ticket_id
 
-    def inbound_handler(self, handler: MessageHandler) -> MessageHandler:
-        """Wrap the engine's handler so citizen messages of open tickets are appended to them.
-
-        The message is appended before the engine sees it, so the officer's screen never lags behind
-        the conversation log. A database error here is logged and the engine still handles the message.
-        """
-
-        async def handle(message: InboundMessage) -> list[OutboundMessage]:
-            try:
-                await asyncio.to_thread(
-                    self.append_citizen_message, message.key, message.text, message.received_at
-                )
-            except Exception:
-                log.exception("could not append a message of %s to its ticket", redact(str(message.key)))
-            return await handler(message)
-
-        return handle
-
     # --- reading ------------------------------------------------------------------------------------
 
     def _views(self, session: Session, rows: Iterable[Any]) -> list[Ticket]:
@@ -437,7 +257,9 @@ class TicketService:
         names: dict[int, str] = {}
         if owners:
             names = dict(
-                session.execute(select(UserRow.id, UserRow.display_name).where(UserRow.id.in_(owners))).all()
+                session.execute(
+                    select(OFFICERS.c.id, OFFICERS.c.display_name).where(OFFICERS.c.id.in_(owners))
+                ).all()
             )
         last: dict[int, str] = {}
         latest = (
@@ -505,7 +327,7 @@ class TicketService:
     def _require(self, ticket_id: int) -> Ticket:
         ticket = self.get(ticket_id)
         if ticket is None:
-            raise TicketNotFound("Không tìm thấy yêu cầu này.")
+            raise TicketNotFound(NOT_FOUND)
         return ticket
 
     def list(self, status: str = "waiting", *, owner_id: int | None = None, limit: int = 100) -> list[Ticket]:
@@ -531,11 +353,11 @@ class TicketService:
             rows = dict(
                 session.execute(
                     select(TicketRow.status, func.count())
-                    .where(TicketRow.status.in_(("waiting", "claimed")))
+                    .where(TicketRow.status.in_(OPEN_STATUSES))
                     .group_by(TicketRow.status)
                 ).all()
             )
-            mine = 0
+            mine: int | None = 0
             if officer_id is not None:
                 mine = session.scalar(
                     select(func.count())
@@ -564,7 +386,7 @@ class TicketService:
         """:meth:`count_waiting` off the event loop (the escalation action's :class:`TicketQueue` port)."""
         return await asyncio.to_thread(self.count_waiting)
 
-    def messages(self, ticket_id: int) -> list[TicketMessage]:
+    def messages(self, ticket_id: int) -> builtins.list[TicketMessage]:
         """The messages of a ticket, oldest first."""
         with self._sessions() as session:
             stmt = (
@@ -576,16 +398,25 @@ class TicketService:
 
     # --- claiming -----------------------------------------------------------------------------------
 
-    def claim(self, ticket_id: int, officer_id: int) -> Ticket:
-        """Make ``officer_id`` the owner of a waiting ticket.
+    async def claim(self, ticket_id: int, officer_id: int) -> Ticket:
+        """Make ``officer_id`` the owner of a waiting ticket, and hold the conversation for them.
 
         The update only matches while the ticket is still waiting, so when two officers claim at once
-        exactly one row is updated and the other officer gets :class:`TicketError`.
+        exactly one row is updated and the other officer gets :class:`TicketError`. The winner's
+        conversation then goes to ``with_officer`` through the engine's lock (``hold``), after any turn
+        the bot is still answering, so that turn cannot give the conversation back to the bot.
 
         Raises:
             TicketNotFound: no such ticket.
             TicketError: the ticket is no longer waiting.
         """
+        ticket, won = await asyncio.to_thread(self._take, ticket_id, officer_id)
+        if won:
+            await self._change_mode(self._hold_for_officer, ticket.key, "could not move %s to with_officer")
+        return ticket
+
+    def _take(self, ticket_id: int, officer_id: int) -> tuple[Ticket, bool]:
+        """The claim's database half: the ticket, and whether this call claimed it."""
         with self._sessions.begin() as session:
             result = session.execute(
                 update(TicketRow)
@@ -596,38 +427,26 @@ class TicketService:
             won = getattr(result, "rowcount", 0) == 1
         ticket = self._require(ticket_id)
         if not won:
-            if ticket.status == "claimed" and ticket.owner_id == officer_id:
-                return ticket
-            who = f" bởi {ticket.owner_name}" if ticket.owner_name else ""
-            raise TicketError(
-                f"Yêu cầu này đã được nhận xử lý{who}."
-                if ticket.status == "claimed"
-                else "Yêu cầu này đã đóng."
-            )
-        self._hold_conversation(ticket.key)
-        return ticket
+            check_lost_claim(ticket, officer_id)
+        return ticket, won
 
-    def _hold_conversation(self, key: ConversationKey) -> None:
-        """Silence the bot for a ticket it was still answering (``negative_rating`` tickets)."""
+    async def _change_mode(self, change: ModeChange | None, key: ConversationKey, failure: str) -> None:
+        """Ask the engine to change the conversation's mode; a failure is logged with ``failure`` (a
+        format for the key) and the ticket stands."""
+        if change is None:
+            return
         try:
-            state = self.conversations.load(key)
-            if state.mode != Mode.WITH_OFFICER:
-                self.conversations.save(state.evolve(mode=Mode.WITH_OFFICER, continuation=None))
+            await change(key)
         except Exception:
-            log.exception("could not move %s to with_officer", redact(str(key)))
+            log.exception(failure, redact(str(key)))
 
     # --- replying -----------------------------------------------------------------------------------
 
     def _owned(self, session: Session, ticket_id: int, officer_id: int, *, admin: bool = False) -> TicketRow:
         row = session.get(TicketRow, ticket_id)
         if row is None:
-            raise TicketNotFound("Không tìm thấy yêu cầu này.")
-        if row.status == "closed":
-            raise TicketError("Yêu cầu này đã đóng.")
-        if row.status == "waiting":
-            raise NotYourTicket("Bạn cần bấm “Nhận xử lý” trước khi trả lời.")
-        if row.owner_id != officer_id and not admin:
-            raise NotYourTicket("Yêu cầu này do cán bộ khác xử lý.")
+            raise TicketNotFound(NOT_FOUND)
+        check_reply(row.status, row.owner_id, officer_id, admin=admin)
         return row
 
     async def reply(
@@ -639,7 +458,9 @@ class TicketService:
         retried by :meth:`retry_due` and shown as undelivered meanwhile.
 
         Raises:
-            TicketError: empty text, a closed ticket, or a ticket not claimed by this officer.
+            TicketError: empty text or a closed ticket.
+            NotYourTicket: a ticket not claimed by this officer.
+            TicketNotFound: no such ticket.
         """
         text = text.strip()
         if not text:
@@ -709,8 +530,8 @@ class TicketService:
         retryable = True
         try:
             await self._deliver(outbound)
-        except DeliveryError as exc:
-            error, retryable = exc.reason, exc.retryable
+        except UnavailableError as exc:
+            error, retryable = str(exc), exc.retryable
         except Exception as exc:  # a channel bug must not lose the reply
             error = f"{type(exc).__name__}: {exc}"
             log.exception("channel raised while delivering ticket message %s", message_id)
@@ -752,10 +573,10 @@ class TicketService:
         with self._sessions() as session:
             msg = session.get(TicketMessageRow, message_id)
             if msg is None:
-                raise TicketNotFound("Không tìm thấy tin nhắn này.")
+                raise TicketNotFound(MESSAGE_NOT_FOUND)
             return _message(msg)
 
-    def due_for_retry(self, limit: int = 50) -> list[int]:
+    def due_for_retry(self, limit: int = 50) -> builtins.list[int]:
         """Ids of undelivered messages whose next attempt is due."""
         with self._sessions() as session:
             stmt = (
@@ -782,7 +603,7 @@ class TicketService:
         """An officer asks to try an undelivered message again at once."""
         msg = await asyncio.to_thread(self._message_by_id, message_id)
         if msg.ticket_id != ticket_id:
-            raise TicketNotFound("Không tìm thấy tin nhắn này.")
+            raise TicketNotFound(MESSAGE_NOT_FOUND)
         return await self.attempt(message_id)
 
     # --- ending -------------------------------------------------------------------------------------
@@ -792,11 +613,8 @@ class TicketService:
         with self._sessions.begin() as session:
             row = session.get(TicketRow, ticket_id)
             if row is None:
-                raise TicketNotFound("Không tìm thấy yêu cầu này.")
-            if row.status == "closed":
-                raise TicketError("Yêu cầu này đã đóng.")
-            if row.status == "claimed" and row.owner_id != officer_id and not admin:
-                raise NotYourTicket("Yêu cầu này do cán bộ khác xử lý.")
+                raise TicketNotFound(NOT_FOUND)
+            check_end(row.status, row.owner_id, officer_id, admin=admin)
             result = session.execute(
                 update(TicketRow)
                 .where(TicketRow.id == ticket_id, TicketRow.status == row.status)
@@ -813,14 +631,6 @@ class TicketService:
                 raise TicketError("Yêu cầu này vừa được cán bộ khác cập nhật, vui lòng tải lại trang.")
         return self._require(ticket_id)
 
-    async def _release(self, key: ConversationKey) -> None:
-        if self._release_to_bot is None:
-            return
-        try:
-            await self._release_to_bot(key)
-        except Exception:
-            log.exception("could not give %s back to the bot", redact(str(key)))
-
     async def _say(self, ticket: Ticket, response: str) -> None:
         rendered = self.responses.render(response)
         message_id = await asyncio.to_thread(
@@ -834,14 +644,14 @@ class TicketService:
     ) -> Ticket:
         """Close the ticket and let the bot answer the conversation again; the citizen is told so."""
         ticket = await asyncio.to_thread(self._end, ticket_id, officer_id, "handed_back", note, admin)
-        await self._release(ticket.key)
+        await self._change_mode(self._release_to_bot, ticket.key, "could not give %s back to the bot")
         await self._say(ticket, "utter_officer_handed_back")
         return ticket
 
     async def close(self, ticket_id: int, officer_id: int, note: str, *, admin: bool = False) -> Ticket:
         """Close the ticket with a note, give the conversation back to the bot and ask for a 1-5 rating."""
         ticket = await asyncio.to_thread(self._end, ticket_id, officer_id, "closed", note, admin)
-        await self._release(ticket.key)
+        await self._change_mode(self._release_to_bot, ticket.key, "could not give %s back to the bot")
         await self._say(ticket, "utter_officer_closed")
         return ticket
 
@@ -850,8 +660,7 @@ class TicketService:
 
         Only tickets closed (not handed back) within :data:`RATING_WINDOW` are rated.
         """
-        if not 1 <= rating <= 5:
-            raise ValueError("a rating is 1 to 5")
+        check_rating(rating)
         since = self.clock() - RATING_WINDOW
         with self._sessions.begin() as session:
             ticket_id = session.scalars(
@@ -875,66 +684,3 @@ class TicketService:
                 .execution_options(synchronize_session=False)
             )
             return ticket_id if getattr(result, "rowcount", 0) == 1 else None
-
-
-# --- Event sink and retry task -------------------------------------------------------------------------
-
-
-class TicketEventSink:
-    """The engine's :class:`bot.core.ports.EventSink`: opens tickets and files ratings.
-
-    * :class:`EscalationRequested` opens a ticket (or finds the open one);
-    * :class:`FeedbackGiven` with a rating goes to the conversation's last closed ticket; a rating of the
-      bot itself at or below ``service.negative_rating_at_most`` opens a ``negative_rating`` ticket so an
-      officer can follow up.
-
-    ``publish`` is called on the event loop after the turn was saved; the database work is one or two
-    short statements.
-    """
-
-    def __init__(self, service: TicketService) -> None:
-        self.service = service
-
-    def publish(self, key: ConversationKey, events: Sequence[Event]) -> None:
-        for event in events:
-            if isinstance(event, EscalationRequested):
-                self.service.open_from_event(key, event)
-            elif isinstance(event, FeedbackGiven) and event.rating is not None:
-                filed = self.service.record_rating(key, event.rating)
-                if filed is None and event.rating <= self.service.negative_rating_at_most:
-                    self.service.open(key, "negative_rating", procedure=event.procedure)
-
-
-class DeliveryRetrier:
-    """Background task retrying undelivered ticket messages every ``interval`` seconds.
-
-    Args:
-        service: the ticket service.
-        interval: seconds between two looks.
-    """
-
-    def __init__(self, service: TicketService, interval: float = 5.0) -> None:
-        self.service = service
-        self.interval = interval
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        """Start the loop in the running event loop."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="ticket-delivery-retry")
-
-    async def stop(self) -> None:
-        """Stop the loop."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.service.retry_due()
-            except Exception:  # the loop must survive a database hiccup
-                log.exception("retrying undelivered ticket messages failed")
