@@ -15,22 +15,31 @@ instead of failing in front of a citizen.
 
 This module also owns the button payload syntax, ``/intent`` or ``/intent{"entity":"value"}`` (Rasa's),
 because catalogue buttons, action buttons and the engine's understanding all share it.
+
+Editors may change texts from the console; their versions are stored behind the
+:class:`bot.core.ports.ResponseOverrides` port and :func:`load_responses` lays them over the file at
+start-up, each checked by :func:`check_variants` (the same check the editor console runs on a save).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import random
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from bot.core.errors import UnavailableError
 from bot.core.messages import Button
+from bot.core.ports import ResponseOverrides
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "data" / "responses.yml"
 
@@ -390,3 +399,170 @@ class ResponseCatalogue:
     def text(self, key: str, **variables: Any) -> str:
         """Only the text of :meth:`render` (for pieces such as list lines and button titles)."""
         return self.render(key, **variables).text
+
+
+# --- The editors' texts over the file ----------------------------------------------------------------
+
+MAX_TEXT = 20_000
+"""Longest text an editor may type in one field or one response variant (a pasted document, not a book)."""
+
+
+def check_variants(
+    variants: Sequence[Mapping[str, Any]], allowed: frozenset[str]
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Check an editor's texts for one response key and put them in the file's shape
+    (``[{"text": ..., "buttons": [{"title", "payload"}]}]``).
+
+    Each variant has ``text`` and ``buttons`` (a list of ``{"title", "payload"}``, or one string with a
+    line ``Tiêu đề | /payload`` each, as the editor's form sends them). Empty variants are dropped. The
+    problems are plain Vietnamese, by field path (``variants.0.text``): editors read them when they
+    save a text, and when a stored text no longer fits (:func:`build_catalogue`).
+
+    Returns:
+        The variants in the file's shape, and ``{field path: problem}`` (empty when all is valid).
+    """
+    problems: dict[str, str] = {}
+    allowed_text = ", ".join("{" + v + "}" for v in sorted(allowed)) or "không có biến nào"
+    out: list[dict[str, Any]] = []
+    for i, variant in enumerate(variants):
+        text = str(variant.get("text") or "").replace("\r\n", "\n").strip()
+        raw_buttons = variant.get("buttons") or []
+        if isinstance(raw_buttons, str):
+            raw_buttons = [_button_line(line.strip()) for line in raw_buttons.splitlines() if line.strip()]
+        if not text and not raw_buttons:
+            continue
+        n, where = len(out) + 1, f"variants.{i}"
+        if not text:
+            problems[f"{where}.text"] = f"Nội dung số {n} không được để trống."
+            continue
+        if len(text) > MAX_TEXT:
+            problems[f"{where}.text"] = f"Nội dung số {n} quá dài (tối đa {MAX_TEXT} ký tự)."
+        used = _typed_variables(text, f"{where}.text", f"Nội dung số {n}", problems)
+        buttons = []
+        for j, b in enumerate(raw_buttons):
+            title, payload = _stripped(b.get("title")), _stripped(b.get("payload"))
+            bwhere = f"{where}.buttons"
+            if not title:
+                problems[bwhere] = f"Nút số {j + 1} của nội dung số {n}: cần viết «Tiêu đề | /ý_định»."
+                continue
+            if parse_payload(payload) is None:
+                problems[bwhere] = (
+                    f"Nút «{title}» của nội dung số {n}: lệnh phải có dạng /ý_định hoặc "
+                    '/ý_định{"procedure":"1.001193"} (chữ không dấu, không dấu cách).'
+                )
+                continue
+            used |= _typed_variables(title, bwhere, f"Nút «{title}»", problems)
+            buttons.append({"title": title, "payload": payload})
+        unknown = sorted(used - allowed)
+        if unknown:
+            problems.setdefault(
+                f"{where}.text",
+                f"Nội dung số {n} dùng biến không có: "
+                + ", ".join("{" + u + "}" for u in unknown)
+                + f". Câu trả lời này chỉ dùng được: {allowed_text}.",
+            )
+        entry: dict[str, Any] = {"text": text}
+        if buttons:
+            entry["buttons"] = buttons
+        out.append(entry)
+    if not out and not problems:
+        problems["variants"] = "Cần ít nhất một nội dung trả lời."
+    return out, problems
+
+
+def _stripped(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _button_line(line: str) -> dict[str, str]:
+    title, _, payload = line.partition("|")
+    return {"title": title.strip() if payload else "", "payload": payload.strip()}
+
+
+def _typed_variables(text: str, where: str, what: str, problems: dict[str, str]) -> set[str]:
+    """The variables of an editor's text; what is wrong with its braces goes to ``problems``."""
+    names: set[str] = set()
+    try:
+        parsed = list(_FORMATTER.parse(text))
+    except ValueError:
+        problems[where] = (
+            f"{what} có dấu ngoặc nhọn {{ }} không khớp. Biến viết như {{procedure_name}}; "
+            "muốn hiện dấu ngoặc nhọn thì gõ {{ hoặc }}."
+        )
+        return names
+    for _, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion:
+            problems[where] = f"{what}: chỉ dùng biến dạng {{procedure_name}}, không dùng «{{{name}}}»."
+            continue
+        names.add(name)
+    return names
+
+
+def read_responses_file(path: str | Path) -> dict[str, Any]:
+    """The responses file as parsed YAML, checked only for its ``responses:`` mapping (the catalogue
+    checks the rest).
+
+    Raises:
+        ResponseCatalogueError: no ``responses:`` mapping.
+    """
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not isinstance(data.get("responses"), dict):
+        raise ResponseCatalogueError(f"{path}: the file must have a 'responses:' mapping")
+    return data
+
+
+def build_catalogue(
+    file_data: Mapping[str, Any],
+    overrides: Mapping[str, Any],
+    schema: Mapping[str, frozenset[str]] = RESPONSE_SCHEMA,
+) -> tuple[ResponseCatalogue, dict[str, str]]:
+    """The file's catalogue with every valid override laid over it.
+
+    An override that no longer fits (its key left the schema, or it uses a variable the code stopped
+    giving) is skipped and reported, so a code change never stops the server over an old edit.
+
+    Returns:
+        The catalogue and ``{key: why skipped}``.
+    """
+    responses = dict(file_data["responses"])
+    skipped: dict[str, str] = {}
+    for key, variants in overrides.items():
+        if key not in schema:
+            skipped[key] = "câu trả lời này không còn được dùng"
+            continue
+        _, problems = check_variants(variants, schema[key])
+        if problems:
+            skipped[key] = " ".join(problems.values())
+            continue
+        responses[key] = variants
+    catalogue = ResponseCatalogue.from_mapping({**file_data, "responses": responses}, schema)
+    return catalogue, skipped
+
+
+def load_responses(
+    path: str | Path = DEFAULT_PATH,
+    overrides: ResponseOverrides | None = None,
+    schema: Mapping[str, frozenset[str]] = RESPONSE_SCHEMA,
+) -> ResponseCatalogue:
+    """The catalogue for start-up: the file (validated as always: a bad file stops the server) with the
+    editors' overrides over it.
+
+    Without ``overrides`` (tests on fakes), or when they cannot be read (the ``response_overrides`` table
+    does not exist yet), only the file.
+
+    Raises:
+        ResponseCatalogueError: the file is not valid.
+    """
+    ResponseCatalogue.load(path, schema)  # the file alone must be valid, with its usual messages
+    stored: dict[str, Any] = {}
+    if overrides is not None:
+        try:
+            stored = overrides.read()
+        except UnavailableError as exc:
+            log.warning("response overrides not read (database not migrated yet?): %s", exc)
+    catalogue, skipped = build_catalogue(read_responses_file(path), stored, schema)
+    for key, why in skipped.items():
+        log.warning("editor's text for %s not used: %s", key, why)
+    return catalogue

@@ -6,7 +6,7 @@ model or wholly by the new one, never by a half-built mix.
 
 After an editor saves a procedure or an FAQ entry, :meth:`LiveReloader.request` wakes a worker thread
 that reloads the FAQ matcher, rebuilds the knowledge search index, retrains the NLU (about 4 s; the
-training data is ``data/nlu.yml`` plus the editors' learned examples, console/learning.py; the knowledge
+training data is ``data/nlu.yml`` plus the editors' learned examples, console/learning/; the knowledge
 base reaches the NLU through the index) and loads the new model with the new index, then swaps it in.
 The training and loading are callables the composition root builds (:func:`nlu.models.nlu_trainer`,
 :func:`nlu.models.nlu_loader`), so the engine never imports the NLU.

@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.responses import DEFAULT_PATH
+from actions.registry import ActionDeps, build_actions
+from bot.core.responses import DEFAULT_PATH, load_responses
 from bot.engine.engine import Engine
-from bot.engine.live import InterpreterHolder
+from bot.engine.live import InterpreterHolder, LiveResponses
+from bot.storage.memory import ScratchConversationStore
+from bot.storage.overrides import ResponseOverrideRow, SqlResponseOverrides
 from bot.storage.sql import MessageRow
 from console.auth.users import UserService
-from console.editor import (
-    EditorError,
-    EditorService,
-    ScratchConversationStore,
-    ValidationFailed,
-    load_responses,
-    procedure_draft,
-    procedure_snapshot,
-)
+from console.editor.audit import procedure_snapshot
+from console.editor.drafts import procedure_draft
+from console.editor.errors import DraftInvalid, EditConflict, EditorError
+from console.editor.service import EditorService
 from knowledge.db import make_session_factory
 from knowledge.repository import SqlKnowledgeRepository
 from tests import factories as f
@@ -32,10 +30,15 @@ def env(db_engine):
     repo.upsert([f.marriage_registration(), f.birth_registration()])
     users = UserService(sessions)
     hoa = users.add("hoa", "matkhau-hoa", "editor", "Phạm Hoa")
-    responses = load_responses(DEFAULT_PATH, sessions)
+    overrides = SqlResponseOverrides(sessions)
+    responses = LiveResponses(load_responses(DEFAULT_PATH, overrides))
     scratch = ScratchConversationStore()
-    engine = Engine(InterpreterHolder(FakeInterpreter()), repo, scratch, responses)
-    service = EditorService(sessions, repo, responses, DEFAULT_PATH, try_engine=engine, scratch=scratch)
+    engine = Engine(
+        InterpreterHolder(FakeInterpreter()), repo, scratch, responses, build_actions(ActionDeps(repo))
+    )
+    service = EditorService(
+        sessions, repo, responses, DEFAULT_PATH, overrides, try_engine=engine, scratch=scratch
+    )
     return service, hoa, repo, sessions
 
 
@@ -52,7 +55,7 @@ def test_procedure_validation_says_what_is_wrong_in_vietnamese(env) -> None:
     draft["channels"][1]["kind"] = "fax"
     draft["legal_basis"][0]["number"] = ""
     draft["url"] = "dichvucong.gov.vn"
-    with pytest.raises(ValidationFailed) as caught:
+    with pytest.raises(DraftInvalid) as caught:
         service.save_procedure(draft, hoa, code=f.MARRIAGE)
     problems = caught.value.problems
     assert problems["name"] == "Tên thủ tục không được để trống."
@@ -68,10 +71,10 @@ def test_procedure_validation_says_what_is_wrong_in_vietnamese(env) -> None:
 
 def test_new_procedure_code_format_and_duplicate(env) -> None:
     service, hoa, _, _ = env
-    with pytest.raises(ValidationFailed) as caught:
+    with pytest.raises(DraftInvalid) as caught:
         service.save_procedure({"code": "1.23", "name": "Thủ tục thử"}, hoa)
     assert "không đúng dạng" in caught.value.problems["code"] and "1.001193" in caught.value.problems["code"]
-    with pytest.raises(ValidationFailed) as caught:
+    with pytest.raises(DraftInvalid) as caught:
         service.save_procedure({"code": f.MARRIAGE, "name": "Trùng"}, hoa)
     assert "Đã có thủ tục" in caught.value.problems["code"]
     created = service.save_procedure(
@@ -106,13 +109,13 @@ def test_changing_a_fee_text_reads_the_amount_again(env) -> None:
 
 def test_faq_validation_and_save(env) -> None:
     service, hoa, _, _ = env
-    with pytest.raises(ValidationFailed) as caught:
+    with pytest.raises(DraftInvalid) as caught:
         service.save_faq({"questions": "\n", "answer": " ", "procedure_codes": "1.001193 abc 9.999999"}, hoa)
     problems = caught.value.problems
     assert problems["questions"].startswith("Cần ít nhất một cách hỏi")
     assert problems["answer"] == "Câu trả lời không được để trống."
     assert "«abc»" in problems["procedure_codes"]
-    with pytest.raises(ValidationFailed) as caught:
+    with pytest.raises(DraftInvalid) as caught:
         service.save_faq({"questions": "Giờ làm việc?", "answer": "8h", "procedure_codes": "9.999999"}, hoa)
     assert "Chưa có thủ tục mang mã: 9.999999" in caught.value.problems["procedure_codes"]
     saved = service.save_faq(
@@ -180,11 +183,11 @@ def test_unchanged_save_writes_nothing_and_stale_version_conflicts(env) -> None:
     )
     assert not result.changed and service.audit_log() == []
     service.save_procedure({**procedure_draft(proc), "result": "Giấy khai sinh"}, hoa, code=f.BIRTH)
-    with pytest.raises(EditorError) as caught:
+    with pytest.raises(EditConflict) as caught:
         service.save_procedure(
             {**procedure_draft(proc), "result": "Khác"}, hoa, code=f.BIRTH, base_version=service.version(proc)
         )
-    assert caught.value.status == 409 and "người khác sửa" in str(caught.value)
+    assert "người khác sửa" in str(caught.value)
 
 
 def test_rollback_of_a_creation_to_before_is_refused(env) -> None:
@@ -200,17 +203,17 @@ def test_rollback_of_a_creation_to_before_is_refused(env) -> None:
 
 def test_response_override_validated_applied_and_reloaded(env) -> None:
     service, hoa, _, sessions = env
-    with pytest.raises(ValidationFailed) as caught:
+    with pytest.raises(DraftInvalid) as caught:
         service.save_response("utter_fee", [{"text": "Phí {ten_thu_tuc}: {items}"}], hoa)
     message = caught.value.problems["variants.0.text"]
     assert "{ten_thu_tuc}" in message and "{procedure_name}" in message and "{items}" in message
-    with pytest.raises(ValidationFailed) as caught:
+    with pytest.raises(DraftInvalid) as caught:
         service.save_response("utter_fee", [{"text": "Phí {procedure_name: {items}"}], hoa)
     assert "ngoặc nhọn" in caught.value.problems["variants.0.text"]
-    with pytest.raises(ValidationFailed) as caught:
+    with pytest.raises(DraftInvalid) as caught:
         service.save_response("utter_fee", [{"text": "Phí", "buttons": "Gặp cán bộ | gặp cán bộ"}], hoa)
     assert "/ý_định" in caught.value.problems["variants.0.buttons"]
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(DraftInvalid):
         service.save_response("utter_fee", [{"text": "  "}], hoa)
     assert service.responses.render("utter_fee", procedure_name="X", items="1").text.startswith(
         "Dạ, lệ phí X"
@@ -227,7 +230,9 @@ def test_response_override_validated_applied_and_reloaded(env) -> None:
     assert "Chi phí cho" in service.audit_entry(result.audit_id).diff
     # a restart loads the override over the file
     assert (
-        load_responses(DEFAULT_PATH, sessions).text("utter_fee", procedure_name="Y", items="2")
+        load_responses(DEFAULT_PATH, SqlResponseOverrides(sessions)).text(
+            "utter_fee", procedure_name="Y", items="2"
+        )
         == "Chi phí cho Y là:\n2"
     )
     # back to the file, audited; then a rollback brings the editor's text back
@@ -239,13 +244,11 @@ def test_response_override_validated_applied_and_reloaded(env) -> None:
 
 
 def test_invalid_stored_override_is_skipped_at_start_up(env) -> None:
-    from console.editor import ResponseOverrideRow
-
     _, _, _, sessions = env
     with sessions.begin() as session:
         session.add(ResponseOverrideRow(key="utter_fee", variants=[{"text": "{khong_co}"}], updated_by="x"))
         session.add(ResponseOverrideRow(key="utter_removed", variants=[{"text": "cũ"}], updated_by="x"))
-    catalogue = load_responses(DEFAULT_PATH, sessions)
+    catalogue = load_responses(DEFAULT_PATH, SqlResponseOverrides(sessions))
     assert catalogue.text("utter_fee", procedure_name="X", items="1").startswith("Dạ, lệ phí X")
 
 
@@ -264,5 +267,5 @@ async def test_try_box_answers_with_current_content_and_logs_nothing(env) -> Non
     assert "75.000" in replies[0].text
     with sessions() as session:
         assert session.query(MessageRow).count() == 0
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(DraftInvalid):
         await service.try_message("   ", hoa)

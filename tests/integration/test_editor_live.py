@@ -13,7 +13,7 @@ import pytest
 
 from bot.core.responses import ResponseCatalogue
 from bot.engine.live import InterpreterHolder, LiveReloader, LiveResponses
-from console.editor import procedure_draft
+from console.editor.drafts import procedure_draft
 from nlu.models import prune_models
 
 BIRTH = "1.001193"

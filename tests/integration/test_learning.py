@@ -13,14 +13,9 @@ from bot.core.ports import MessageRecord
 from bot.handoff.tables import TicketRow
 from bot.storage.sql import SqlConversationStore
 from console.auth.users import User
-from console.learning import (
-    ImportRefused,
-    InvalidAssignment,
-    LearningService,
-    ReviewItemRow,
-    TrainingExampleRow,
-    key_of,
-)
+from console.learning.errors import ImportRefused, InvalidAssignment
+from console.learning.service import LearningService
+from console.learning.tables import ReviewItemRow, TrainingExampleRow, key_of
 from knowledge.db import make_session_factory
 from knowledge.domain import FaqEntry
 from knowledge.repository import SqlKnowledgeRepository

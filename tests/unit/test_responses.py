@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.core.errors import UnavailableError
 from bot.core.messages import Button
 from bot.core.responses import (
     DEFAULT_PATH,
@@ -16,9 +17,12 @@ from bot.core.responses import (
     ResponseCatalogue,
     ResponseCatalogueError,
     ResponseRenderError,
+    check_variants,
+    load_responses,
     make_payload,
     parse_payload,
 )
+from bot.storage.memory import InMemoryResponseOverrides
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = yaml.safe_load(DEFAULT_PATH.read_text(encoding="utf-8"))
@@ -125,3 +129,51 @@ def test_payload_round_trip() -> None:
 )
 def test_not_payloads(text: str) -> None:
     assert parse_payload(text) is None
+
+
+# --- the editors' texts over the file ------------------------------------------------------------------
+
+
+def test_overrides_are_laid_over_the_file() -> None:
+    overrides = InMemoryResponseOverrides({"utter_greet": [{"text": "Chào anh/chị ạ."}]})
+    catalogue = load_responses(DEFAULT_PATH, overrides)
+    assert catalogue.text("utter_greet") == "Chào anh/chị ạ."
+    assert catalogue.text("utter_thank") == ResponseCatalogue.load().text("utter_thank")
+
+
+def test_an_override_that_no_longer_fits_is_skipped_not_fatal(caplog: pytest.LogCaptureFixture) -> None:
+    overrides = InMemoryResponseOverrides(
+        {"utter_fee": [{"text": "{khong_co}"}], "utter_removed": [{"text": "cũ"}]}
+    )
+    catalogue = load_responses(DEFAULT_PATH, overrides)
+    assert catalogue.render("utter_fee", procedure_name="X", items="1").text.startswith("Dạ, lệ phí X")
+    skipped = " ".join(r.getMessage() for r in caplog.records)
+    assert "utter_fee not used" in skipped and "{khong_co}" in skipped
+    assert "utter_removed not used: câu trả lời này không còn được dùng" in skipped
+
+
+def test_unreadable_overrides_leave_the_file_alone() -> None:
+    class Down(InMemoryResponseOverrides):
+        def read(self) -> dict:
+            raise UnavailableError("no such table: response_overrides")
+
+    assert load_responses(DEFAULT_PATH, Down()).text("utter_greet") == ResponseCatalogue.load().text(
+        "utter_greet"
+    )
+
+
+def test_check_variants_reads_button_lines_and_says_what_is_wrong_in_vietnamese() -> None:
+    variants, problems = check_variants(
+        [{"text": " Phí {procedure_name} ", "buttons": "Gặp cán bộ | /request_human\n\n"}, {"text": ""}],
+        frozenset({"procedure_name"}),
+    )
+    assert problems == {}
+    assert variants == [
+        {"text": "Phí {procedure_name}", "buttons": [{"title": "Gặp cán bộ", "payload": "/request_human"}]}
+    ]
+    _, problems = check_variants(
+        [{"text": "{ten}", "buttons": "không có lệnh"}], frozenset({"procedure_name"})
+    )
+    assert "{ten}" in problems["variants.0.text"] and "{procedure_name}" in problems["variants.0.text"]
+    assert "Tiêu đề | /ý_định" in problems["variants.0.buttons"]
+    assert check_variants([], frozenset())[1] == {"variants": "Cần ít nhất một nội dung trả lời."}

@@ -4,10 +4,11 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-25 14:00:00
 
-Hand-written, generic types only, so it runs on SQLite and PostgreSQL alike. Tables of console.editor:
-``audit_log`` (AuditLogRow: who changed which record when, full JSON snapshots before and after, their
-diff; rollbacks point at the entry they restore) and ``response_overrides`` (ResponseOverrideRow: an
-editor's texts for one key of data/responses.yml, laid over the file at start-up).
+Hand-written, generic types only, so it runs on SQLite and PostgreSQL alike. Tables of the editor
+console: ``audit_log`` (console.editor.tables.AuditLogRow: who changed which record when, full JSON
+snapshots before and after, their diff; rollbacks point at the entry they restore) and
+``response_overrides`` (bot.storage.overrides.ResponseOverrideRow: an editor's texts for one key of
+data/responses.yml, laid over the file at start-up).
 """
 
 import sqlalchemy as sa

@@ -4,11 +4,12 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-26 10:00:00
 
-Hand-written, generic types only, so it runs on SQLite and PostgreSQL alike. Tables of console.learning:
-``training_examples`` (TrainingExampleRow: a text the NLU trains on besides data/nlu.yml, its intent and
-procedure annotation, source ``learned`` or ``import``, who added it and when; one row per text, keyed by
-the hash of the text ignoring case and spaces) and ``review_items`` (ReviewItemRow: an editor's decision,
-assigned or dismissed, on one group of the "Câu chưa trả lời được" inbox).
+Hand-written, generic types only, so it runs on SQLite and PostgreSQL alike. Tables of
+console.learning.tables: ``training_examples`` (TrainingExampleRow: a text the NLU trains on besides
+data/nlu.yml, its intent and procedure annotation, source ``learned`` or ``import``, who added it and when;
+one row per text, keyed by the hash of the text ignoring case and spaces) and ``review_items``
+(ReviewItemRow: an editor's decision, assigned or dismissed, on one group of the "Câu chưa trả lời được"
+inbox).
 """
 
 import sqlalchemy as sa
