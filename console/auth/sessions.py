@@ -121,7 +121,7 @@ class ConsoleAuth:
 
         A new session is remembered on ``request.state`` so :meth:`save_if_new` can set its cookie.
         """
-        cached = getattr(request.state, "console_session", None)
+        cached: dict[str, Any] | None = getattr(request.state, "console_session", None)
         if cached is not None:
             return cached
         raw = request.cookies.get(COOKIE_NAME)

@@ -57,7 +57,8 @@ def make_diff(before: Any, after: Any) -> str:
 
 def procedure_snapshot(proc: Procedure) -> dict[str, Any]:
     """What the audit log keeps of a procedure: everything but the timestamp, as JSON has it."""
-    return json.loads(json.dumps(proc.content_key(), ensure_ascii=False))
+    snapshot: dict[str, Any] = json.loads(json.dumps(proc.content_key(), ensure_ascii=False))
+    return snapshot
 
 
 def faq_snapshot(entry: FaqEntry) -> dict[str, Any]:

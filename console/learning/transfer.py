@@ -236,7 +236,7 @@ class DataTransfer:
                     + (f"; không biết cột {', '.join(unknown)}" if unknown else "") + "."
                 ]
             )  # fmt: skip
-        raw = []
+        raw: list[tuple[int, dict[str, Any] | None, str | None]] = []
         for values in reader:
             line = reader.line_num
             if not any(v.strip() for v in values):
@@ -263,7 +263,7 @@ class DataTransfer:
             items = next((v for k, v in root.value if k.value == "faq"), None)
         if not isinstance(items, yaml.SequenceNode):
             raise ImportRefused(["Dòng 1: tệp YAML phải có khóa «faq:» chứa danh sách câu hỏi."])
-        raw = []
+        raw: list[tuple[int, dict[str, Any] | None, str | None]] = []
         for node in items.value:
             line = node.start_mark.line + 1
             value = yaml.safe_load(yaml.serialize(node))
