@@ -118,16 +118,12 @@ def _start_channels(app: FastAPI, container: Container, runtime: Runtime) -> Non
 def _mount_console(app: FastAPI, container: Container) -> None:
     """The officer console (``/console``), its JSON API (``/api``), the analytics dashboard
     (``/console/analytics``, ``/api/analytics``) and the delivery retry task."""
-    from console.analytics_api import analytics_api_router
-    from console.analytics_pages import analytics_pages_router
-    from console.api import api_router
-    from console.pages import console_router
+    from console.web import analytics, analytics_api, api, officer
 
-    auth = container.console_auth
-    app.include_router(api_router(container.tickets, auth))
-    app.include_router(console_router(container.tickets, auth, timezone=container.escalation.timezone))
-    app.include_router(analytics_api_router(container.analytics, auth))
-    app.include_router(analytics_pages_router(container.analytics, auth))
+    app.include_router(api.router)
+    app.include_router(officer.router)
+    app.include_router(analytics_api.router)
+    app.include_router(analytics.router)
     retrier = DeliveryRetrier(container.tickets, container.escalation.retry_interval_seconds)
     app.state.startup_hooks.append(retrier.start)
     app.state.shutdown_hooks.append(retrier.stop)
@@ -138,26 +134,18 @@ def _mount_console(app: FastAPI, container: Container) -> None:
 def _mount_learning(app: FastAPI, container: Container) -> None:
     """The editors' inbox of unanswered messages and data import/export (``/console/learning``,
     ``/api/learning``); assignments and imports go live through the editor console's reloader."""
-    from console.learning_api import learning_api_router
-    from console.learning_pages import learning_router
+    from console.web import learning, learning_api
 
-    auth, learning = container.console_auth, container.learning
-    app.include_router(learning_api_router(learning, auth))
-    app.include_router(
-        learning_router(
-            learning, auth, status=container.live_reloader.status, timezone=container.escalation.timezone
-        )
-    )
+    app.include_router(learning_api.router)
+    app.include_router(learning.router)
 
 
 def _mount_editor(app: FastAPI, container: Container) -> None:
     """The editor console (``/console/editor``) and its API (``/api/editor``); changes go live."""
-    from console.editor_api import editor_api_router
-    from console.editor_pages import editor_router
+    from console.web import editor, editor_api
 
-    auth, editor = container.console_auth, container.editor
-    app.include_router(editor_api_router(editor, auth))
-    app.include_router(editor_router(editor, auth, timezone=container.escalation.timezone))
+    app.include_router(editor_api.router)
+    app.include_router(editor.router)
 
     async def finish_reload() -> None:  # a rebuild in progress may finish; it is never cut in half
         await asyncio.to_thread(container.live_reloader.close)
