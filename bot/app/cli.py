@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
         nlu_cli = None
     if nlu_cli is not None:
         nlu_cli.add_parser(sub, bind=_with_nlu_files)
+    from bot.app import evaluation
+
+    evaluation.add_parser(sub)
 
     p = sub.add_parser("serve", help="chạy máy chủ: web chat, REST, Telegram/Zalo khi có cấu hình")
     p.add_argument("--host", default=None)
