@@ -104,7 +104,10 @@ def stacked_bars(
     plot_h = _H - _TOP - _BOTTOM
     slot = (_W - _LEFT - 8) / n
     bar = max(min(slot * 0.7, 48), 2)
-    y = lambda v: _TOP + plot_h - v / top * plot_h  # noqa: E731
+
+    def y(value: float) -> float:
+        return _TOP + plot_h - value / top * plot_h
+
     out = [
         f'<svg id="{chart_id}" class="chart" viewBox="0 0 {_W} {_H}" role="img" '
         f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',

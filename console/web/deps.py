@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Protocol, cast
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 
 from bot.core.errors import Forbidden
 from bot.engine.live import ReloadStatus
+from bot.handoff.hours import EscalationConfig
 from bot.handoff.service import TicketService
 from console.analytics.service import AnalyticsService
 from console.auth.sessions import ConsoleAuth, NotLoggedIn
@@ -44,9 +45,34 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 # --- The services of the running app ------------------------------------------------------------------
 
 
-def _root(request: Request) -> Any:
+class _Reloader(Protocol):
+    """Where the live rebuild stands."""
+
+    def status(self) -> ReloadStatus: ...
+
+
+class ConsoleRoot(Protocol):
+    """What the console's routers need from the composition root's object on ``app.state``."""
+
+    @property
+    def console_auth(self) -> ConsoleAuth: ...
+    @property
+    def tickets(self) -> TicketService: ...
+    @property
+    def editor(self) -> EditorService: ...
+    @property
+    def learning(self) -> LearningService: ...
+    @property
+    def analytics(self) -> AnalyticsService: ...
+    @property
+    def live_reloader(self) -> _Reloader: ...
+    @property
+    def escalation(self) -> EscalationConfig: ...
+
+
+def _root(request: Request) -> ConsoleRoot:
     """What the composition root put on the app: the one place that knows where the services are."""
-    return request.app.state.container
+    return cast(ConsoleRoot, request.app.state.container)
 
 
 def console_auth(request: Request) -> ConsoleAuth:

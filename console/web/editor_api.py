@@ -348,7 +348,7 @@ def save_message(result: SaveResult) -> str:
     return "Đã lưu. Trợ lý ảo đang cập nhật (thường dưới 15 giây) rồi trả lời theo nội dung mới."
 
 
-_ERRORS = {
+_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ProblemOut, "description": "not logged in"},
     403: {"description": "not an editor, or a missing CSRF token"},
     422: {"model": ProblemOut, "description": "the draft does not validate"},

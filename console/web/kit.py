@@ -158,7 +158,7 @@ class PageRoute(APIRoute):
             except LoginRequired:
                 return RedirectResponse(LOGIN_URL, status_code=303)
             except HelplineError as exc:
-                page = getattr(request.state, "console_page", None)
+                page: Page | None = getattr(request.state, "console_page", None)
                 if page is None:
                     raise
                 return page.error(str(exc), status_of(exc))

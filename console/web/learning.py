@@ -10,7 +10,7 @@ an assignment.
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -208,7 +208,9 @@ async def _import(page: Page, service: Learning, what: str, upload: Any) -> Resp
     if not isinstance(upload, UploadFile) or not upload.filename:
         return await data_page(page, service, error="Hãy chọn tệp cần nhập.", status_code=422)
     name = upload.filename.lower()
-    fmt = "csv" if name.endswith(".csv") else "yaml" if name.endswith((".yml", ".yaml")) else None
+    fmt: Literal["csv", "yaml"] | None = (
+        "csv" if name.endswith(".csv") else "yaml" if name.endswith((".yml", ".yaml")) else None
+    )
     if fmt is None:
         return await data_page(
             page, service, error="Chỉ nhập được tệp .csv, .yml hoặc .yaml.", status_code=422
