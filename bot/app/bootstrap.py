@@ -28,7 +28,7 @@ from bot.core.ports import (
     InMemoryDossierSubscriptions,
     Interpreter,
 )
-from bot.core.responses import ResponseCatalogue
+from bot.core.responses import ResponseCatalogue, load_responses
 from bot.core.settings import Settings
 from bot.dossiers.config import DossierConfig
 from bot.dossiers.demo import seed_demo_dossiers
@@ -38,13 +38,14 @@ from bot.dossiers.local import LocalDossierGateway
 from bot.dossiers.subscriptions import SqlDossierSubscriptions
 from bot.dossiers.watcher import DossierWatcher
 from bot.engine.engine import Engine, build_actions
-from bot.engine.live import InterpreterHolder, LiveReloader
+from bot.engine.live import InterpreterHolder, LiveReloader, LiveResponses
 from bot.engine.policy import Policy, PolicyConfig
 from bot.handoff.hours import EscalationConfig
 from bot.handoff.service import TicketService
 from bot.handoff.sink import TicketEventSink
+from bot.storage.overrides import SqlResponseOverrides
 from bot.storage.sql import SqlConversationStore, SqlDeduplicator
-from console.analytics import AnalyticsService
+from console.analytics.service import AnalyticsService
 from console.auth.sessions import ConsoleAuth, resolve_secret
 from console.auth.users import UserService
 from knowledge.cache import CachedKnowledgeRepository
@@ -58,9 +59,9 @@ from knowledge.seed import SEED_PATH, read_records, with_aliases
 from knowledge.text import load_abbreviations, load_aliases
 
 if TYPE_CHECKING:
-    from bot.engine.live import LiveResponses
-    from console.editor import EditorService
-    from console.learning import LearningConfig, LearningService
+    from console.editor.service import EditorService
+    from console.learning.config import LearningConfig
+    from console.learning.service import LearningService
     from nlu.training_data import TrainingData
 
 log = logging.getLogger(__name__)
@@ -110,11 +111,9 @@ class Container:
 
     @cached_property
     def responses(self) -> ResponseCatalogue:
-        """data/responses.yml with the editors' texts over it (console/editor.py), swappable live."""
-        from console.editor import load_responses
-
-        sessions = self.sessions if self.officers_enabled else None
-        return load_responses(self.settings.data_dir / "responses.yml", sessions)
+        """data/responses.yml with the editors' texts over it (bot/core/responses.py), swappable live."""
+        overrides = SqlResponseOverrides(self.sessions) if self.officers_enabled else None
+        return LiveResponses(load_responses(self.settings.data_dir / "responses.yml", overrides))
 
     @cached_property
     def conversations(self) -> ConversationStore:
@@ -175,7 +174,8 @@ class Container:
     def editor(self) -> EditorService:
         """The editor console's service; its "try it" box runs the real engine on a scratch store."""
         from actions.dossier import DossierStatusAction
-        from console.editor import EditorService, ScratchConversationStore
+        from bot.storage.memory import ScratchConversationStore
+        from console.editor.service import EditorService
 
         scratch = ScratchConversationStore()
         # The real engine's actions; dossier lookups without the shared lockouts and subscriptions.
@@ -193,6 +193,7 @@ class Container:
             self.knowledge,
             cast("LiveResponses", self.responses),
             self.settings.data_dir / "responses.yml",
+            SqlResponseOverrides(self.sessions),
             reloader=self.live_reloader,
             try_engine=try_engine,
             scratch=scratch,
@@ -301,7 +302,7 @@ class Container:
     @cached_property
     def learning_config(self) -> LearningConfig:
         """The ``learning:`` section of config.yml (checked at start-up)."""
-        from console.learning import LearningConfig
+        from console.learning.config import LearningConfig
 
         try:
             return LearningConfig.model_validate(self.config.get("learning") or {})
@@ -312,7 +313,7 @@ class Container:
     def learning(self) -> LearningService:
         """The editors' inbox of unanswered messages, learned examples, FAQ/example import and export;
         an assignment or an import goes live through :attr:`live_reloader`."""
-        from console.learning import LearningService
+        from console.learning.service import LearningService
         from nlu.training_data import load_training_data
 
         intents = load_training_data(self.settings.data_dir / "nlu.yml").intents

@@ -13,6 +13,7 @@ Port                     Real adapter                                Fake (recor
                          :class:`bot.dossiers.http.HttpDossierGateway`    :class:`InMemoryDossierGateway`
 :class:`DossierAccessGuard` :class:`bot.dossiers.guard.SqlDossierAccessGuard` :class:`InMemoryDossierAccessGuard`
 :class:`DossierSubscriptions` :class:`bot.dossiers.subscriptions.SqlDossierSubscriptions` :class:`InMemoryDossierSubscriptions`
+:class:`ResponseOverrides`  :class:`bot.storage.overrides.SqlResponseOverrides`  :class:`bot.storage.memory.InMemoryResponseOverrides`
 =======================  ==========================================  =====================================
 """
 
@@ -448,3 +449,24 @@ class InMemoryDossierSubscriptions:
 
     async def unsubscribe(self, code: str, key: ConversationKey) -> None:
         self.rows.pop((code, key), None)
+
+
+class ResponseOverrides(Protocol):
+    """The editors' versions of response texts, laid over ``data/responses.yml``: one list of variants
+    (in the file's shape) per response key an editor changed."""
+
+    def read(self) -> dict[str, Any]:
+        """Every stored override, by key.
+
+        Raises:
+            UnavailableError: the store cannot be read (database down, or not migrated yet).
+        """
+        ...
+
+    def put(self, key: str, variants: list[dict[str, Any]], by: str) -> None:
+        """Store the variants of ``key`` (replacing the previous ones); ``by`` is the editor's name."""
+        ...
+
+    def drop(self, key: str) -> None:
+        """Forget the override of ``key``, so the file's texts are used again."""
+        ...

@@ -20,11 +20,12 @@ MIGRATIONS = Path(__file__).resolve().parent
 TABLE_MODULES = (
     "knowledge.models",
     "bot.storage.sql",
+    "bot.storage.overrides",
     "bot.channels.rest",
     "bot.dossiers.tables",
     "console.auth.tables",
-    "console.editor",
-    "console.learning",
+    "console.editor.tables",
+    "console.learning.tables",
     "bot.handoff.tables",
 )
 """Every module that defines tables; importing them registers their tables on ``Base.metadata``."""
