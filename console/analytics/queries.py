@@ -205,7 +205,7 @@ def top_procedures(session: Session, since: datetime, until: datetime, top: int)
         .limit(top)
     )
     return [
-        RankedItem(key=code, label=name or "", turns=int(n), conversations=int(c))
+        RankedItem(key=str(code), label=name or "", turns=int(n), conversations=int(c))  # never NULL here
         for code, name, n, c in session.execute(stmt)
     ]
 
@@ -223,7 +223,7 @@ def top_intents(session: Session, since: datetime, until: datetime, top: int) ->
         .limit(top)
     )
     return [
-        RankedItem(key=intent, label="", turns=int(n), conversations=int(c))
+        RankedItem(key=str(intent), label="", turns=int(n), conversations=int(c))  # never NULL here
         for intent, n, c in session.execute(stmt)
     ]
 
