@@ -10,7 +10,7 @@ The dialogue::
 
 Nothing about a dossier is said before the digits match. An unknown code and wrong digits get the same
 reply, and both count as a failed verification for the chat and for the code: after
-:attr:`bot.dossiers.config.DossierConfig.verification_attempts` failures the lookup is locked for a while,
+:attr:`bot.core.config.DossierConfig.verification_attempts` failures the lookup is locked for a while,
 so codes cannot be enumerated. The action speaks only through ports (:class:`bot.core.ports.DossierGateway`,
 :class:`bot.core.ports.DossierAccessGuard`, :class:`bot.core.ports.DossierSubscriptions`), one constructor
 parameter each. The code shapes, the policy's rule and the wording it shares with the watcher are in

@@ -131,16 +131,18 @@ def database(backend: str, tmp: Path) -> Iterator[str]:
 
 def populate(db_url: str, officers: int, waiting: int, claimed_each: int) -> dict[str, Any]:
     """Officer accounts and tickets, written through the services (the server already migrated)."""
-    from bot.app.bootstrap import Container
+    from bot.app.bootstrap import bootstrap
     from bot.core.domain import TicketReason
     from bot.core.messages import ConversationKey
     from bot.core.settings import Settings
     from bot.handoff.service import TicketService
 
-    container = Container(settings=Settings(database_url=db_url))
+    container = bootstrap(Settings(database_url=db_url))
     # No engine to hold conversations for the officers: the benchmark reads tickets, not chat states.
     users = container.users
-    tickets = TicketService(container.sessions, container.conversations, container.responses)
+    tickets = TicketService(
+        container.adapters.sessions, container.adapters.conversations, container.responses
+    )
     reasons = list(TicketReason)
     start = time.perf_counter()
     ids = [
@@ -169,7 +171,7 @@ def populate(db_url: str, officers: int, waiting: int, claimed_each: int) -> dic
     for _ in range(waiting):
         open_one()
     counts = tickets.counts()
-    container.db_engine.dispose()
+    container.adapters.db.dispose()
     return {
         "officers": officers,
         "waiting_tickets": counts["waiting"],

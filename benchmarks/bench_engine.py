@@ -172,12 +172,12 @@ VARIANTS = (
 def instrumented_engine(settings: Any, clock: Clock, variant: Variant, texts: list[str]) -> Any:
     """The container's engine with timers around store, interpreter, knowledge and actions."""
     from actions.registry import ActionDeps, build_actions
-    from bot.app.bootstrap import Container
+    from bot.app.bootstrap import bootstrap
     from bot.engine.engine import Engine
 
-    container = Container(settings=settings)
+    container = bootstrap(settings)
     container.prepare()
-    store = container.conversations
+    store = container.adapters.conversations
     timed_store = _Proxy(
         store,
         load=clock.wrap("state_load", store.load),

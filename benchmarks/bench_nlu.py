@@ -45,13 +45,13 @@ def child_train(model_dir: Path) -> None:
 def child_parse(db: Path, model_dir: Path, rounds: int) -> None:
     """Load index and model, measure memory and parse latency, print the figures as JSON."""
     out: dict[str, Any] = {"rss_mb_after_imports": status_mb("VmRSS")}
-    from bot.app.bootstrap import Container
+    from bot.app.bootstrap import bootstrap
     from nlu.models import load_model
 
     out["rss_mb_after_imports"] = status_mb("VmRSS")
-    container = Container(settings=_settings(db, model_dir))
+    container = bootstrap(_settings(db, model_dir))
     start = time.perf_counter()
-    index = container.search_index  # reads all procedures from SQLite, builds the index
+    index = container.search.current  # reads all procedures from SQLite, builds the index
     out["catalogue_and_index_load_s"] = round(time.perf_counter() - start, 2)
     out["procedures"] = container.knowledge.count()
     out["rss_mb_with_catalogue_index"] = status_mb("VmRSS")
@@ -96,15 +96,15 @@ def main() -> None:
         child_parse(args.db, args.model_dir, args.rounds)
         return
 
-    from bot.app.bootstrap import Container
+    from bot.app.bootstrap import bootstrap
 
     result: dict[str, Any] = {}
     with temp_dir("helpline-bench-nlu-") as tmp:
         db, model_dir = tmp / "helpline.sqlite3", tmp / "models"
-        container = Container(settings=_settings(db, model_dir))
+        container = bootstrap(_settings(db, model_dir))
         container.migrate()
         container.seed_if_empty()
-        container.db_engine.dispose()
+        container.adapters.db.dispose()
 
         trains = []
         for i in range(args.train_repeats):

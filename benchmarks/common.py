@@ -121,7 +121,7 @@ def workspace(train_model: bool = True) -> Iterator[tuple[Any, dict[str, float]]
     load model + build the search index). The model is trained into the temp folder, unless
     ``train_model`` is False and ``var/models`` already has one.
     """
-    from bot.app.bootstrap import Container
+    from bot.app.bootstrap import bootstrap
     from bot.core.settings import Settings
     from nlu.models import DEFAULT_MODEL_DIR
 
@@ -134,7 +134,7 @@ def workspace(train_model: bool = True) -> Iterator[tuple[Any, dict[str, float]]
             model_dir = DEFAULT_MODEL_DIR
         settings = Settings(database_url=f"sqlite:///{tmp}/helpline.sqlite3", model_dir=model_dir)
         start = time.perf_counter()
-        Container(settings=settings).prepare()  # migrate + seed once; later containers reuse the file
+        bootstrap(settings).prepare()  # migrate + seed once; later containers reuse the file
         timings["prepare_s"] = round(time.perf_counter() - start, 2)
         yield settings, timings
 

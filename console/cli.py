@@ -9,12 +9,18 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from console.auth.users import ROLES, UserExistsError
+from console.auth.users import ROLES, UserExistsError, UserService
 
-if TYPE_CHECKING:
-    from bot.app.bootstrap import Container
+
+class AccountsContext(Protocol):
+    """What the ``user`` commands need from the running application (the composition root's app)."""
+
+    @property
+    def users(self) -> UserService: ...
+
+    def migrate(self) -> None: ...
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,7 +50,7 @@ def _password(args: argparse.Namespace) -> str | None:
     return first
 
 
-def cmd_user_add(args: argparse.Namespace, container: Container) -> int:
+def cmd_user_add(args: argparse.Namespace, container: AccountsContext) -> int:
     """Create a console account."""
     password = _password(args)
     if password is None:
@@ -62,7 +68,7 @@ def cmd_user_add(args: argparse.Namespace, container: Container) -> int:
     return 0
 
 
-def cmd_user_disable(args: argparse.Namespace, container: Container) -> int:
+def cmd_user_disable(args: argparse.Namespace, container: AccountsContext) -> int:
     """Disable a console account (its sessions stop working at once)."""
     container.migrate()
     if not container.users.set_active(args.username, False):

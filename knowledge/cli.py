@@ -7,13 +7,26 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from knowledge.domain import CHANNEL_LABELS, ONLINE_LEVEL_LABELS, ImportReport, Procedure
+from knowledge.ports import KnowledgeRepository
+from knowledge.search import SearchIndex
 from knowledge.seed import SEED_PATH, is_seed_format, read_records, with_aliases, write_records, write_seed
 
-if TYPE_CHECKING:
-    from bot.app.bootstrap import Container
+
+class KnowledgeContext(Protocol):
+    """What the ``kb`` commands need from the running application (the composition root's app)."""
+
+    knowledge: KnowledgeRepository
+
+    @property
+    def aliases(self) -> dict[str, list[str]]: ...
+
+    def migrate(self) -> None: ...
+
+    def build_search_index(self) -> SearchIndex: ...
+
 
 DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -86,7 +99,7 @@ def _report_dict(report: ImportReport, seconds: float) -> dict[str, object]:
     }
 
 
-def cmd_import(args: argparse.Namespace, container: Container) -> int:
+def cmd_import(args: argparse.Namespace, container: KnowledgeContext) -> int:
     start = time.perf_counter()
     container.migrate()
     if args.paths:
@@ -150,7 +163,7 @@ def render_procedure(p: Procedure) -> str:
     return "\n".join(lines)
 
 
-def cmd_show(args: argparse.Namespace, container: Container) -> int:
+def cmd_show(args: argparse.Namespace, container: KnowledgeContext) -> int:
     container.migrate()
     proc = container.knowledge.get(args.code.strip())
     if proc is None:
@@ -163,9 +176,9 @@ def cmd_show(args: argparse.Namespace, container: Container) -> int:
     return 0
 
 
-def cmd_search(args: argparse.Namespace, container: Container) -> int:
+def cmd_search(args: argparse.Namespace, container: KnowledgeContext) -> int:
     container.migrate()
-    hits = container.search_index.search(" ".join(args.text), k=args.k)
+    hits = container.build_search_index().search(" ".join(args.text), k=args.k)
     if args.json:
         print(json.dumps([h.__dict__ for h in hits], ensure_ascii=False, indent=2))
     elif not hits:
@@ -183,7 +196,7 @@ def stats(records: list[Procedure]) -> dict[str, object]:
     return coverage(records)
 
 
-def cmd_stats(args: argparse.Namespace, container: Container) -> int:
+def cmd_stats(args: argparse.Namespace, container: KnowledgeContext) -> int:
     container.migrate()
     data = stats(list(container.knowledge.all_procedures()))
     if args.json:
@@ -194,7 +207,7 @@ def cmd_stats(args: argparse.Namespace, container: Container) -> int:
     return 0
 
 
-def cmd_export(args: argparse.Namespace, container: Container) -> int:
+def cmd_export(args: argparse.Namespace, container: KnowledgeContext) -> int:
     container.migrate()
     records = container.knowledge.all_procedures()
     if args.out is None:
@@ -210,7 +223,7 @@ def cmd_export(args: argparse.Namespace, container: Container) -> int:
     return 0
 
 
-def cmd_build_seed(args: argparse.Namespace, container: Container) -> int:
+def cmd_build_seed(args: argparse.Namespace, container: KnowledgeContext) -> int:
     from knowledge.importers import load_sources
 
     missing = [p for p in args.source if not p.exists()]

@@ -78,14 +78,14 @@ def nlu_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def seeded_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file migrated and loaded with the shipped seed, copied by each test that needs one."""
-    from bot.app.bootstrap import Container
+    from bot.app.bootstrap import bootstrap
     from bot.core.settings import Settings
 
     path = tmp_path_factory.mktemp("seeded") / "template.sqlite3"
-    container = Container(settings=Settings(database_url=f"sqlite:///{path}"))
+    container = bootstrap(Settings(database_url=f"sqlite:///{path}"))
     container.migrate()
     container.seed_if_empty()
-    container.db_engine.dispose()
+    container.adapters.db.dispose()
     return path
 
 

@@ -1,53 +1,75 @@
-"""The one composition root: builds the real adapters from settings; tests pass fakes instead.
+"""The composition root: the one module that imports everything and wires it.
 
-Every command and the server get their objects here, never from module globals.
+Three steps, in the style of cosmicpython's ``bootstrap.py``:
+
+1. :func:`real_adapters` builds one adapter per port from the settings (the only reader of the database
+   URL, the model folder and the platform secrets); tests call ``tests/fakes/adapters.fake_adapters``
+   instead, which returns the same :class:`Adapters` with fakes in any field they choose.
+2. :func:`bootstrap` takes settings, the typed config.yml and the adapters and returns an :class:`App`.
+3. :class:`App` builds each service on first use (so ``helpline kb show`` never loads the NLU) and
+   :meth:`App.prepare` readies everything the server needs: schema, seed, NLU, engine.
+
+The server (:mod:`bot.app.server`) only mounts what the app holds and starts its jobs; the command line
+(:mod:`bot.app.cli`) hands the app to each package's commands. Every port always has an adapter: there
+is no "no database" mode that silently switches parts off.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, cast
+from pathlib import Path
+from typing import Any, Protocol
 
 import httpx
-import yaml
+from fastapi import APIRouter
 from sqlalchemy import Engine as DbEngine
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions.escalation import EscalateAction
+from actions.registry import ActionDeps, build_actions
 from bot.app.migrations import migrate
-from bot.channels.base import Deduplicator, InMemoryDeduplicator
+from bot.channels.base import ChannelRegistry, Deduplicator, InboundQueue, MessageHandler, OutputChannel
+from bot.channels.rest import RestOutbox, SqlRestOutbox, rest_router
+from bot.core.config import EscalationConfig, HelplineConfig, WorkingHours, load_config
+from bot.core.live import InterpreterHolder, LiveResponses
+from bot.core.messages import ConversationKey, OutboundMessage
 from bot.core.ports import (
     ConversationStore,
     DossierAccessGuard,
     DossierGateway,
     DossierSubscriptions,
     InMemoryDossierAccessGuard,
-    InMemoryDossierGateway,
     InMemoryDossierSubscriptions,
     Interpreter,
+    ResponseOverrides,
 )
-from bot.core.responses import ResponseCatalogue, load_responses
+from bot.core.responses import load_responses
 from bot.core.settings import Settings
-from bot.dossiers.config import DossierConfig
 from bot.dossiers.demo import seed_demo_dossiers
 from bot.dossiers.guard import SqlDossierAccessGuard
 from bot.dossiers.http import HttpDossierGateway
 from bot.dossiers.local import LocalDossierGateway
 from bot.dossiers.subscriptions import SqlDossierSubscriptions
 from bot.dossiers.watcher import DossierWatcher
-from bot.engine.engine import Engine, build_actions
-from bot.engine.live import InterpreterHolder, LiveReloader, LiveResponses
-from bot.engine.policy import Policy, PolicyConfig
-from bot.handoff.hours import EscalationConfig
+from bot.engine.engine import Engine
+from bot.engine.live import LiveReloader
+from bot.engine.policy import Policy
+from bot.handoff.retry import DeliveryRetrier
 from bot.handoff.service import TicketService
-from bot.handoff.sink import TicketEventSink
+from bot.handoff.sink import InboundRecorder, TicketEventSink
+from bot.storage.memory import ScratchConversationStore
 from bot.storage.overrides import SqlResponseOverrides
 from bot.storage.sql import SqlConversationStore, SqlDeduplicator
 from console.analytics.service import AnalyticsService
 from console.auth.sessions import ConsoleAuth, resolve_secret
 from console.auth.users import UserService
+from console.editor.service import EditorService
+from console.learning.service import LearningService
 from knowledge.cache import CachedKnowledgeRepository
 from knowledge.db import make_engine, make_session_factory
 from knowledge.domain import ImportReport
@@ -57,41 +79,217 @@ from knowledge.repository import SqlKnowledgeRepository
 from knowledge.search import SearchIndex
 from knowledge.seed import SEED_PATH, read_records, with_aliases
 from knowledge.text import load_abbreviations, load_aliases
-
-if TYPE_CHECKING:
-    from console.editor.service import EditorService
-    from console.learning.config import LearningConfig
-    from console.learning.service import LearningService
-    from nlu.training_data import TrainingData
+from nlu.models import load_model, nlu_loader, nlu_trainer, train_model
+from nlu.training_data import TrainingData, load_training_data
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Container:
-    """Lazily built adapters for one process; the ``*_override`` fields put fakes in their place."""
+# --- the NLU port ---------------------------------------------------------------------------------------
 
-    settings: Settings = field(default_factory=Settings)
-    knowledge_override: KnowledgeRepository | None = None
-    conversations_override: ConversationStore | None = None
-    interpreter_override: Interpreter | None = None
+
+class NluModels(Protocol):
+    """Where the interpreter comes from: the trained model store, or a fixed fake in tests."""
+
+    def interpreter(
+        self, index: Callable[[], SearchIndex], learned: Callable[[], TrainingData | None]
+    ) -> Interpreter:
+        """The interpreter to answer with now (trained first when there is no model yet)."""
+        ...
+
+    def trainer(self, learned: Callable[[], TrainingData | None]) -> Callable[[], Path] | None:
+        """Trains a new model for a live reload; None when the interpreter cannot be retrained."""
+        ...
+
+    def loader(self) -> Callable[[Path | None, Any], Interpreter] | None:
+        """Loads a model file with a search index for a live reload; None with a fixed interpreter."""
+        ...
+
+
+@dataclass(frozen=True)
+class TrainedModels:
+    """The real :class:`NluModels`: models trained from config.yml and data/nlu.yml into ``model_dir``.
+
+    Args:
+        config_path: config.yml (its ``pipeline:``).
+        data_paths: the NLU training files.
+        model_dir: where model files are kept; ``latest`` names the one in use.
+    """
+
+    config_path: Path
+    data_paths: tuple[Path, ...]
+    model_dir: Path
+
+    def interpreter(
+        self, index: Callable[[], SearchIndex], learned: Callable[[], TrainingData | None]
+    ) -> Interpreter:
+        if not (self.model_dir / "latest").exists():
+            log.warning("no NLU model in %s: training one now", self.model_dir)
+            train_model(self.config_path, self.data_paths, self.model_dir, extra=learned())
+        return load_model(self.model_dir, index)
+
+    def trainer(self, learned: Callable[[], TrainingData | None]) -> Callable[[], Path]:
+        return nlu_trainer(self.config_path, self.data_paths, self.model_dir, extra=learned)
+
+    def loader(self) -> Callable[[Path | None, Any], Interpreter]:
+        return nlu_loader(self.model_dir)
+
+
+# --- the adapters -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Adapters:
+    """One field per port: everything the app reads or writes outside its own memory.
+
+    :func:`real_adapters` builds production's; ``tests/fakes/adapters.fake_adapters`` builds the same
+    with fakes in any field (``dataclasses.replace`` on this works too).
+
+    Attributes:
+        db: the database (SQLite file by default, PostgreSQL in production) the SQL adapters share.
+        sessions: sessions on ``db``; services that own tables (tickets, accounts, editor, learning,
+            analytics) open theirs from it.
+        knowledge: procedures, aliases and FAQ entries.
+        conversations: conversation states and the message log.
+        dedup: platform update ids already accepted (drops a redelivery).
+        dossiers: the dossier system (local demo table, or the provincial system over HTTP).
+        dossier_guard: failed verifications and locks of the dossier look-up.
+        dossier_subscriptions: who is told when a dossier changes.
+        overrides: the editors' response texts over data/responses.yml.
+        web_outbox: messages waiting for a web-chat page's poll (officers' replies).
+        nlu: where the interpreter comes from.
+        http_transport: the transport of outbound HTTP clients (Zalo, dossier system); None is the
+            network, tests give an ``httpx.MockTransport``.
+    """
+
+    db: DbEngine
+    sessions: sessionmaker[Session]
+    knowledge: KnowledgeRepository
+    conversations: ConversationStore
+    dedup: Deduplicator
+    dossiers: DossierGateway
+    dossier_guard: DossierAccessGuard
+    dossier_subscriptions: DossierSubscriptions
+    overrides: ResponseOverrides
+    web_outbox: RestOutbox
+    nlu: NluModels
     http_transport: httpx.AsyncBaseTransport | None = None
-    """Transport of outbound platform clients (Zalo); tests give an ``httpx.MockTransport``."""
 
-    @cached_property
-    def db_engine(self) -> DbEngine:
-        return make_engine(self.settings.database_url)
 
-    @cached_property
-    def sessions(self) -> sessionmaker[Session]:
-        return make_session_factory(self.db_engine)
-
-    @cached_property
-    def knowledge(self) -> KnowledgeRepository:
-        if self.knowledge_override is not None:
-            return self.knowledge_override
+def sql_adapters(db: DbEngine, config: HelplineConfig, nlu: NluModels) -> Adapters:
+    """Every port on one database (the local demo dossier table for dossiers)."""
+    sessions = make_session_factory(db)
+    return Adapters(
+        db=db,
+        sessions=sessions,
         # answers read a procedure on most turns: serve reads from a snapshot, writes invalidate it
-        return CachedKnowledgeRepository(SqlKnowledgeRepository(self.sessions))
+        knowledge=CachedKnowledgeRepository(SqlKnowledgeRepository(sessions)),
+        conversations=SqlConversationStore(sessions),
+        dedup=SqlDeduplicator(sessions),
+        dossiers=LocalDossierGateway(sessions),
+        dossier_guard=SqlDossierAccessGuard(sessions, config.dossier),
+        dossier_subscriptions=SqlDossierSubscriptions(sessions),
+        overrides=SqlResponseOverrides(sessions),
+        web_outbox=SqlRestOutbox(sessions),
+        nlu=nlu,
+    )
+
+
+def real_adapters(
+    settings: Settings, config: HelplineConfig, http_transport: httpx.AsyncBaseTransport | None = None
+) -> Adapters:
+    """Production's adapters, from the settings: the database URL, the model folder, the dossier system
+    (``http_transport``: None is the network; tests give an ``httpx.MockTransport``)."""
+    nlu = TrainedModels(settings.config_path, (settings.data_dir / "nlu.yml",), settings.model_dir)
+    adapters = replace(
+        sql_adapters(make_engine(settings.database_url), config, nlu), http_transport=http_transport
+    )
+    if settings.dossier_api_url:
+        cfg = config.dossier
+        adapters = replace(
+            adapters,
+            dossiers=HttpDossierGateway(
+                httpx.AsyncClient(transport=adapters.http_transport),
+                settings.dossier_api_url,
+                token=settings.dossier_api_token,
+                api_key=settings.dossier_api_key,
+                timeout=cfg.http_timeout_seconds,
+                retries=cfg.http_retries,
+                backoff=cfg.http_backoff_seconds,
+            ),
+        )
+    return adapters
+
+
+def bootstrap(
+    settings: Settings, config: HelplineConfig | None = None, adapters: Adapters | None = None
+) -> App:
+    """The app for ``settings``: config.yml read and validated now (a bad value stops here), and the
+    real adapters unless ``adapters`` are given."""
+    config = config if config is not None else load_config(settings.config_path)
+    return App(settings, config, adapters if adapters is not None else real_adapters(settings, config))
+
+
+# --- the app ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    """A background task of the server: started after the app is ready, stopped before it ends."""
+
+    name: str
+    start: Callable[[], Awaitable[None]]
+    stop: Callable[[], Awaitable[None]]
+
+
+@dataclass
+class ChannelSet:
+    """The chat platforms the settings enable: their channels, webhook routers and start/stop hooks."""
+
+    channels: list[OutputChannel] = field(default_factory=list)
+    routers: list[APIRouter] = field(default_factory=list)
+    jobs: list[Job] = field(default_factory=list)
+    started: list[str] = field(default_factory=list)
+
+
+class IndexHolder:
+    """The knowledge search index in use; the live reloader replaces it after an editor's change."""
+
+    def __init__(self, build: Callable[[], SearchIndex]) -> None:
+        self._build = build
+        self._index: SearchIndex | None = None
+
+    @property
+    def current(self) -> SearchIndex:
+        """The index in use (built on first use)."""
+        if self._index is None:
+            self._index = self._build()
+        return self._index
+
+    def use(self, index: SearchIndex) -> None:
+        """Answer from ``index`` from now on."""
+        self._index = index
+
+
+class App:
+    """Everything one process runs, built from settings, config and adapters.
+
+    Services are built on first use; :meth:`prepare` builds what the server needs before it answers.
+
+    Args:
+        settings: environment settings (secrets, URLs, folders).
+        config: config.yml, validated.
+        adapters: one adapter per port.
+    """
+
+    def __init__(self, settings: Settings, config: HelplineConfig, adapters: Adapters) -> None:
+        self.settings = settings
+        self.config = config
+        self.adapters = adapters
+        self.knowledge: KnowledgeRepository = adapters.knowledge
+        self.search = IndexHolder(self.build_search_index)
+
+    # --- knowledge -----------------------------------------------------------------------------------
 
     @cached_property
     def abbreviations(self) -> dict[str, str]:
@@ -106,291 +304,13 @@ class Container:
         return SearchIndex.build(self.knowledge.all_procedures(), abbreviations=self.abbreviations)
 
     @cached_property
-    def search_index(self) -> SearchIndex:
-        return self.build_search_index()
-
-    @cached_property
-    def responses(self) -> ResponseCatalogue:
-        """data/responses.yml with the editors' texts over it (bot/core/responses.py), swappable live."""
-        overrides = SqlResponseOverrides(self.sessions) if self.officers_enabled else None
-        return LiveResponses(load_responses(self.settings.data_dir / "responses.yml", overrides))
-
-    @cached_property
-    def conversations(self) -> ConversationStore:
-        if self.conversations_override is not None:
-            return self.conversations_override
-        return SqlConversationStore(self.sessions)
-
-    @cached_property
-    def deduplicator(self) -> Deduplicator:
-        if self.conversations_override is not None:
-            return InMemoryDeduplicator()
-        return SqlDeduplicator(self.sessions)
-
-    @cached_property
-    def interpreter(self) -> InterpreterHolder:
-        """The NLU: the latest trained model, trained now when there is none, in a holder that
-        :attr:`live_reloader` swaps after an editor's change."""
-        if self.interpreter_override is not None:
-            return InterpreterHolder(self.interpreter_override)
-        from nlu.models import load_model, train_model
-
-        model_dir = self.settings.model_dir
-        if not (model_dir / "latest").exists():
-            log.warning("no NLU model in %s: training one now", model_dir)
-            train_model(
-                self.settings.config_path,
-                (self.settings.data_dir / "nlu.yml",),
-                model_dir,
-                extra=self._learned_if_migrated(),
-            )
-        return InterpreterHolder(load_model(model_dir, lambda: self.search_index))
-
-    @cached_property
-    def live_reloader(self) -> LiveReloader:
-        """Rebuilds the search index and retrains the NLU in the background after an editor's change,
-        then swaps them in (bot/live.py). With a fake NLU only the index is rebuilt."""
-        from nlu.models import nlu_loader, nlu_trainer
-
-        s, real_nlu = self.settings, self.interpreter_override is None
-
-        def use_index(index: SearchIndex) -> None:
-            self.__dict__["search_index"] = index  # replaces the cached one for later readers
-
-        return LiveReloader(
-            self.interpreter,
-            self.build_search_index,
-            train=nlu_trainer(
-                s.config_path, (s.data_dir / "nlu.yml",), s.model_dir, extra=self.learned_training_data
-            )
-            if real_nlu
-            else None,
-            load=nlu_loader(s.model_dir) if real_nlu else None,
-            on_index=use_index,
-            reload_faqs=lambda: self.faq_matcher.reload(self.knowledge.list_faqs()),
-        )
-
-    @cached_property
-    def editor(self) -> EditorService:
-        """The editor console's service; its "try it" box runs the real engine on a scratch store."""
-        from actions.dossier import DossierStatusAction
-        from bot.storage.memory import ScratchConversationStore
-        from console.editor.service import EditorService
-
-        scratch = ScratchConversationStore()
-        # The real engine's actions; dossier lookups without the shared lockouts and subscriptions.
-        actions = {
-            **self.engine.actions,
-            "action_dossier_status": DossierStatusAction(
-                self.dossiers, InMemoryDossierAccessGuard(), InMemoryDossierSubscriptions(), self.knowledge
-            ),
-        }
-        try_engine = Engine(
-            self.interpreter, self.knowledge, scratch, self.responses, policy=self.policy, actions=actions
-        )
-        return EditorService(
-            self.sessions,
-            self.knowledge,
-            cast("LiveResponses", self.responses),
-            self.settings.data_dir / "responses.yml",
-            SqlResponseOverrides(self.sessions),
-            reloader=self.live_reloader,
-            try_engine=try_engine,
-            scratch=scratch,
-        )
-
-    @cached_property
-    def config(self) -> dict[str, Any]:
-        """config.yml as a mapping (the NLU validates its ``pipeline:``, each part its own section)."""
-        data = yaml.safe_load(self.settings.config_path.read_text(encoding="utf-8")) or {}
-        if not isinstance(data, dict):
-            raise ValueError(f"{self.settings.config_path}: expected a mapping at the top level")
-        return data
-
-    @cached_property
-    def policy(self) -> Policy:
-        """The dialogue policy with the ``policy:`` section of config.yml (bad values stop start-up)."""
-        section = self.config.get("policy") or {}
-        try:
-            return Policy(PolicyConfig(**section), faq=self.faq_matcher)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{self.settings.config_path}: policy: {exc}") from exc
-
-    @cached_property
     def faq_matcher(self) -> FaqMatcher:
         """FAQ questions the policy can answer; filled after seeding, reloaded when editors change FAQs."""
         return FaqMatcher([], self.abbreviations)
 
-    @cached_property
-    def dossier_config(self) -> DossierConfig:
-        """The ``dossier:`` section of config.yml (bad values stop start-up)."""
-        return DossierConfig.model_validate(self.config.get("dossier") or {})
-
-    @cached_property
-    def dossiers(self) -> DossierGateway:
-        """The provincial system when ``HELPLINE_DOSSIER_API_URL`` is set, else the local table."""
-        s, cfg = self.settings, self.dossier_config
-        if s.dossier_api_url:
-            client = httpx.AsyncClient(transport=self.http_transport)
-            return HttpDossierGateway(
-                client,
-                s.dossier_api_url,
-                token=s.dossier_api_token,
-                api_key=s.dossier_api_key,
-                timeout=cfg.http_timeout_seconds,
-                retries=cfg.http_retries,
-                backoff=cfg.http_backoff_seconds,
-            )
-        if self.knowledge_override is not None:  # fakes: no database was migrated
-            return InMemoryDossierGateway()
-        return LocalDossierGateway(self.sessions)
-
-    @cached_property
-    def dossier_guard(self) -> DossierAccessGuard:
-        """Failed verifications, locks and grants of the dossier action, shared by every worker."""
-        if self.knowledge_override is not None:
-            return InMemoryDossierAccessGuard()
-        return SqlDossierAccessGuard(self.sessions, self.dossier_config)
-
-    @cached_property
-    def dossier_subscriptions(self) -> DossierSubscriptions:
-        """Who the dossier watcher tells about changes."""
-        if self.knowledge_override is not None:
-            return InMemoryDossierSubscriptions()
-        return SqlDossierSubscriptions(self.sessions)
-
-    @cached_property
-    def dossier_watcher(self) -> DossierWatcher:
-        """Run ``poll_once(container.dossiers, registry)`` every ``dossier_config.poll_interval_seconds``."""
-        return DossierWatcher(self.dossier_subscriptions, self.responses)
-
-    @property
-    def officers_enabled(self) -> bool:
-        """Tickets and the officer console need the database, which fakes (``knowledge_override``) skip."""
-        return self.knowledge_override is None
-
-    @cached_property
-    def escalation(self) -> EscalationConfig:
-        """The ``escalation:`` section of config.yml: working hours, holidays, retries (checked at start-up)."""
-        try:
-            return EscalationConfig.model_validate(self.config.get("escalation") or {})
-        except ValueError as exc:
-            raise ValueError(f"{self.settings.config_path}: escalation: {exc}") from exc
-
-    @cached_property
-    def tickets(self) -> TicketService:
-        """The officer ticket queue; the server attaches the channels with ``use_delivery``."""
-        cfg = self.escalation
-        return TicketService(
-            self.sessions,
-            self.conversations,
-            self.responses,
-            release=lambda key: self.engine.release_to_bot(key),
-            hold=lambda key: self.engine.hold_for_officer(key),
-            backoff=cfg.retry_backoff_seconds,
-        )
-
-    @cached_property
-    def analytics(self) -> AnalyticsService:
-        """Figures of the analytics dashboard, counted in days of the escalation time zone."""
-        return AnalyticsService(
-            self.sessions,
-            timezone=self.escalation.timezone,
-            low_confidence=self.learning_config.low_confidence,
-        )
-
-    @cached_property
-    def learning_config(self) -> LearningConfig:
-        """The ``learning:`` section of config.yml (checked at start-up)."""
-        from console.learning.config import LearningConfig
-
-        try:
-            return LearningConfig.model_validate(self.config.get("learning") or {})
-        except ValueError as exc:
-            raise ValueError(f"{self.settings.config_path}: learning: {exc}") from exc
-
-    @cached_property
-    def learning(self) -> LearningService:
-        """The editors' inbox of unanswered messages, learned examples, FAQ/example import and export;
-        an assignment or an import goes live through :attr:`live_reloader`."""
-        from console.learning.service import LearningService
-        from nlu.training_data import load_training_data
-
-        intents = load_training_data(self.settings.data_dir / "nlu.yml").intents
-        return LearningService(
-            self.sessions,
-            self.knowledge,
-            intents,
-            low_confidence=self.learning_config.low_confidence,
-            negative_rating_at_most=self.escalation.negative_rating_at_most,
-            went_live=lambda: self.live_reloader.request(),  # late: the reloader trains with self.learning
-        )
-
-    def learned_training_data(self) -> TrainingData | None:
-        """The editors' learned examples to train on with data/nlu.yml (None without a database)."""
-        return self.learning.training_data() if self.officers_enabled else None
-
-    def _learned_if_migrated(self) -> TrainingData | None:
-        """:meth:`learned_training_data`, or None when the database has no such table yet (a first
-        training before the schema exists)."""
-        from sqlalchemy.exc import OperationalError, ProgrammingError
-
-        try:
-            return self.learned_training_data()
-        except (OperationalError, ProgrammingError):
-            log.warning("no learned examples table yet: training on data/nlu.yml only")
-            return None
-
-    @cached_property
-    def users(self) -> UserService:
-        """Console accounts."""
-        return UserService(self.sessions)
-
-    @cached_property
-    def console_auth(self) -> ConsoleAuth:
-        """Sessions and role checks of the officer console (one secret per process when unset)."""
-        return ConsoleAuth(
-            self.users,
-            resolve_secret(self.settings.session_secret),
-            secure_cookie=self.settings.public_url.startswith("https://"),
-        )
-
-    def _with_officers(self, actions: dict[str, Any]) -> dict[str, Any]:
-        """The escalation action told about the queue and the working hours."""
-        if self.officers_enabled:
-            actions["action_escalate"] = EscalateAction(self.tickets, self.escalation.hours())
-        return actions
-
-    @cached_property
-    def engine(self) -> Engine:
-        return Engine(
-            self.interpreter,
-            self.knowledge,
-            self.conversations,
-            self.responses,
-            policy=self.policy,
-            actions=self._with_officers(build_actions(dossiers=self.dossier_desk)),
-            events=TicketEventSink(self.tickets, self.escalation.negative_rating_at_most)
-            if self.officers_enabled
-            else None,
-        )
-
-    def prepare(self) -> None:
-        """Everything the server needs before it answers: schema, seed, NLU model, engine."""
-        _ = self.policy  # a bad config.yml stops start-up before any slow work
-        _ = self.dossier_config
-        _ = self.learning_config
-        self.migrate()
-        self.seed_if_empty()
-        self.faq_matcher.reload(self.knowledge.list_faqs())
-        if isinstance(self.dossiers, LocalDossierGateway) and seed_demo_dossiers(self.dossiers):
-            log.info("seeded demo dossiers")
-        _ = self.engine
-
     def migrate(self) -> None:
         """Create or upgrade the schema."""
-        if self.knowledge_override is None:
-            migrate(self.db_engine)
+        migrate(self.adapters.db)
 
     def seed_if_empty(self) -> ImportReport | None:
         """Import the shipped seed (and the FAQ file) when the knowledge base has none yet."""
@@ -403,3 +323,361 @@ class Container:
         report.errors.extend(errors)
         log.info("seeded knowledge base: %s created", report.created)
         return report
+
+    # --- understanding and answering -------------------------------------------------------------------
+
+    @cached_property
+    def responses(self) -> LiveResponses:
+        """data/responses.yml with the editors' texts over it, swappable live."""
+        return LiveResponses(
+            load_responses(self.settings.data_dir / "responses.yml", self.adapters.overrides)
+        )
+
+    @cached_property
+    def interpreter(self) -> InterpreterHolder:
+        """The NLU, in a holder that :attr:`live_reloader` swaps after an editor's change."""
+        return InterpreterHolder(
+            self.adapters.nlu.interpreter(lambda: self.search.current, self._learned_if_migrated)
+        )
+
+    @cached_property
+    def policy(self) -> Policy:
+        """The dialogue policy with the ``policy:`` section of config.yml."""
+        return Policy(self.config.policy, faq=self.faq_matcher)
+
+    @cached_property
+    def office_hours(self) -> WorkingHours:
+        """When officers are at work (the escalation action promises an answer or says when)."""
+        return self.config.escalation.hours()
+
+    def _actions(self, dossier_guard: DossierAccessGuard, subscriptions: DossierSubscriptions) -> Any:
+        return build_actions(
+            ActionDeps(
+                self.knowledge,
+                dossiers=self.adapters.dossiers,
+                dossier_guard=dossier_guard,
+                dossier_subscriptions=subscriptions,
+                tickets=self.tickets,
+                office_hours=self.office_hours,
+            )
+        )
+
+    @cached_property
+    def engine(self) -> Engine:
+        """The conversation engine, its actions injected, its events going to the hand-off."""
+        return Engine(
+            self.interpreter,
+            self.knowledge,
+            self.adapters.conversations,
+            self.responses,
+            self._actions(self.adapters.dossier_guard, self.adapters.dossier_subscriptions),
+            policy=self.policy,
+            events=TicketEventSink(self.tickets, self.config.escalation.negative_rating_at_most),
+        )
+
+    # --- officers ------------------------------------------------------------------------------------------
+
+    @cached_property
+    def tickets(self) -> TicketService:
+        """The officer ticket queue; mode changes go through the engine's per-conversation lock."""
+        return TicketService(
+            self.adapters.sessions,
+            self.adapters.conversations,
+            self.responses,
+            release=lambda key: self.engine.release_to_bot(key),
+            hold=lambda key: self.engine.hold_for_officer(key),
+            backoff=self.config.escalation.retry_backoff_seconds,
+        )
+
+    @cached_property
+    def users(self) -> UserService:
+        """Console accounts."""
+        return UserService(self.adapters.sessions)
+
+    @cached_property
+    def console_auth(self) -> ConsoleAuth:
+        """Sessions and role checks of the officer console (one secret per process when unset)."""
+        return ConsoleAuth(
+            self.users,
+            resolve_secret(self.settings.session_secret),
+            secure_cookie=self.settings.public_url.startswith("https://"),
+        )
+
+    @property
+    def escalation(self) -> EscalationConfig:
+        """The ``escalation:`` section (the console reads its time zone)."""
+        return self.config.escalation
+
+    # --- editors -----------------------------------------------------------------------------------------
+
+    @cached_property
+    def learning(self) -> LearningService:
+        """The editors' inbox of unanswered messages, learned examples, FAQ/example import and export;
+        an assignment or an import goes live through :attr:`live_reloader`."""
+        intents = load_training_data(self.settings.data_dir / "nlu.yml").intents
+        return LearningService(
+            self.adapters.sessions,
+            self.knowledge,
+            intents,
+            low_confidence=self.config.learning.low_confidence,
+            negative_rating_at_most=self.config.escalation.negative_rating_at_most,
+            went_live=lambda: self.live_reloader.request(),  # late: the reloader trains with self.learning
+        )
+
+    def learned_training_data(self) -> TrainingData | None:
+        """The editors' learned examples, trained on with data/nlu.yml."""
+        return self.learning.training_data()
+
+    def _learned_if_migrated(self) -> TrainingData | None:
+        """:meth:`learned_training_data`, or None when the database has no such table yet (a first
+        training before the schema exists)."""
+        try:
+            return self.learned_training_data()
+        except (OperationalError, ProgrammingError):
+            log.warning("no learned examples table yet: training on data/nlu.yml only")
+            return None
+
+    @cached_property
+    def live_reloader(self) -> LiveReloader:
+        """Rebuilds the search index and retrains the NLU in the background after an editor's change,
+        then swaps them in. With a fixed (fake) interpreter only the index is rebuilt."""
+        nlu = self.adapters.nlu
+        return LiveReloader(
+            self.interpreter,
+            self.build_search_index,
+            train=nlu.trainer(self.learned_training_data),
+            load=nlu.loader(),
+            on_index=self.search.use,
+            reload_faqs=lambda: self.faq_matcher.reload(self.knowledge.list_faqs()),
+        )
+
+    @cached_property
+    def editor(self) -> EditorService:
+        """The editor console's service; its "try it" box runs the real engine on a scratch store, with
+        dossier look-ups that share no lockouts or subscriptions with citizens."""
+        scratch = ScratchConversationStore()
+        try_engine = Engine(
+            self.interpreter,
+            self.knowledge,
+            scratch,
+            self.responses,
+            self._actions(InMemoryDossierAccessGuard(), InMemoryDossierSubscriptions()),
+            policy=self.policy,
+        )
+        return EditorService(
+            self.adapters.sessions,
+            self.knowledge,
+            self.responses,
+            self.settings.data_dir / "responses.yml",
+            self.adapters.overrides,
+            reloader=self.live_reloader,
+            try_engine=try_engine,
+            scratch=scratch,
+        )
+
+    @cached_property
+    def analytics(self) -> AnalyticsService:
+        """Figures of the analytics dashboard, counted in days of the escalation time zone."""
+        return AnalyticsService(
+            self.adapters.sessions,
+            timezone=self.config.escalation.timezone,
+            low_confidence=self.config.learning.low_confidence,
+        )
+
+    # --- the running server ----------------------------------------------------------------------------
+
+    @cached_property
+    def dossier_watcher(self) -> DossierWatcher:
+        """Tells subscribers when their dossier's status changes."""
+        return DossierWatcher(self.adapters.dossier_subscriptions, self.responses)
+
+    @cached_property
+    def registry(self) -> ChannelRegistry:
+        """Every output channel by name (the web chat's outbox first); replies go out through it."""
+        return ChannelRegistry([self.adapters.web_outbox])
+
+    @cached_property
+    def handler(self) -> MessageHandler:
+        """What every channel calls with a citizen's message: the engine, with messages of open tickets
+        recorded for the officer first."""
+        return InboundRecorder(self.tickets, self.engine.handle)
+
+    @cached_property
+    def queue(self) -> InboundQueue:
+        """The inbound queue the webhooks and pollers put messages on (answered in order per chat)."""
+        apology = self.responses.render("utter_error")
+
+        def error_reply(key: ConversationKey) -> OutboundMessage:
+            return OutboundMessage(key=key, text=apology.text, buttons=apology.buttons)
+
+        return InboundQueue(
+            self.handler, self.registry, deduplicator=self.adapters.dedup, error_reply=error_reply
+        )
+
+    @cached_property
+    def channels(self) -> ChannelSet:
+        """The chat platforms whose settings are present, registered for replies."""
+        built = build_channels(self.settings, self.queue, self.adapters.http_transport)
+        for channel in built.channels:
+            self.registry.register(channel)
+        return built
+
+    @cached_property
+    def rest_router(self) -> APIRouter:
+        """The web chat's REST channel (Rasa's REST protocol, plus the poll for officers' replies)."""
+        return rest_router(self.handler, self.adapters.web_outbox)
+
+    def jobs(self) -> list[Job]:
+        """The server's background tasks: channels, officer reply retries, the dossier watcher and its
+        housekeeping, and the live reloader's shutdown."""
+        self.tickets.use_delivery(self.registry.deliver)
+        retrier = DeliveryRetrier(self.tickets, self.config.escalation.retry_interval_seconds)
+
+        async def finish_reload() -> None:  # a rebuild in progress may finish; it is never cut in half
+            await asyncio.to_thread(self.live_reloader.close)
+
+        async def nothing() -> None:
+            return None
+
+        return [
+            *self.channels.jobs,
+            Job("officer reply retries", retrier.start, retrier.stop),
+            self._dossier_job(),
+            Job("live reload", nothing, finish_reload),
+        ]
+
+    def _dossier_job(self) -> Job:
+        """Tell subscribers when their dossier's status changes, and prune old verification records."""
+        stop = asyncio.Event()
+        tasks: list[asyncio.Task[None]] = []
+        interval = self.config.dossier.poll_interval_seconds
+        guard = self.adapters.dossier_guard
+
+        async def prune_loop() -> None:
+            while not stop.is_set():
+                try:
+                    await asyncio.to_thread(guard.prune)
+                except Exception:  # pruning is housekeeping: log and try again next round
+                    log.exception("could not prune dossier verification records")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=3600)
+
+        async def start() -> None:
+            watcher = self.dossier_watcher.run(self.adapters.dossiers, self.registry, interval, stop)
+            tasks.append(asyncio.create_task(watcher))
+            tasks.append(asyncio.create_task(prune_loop()))
+
+        async def shutdown() -> None:
+            stop.set()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait_for(task, timeout=10)
+
+        return Job("dossier watcher", start, shutdown)
+
+    def prepare(self) -> None:
+        """Everything the server needs before it answers: schema, seed, FAQ, demo dossiers, NLU, engine."""
+        self.migrate()
+        self.seed_if_empty()
+        self.faq_matcher.reload(self.knowledge.list_faqs())
+        dossiers = self.adapters.dossiers
+        if isinstance(dossiers, LocalDossierGateway) and seed_demo_dossiers(dossiers):
+            log.info("seeded demo dossiers")
+        _ = self.engine
+
+
+def build_channels(
+    settings: Settings, queue: InboundQueue, transport: httpx.AsyncBaseTransport | None
+) -> ChannelSet:
+    """The Telegram, Zalo OA and Zalo Bot channels whose settings are present (none is required)."""
+    built = ChannelSet()
+    if settings.telegram_token:
+        from bot.channels.telegram import (
+            TelegramChannel,
+            TelegramPolling,
+            build_application,
+            build_bot,
+            telegram_webhook_router,
+        )
+
+        if settings.telegram_webhook_url:
+            tg = TelegramChannel(build_bot(settings.telegram_token, base_url=settings.telegram_base_url))
+            built.channels.append(tg)
+            built.routers.append(
+                telegram_webhook_router(tg, queue, secret_token=settings.telegram_webhook_secret)
+            )
+            webhook_url, secret = settings.telegram_webhook_url, settings.telegram_webhook_secret
+
+            async def set_webhook() -> None:
+                await tg.initialize()
+                await tg.set_webhook(webhook_url, secret)
+
+            built.jobs.append(Job("telegram webhook", set_webhook, tg.shutdown))
+            built.started.append("telegram (webhook)")
+        else:
+            application = build_application(settings.telegram_token, base_url=settings.telegram_base_url)
+            tg = TelegramChannel(application.bot)
+            built.channels.append(tg)
+            poller = TelegramPolling(application, tg, queue)
+            built.jobs.append(Job("telegram polling", poller.start, poller.stop))
+            built.started.append("telegram (polling)")
+
+    if settings.zalo_oa_app_id and settings.zalo_oa_secret_key:
+        from bot.channels.zalo_oa import (
+            InMemoryTokenStore,
+            ZaloOAChannel,
+            ZaloOASettings,
+            ZaloTokens,
+            zalo_oa_webhook_router,
+        )
+
+        client = httpx.AsyncClient(timeout=10, transport=transport)
+        zalo = ZaloOAChannel(
+            client,
+            ZaloOASettings(
+                app_id=settings.zalo_oa_app_id,
+                oa_secret_key=settings.zalo_oa_secret_key,
+                app_secret_key=settings.zalo_app_secret_key,
+            ),
+            InMemoryTokenStore(ZaloTokens(settings.zalo_oa_access_token, settings.zalo_oa_refresh_token)),
+        )
+        built.channels.append(zalo)
+        built.routers.append(zalo_oa_webhook_router(zalo, queue))
+        built.jobs.append(Job("zalo oa client", _nothing, client.aclose))
+        built.started.append("zalo")
+
+    if settings.zalo_bot_token:
+        from bot.channels.zalo_bot import ZaloBotChannel, zalo_bot_webhook_router
+
+        client = httpx.AsyncClient(timeout=10, transport=transport)
+        zbot = ZaloBotChannel(client, settings.zalo_bot_token, base_url=settings.zalo_bot_base_url)
+        built.channels.append(zbot)
+        built.routers.append(
+            zalo_bot_webhook_router(zbot, queue, secret_token=settings.zalo_bot_webhook_secret)
+        )
+        built.jobs.append(Job("zalo bot client", _nothing, client.aclose))
+        built.started.append("zalo_bot")
+    return built
+
+
+async def _nothing() -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class FixedModels:
+    """An :class:`NluModels` that always answers with one interpreter and never retrains (tests, and
+    evaluations of a given model)."""
+
+    fixed: Interpreter
+
+    def interpreter(
+        self, index: Callable[[], SearchIndex], learned: Callable[[], TrainingData | None]
+    ) -> Interpreter:
+        return self.fixed
+
+    def trainer(self, learned: Callable[[], TrainingData | None]) -> None:
+        return None
+
+    def loader(self) -> None:
+        return None

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from bot.app.bootstrap import Container
+from bot.app.bootstrap import App, bootstrap
 from bot.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -48,16 +48,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _with_nlu_files(command: NluCommand) -> Callable[[argparse.Namespace, Container], int]:
+def _with_nlu_files(command: NluCommand) -> Callable[[argparse.Namespace, App], int]:
     """An ``nlu`` command run on the settings' files, with the knowledge base's search index (the
     database migrated and seeded first) for the commands that parse."""
     from nlu.cli import NluFiles
 
-    def run(args: argparse.Namespace, container: Container) -> int:
+    def run(args: argparse.Namespace, container: App) -> int:
         def index() -> SearchIndex:
             container.migrate()
             container.seed_if_empty()
-            return container.search_index
+            return container.search.current
 
         s = container.settings
         return command(args, NluFiles(s.config_path, s.data_dir / "nlu.yml", s.model_dir, index))
@@ -65,7 +65,7 @@ def _with_nlu_files(command: NluCommand) -> Callable[[argparse.Namespace, Contai
     return run
 
 
-def cmd_serve(args: argparse.Namespace, container: Container) -> int:
+def cmd_serve(args: argparse.Namespace, container: App) -> int:
     """Start the server (uvicorn) with everything the settings enable."""
     import uvicorn
 
@@ -80,7 +80,7 @@ def cmd_serve(args: argparse.Namespace, container: Container) -> int:
     return 0
 
 
-def cmd_chat(args: argparse.Namespace, container: Container) -> int:
+def cmd_chat(args: argparse.Namespace, container: App) -> int:
     """Talk to the bot in a terminal; buttons are shown numbered and a number chooses one."""
     import asyncio
 
@@ -112,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # PTB 22 warns on every RetryAfter unless timedelta mode is chosen; we read both forms.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     try:
-        container = Container(settings=Settings())
+        container = bootstrap(Settings())
     except ValueError as exc:
         print(f"Cấu hình không hợp lệ: {exc}", file=sys.stderr)
         return 2

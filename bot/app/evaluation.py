@@ -67,7 +67,7 @@ from bot.core.state import ConversationState
 from knowledge.text import fold, has_diacritics
 
 if TYPE_CHECKING:
-    from bot.app.bootstrap import Container
+    from bot.app.bootstrap import App
     from bot.core.ports import Interpreter
     from bot.core.settings import Settings
     from bot.engine.engine import Engine
@@ -798,14 +798,17 @@ def private_container(
     *,
     model_dir: Path | None = None,
     interpreter: Interpreter | None = None,
-) -> tuple[Container, str]:
+) -> tuple[App, str]:
     """A container on a private SQLite file in ``workdir``, migrated and seeded, ready to answer.
 
     The NLU is ``interpreter`` when given (tests), else the model in ``model_dir``, else one trained now
     from the settings' config and ``data/nlu.yml`` into ``workdir``. Dossier look-ups use the local demo
     table, never a configured provincial system. Returns the container and a description of its NLU.
     """
-    from bot.app.bootstrap import Container
+    from dataclasses import replace
+
+    from bot.app.bootstrap import FixedModels, bootstrap, real_adapters
+    from bot.core.config import load_config
 
     if interpreter is not None:
         described = f"{type(interpreter).__name__} (given)"
@@ -828,7 +831,11 @@ def private_container(
             "dossier_api_url": "",
         }
     )
-    container = Container(settings=private, interpreter_override=interpreter)
+    config = load_config(private.config_path)
+    adapters = real_adapters(private, config)
+    if interpreter is not None:
+        adapters = replace(adapters, nlu=FixedModels(interpreter))
+    container = bootstrap(private, config, adapters)
     container.prepare()
     return container, described
 
@@ -909,7 +916,7 @@ def evaluate(
                     evaluation.items[spec.name] = results
             finished = time.perf_counter()
         finally:
-            container.db_engine.dispose()
+            container.adapters.db.dispose()
     evaluation.report = {
         "kind": "answer-level evaluation (issue 10)",
         "measured_at": time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -1115,7 +1122,7 @@ def specs_from_args(args: argparse.Namespace) -> list[SetSpec]:
     return [SetSpec(p, sealed or args.aggregate_only or is_sealed(p)) for p, sealed in chosen]
 
 
-def cmd_answers(args: argparse.Namespace, container: Container) -> int:
+def cmd_answers(args: argparse.Namespace, container: App) -> int:
     """``helpline evaluate answers``: only the settings of ``container`` are used; the engine measured
     is a private one (:func:`private_container`)."""
     specs = specs_from_args(args)

@@ -8,7 +8,7 @@ Port                     Real adapter                                Fake (recor
 :class:`ConversationStore`  :class:`bot.storage.sql.SqlConversationStore`  :class:`InMemoryConversationStore`
 :class:`EventSink`       :class:`bot.handoff.sink.TicketEventSink`    :class:`RecordingEventSink`
 :class:`TicketQueue`     :class:`bot.handoff.service.TicketService`   :class:`FixedTicketQueue`
-:class:`OfficeHours`     :class:`bot.handoff.hours.WorkingHours`      (a WorkingHours built in the test)
+:class:`OfficeHours`     :class:`bot.core.config.WorkingHours`      (a WorkingHours built in the test)
 :class:`DossierGateway`  :class:`bot.dossiers.local.LocalDossierGateway`,  :class:`NotConfiguredDossierGateway`,
                          :class:`bot.dossiers.http.HttpDossierGateway`    :class:`InMemoryDossierGateway`
 :class:`DossierAccessGuard` :class:`bot.dossiers.guard.SqlDossierAccessGuard` :class:`InMemoryDossierAccessGuard`
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from bot.core.messages import ConversationKey
+from bot.core.messages import ConversationKey, InboundMessage, OutboundMessage
 from bot.core.state import ConversationState
 from bot.core.timeutil import as_utc
 
@@ -45,7 +45,9 @@ class Interpreter(Protocol):
          "procedure_ranking": [{"code": str, "name": str, "score": float}, ...]}
 
     Confidence thresholds are the interpreter's job: when it is unsure the intent name is
-    ``nlu_fallback`` and ``procedure_ranking`` still holds the closest candidates.
+    ``nlu_fallback`` and ``procedure_ranking`` still holds the closest candidates. The engine reads the
+    dict into a typed :class:`bot.core.parse.Parse` (refusing one it cannot use); nothing after it sees
+    the dict.
     """
 
     def parse(self, text: str) -> dict[str, Any]:
@@ -54,6 +56,15 @@ class Interpreter(Protocol):
 
 
 Direction = Literal["in", "out"]
+
+
+class ConversationHandler(Protocol):
+    """Whatever answers a citizen's message: the engine (:class:`bot.engine.engine.Engine`), or the
+    hand-off's recorder wrapped around it. Channels and the editor's "try it" box hold one of these."""
+
+    async def handle(self, message: InboundMessage) -> list[OutboundMessage]:
+        """The replies to ``message`` (none while an officer owns the conversation)."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 One module per job:
 
 =================  ==========================================================================================
-``config``         :class:`~bot.dossiers.config.DossierConfig`, the ``dossier:`` section of ``config.yml``
+``config``         :class:`~bot.core.config.DossierConfig`, the ``dossier:`` section of ``config.yml``
 ``tables``         the tables (migration ``0003``, portable between SQLite and PostgreSQL): ``dossiers``,
                    ``dossier_subscriptions`` and ``dossier_access``
 ``local``          :class:`~bot.dossiers.local.LocalDossierGateway`: dossiers in our own database (the

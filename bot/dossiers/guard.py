@@ -11,8 +11,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.core.config import DossierConfig
 from bot.core.timeutil import as_utc, utcnow
-from bot.dossiers.config import DossierConfig
 from bot.dossiers.tables import Clock, DossierAccessRow, off_loop
 
 _TABLE = "dossier access table"

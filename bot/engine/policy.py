@@ -34,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from bot.core.config import PolicyConfig
 from bot.core.domain import TOPIC_BY_INTENT, ActionName, Intent, TicketReason, Topic, action_name
 from bot.core.dossier import DOSSIER_INTENTS, expects_dossier_reply
 from bot.core.events import Event, ModeChanged, SlotSet
@@ -91,40 +92,6 @@ def is_more_request(text: str) -> bool:
     while len(words) > 1 and words[-1] in _PARTICLES:
         words.pop()
     return " ".join(words) in MORE_WORDS
-
-
-@dataclass(frozen=True)
-class PolicyConfig:
-    """Tunable behaviour of the policy: the ``policy:`` section of config.yml (the composition root
-    reads it); these defaults apply to keys it leaves out, and to tests (config.yml offers 5 choices).
-
-    Attributes:
-        ambiguity_margin: procedure candidates scoring within this of the top one are "close": the bot
-            asks which one is meant.
-        min_candidate_score: candidates below this are never offered.
-        max_choices: most procedure buttons offered at once.
-        officer_after_misses: misses in a row after which the officer is offered (2 = second miss).
-        faq_threshold: an FAQ match scoring at least this answers the message (config key
-            ``policy.faq_threshold``).
-    """
-
-    ambiguity_margin: float = 0.05
-    min_candidate_score: float = 0.3
-    max_choices: int = 4
-    officer_after_misses: int = 2
-    faq_threshold: float = 0.85
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.ambiguity_margin <= 1:
-            raise ValueError("ambiguity_margin must be within [0, 1]")
-        if not 0 <= self.min_candidate_score <= 1:
-            raise ValueError("min_candidate_score must be within [0, 1]")
-        if self.max_choices < 2:
-            raise ValueError("max_choices must be at least 2")
-        if self.officer_after_misses < 1:
-            raise ValueError("officer_after_misses must be at least 1")
-        if not 0 < self.faq_threshold <= 1:
-            raise ValueError("faq_threshold must be within (0, 1]")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ The engine's escalation target, beside the engine and below the console (which o
 * :mod:`bot.handoff.sink` - the engine's event sink (escalations and low ratings open tickets) and the
   inbound recorder (citizen messages reach their open ticket);
 * :mod:`bot.handoff.retry` - the background task that retries undelivered replies;
-* :mod:`bot.handoff.hours` - working hours and the ``escalation:`` section of config.yml.
+* :mod:`bot.core.config` - working hours and the ``escalation:`` section of config.yml.
 
 How a ticket lives:
 

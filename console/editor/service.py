@@ -10,16 +10,15 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.core.live import LiveResponses, Reloader, ReloadStatus
 from bot.core.messages import ConversationKey, InboundMessage, OutboundMessage
-from bot.core.ports import ResponseOverrides
+from bot.core.ports import ConversationHandler, ResponseOverrides
 from bot.core.responses import (
     RESPONSE_SCHEMA,
     ResponseCatalogueError,
     build_catalogue,
     read_responses_file,
 )
-from bot.engine.engine import Engine
-from bot.engine.live import LiveReloader, LiveResponses, ReloadStatus
 from bot.storage.memory import ScratchConversationStore
 from console.auth.users import User
 from console.editor.audit import AuditEntry, AuditLog, faq_snapshot, procedure_snapshot
@@ -81,8 +80,8 @@ class EditorService:
     responses: LiveResponses
     responses_path: Path
     overrides: ResponseOverrides
-    reloader: LiveReloader | None = None
-    try_engine: Engine | None = None
+    reloader: Reloader | None = None
+    try_engine: ConversationHandler | None = None
     scratch: ScratchConversationStore | None = None
     schema: Mapping[str, frozenset[str]] = field(default_factory=lambda: RESPONSE_SCHEMA)
     _audit_log: AuditLog = field(init=False, repr=False)

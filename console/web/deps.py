@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 
+from bot.core.config import EscalationConfig
 from bot.core.errors import Forbidden
-from bot.engine.live import ReloadStatus
-from bot.handoff.hours import EscalationConfig
+from bot.core.live import ReloadStatus
 from bot.handoff.service import TicketService
 from console.analytics.service import AnalyticsService
 from console.auth.sessions import ConsoleAuth, NotLoggedIn
@@ -72,7 +72,7 @@ class ConsoleRoot(Protocol):
 
 def _root(request: Request) -> ConsoleRoot:
     """What the composition root put on the app: the one place that knows where the services are."""
-    return cast(ConsoleRoot, request.app.state.container)
+    return cast(ConsoleRoot, request.app.state.app)
 
 
 def console_auth(request: Request) -> ConsoleAuth:

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from bot.engine.live import ReloadStatus
+from bot.core.live import ReloadStatus
 from console.editor.audit import AuditEntry
 from console.editor.drafts import procedure_draft
 from console.editor.service import EditorService, ResponseInfo, SaveResult

@@ -33,12 +33,13 @@ import pytest
 import yaml
 
 from actions.registry import ActionDeps, build_actions
+from bot.core.config import PolicyConfig
 from bot.core.events import EscalationRequested
 from bot.core.messages import InboundMessage
 from bot.core.ports import InMemoryConversationStore, RecordingEventSink
 from bot.core.responses import ResponseCatalogue
 from bot.engine.engine import Engine
-from bot.engine.policy import Policy, PolicyConfig
+from bot.engine.policy import Policy
 from knowledge.ports import InMemoryKnowledgeRepository
 from knowledge.search import SearchIndex
 from knowledge.seed import PROJECT_ROOT, read_records, with_aliases

@@ -86,12 +86,12 @@ def container_with(settings, *accounts: Account, models: Path | None = None):
 
     With ``models``, the model folder is first copied there, so a live rebuild writes to a private copy.
     """
-    from bot.app.bootstrap import Container
+    from bot.app.bootstrap import bootstrap
 
     if models is not None:
         shutil.copytree(settings.model_dir, models)
         settings = settings.model_copy(update={"model_dir": models})
-    container = Container(settings=settings)
+    container = bootstrap(settings)
     container.migrate()
     for account in accounts:
         container.users.add(
@@ -126,9 +126,9 @@ def ask(page, text: str) -> None:
 @pytest.fixture
 def live_server(real_settings) -> Iterator[LiveServer]:
     """The whole helpline server on a private seeded database."""
-    from bot.app.bootstrap import Container
+    from bot.app.bootstrap import bootstrap
 
-    with serve(Container(settings=real_settings)) as server:
+    with serve(bootstrap(real_settings)) as server:
         yield server
 
 

@@ -25,7 +25,7 @@ MARRIAGE, BIRTH = "1.000894", "1.001193"
 def analytics_server(real_settings):
     container = container_with(real_settings, EDITOR)
     today = datetime.now(VN).date()
-    seed_week(container.sessions, today, MARRIAGE, BIRTH)
+    seed_week(container.adapters.sessions, today, MARRIAGE, BIRTH)
     procedure = container.knowledge.get(MARRIAGE)
     assert procedure is not None
     with serve(container) as server:

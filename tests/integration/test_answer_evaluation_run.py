@@ -1,6 +1,6 @@
 """The answer-level evaluation end to end: a five-line set through the composition root.
 
-The engine is the one :class:`bot.app.bootstrap.Container` builds on a private temporary SQLite file
+The engine is the one :class:`bot.app.bootstrap.App` builds on a private temporary SQLite file
 with the shipped seed; only the NLU is the fake (``tests/fakes/interpreter.py``), so each question's
 outcome is known in advance.
 """

@@ -14,9 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.app.bootstrap import Container
+from bot.app.bootstrap import bootstrap
 from bot.app.server import create_app
 from bot.channels.zalo_oa import sign_event
+from tests.fakes.adapters import fake_adapters
 from tests.fakes.telegram_server import FakeTelegramServer
 from tests.fakes.zalo import FakeZaloBot, FakeZaloOA
 
@@ -38,7 +39,7 @@ async def test_telegram_polling_answers_and_processes_a_duplicate_once(real_sett
         settings = real_settings.model_copy(
             update={"telegram_token": tg.token, "telegram_base_url": tg.base_url}
         )
-        app = create_app(Container(settings=settings))
+        app = create_app(bootstrap(settings))
         async with app.router.lifespan_context(app):
             update = load("telegram_text_message.json")
             update["update_id"] = 9001
@@ -58,7 +59,7 @@ async def test_telegram_polling_answers_and_processes_a_duplicate_once(real_sett
             await tg.wait_for("sendMessage", count=2, timeout=20)
             # Updates are handled in order, so the duplicate was offered before the follow-up; had it been
             # queued, its reply would be sent by the same conversation's worker before join() returns.
-            await app.state.runtime.queue.join()
+            await app.state.app.queue.join()
             calls = tg.calls_to("sendMessage")
             # one reply to the question (the duplicate was dropped), one to the follow-up
             assert len(calls) == 2, [c["text"][:60] for c in calls]
@@ -76,7 +77,7 @@ async def test_zalo_oa_signed_webhook_is_answered_through_the_oa_api(real_settin
             "zalo_oa_refresh_token": fake.refresh_token,
         }
     )
-    app = create_app(Container(settings=settings, http_transport=fake.transport))
+    app = create_app(bootstrap(settings, adapters=fake_adapters(settings, http_transport=fake.transport)))
     event = load("zalo_oa_user_send_text.json")
     event["app_id"] = fake.app_id
     event["timestamp"] = str(int(time.time() * 1000))
@@ -93,7 +94,7 @@ async def test_zalo_oa_signed_webhook_is_answered_through_the_oa_api(real_settin
             again = await client.post("/webhooks/zalo", content=body, headers={"X-ZEvent-Signature": mac})
             assert again.status_code == 200
         # the webhook queues before it answers, so the queue holds everything that will be sent
-        await app.state.runtime.queue.join()
+        await app.state.app.queue.join()
     assert len(fake.delivered) == 1, fake.delivered
     user_id, text = fake.delivered[0]
     assert user_id == event["sender"]["id"]
@@ -105,7 +106,7 @@ async def test_zalo_bot_numbered_choice_maps_back_to_the_button(real_settings) -
     settings = real_settings.model_copy(
         update={"zalo_bot_token": fake.token, "zalo_bot_webhook_secret": "zb-secret-123"}
     )
-    app = create_app(Container(settings=settings, http_transport=fake.transport))
+    app = create_app(bootstrap(settings, adapters=fake_adapters(settings, http_transport=fake.transport)))
     update = load("zalo_bot_text_received.json")
 
     def with_text(text: str, message_id: str) -> dict:
@@ -122,12 +123,12 @@ async def test_zalo_bot_numbered_choice_maps_back_to_the_button(real_settings) -
         headers = {"X-Bot-Api-Secret-Token": "zb-secret-123"}
         res = await client.post("/webhooks/zalo-bot", json=with_text("xin chào", "m1"), headers=headers)
         assert res.status_code == 200
-        await app.state.runtime.queue.join()
+        await app.state.app.queue.join()
         greeting = fake.sent()[0][1]
         assert "1." in greeting and "Trả lời bằng số" in greeting  # buttons became numbered text
         first_choice = greeting.split("1.", 1)[1].splitlines()[0].strip()
         await client.post("/webhooks/zalo-bot", json=with_text("1", "m2"), headers=headers)
-        await app.state.runtime.queue.join()
+        await app.state.app.queue.join()
     answer = fake.sent()[1][1].lower()
     assert first_choice.split()[-1].lower() in answer, (first_choice, answer[:200])
 
@@ -144,7 +145,7 @@ async def test_telegram_webhook_mode_sets_the_hook_and_checks_the_secret(real_se
                 "telegram_webhook_secret": secret,
             }
         )
-        app = create_app(Container(settings=settings))
+        app = create_app(bootstrap(settings))
         async with (
             app.router.lifespan_context(app),
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,

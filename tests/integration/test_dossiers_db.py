@@ -10,13 +10,12 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import Engine, inspect, select
 
-from bot.app.bootstrap import Container
+from bot.core.config import DossierConfig, load_config
 from bot.core.dossier import valid_dossier_code
+from bot.core.errors import ConfigurationError
 from bot.core.messages import ConversationKey, OutboundMessage
 from bot.core.ports import InMemoryDossierSubscriptions
 from bot.core.responses import ResponseCatalogue
-from bot.core.settings import Settings
-from bot.dossiers.config import DossierConfig
 from bot.dossiers.demo import load_demo_dossiers, seed_demo_dossiers
 from bot.dossiers.guard import SqlDossierAccessGuard
 from bot.dossiers.local import LocalDossierGateway, NewDossier
@@ -237,8 +236,9 @@ async def test_watcher_retries_failed_deliveries_and_skips_unavailable_lookups()
 
 
 def dossier_config_of(config_file: Path) -> DossierConfig:
-    """The ``dossier:`` section as the composition root reads it at start-up."""
-    return Container(settings=Settings(config_path=config_file)).dossier_config
+    """The ``dossier:`` section as the composition root reads it at start-up (:func:`bootstrap` calls
+    :func:`load_config` before it builds anything)."""
+    return load_config(config_file).dossier
 
 
 def test_config_section_is_validated_at_start_up(tmp_path: Path) -> None:
@@ -246,10 +246,10 @@ def test_config_section_is_validated_at_start_up(tmp_path: Path) -> None:
     assert shipped.verification_attempts == 5
     bad = tmp_path / "config.yml"
     bad.write_text("dossier:\n  verification_attempts: 0\n", encoding="utf-8")
-    with pytest.raises(ValidationError):
+    with pytest.raises(ConfigurationError, match="dossier.verification_attempts"):
         dossier_config_of(bad)
     bad.write_text("dossier:\n  lock_minuts: 5\n", encoding="utf-8")
-    with pytest.raises(ValidationError):
+    with pytest.raises(ConfigurationError, match="dossier.lock_minuts"):
         dossier_config_of(bad)
     (tmp_path / "empty.yml").write_text("language: vi\n", encoding="utf-8")
     assert dossier_config_of(tmp_path / "empty.yml") == DossierConfig()

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from actions.registry import ActionDeps, build_actions
+from bot.core.live import InterpreterHolder, LiveResponses
 from bot.core.responses import DEFAULT_PATH, load_responses
 from bot.engine.engine import Engine
-from bot.engine.live import InterpreterHolder, LiveResponses
 from bot.storage.memory import ScratchConversationStore
 from bot.storage.overrides import ResponseOverrideRow, SqlResponseOverrides
 from bot.storage.sql import MessageRow

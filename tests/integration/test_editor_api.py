@@ -11,9 +11,10 @@ from fastapi import FastAPI
 
 from actions.registry import ActionDeps, build_actions
 from bot.app.migrations import migrate
+from bot.core.live import InterpreterHolder, LiveResponses
 from bot.core.responses import DEFAULT_PATH, ResponseCatalogue, load_responses
 from bot.engine.engine import Engine
-from bot.engine.live import InterpreterHolder, LiveReloader, LiveResponses
+from bot.engine.live import LiveReloader
 from bot.handoff.service import TicketService
 from bot.storage.memory import ScratchConversationStore
 from bot.storage.overrides import SqlResponseOverrides

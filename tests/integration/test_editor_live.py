@@ -11,8 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.core.live import InterpreterHolder, LiveResponses
 from bot.core.responses import ResponseCatalogue
-from bot.engine.live import InterpreterHolder, LiveReloader, LiveResponses
+from bot.engine.live import LiveReloader
 from console.editor.drafts import procedure_draft
 from nlu.models import prune_models
 
@@ -108,11 +109,11 @@ def test_prune_models_keeps_the_newest_and_the_latest(tmp_path: Path) -> None:
 @pytest.fixture
 def live_container(real_settings, tmp_path):
     """A real container whose model folder is private (the rebuild writes new models there)."""
-    from bot.app.bootstrap import Container
+    from bot.app.bootstrap import bootstrap
 
     models = tmp_path / "models"
     shutil.copytree(real_settings.model_dir, models)
-    container = Container(settings=real_settings.model_copy(update={"model_dir": models}))
+    container = bootstrap(real_settings.model_copy(update={"model_dir": models}))
     container.migrate()
     container.users.add("hoa", "matkhau-hoa", "editor", "Phạm Hoa")
     return container

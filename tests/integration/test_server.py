@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bot.app.bootstrap import Container
+from bot.app.bootstrap import bootstrap
 from bot.app.server import create_app
 
 
@@ -25,7 +25,7 @@ def texts(replies: list[dict]) -> str:
 
 @pytest.fixture
 def app(real_settings):
-    return create_app(Container(settings=real_settings))
+    return create_app(bootstrap(real_settings))
 
 
 async def test_web_chat_page_and_health(app) -> None:
@@ -51,12 +51,12 @@ async def test_rest_protocol_greeting_buttons_and_payload(app) -> None:
 
 
 async def test_context_carries_over_and_survives_a_restart(real_settings) -> None:
-    first = create_app(Container(settings=real_settings))
+    first = create_app(bootstrap(real_settings))
     async with await _client(first) as client:
         replies = await post(client, "u2", "đăng ký kết hôn cần giấy tờ gì")
         assert "kết hôn" in texts(replies).lower()
     # a new process on the same database: the conversation continues
-    second = create_app(Container(settings=real_settings))
+    second = create_app(bootstrap(real_settings))
     async with await _client(second) as client:
         fee = texts(await post(client, "u2", "lệ phí bao nhiêu?")).lower()
         assert "kết hôn" in fee and ("lệ phí" in fee or "miễn" in fee)
@@ -87,7 +87,7 @@ async def test_officer_message_reaches_web_chat_by_polling(app) -> None:
 
     async with await _client(app) as client:
         await post(client, "u4", "xin chào")
-        outbox = app.state.runtime.outbox
+        outbox = app.state.app.adapters.web_outbox
         await outbox.send(
             OutboundMessage(ConversationKey("rest", "u4"), "Chào bạn, tôi là cán bộ.", sender="officer")
         )
@@ -116,11 +116,13 @@ async def test_dossier_lookup_verification_subscription_and_notification(app) ->
         subscribe = next(b for r in status for b in r.get("buttons", []) if "thông báo" in b["title"].lower())
         await post(client, "u5", subscribe["payload"])
 
-        container = app.state.container
-        registry = app.state.runtime.channels
-        await container.dossier_watcher.poll_once(container.dossiers, registry)  # remembers the status
-        container.dossiers.update_status(code, status="Đã có kết quả", done=True)
-        await container.dossier_watcher.poll_once(container.dossiers, registry)
+        container = app.state.app
+        registry = app.state.app.registry
+        await container.dossier_watcher.poll_once(
+            container.adapters.dossiers, registry
+        )  # remembers the status
+        container.adapters.dossiers.update_status(code, status="Đã có kết quả", done=True)
+        await container.dossier_watcher.poll_once(container.adapters.dossiers, registry)
         polled = (await client.get("/webhooks/rest/poll", params={"sender": "u5", "after": 0})).json()
         assert any(code in p["text"] and "kết quả" in p["text"].lower() for p in polled), polled
 
@@ -134,11 +136,11 @@ async def test_faq_is_answered_from_the_seeded_entries(app) -> None:
 async def test_an_officer_reply_waiting_for_the_web_chat_survives_a_restart(real_settings) -> None:
     from bot.core.messages import ConversationKey, OutboundMessage
 
-    first = create_app(Container(settings=real_settings))
-    await first.state.runtime.outbox.send(
+    first = create_app(bootstrap(real_settings))
+    await first.state.app.adapters.web_outbox.send(
         OutboundMessage(ConversationKey("rest", "u7"), "Hồ sơ của bạn đã xong.", sender="officer")
     )
-    second = create_app(Container(settings=real_settings))  # the server restarted before the page polled
+    second = create_app(bootstrap(real_settings))  # the server restarted before the page polled
     async with await _client(second) as client:
         polled = (await client.get("/webhooks/rest/poll", params={"sender": "u7", "after": 0})).json()
     assert [p["text"] for p in polled] == ["Hồ sơ của bạn đã xong."]

@@ -21,13 +21,13 @@ from sqlalchemy import event
 
 from actions.registry import ActionDeps, build_actions
 from bot.channels.base import DeliveryError
+from bot.core.config import EscalationConfig
 from bot.core.domain import TicketReason
 from bot.core.messages import ConversationKey, InboundMessage, OutboundMessage
 from bot.core.ports import Interpreter
 from bot.core.responses import ResponseCatalogue, make_payload
 from bot.core.state import Mode
 from bot.engine.engine import Engine
-from bot.handoff.hours import EscalationConfig
 from bot.handoff.model import NotYourTicket, TicketError
 from bot.handoff.service import TicketService
 from bot.handoff.sink import InboundRecorder, TicketEventSink

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.app.bootstrap import Container
+from bot.app.bootstrap import bootstrap
+from bot.core.config import load_config
 from bot.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,8 +24,8 @@ def _config(tmp_path: Path, policy: str) -> Path:
 
 
 def test_shipped_config_gives_a_policy() -> None:
-    policy = Container(settings=Settings()).policy
-    assert policy.config.officer_after_misses == 2
+    config = load_config(ROOT / "config.yml")
+    assert config.policy.officer_after_misses == 2 and config.policy.max_choices == 5
 
 
 @pytest.mark.parametrize(
@@ -36,9 +37,8 @@ def test_shipped_config_gives_a_policy() -> None:
     ],
 )
 def test_bad_policy_stops_start_up(tmp_path: Path, policy: str, message: str) -> None:
-    container = Container(settings=Settings(config_path=_config(tmp_path, policy)))
     with pytest.raises(ValueError, match=message):
-        container.prepare()
+        bootstrap(Settings(config_path=_config(tmp_path, policy), database_url=f"sqlite:///{tmp_path}/x.db"))
 
 
 @pytest.mark.parametrize(

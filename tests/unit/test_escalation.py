@@ -1,4 +1,4 @@
-"""The escalation action: place in the queue, working hours (bot.handoff.hours), the config section
+"""The escalation action: place in the queue, working hours (bot.core.config), the config section
 that sets them."""
 
 from __future__ import annotations
@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 import pytest
 
 from actions.escalation import EscalateAction
+from bot.core.config import EscalationConfig, load_config
 from bot.core.domain import TicketReason
 from bot.core.events import EscalationRequested, ModeChanged
 from bot.core.ports import FixedTicketQueue
 from bot.core.responses import ResponseCatalogue
 from bot.core.sdk import CollectingDispatcher, Tracker
 from bot.core.state import ConversationState, Mode
-from bot.handoff.hours import EscalationConfig, load_escalation_config
 from tests import factories as f
 
 CATALOGUE = ResponseCatalogue.load()
@@ -79,7 +79,7 @@ def test_working_hours_boundaries() -> None:
 
 
 def test_the_shipped_config_section_is_valid() -> None:
-    config = load_escalation_config(f.__file__.replace("tests/factories.py", "config.yml"))
+    config = load_config(f.__file__.replace("tests/factories.py", "config.yml")).escalation
     assert config.timezone == "Asia/Ho_Chi_Minh" and config.working_hours["mon"]
 
 

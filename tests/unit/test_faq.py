@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 
 from actions.faq import FaqAnswerAction
+from bot.core.config import PolicyConfig
 from bot.core.events import ContinuationSet, ModeChanged
 from bot.core.responses import ResponseCatalogue
 from bot.core.sdk import ActionArgs, CollectingDispatcher, Tracker
 from bot.core.state import ConversationState, Mode
-from bot.engine.policy import Policy, PolicyConfig
+from bot.engine.policy import Policy
 from knowledge.domain import FaqEntry
 from knowledge.faq import FAQ_PATH, FaqMatcher, load_faq_file, seed_faqs
 from knowledge.ports import InMemoryKnowledgeRepository

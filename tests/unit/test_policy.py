@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core.config import PolicyConfig
 from bot.core.domain import TicketReason
 from bot.core.events import ModeChanged, SlotSet
 from bot.core.messages import Button
 from bot.core.sdk import ActionArgs
 from bot.core.state import Continuation, ConversationState, Mode
-from bot.engine.policy import Policy, PolicyConfig, is_more_request
+from bot.engine.policy import Policy, is_more_request
 from tests import factories as f
 
 KEY = f.key()
