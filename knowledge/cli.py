@@ -31,7 +31,7 @@ class KnowledgeContext(Protocol):
 DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the ``kb`` command group."""
     kb = subparsers.add_parser("kb", help="cơ sở tri thức thủ tục hành chính")
     sub = kb.add_subparsers(dest="kb_command", required=True)

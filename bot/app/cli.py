@@ -31,8 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     try:
         from nlu import cli as nlu_cli
     except ImportError:  # pragma: no cover - NLU package not installed yet
-        nlu_cli = None
-    if nlu_cli is not None:
+        pass
+    else:
         nlu_cli.add_parser(sub, bind=_with_nlu_files)
     from bot.app import evaluation
 

@@ -76,7 +76,8 @@ class ZaloBotChannel(TextOnlyChannel):
 
     def update_to_inbound(self, payload: dict[str, Any]) -> InboundMessage | None:
         """The :class:`InboundMessage` for a webhook update, or None for non-text updates."""
-        update = payload.get("result") if isinstance(payload.get("result"), dict) else payload
+        result = payload.get("result")
+        update: dict[str, Any] = result if isinstance(result, dict) else payload
         if update.get("event_name") != TEXT_EVENT:
             return None
         message = update.get("message") or {}

@@ -104,7 +104,7 @@ class LearningConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    low_confidence: float = Field(0.5, ge=0.0, le=1.0)
+    low_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
 
 
 # --- escalation: ------------------------------------------------------------------------------------

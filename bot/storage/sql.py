@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -25,6 +25,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     bindparam,
@@ -33,7 +34,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -83,8 +84,10 @@ class MessageRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-_CONVERSATIONS = ConversationRow.__table__
-_MESSAGES = MessageRow.__table__
+# A declarative class's ``__table__`` is a Table (SQLAlchemy types it as any FromClause, since a mapping
+# may be over a select); update() and insert() need a Table.
+_CONVERSATIONS = cast(Table, ConversationRow.__table__)
+_MESSAGES = cast(Table, MessageRow.__table__)
 _BY_KEY = (_CONVERSATIONS.c.channel == bindparam("key_channel")) & (
     _CONVERSATIONS.c.chat_id == bindparam("key_chat_id")
 )
@@ -117,7 +120,8 @@ class SqlConversationStore:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
         with sessions() as session:  # no connection is opened: this only asks for the bind
-            self._db = session.get_bind()
+            # The composition root binds the factory to an Engine (get_bind may also answer a Connection).
+            self._db = cast(Engine, session.get_bind())
 
     def _id(self, conn: Connection, key: ConversationKey, create: bool) -> int | None:
         """The id of ``key``'s row; with ``create``, a row with a fresh state is inserted if missing."""
@@ -136,7 +140,8 @@ class SqlConversationStore:
                 updated_at=now,
             )
         )
-        return int(result.inserted_primary_key[0])
+        # A single-row insert() without returning() always has its primary key row (None: it made no row).
+        return int(cast(Row[Any], result.inserted_primary_key)[0])
 
     def load(self, key: ConversationKey) -> ConversationState:
         with self._db.connect() as conn:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -266,7 +266,7 @@ def coverage(records: Iterable[Procedure]) -> dict[str, Any]:
     """
     items = list(records)
     detailed = [p for p in items if not p.catalogue_only]
-    checks = {
+    checks: dict[str, Callable[[Procedure], bool]] = {
         "with_documents": lambda p: bool(p.documents),
         "with_steps": lambda p: bool(p.steps),
         "with_time": lambda p: any(c.days is not None for c in p.channels),
