@@ -1,4 +1,5 @@
-"""Factories for test inputs: realistic procedures, a filled knowledge base, inbound messages, parses.
+"""Factories for test inputs: realistic procedures, a filled knowledge base, inbound messages, parses,
+the shipped response catalogue, and the harness that runs one action on a tracker.
 
 The procedures follow the national portal's published records (agencies, fees, documents with their
 forms, legal basis) and use the national codes: marriage 1.000894, birth 1.001193, and the construction
@@ -9,10 +10,15 @@ base has the full published records.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from bot.core.events import Event
 from bot.core.messages import ConversationKey, InboundMessage
 from bot.core.parse import Parse
+from bot.core.responses import ResponseCatalogue
+from bot.core.sdk import Action, ActionArgs, CollectingDispatcher, MessageDraft, Tracker
+from bot.core.state import ConversationState
 from knowledge.domain import Document, LegalBasis, Procedure, SubmissionChannel
 from knowledge.ports import InMemoryKnowledgeRepository
 
@@ -400,3 +406,49 @@ def parse(
             "procedure_ranking": ranked,
         }
     )
+
+
+# --- responses and actions ------------------------------------------------------------------------------
+
+
+@functools.cache
+def catalogue() -> ResponseCatalogue:
+    """The shipped response catalogue (data/responses.yml), read and validated once per test session."""
+    return ResponseCatalogue.load()
+
+
+def tracker(
+    message: Parse | str = "ask_documents",
+    text: str = "",
+    *,
+    entities: dict[str, str] | None = None,
+    args: ActionArgs | None = None,
+    conversation: ConversationKey | None = None,
+    **state: Any,
+) -> Tracker:
+    """The tracker the engine hands an action: the conversation's state, the latest parse, the policy's args.
+
+    Args:
+        message: the latest parse, or an intent name to build it with :func:`parse` from ``text`` and
+            ``entities``.
+        text: the message text (with an intent name).
+        entities: entity type -> value (with an intent name).
+        args: what the policy decided for the action (none by default).
+        conversation: its key (default :func:`key`).
+        state: fields of the :class:`bot.core.state.ConversationState` (``procedure=``, ``mode=`` ...).
+    """
+    latest = message if isinstance(message, Parse) else parse(message, text=text, entities=entities)
+    return Tracker(
+        state=ConversationState(key=conversation or key(), **state),
+        latest_message=latest,
+        args=args or ActionArgs(),
+    )
+
+
+async def run_action(
+    action: Action, on: Tracker, responses: ResponseCatalogue | None = None
+) -> tuple[list[MessageDraft], list[Event]]:
+    """Run ``action`` as the engine does; the drafts it dispatched and the events it returned."""
+    dispatcher = CollectingDispatcher(responses or catalogue())
+    events = await action.run(dispatcher, on)
+    return dispatcher.messages, events

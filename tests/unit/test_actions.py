@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from actions.dossier import DossierStatusAction
@@ -28,39 +26,22 @@ from bot.core.events import (
     SlotSet,
 )
 from bot.core.messages import Button
-from bot.core.parse import Candidate, Parse
+from bot.core.parse import Candidate
 from bot.core.ports import (
     InMemoryDossierAccessGuard,
     InMemoryDossierSubscriptions,
     NotConfiguredDossierGateway,
 )
-from bot.core.responses import ResponseCatalogue
-from bot.core.sdk import Action, ActionArgs, CollectingDispatcher, MessageDraft, Tracker
-from bot.core.state import Continuation, ConversationState, Mode
+from bot.core.sdk import ActionArgs, MessageDraft
+from bot.core.state import Continuation, Mode
 from knowledge.domain import Document
 from knowledge.ports import KnowledgeRepository
 from knowledge.text import clip
 from tests import factories as f
 
-CATALOGUE = ResponseCatalogue.load()
-
-
-def tracker(parse: Parse | None = None, args: ActionArgs | None = None, **state: Any) -> Tracker:
-    return Tracker(
-        state=ConversationState(key=f.key(), **state),
-        latest_message=parse or f.parse("ask_documents"),
-        args=args or ActionArgs(),
-    )
-
 
 def answering(topic: str, knowledge: KnowledgeRepository | None = None) -> ProcedureAnswerAction:
     return ProcedureAnswerAction(topic, knowledge or f.knowledge())
-
-
-async def run(action: Action, t: Tracker) -> tuple[list[MessageDraft], list]:
-    dispatcher = CollectingDispatcher(CATALOGUE)
-    events = await action.run(dispatcher, t)
-    return dispatcher.messages, events
 
 
 def titles(draft: MessageDraft) -> list[str]:
@@ -71,7 +52,7 @@ def titles(draft: MessageDraft) -> list[str]:
 
 
 async def test_documents_first_page_has_five_items_and_xem_them() -> None:
-    drafts, events = await run(answering("documents"), tracker(procedure=f.GPXD_NEW))
+    drafts, events = await f.run_action(answering("documents"), f.tracker(procedure=f.GPXD_NEW))
     assert [d.response for d in drafts] == ["utter_documents"]
     text = drafts[0].text
     assert "gồm 7 loại giấy tờ" in text
@@ -86,8 +67,8 @@ async def test_documents_first_page_has_five_items_and_xem_them() -> None:
 
 
 async def test_more_continues_the_list_with_its_group_heading() -> None:
-    t = tracker(procedure=f.GPXD_NEW, continuation=Continuation("documents", f.GPXD_NEW, 5))
-    drafts, events = await run(MoreAction(f.knowledge()), t)
+    t = f.tracker(procedure=f.GPXD_NEW, continuation=Continuation("documents", f.GPXD_NEW, 5))
+    drafts, events = await f.run_action(MoreAction(f.knowledge()), t)
     assert [d.response for d in drafts] == ["utter_list_more"]
     assert (
         "Đối với công trình gần sân bay:\n6. Văn bản chấp thuận độ cao công trình (1 bản sao)"
@@ -99,13 +80,13 @@ async def test_more_continues_the_list_with_its_group_heading() -> None:
 
 
 async def test_more_with_nothing_left() -> None:
-    drafts, events = await run(MoreAction(f.knowledge()), tracker())
+    drafts, events = await f.run_action(MoreAction(f.knowledge()), f.tracker())
     assert [d.response for d in drafts] == ["utter_no_more"]
     assert events == [ContinuationSet(None)]
 
 
 async def test_forms_list_names_and_link_to_the_portal() -> None:
-    drafts, events = await run(answering("forms"), tracker(procedure=f.MARRIAGE))
+    drafts, events = await f.run_action(answering("forms"), f.tracker(procedure=f.MARRIAGE))
     assert [d.response for d in drafts] == ["utter_forms"]
     assert drafts[0].text.endswith("\n1. Tờ khai đăng ký kết hôn (TT 04/2024/TT-BTP)")
     assert drafts[0].links == (("Tải mẫu đơn, tờ khai", f.PORTAL + f.MARRIAGE),)
@@ -114,12 +95,12 @@ async def test_forms_list_names_and_link_to_the_portal() -> None:
 
 async def test_forms_when_none_is_published() -> None:
     kb = f.knowledge(f.birth_registration(documents=(Document("Giấy chứng sinh", originals=1),)))
-    drafts, _ = await run(answering("forms", kb), tracker(procedure=f.BIRTH))
+    drafts, _ = await f.run_action(answering("forms", kb), f.tracker(procedure=f.BIRTH))
     assert [d.response for d in drafts] == ["utter_no_forms"]
 
 
 async def test_fee_per_channel_without_duplicates() -> None:
-    drafts, events = await run(answering("fee"), tracker(procedure=f.GPXD_NEW))
+    drafts, events = await f.run_action(answering("fee"), f.tracker(procedure=f.GPXD_NEW))
     assert [d.response for d in drafts] == ["utter_fee"]
     assert drafts[0].text.endswith(":\n- Trực tiếp, trực tuyến, dịch vụ bưu chính: 75.000 Đồng")
     assert events == [ContinuationSet(None)]
@@ -133,18 +114,18 @@ async def test_fee_text_with_several_charges_keeps_its_labels() -> None:
             SubmissionChannel("truc_tiep", fee_text="Lệ phí : 75.000 Đồng; Phí : 10.000 Đồng", fee_vnd=85000),
         )
     )
-    drafts, _ = await run(answering("fee", f.knowledge(proc)), tracker(procedure=f.GPXD_NEW))
+    drafts, _ = await f.run_action(answering("fee", f.knowledge(proc)), f.tracker(procedure=f.GPXD_NEW))
     assert drafts[0].text.endswith("- Trực tiếp: Lệ phí: 75.000 Đồng; Phí: 10.000 Đồng")
 
 
 async def test_free_procedure_says_so() -> None:
-    drafts, _ = await run(answering("fee"), tracker(procedure=f.MARRIAGE))
+    drafts, _ = await f.run_action(answering("fee"), f.tracker(procedure=f.MARRIAGE))
     assert [d.response for d in drafts] == ["utter_fee_free"]
     assert "không mất lệ phí" in drafts[0].text
 
 
 async def test_missing_data_links_the_portal() -> None:
-    drafts, events = await run(answering("steps"), tracker(procedure=f.GPXD_RENEW))
+    drafts, events = await f.run_action(answering("steps"), f.tracker(procedure=f.GPXD_RENEW))
     assert [d.response for d in drafts] == ["utter_missing_detail"]
     assert "các bước thực hiện" in drafts[0].text
     assert drafts[0].links == (("Xem trên Cổng Dịch vụ công", f.PORTAL + f.GPXD_RENEW),)
@@ -152,32 +133,32 @@ async def test_missing_data_links_the_portal() -> None:
 
 
 async def test_missing_data_without_link_offers_an_officer() -> None:
-    drafts, _ = await run(answering("fee"), tracker(procedure=f.GPXD_REISSUE))
+    drafts, _ = await f.run_action(answering("fee"), f.tracker(procedure=f.GPXD_REISSUE))
     assert [d.response for d in drafts] == ["utter_missing_detail_no_link"]
     assert drafts[0].buttons == (Button("Gặp cán bộ", "/request_human"),)
 
 
 async def test_where_with_address() -> None:
-    drafts, _ = await run(answering("where"), tracker(procedure=f.MARRIAGE))
+    drafts, _ = await f.run_action(answering("where"), f.tracker(procedure=f.MARRIAGE))
     assert [d.response for d in drafts] == ["utter_where_address"]
     assert "Ủy ban nhân dân xã, phường, thị trấn" in drafts[0].text
     assert "Địa chỉ: Bộ phận Một cửa" in drafts[0].text
 
 
 async def test_channels_and_full_online_with_link() -> None:
-    drafts, _ = await run(answering("channels"), tracker(procedure=f.BIRTH))
+    drafts, _ = await f.run_action(answering("channels"), f.tracker(procedure=f.BIRTH))
     assert [d.response for d in drafts] == ["utter_channels", "utter_online_full"]
     assert "trực tuyến" in drafts[0].text
     assert drafts[1].links == (("Nộp hồ sơ trực tuyến", f.PORTAL + f.BIRTH),)
 
 
 async def test_conditions_published_as_khong() -> None:
-    drafts, _ = await run(answering("conditions"), tracker(procedure=f.BIRTH))
+    drafts, _ = await f.run_action(answering("conditions"), f.tracker(procedure=f.BIRTH))
     assert [d.response for d in drafts] == ["utter_no_conditions"]
 
 
 async def test_processing_time_steps_legal_basis_result() -> None:
-    t = tracker(procedure=f.MARRIAGE)
+    t = f.tracker(procedure=f.MARRIAGE)
     for topic, response, fragment in [
         (
             "processing_time",
@@ -189,14 +170,14 @@ async def test_processing_time_steps_legal_basis_result() -> None:
         ("result", "utter_result", "Giấy chứng nhận kết hôn"),
         ("conditions", "utter_conditions", "Nam từ đủ 20 tuổi"),
     ]:
-        drafts, events = await run(answering(topic), t)
+        drafts, events = await f.run_action(answering(topic), t)
         assert [d.response for d in drafts] == [response], topic
         assert fragment in drafts[0].text, topic
         assert events == [ContinuationSet(None)]
 
 
 async def test_overview_with_follow_up_buttons() -> None:
-    drafts, events = await run(answering("overview"), tracker(procedure=f.GPXD_NEW))
+    drafts, events = await f.run_action(answering("overview"), f.tracker(procedure=f.GPXD_NEW))
     assert [d.response for d in drafts] == ["utter_overview"]
     assert "(mã 1.013225)" in drafts[0].text
     assert "- Thời gian: 15 Ngày" in drafts[0].text
@@ -206,21 +187,21 @@ async def test_overview_with_follow_up_buttons() -> None:
 
 
 async def test_unknown_procedure_code_forgets_it() -> None:
-    drafts, events = await run(answering("fee"), tracker(procedure="9.999999"))
+    drafts, events = await f.run_action(answering("fee"), f.tracker(procedure="9.999999"))
     assert [d.response for d in drafts] == ["utter_procedure_unknown"]
     assert events == [SlotSet("procedure", None), ContinuationSet(None)]
 
 
 async def test_ask_procedure_remembers_the_question() -> None:
-    drafts, events = await run(AskProcedureAction(), tracker(f.parse("ask_fee")))
+    drafts, events = await f.run_action(AskProcedureAction(), f.tracker(f.parse("ask_fee")))
     assert [d.response for d in drafts] == ["utter_ask_procedure"]
     assert events == [SlotSet("pending_intent", "ask_fee")]
 
 
 async def test_choose_procedure_offers_candidates_as_choose_payloads() -> None:
     candidates = (Candidate(f.GPXD_NEW, "Cấp mới", 0.74), Candidate(f.GPXD_ADJUST, "Điều chỉnh", 0.72))
-    drafts, events = await run(
-        ChooseProcedureAction(), tracker(f.parse("ask_documents"), args=ActionArgs(candidates=candidates))
+    drafts, events = await f.run_action(
+        ChooseProcedureAction(), f.tracker(f.parse("ask_documents"), args=ActionArgs(candidates=candidates))
     )
     assert [d.response for d in drafts] == ["utter_choose_procedure"]
     assert drafts[0].buttons == (
@@ -256,21 +237,21 @@ def test_clip_cuts_at_a_word() -> None:
 )
 async def test_smalltalk(name: str, response: str, events: list) -> None:
     action = {a.name: a for a in smalltalk_actions()}[name]
-    drafts, got = await run(action, tracker())
+    drafts, got = await f.run_action(action, f.tracker())
     assert [d.response for d in drafts] == [response]
     assert got == events
 
 
 async def test_greeting_shows_the_help_menu() -> None:
     action = {a.name: a for a in smalltalk_actions()}["action_greet"]
-    drafts, _ = await run(action, tracker())
+    drafts, _ = await f.run_action(action, f.tracker())
     assert "Gặp cán bộ" in titles(drafts[0])
     assert "Tra cứu hồ sơ" in titles(drafts[0])
 
 
 async def test_feedback_comment_asks_for_a_rating() -> None:
-    drafts, events = await run(
-        FeedbackAction(), tracker(f.parse("give_feedback", text="góp ý: trả lời hơi dài"))
+    drafts, events = await f.run_action(
+        FeedbackAction(), f.tracker(f.parse("give_feedback", text="góp ý: trả lời hơi dài"))
     )
     assert [d.response for d in drafts] == ["utter_feedback_ask_rating"]
     assert titles(drafts[0]) == ["1", "2", "3", "4", "5"]
@@ -278,9 +259,9 @@ async def test_feedback_comment_asks_for_a_rating() -> None:
 
 
 async def test_feedback_rating_is_thanked() -> None:
-    t = tracker(f.parse("give_feedback", entities={"rating": "4"}), procedure=f.BIRTH)
-    drafts, events = await run(FeedbackAction(), t)
-    assert [d.text for d in drafts] == [CATALOGUE.text("utter_feedback_thanks", rating=4)]
+    t = f.tracker(f.parse("give_feedback", entities={"rating": "4"}), procedure=f.BIRTH)
+    drafts, events = await f.run_action(FeedbackAction(), t)
+    assert [d.text for d in drafts] == [f.catalogue().text("utter_feedback_thanks", rating=4)]
     assert events == [FeedbackGiven(4, "", f.BIRTH)]
 
 
@@ -289,7 +270,7 @@ async def test_feedback_rating_is_thanked() -> None:
 
 async def test_clarify_offers_candidates_then_not_these() -> None:
     parse = f.parse("nlu_fallback", ranking=[(f.GPXD_ADJUST, 0.45), (f.GPXD_NEW, 0.42)])
-    drafts, events = await run(ClarifyAction(), tracker(parse))
+    drafts, events = await f.run_action(ClarifyAction(), f.tracker(parse))
     assert [d.response for d in drafts] == ["utter_clarify"]
     assert [b.payload for b in drafts[0].buttons] == [
         '/choose{"procedure":"1.013226"}',
@@ -300,25 +281,27 @@ async def test_clarify_offers_candidates_then_not_these() -> None:
 
 
 async def test_clarify_without_candidates() -> None:
-    drafts, events = await run(ClarifyAction(), tracker(f.parse("nlu_fallback")))
+    drafts, events = await f.run_action(ClarifyAction(), f.tracker(f.parse("nlu_fallback")))
     assert [d.response for d in drafts] == ["utter_clarify_no_candidates"]
     assert events == [FallbackCounted(1, "clarify")]
 
 
 async def test_offer_officer() -> None:
-    drafts, events = await run(OfferOfficerAction(), tracker(f.parse("nlu_fallback"), fallback_streak=1))
+    drafts, events = await f.run_action(
+        OfferOfficerAction(), f.tracker(f.parse("nlu_fallback"), fallback_streak=1)
+    )
     assert [d.response for d in drafts] == ["utter_offer_officer"]
     assert [b.payload for b in drafts[0].buttons] == ["/request_human", "/rephrase"]
     assert events == [FallbackCounted(2, "officer"), ModeChanged(Mode.ANSWERING)]
 
 
 async def test_escalate_hands_over_and_emits_the_request() -> None:
-    t = tracker(
+    t = f.tracker(
         f.parse("request_human", text="cho tôi gặp cán bộ"),
         procedure=f.MARRIAGE,
         args=ActionArgs(reason=TicketReason.REQUEST_HUMAN),
     )
-    drafts, events = await run(EscalateAction(), t)
+    drafts, events = await f.run_action(EscalateAction(), t)
     assert [d.response for d in drafts] == ["utter_escalate"]
     assert events == [
         ModeChanged(Mode.WITH_OFFICER),
@@ -328,7 +311,9 @@ async def test_escalate_hands_over_and_emits_the_request() -> None:
 
 
 async def test_escalate_from_a_button_does_not_pass_the_payload_as_text() -> None:
-    _, events = await run(EscalateAction(), tracker(f.parse("request_human", text="/request_human")))
+    _, events = await f.run_action(
+        EscalateAction(), f.tracker(f.parse("request_human", text="/request_human"))
+    )
     assert events[-1] == EscalationRequested(TicketReason.REQUEST_HUMAN, None, "", None)
 
 
@@ -339,7 +324,9 @@ async def test_dossier_asks_for_the_code() -> None:
         InMemoryDossierSubscriptions(),
         f.knowledge(),
     )
-    drafts, events = await run(action, tracker(f.parse("check_dossier_status", text="tra cứu hồ sơ")))
+    drafts, events = await f.run_action(
+        action, f.tracker(f.parse("check_dossier_status", text="tra cứu hồ sơ"))
+    )
     assert [d.response for d in drafts] == ["utter_ask_dossier_code"]
     assert events == [ModeChanged(Mode.AWAITING_DOSSIER_CODE)]
 
@@ -359,7 +346,7 @@ def test_looks_like_dossier_code(text: str, expected: bool) -> None:
 
 async def test_official_name_prefix_thu_tuc_is_not_repeated() -> None:
     kb = f.knowledge(f.marriage_registration(name="Thủ tục đăng ký kết hôn"))
-    drafts, _ = await run(answering("fee", kb), tracker(procedure=f.MARRIAGE))
+    drafts, _ = await f.run_action(answering("fee", kb), f.tracker(procedure=f.MARRIAGE))
     assert drafts[0].text == "Dạ, thủ tục Đăng ký kết hôn không mất lệ phí."
 
 
@@ -372,5 +359,7 @@ async def test_bare_number_processing_time_gets_its_unit() -> None:
             SubmissionChannel("truc_tuyen", "3", "Miễn phí", days=3.0, working_days=True, fee_vnd=0),
         )
     )
-    drafts, _ = await run(answering("processing_time", f.knowledge(proc)), tracker(procedure=f.BIRTH))
+    drafts, _ = await f.run_action(
+        answering("processing_time", f.knowledge(proc)), f.tracker(procedure=f.BIRTH)
+    )
     assert drafts[0].text.endswith("- Trực tiếp: 1 ngày\n- Trực tuyến: 3 ngày làm việc")

@@ -17,12 +17,10 @@ from bot.core.ports import (
     InMemoryDossierSubscriptions,
     NotConfiguredDossierGateway,
 )
-from bot.core.responses import ResponseCatalogue
-from bot.core.sdk import Action, CollectingDispatcher, MessageDraft, Tracker
-from bot.core.state import ConversationState, Mode
+from bot.core.sdk import Tracker
+from bot.core.state import Mode
 from tests import factories as f
 
-CATALOGUE = ResponseCatalogue.load()
 NOW = datetime(2025, 3, 20, 3, 0, tzinfo=UTC)  # 10:00 in Hà Nội
 CODE = "H12.22-250302-0003"
 LATE = "000.00.24.H12-250301-0007"
@@ -80,38 +78,25 @@ class Setup:
         return self.clock
 
 
-def tracker(
-    intent: str = "nlu_fallback", text: str = "", entities: dict[str, str] | None = None, **state: Any
-) -> Tracker:
-    return Tracker(
-        state=ConversationState(key=f.key(), **state),
-        latest_message=f.parse(intent, text=text, entities=entities or {}),
-    )
-
-
-async def run(action: Action, t: Tracker) -> tuple[list[MessageDraft], list]:
-    dispatcher = CollectingDispatcher(CATALOGUE)
-    events = await action.run(dispatcher, t)
-    return dispatcher.messages, events
-
-
 def awaiting_digits(text: str, code: str = CODE) -> Tracker:
-    return tracker(text=text, mode=Mode.AWAITING_VERIFICATION, dossier_code=code)
+    return f.tracker("nlu_fallback", text=text, mode=Mode.AWAITING_VERIFICATION, dossier_code=code)
 
 
 # --- asking for the code ---------------------------------------------------------------------------
 
 
 async def test_missing_code_is_asked_for() -> None:
-    drafts, events = await run(Setup().action, tracker("check_dossier_status", "hồ sơ của tôi đến đâu rồi"))
+    drafts, events = await f.run_action(
+        Setup().action, f.tracker("check_dossier_status", "hồ sơ của tôi đến đâu rồi")
+    )
     assert [d.response for d in drafts] == ["utter_ask_dossier_code"]
     assert events == [ModeChanged(Mode.AWAITING_DOSSIER_CODE)]
 
 
 async def test_code_from_the_nlu_asks_for_verification_and_reveals_nothing() -> None:
     s = Setup()
-    t = tracker("check_dossier_status", f"hồ sơ {CODE} xong chưa", {"dossier_code": CODE})
-    drafts, events = await run(s.action, t)
+    t = f.tracker("check_dossier_status", f"hồ sơ {CODE} xong chưa", entities={"dossier_code": CODE})
+    drafts, events = await f.run_action(s.action, t)
     assert [d.response for d in drafts] == ["utter_dossier_ask_verification"]
     assert "4 số cuối" in drafts[0].text and "Đang giải quyết" not in drafts[0].text
     assert events == [SlotSet("dossier_code", CODE), ModeChanged(Mode.AWAITING_VERIFICATION)]
@@ -119,14 +104,16 @@ async def test_code_from_the_nlu_asks_for_verification_and_reveals_nothing() -> 
 
 
 async def test_code_typed_while_awaiting_it_is_upper_cased() -> None:
-    t = tracker(text=" h12.22-250302-0003 ", mode=Mode.AWAITING_DOSSIER_CODE)
-    _, events = await run(Setup().action, t)
+    t = f.tracker("nlu_fallback", text=" h12.22-250302-0003 ", mode=Mode.AWAITING_DOSSIER_CODE)
+    _, events = await f.run_action(Setup().action, t)
     assert events == [SlotSet("dossier_code", CODE), ModeChanged(Mode.AWAITING_VERIFICATION)]
 
 
 @pytest.mark.parametrize("text", ["12345", "H12-0003", "HS2025"])
 async def test_invalid_format_gets_an_example(text: str) -> None:
-    drafts, events = await run(Setup().action, tracker(text=text, mode=Mode.AWAITING_DOSSIER_CODE))
+    drafts, events = await f.run_action(
+        Setup().action, f.tracker("nlu_fallback", text=text, mode=Mode.AWAITING_DOSSIER_CODE)
+    )
     assert [d.response for d in drafts] == ["utter_dossier_code_invalid"]
     assert "000.00.24.H12-250301-0007" in drafts[0].text and "H12.22-250301-0001" in drafts[0].text
     assert [b.title for b in drafts[0].buttons] == ["Gặp cán bộ"]
@@ -138,7 +125,7 @@ async def test_invalid_format_gets_an_example(text: str) -> None:
 
 async def test_right_digits_give_the_status_with_dates_and_buttons() -> None:
     s = Setup()
-    drafts, events = await run(s.action, awaiting_digits("5678"))
+    drafts, events = await f.run_action(s.action, awaiting_digits("5678"))
     assert [d.response for d in drafts] == ["utter_dossier_result"]
     text = drafts[0].text
     assert text.startswith(f"Dạ, hồ sơ {CODE} (Đăng ký kết hôn):")
@@ -153,24 +140,24 @@ async def test_right_digits_give_the_status_with_dates_and_buttons() -> None:
 
 
 async def test_a_full_id_number_is_accepted_by_its_last_four_digits() -> None:
-    drafts, _ = await run(Setup().action, awaiting_digits("001196001234"))
+    drafts, _ = await f.run_action(Setup().action, awaiting_digits("001196001234"))
     assert [d.response for d in drafts] == ["utter_dossier_result"]
 
 
 async def test_overdue_dossier_says_by_how_many_days() -> None:
-    drafts, _ = await run(Setup().action, awaiting_digits("4321", LATE))
+    drafts, _ = await f.run_action(Setup().action, awaiting_digits("4321", LATE))
     assert "Ngày hẹn trả kết quả: 07/03/2025" in drafts[0].text
     assert "quá hạn 13 ngày" in drafts[0].text
 
 
 async def test_done_dossier_says_so_and_offers_no_subscription() -> None:
-    drafts, _ = await run(Setup().action, awaiting_digits("3456", DONE))
+    drafts, _ = await f.run_action(Setup().action, awaiting_digits("3456", DONE))
     assert "đã có kết quả" in drafts[0].text and "quá hạn" not in drafts[0].text
     assert [b.title for b in drafts[0].buttons] == ["Gặp cán bộ"]
 
 
 async def test_wrong_digits_say_so_and_keep_waiting() -> None:
-    drafts, events = await run(Setup().action, awaiting_digits("0000"))
+    drafts, events = await f.run_action(Setup().action, awaiting_digits("0000"))
     assert [d.response for d in drafts] == ["utter_dossier_verification_failed"]
     assert "Đang giải quyết" not in drafts[0].text and "kết hôn" not in drafts[0].text
     assert events == [ModeChanged(Mode.AWAITING_VERIFICATION)]
@@ -178,21 +165,25 @@ async def test_wrong_digits_say_so_and_keep_waiting() -> None:
 
 async def test_too_few_digits_is_not_counted_as_a_failure() -> None:
     s = Setup()
-    drafts, events = await run(s.action, awaiting_digits("56"))
+    drafts, events = await f.run_action(s.action, awaiting_digits("56"))
     assert [d.response for d in drafts] == ["utter_dossier_verification_invalid"]
     assert events == [ModeChanged(Mode.AWAITING_VERIFICATION)]
     assert s.guard.failures == {}
 
 
 async def test_unknown_code_looks_exactly_like_wrong_digits() -> None:
-    wrong_drafts, wrong_events = await run(Setup().action, awaiting_digits("0000", CODE))
-    unknown_drafts, unknown_events = await run(Setup().action, awaiting_digits("0000", UNKNOWN))
+    wrong_drafts, wrong_events = await f.run_action(Setup().action, awaiting_digits("0000", CODE))
+    unknown_drafts, unknown_events = await f.run_action(Setup().action, awaiting_digits("0000", UNKNOWN))
     assert [d.text.replace(UNKNOWN, CODE) for d in unknown_drafts] == [d.text for d in wrong_drafts]
     assert [d.buttons for d in unknown_drafts] == [d.buttons for d in wrong_drafts]
     assert unknown_events == wrong_events
     # ... and asking for an unknown code is the same as asking for a known one.
-    ask_known, _ = await run(Setup().action, tracker(text=CODE, mode=Mode.AWAITING_DOSSIER_CODE))
-    ask_unknown, _ = await run(Setup().action, tracker(text=UNKNOWN, mode=Mode.AWAITING_DOSSIER_CODE))
+    ask_known, _ = await f.run_action(
+        Setup().action, f.tracker("nlu_fallback", text=CODE, mode=Mode.AWAITING_DOSSIER_CODE)
+    )
+    ask_unknown, _ = await f.run_action(
+        Setup().action, f.tracker("nlu_fallback", text=UNKNOWN, mode=Mode.AWAITING_DOSSIER_CODE)
+    )
     assert ask_unknown[0].text.replace(UNKNOWN, CODE) == ask_known[0].text
 
 
@@ -200,32 +191,37 @@ async def test_unknown_code_looks_exactly_like_wrong_digits() -> None:
 async def test_fifth_failure_locks_the_chat_and_the_code(code: str) -> None:
     s = Setup()
     for _ in range(4):
-        drafts, _ = await run(s.action, awaiting_digits("0000", code))
+        drafts, _ = await f.run_action(s.action, awaiting_digits("0000", code))
         assert [d.response for d in drafts] == ["utter_dossier_verification_failed"]
-    drafts, events = await run(s.action, awaiting_digits("0000", code))
+    drafts, events = await f.run_action(s.action, awaiting_digits("0000", code))
     assert [d.response for d in drafts] == ["utter_dossier_locked"]
     assert events == [ModeChanged(Mode.ANSWERING)]
     # Locked: even the right digits get nothing, and a new code in this chat is not asked about.
-    drafts, _ = await run(s.action, awaiting_digits("5678", code))
+    drafts, _ = await f.run_action(s.action, awaiting_digits("5678", code))
     assert [d.response for d in drafts] == ["utter_dossier_locked"]
-    drafts, _ = await run(s.action, tracker(text=LATE, mode=Mode.AWAITING_DOSSIER_CODE))
+    drafts, _ = await f.run_action(
+        s.action, f.tracker("nlu_fallback", text=LATE, mode=Mode.AWAITING_DOSSIER_CODE)
+    )
     assert [d.response for d in drafts] == ["utter_dossier_locked"]
     # Another chat cannot try the same code either.
-    other = Tracker(
-        state=ConversationState(key=f.key("other"), mode=Mode.AWAITING_VERIFICATION, dossier_code=code),
-        latest_message=f.parse("nlu_fallback", text="5678"),
+    other = f.tracker(
+        "nlu_fallback",
+        "5678",
+        conversation=f.key("other"),
+        mode=Mode.AWAITING_VERIFICATION,
+        dossier_code=code,
     )
-    drafts, _ = await run(s.action, other)
+    drafts, _ = await f.run_action(s.action, other)
     assert [d.response for d in drafts] == ["utter_dossier_locked"]
     # The lock ends after its time.
     s.clock = NOW + timedelta(minutes=31)
-    drafts, _ = await run(s.action, awaiting_digits("5678", CODE))
+    drafts, _ = await f.run_action(s.action, awaiting_digits("5678", CODE))
     assert [d.response for d in drafts] == ["utter_dossier_result"]
 
 
 async def test_a_new_code_while_awaiting_digits_starts_over() -> None:
     t = awaiting_digits(LATE)
-    drafts, events = await run(Setup().action, t)
+    drafts, events = await f.run_action(Setup().action, t)
     assert [d.response for d in drafts] == ["utter_dossier_ask_verification"]
     assert events == [SlotSet("dossier_code", LATE), ModeChanged(Mode.AWAITING_VERIFICATION)]
 
@@ -234,7 +230,7 @@ async def test_a_new_code_while_awaiting_digits_starts_over() -> None:
 
 
 async def test_unavailable_gateway_apologises_and_offers_an_officer() -> None:
-    drafts, events = await run(Setup(NotConfiguredDossierGateway()).action, awaiting_digits("5678"))
+    drafts, events = await f.run_action(Setup(NotConfiguredDossierGateway()).action, awaiting_digits("5678"))
     assert [d.response for d in drafts] == ["utter_dossier_unavailable"]
     assert "đang gián đoạn" in drafts[0].text and "thử lại sau" in drafts[0].text
     assert [b.payload for b in drafts[0].buttons] == ["/request_human"]
@@ -245,9 +241,9 @@ async def test_an_unavailable_lookup_is_not_counted_as_a_failure() -> None:
     s = Setup()
     s.gateway.unavailable = True
     for _ in range(6):
-        await run(s.action, awaiting_digits("0000"))
+        await f.run_action(s.action, awaiting_digits("0000"))
     s.gateway.unavailable = False
-    drafts, _ = await run(s.action, awaiting_digits("5678"))
+    drafts, _ = await f.run_action(s.action, awaiting_digits("5678"))
     assert [d.response for d in drafts] == ["utter_dossier_result"]
 
 
@@ -255,18 +251,19 @@ async def test_an_unavailable_lookup_is_not_counted_as_a_failure() -> None:
 
 
 def subscribe_tracker(code: str = CODE, key: str = "100") -> Tracker:
-    return Tracker(
-        state=ConversationState(key=f.key(key), dossier_code=code),
-        latest_message=f.parse(
-            "subscribe_dossier", text="/subscribe_dossier", entities={"dossier_code": code}
-        ),
+    return f.tracker(
+        "subscribe_dossier",
+        "/subscribe_dossier",
+        entities={"dossier_code": code},
+        conversation=f.key(key),
+        dossier_code=code,
     )
 
 
 async def test_subscribe_after_verification() -> None:
     s = Setup()
-    await run(s.action, awaiting_digits("5678"))
-    drafts, events = await run(s.action, subscribe_tracker())
+    await f.run_action(s.action, awaiting_digits("5678"))
+    drafts, events = await f.run_action(s.action, subscribe_tracker())
     assert [d.response for d in drafts] == ["utter_dossier_subscribed"]
     assert events == [SlotSet("dossier_code", CODE), ModeChanged(Mode.ANSWERING)]
     [sub] = await s.subscriptions.active()
@@ -275,7 +272,7 @@ async def test_subscribe_after_verification() -> None:
 
 async def test_subscribe_without_verification_asks_for_the_digits_first() -> None:
     s = Setup()
-    drafts, events = await run(s.action, subscribe_tracker(key="stranger"))
+    drafts, events = await f.run_action(s.action, subscribe_tracker(key="stranger"))
     assert [d.response for d in drafts] == ["utter_dossier_ask_verification"]
     assert events == [SlotSet("dossier_code", CODE), ModeChanged(Mode.AWAITING_VERIFICATION)]
     assert await s.subscriptions.active() == []

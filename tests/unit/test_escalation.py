@@ -10,14 +10,12 @@ import pytest
 from actions.escalation import EscalateAction
 from bot.core.config import EscalationConfig, load_config
 from bot.core.domain import TicketReason
-from bot.core.events import EscalationRequested, ModeChanged
+from bot.core.events import EscalationRequested, Event, ModeChanged
 from bot.core.ports import FixedTicketQueue
-from bot.core.responses import ResponseCatalogue
-from bot.core.sdk import CollectingDispatcher, Tracker
-from bot.core.state import ConversationState, Mode
+from bot.core.sdk import MessageDraft
+from bot.core.state import Mode
 from tests import factories as f
 
-CATALOGUE = ResponseCatalogue.load()
 HOURS = EscalationConfig(holidays=["2026-04-30"]).hours()
 # 2026-03-02 is a Monday; Vietnam is UTC+7.
 MONDAY_9AM = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
@@ -25,17 +23,8 @@ MONDAY_8PM = datetime(2026, 3, 2, 13, 0, tzinfo=UTC)
 SATURDAY_3PM = datetime(2026, 3, 7, 8, 0, tzinfo=UTC)
 
 
-def tracker() -> Tracker:
-    return Tracker(
-        state=ConversationState(key=f.key()),
-        latest_message=f.parse("request_human", text="cho tôi gặp cán bộ"),
-    )
-
-
-async def run(action: EscalateAction):
-    dispatcher = CollectingDispatcher(CATALOGUE)
-    events = await action.run(dispatcher, tracker())
-    return dispatcher.messages, events
+async def run(action: EscalateAction) -> tuple[list[MessageDraft], list[Event]]:
+    return await f.run_action(action, f.tracker("request_human", "cho tôi gặp cán bộ"))
 
 
 async def test_in_working_hours_the_citizen_hears_their_place_in_the_queue() -> None:

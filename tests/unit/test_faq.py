@@ -10,9 +10,8 @@ import pytest
 
 from actions.faq import FaqAnswerAction
 from bot.core.config import PolicyConfig
-from bot.core.events import ContinuationSet, ModeChanged
-from bot.core.responses import ResponseCatalogue
-from bot.core.sdk import ActionArgs, CollectingDispatcher, Tracker
+from bot.core.events import ContinuationSet, Event, ModeChanged
+from bot.core.sdk import ActionArgs, MessageDraft
 from bot.core.state import ConversationState, Mode
 from bot.engine.policy import Policy
 from knowledge.domain import FaqEntry
@@ -21,7 +20,6 @@ from knowledge.ports import InMemoryKnowledgeRepository
 from knowledge.text import load_abbreviations
 from tests import factories as f
 
-CATALOGUE = ResponseCatalogue.load()
 HOURS = FaqEntry(
     id=1,
     questions=("Giờ làm việc của bộ phận một cửa", "Thứ bảy có nộp hồ sơ được không"),
@@ -161,11 +159,8 @@ def test_no_faq_below_the_threshold_or_without_a_matcher(matcher: FaqMatcher) ->
 # --- action --------------------------------------------------------------------------------------
 
 
-async def run(args: ActionArgs) -> tuple[list, list]:
-    dispatcher = CollectingDispatcher(CATALOGUE)
-    t = Tracker(state=state(), latest_message=f.parse("nlu_fallback"), args=args)
-    events = await FaqAnswerAction(f.knowledge()).run(dispatcher, t)
-    return dispatcher.messages, events
+async def run(args: ActionArgs) -> tuple[list[MessageDraft], list[Event]]:
+    return await f.run_action(FaqAnswerAction(f.knowledge()), f.tracker("nlu_fallback", args=args))
 
 
 async def test_action_speaks_the_answer_with_buttons_for_known_linked_procedures() -> None:

@@ -18,36 +18,20 @@ from bot.core.domain import LIST_TOPICS, TOPIC_BY_INTENT, Topic
 from bot.core.events import ContinuationSet, SlotSet
 from bot.core.messages import Button
 from bot.core.parse import Candidate
-from bot.core.responses import ResponseCatalogue
-from bot.core.sdk import Action, ActionArgs, CollectingDispatcher, MessageDraft, Tracker
+from bot.core.sdk import ActionArgs
 from bot.core.state import Continuation, ConversationState
 from knowledge.cases import case_words, document_cases, match_group
 from knowledge.domain import Document, SubmissionChannel
 from knowledge.ports import KnowledgeRepository
 from tests import factories as f
 
-CATALOGUE = ResponseCatalogue.load()
 HOUSE = "(1.7) Đối với công trình nhà ở riêng lẻ"
 RELIGION = "(1.3) Đối với công trình tôn giáo"
-
-
-def tracker(text: str = "", args: ActionArgs | None = None, **state: Any) -> Tracker:
-    return Tracker(
-        state=ConversationState(key=f.key(), **state),
-        latest_message=f.parse("ask_documents", text=text),
-        args=args or ActionArgs(),
-    )
 
 
 def answering(topic: str, knowledge: KnowledgeRepository | None = None) -> ProcedureAnswerAction:
     """The action answering ``topic`` over ``knowledge`` (default: the permit published per case)."""
     return ProcedureAnswerAction(topic, knowledge or f.knowledge(f.construction_permit_per_case()))
-
-
-async def run(action: Action, t: Tracker) -> tuple[list[MessageDraft], list]:
-    dispatcher = CollectingDispatcher(CATALOGUE)
-    events = await action.run(dispatcher, t)
-    return dispatcher.messages, events
 
 
 def _words(text: str) -> set[str]:
@@ -141,7 +125,7 @@ def test_short_names_are_kept_as_they_are_on_buttons() -> None:
     ],
 )
 async def test_the_case_named_in_the_message_is_answered(text: str) -> None:
-    drafts, events = await run(answering("documents"), tracker(text, procedure=f.GPXD_NEW))
+    drafts, events = await f.run_action(answering("documents"), f.tracker(text=text, procedure=f.GPXD_NEW))
     assert [d.response for d in drafts] == ["utter_documents_case"]
     assert "trường hợp công trình nhà ở riêng lẻ, gồm 6 loại giấy tờ" in drafts[0].text
     assert "tôn giáo" not in drafts[0].text and "Văn bản chấp thuận" not in drafts[0].text
@@ -153,15 +137,15 @@ async def test_the_case_named_in_the_message_is_answered(text: str) -> None:
 
 
 async def test_the_remembered_case_is_answered_after_a_choice() -> None:
-    t = tracker("/choose", procedure=f.GPXD_NEW, case="lam giay phep xay dung nha o can giay to gi")
-    drafts, events = await run(answering("documents"), t)
+    t = f.tracker(text="/choose", procedure=f.GPXD_NEW, case="lam giay phep xay dung nha o can giay to gi")
+    drafts, events = await f.run_action(answering("documents"), t)
     assert [d.response for d in drafts] == ["utter_documents_case"]
     assert events[0] == SlotSet("case", HOUSE)
 
 
 async def test_without_a_case_the_bot_asks_which_with_one_button_per_group() -> None:
-    drafts, events = await run(
-        answering("documents"), tracker("giấy phép xây dựng cần gì", procedure=f.GPXD_NEW)
+    drafts, events = await f.run_action(
+        answering("documents"), f.tracker(text="giấy phép xây dựng cần gì", procedure=f.GPXD_NEW)
     )
     assert [d.response for d in drafts] == ["utter_ask_document_case"]
     assert [b.title for b in drafts[0].buttons] == [
@@ -174,8 +158,8 @@ async def test_without_a_case_the_bot_asks_which_with_one_button_per_group() -> 
 
 
 async def test_the_case_picked_from_the_buttons_is_answered_and_remembered() -> None:
-    drafts, events = await run(
-        answering("documents"), tracker("2", args=ActionArgs(group="2"), procedure=f.GPXD_NEW)
+    drafts, events = await f.run_action(
+        answering("documents"), f.tracker(text="2", args=ActionArgs(group="2"), procedure=f.GPXD_NEW)
     )
     assert [d.response for d in drafts] == ["utter_documents_case"]
     assert "trường hợp công trình tôn giáo, gồm 1 loại giấy tờ" in drafts[0].text
@@ -184,8 +168,8 @@ async def test_the_case_picked_from_the_buttons_is_answered_and_remembered() -> 
 
 
 async def test_xem_them_continues_within_the_case() -> None:
-    t = tracker(procedure=f.GPXD_NEW, continuation=Continuation("documents", f.GPXD_NEW, 5, HOUSE))
-    drafts, events = await run(MoreAction(f.knowledge(f.construction_permit_per_case())), t)
+    t = f.tracker(procedure=f.GPXD_NEW, continuation=Continuation("documents", f.GPXD_NEW, 5, HOUSE))
+    drafts, events = await f.run_action(MoreAction(f.knowledge(f.construction_permit_per_case())), t)
     assert [d.response for d in drafts] == ["utter_list_more"]
     assert drafts[0].text.endswith(
         "\n6. Bản cam kết bảo đảm an toàn đối với công trình liền kề (1 bản chính)"
@@ -240,7 +224,7 @@ def test_case_words_keep_no_number() -> None:
 
 
 async def test_document_lines_first_clause_counts_and_form() -> None:
-    drafts, _ = await run(answering("documents"), tracker("nhà ở", procedure=f.GPXD_NEW))
+    drafts, _ = await f.run_action(answering("documents"), f.tracker(text="nhà ở", procedure=f.GPXD_NEW))
     lines = drafts[0].text.splitlines()[1:]
     assert lines == [
         "1. Đơn đề nghị cấp giấy phép xây dựng theo Mẫu số 1 Phụ lục số II Nghị định số 175/2024/NĐ-CP "
@@ -276,14 +260,14 @@ def test_first_clause_of_a_long_unbroken_text_ends_on_a_whole_word() -> None:
 
 
 async def test_time_read_from_prose_is_said_as_about_n_days() -> None:
-    drafts, events = await run(answering("processing_time"), tracker(procedure=f.GPXD_NEW))
+    drafts, events = await f.run_action(answering("processing_time"), f.tracker(procedure=f.GPXD_NEW))
     assert [d.response for d in drafts] == ["utter_processing_time"]
     assert drafts[0].text.endswith("- Trực tiếp: 15 Ngày\n- Trực tuyến: khoảng 20 ngày làm việc")
     assert events == [ContinuationSet(None)]
 
 
 async def test_fee_set_by_the_provincial_council_is_said_plainly() -> None:
-    drafts, events = await run(answering("fee"), tracker(procedure=f.GPXD_NEW))
+    drafts, events = await f.run_action(answering("fee"), f.tracker(procedure=f.GPXD_NEW))
     assert [d.response for d in drafts] == ["utter_fee_council"]
     assert "theo mức Hội đồng nhân dân tỉnh quy định" in drafts[0].text
     assert "bộ phận một cửa" in drafts[0].text
@@ -304,7 +288,7 @@ async def test_fee_rows_free_amount_and_council_side_by_side() -> None:
             SubmissionChannel("buu_chinh", fee_text="Không có thông tin (1)"),
         )
     )
-    drafts, _ = await run(answering("fee", f.knowledge(proc)), tracker(procedure=f.GPXD_NEW))
+    drafts, _ = await f.run_action(answering("fee", f.knowledge(proc)), f.tracker(procedure=f.GPXD_NEW))
     assert [d.response for d in drafts] == ["utter_fee"]
     assert drafts[0].text.endswith(
         "- Trực tiếp: Miễn phí\n"
@@ -318,7 +302,7 @@ async def test_free_with_a_published_amount_is_not_called_free() -> None:
             SubmissionChannel("truc_tiep", fee_text="Miễn phí (2.400.000 Đồng (Cấp lại do mất)", fee_vnd=0),
         )
     )
-    drafts, _ = await run(answering("fee", f.knowledge(proc)), tracker(procedure=f.GPXD_NEW))
+    drafts, _ = await f.run_action(answering("fee", f.knowledge(proc)), f.tracker(procedure=f.GPXD_NEW))
     assert [d.response for d in drafts] == ["utter_fee"]
     assert "2.400.000 Đồng" in drafts[0].text
 
@@ -327,12 +311,12 @@ async def test_no_fee_information_is_missing_data() -> None:
     proc = f.construction_permit_per_case(
         channels=(SubmissionChannel("truc_tiep", fee_text="Không có thông tin (2)"),)
     )
-    drafts, _ = await run(answering("fee", f.knowledge(proc)), tracker(procedure=f.GPXD_NEW))
+    drafts, _ = await f.run_action(answering("fee", f.knowledge(proc)), f.tracker(procedure=f.GPXD_NEW))
     assert [d.response for d in drafts] == ["utter_missing_detail"]
 
 
 async def test_overview_uses_the_same_time_and_fee_wording() -> None:
-    drafts, _ = await run(answering("overview"), tracker(procedure=f.GPXD_NEW))
+    drafts, _ = await f.run_action(answering("overview"), f.tracker(procedure=f.GPXD_NEW))
     assert "- Thời gian: 15 Ngày" in drafts[0].text
     assert "- Lệ phí: theo mức Hội đồng nhân dân tỉnh quy định" in drafts[0].text
     assert (
@@ -346,14 +330,14 @@ async def test_overview_uses_the_same_time_and_fee_wording() -> None:
 
 @pytest.mark.parametrize("topic", ["documents", "fee", "processing_time", "where", "overview"])
 async def test_catalogue_only_says_what_is_known_and_offers_the_portal_and_an_officer(topic: str) -> None:
-    t = tracker(procedure=f.CATALOGUE_ONLY)
-    drafts, events = await run(answering(topic, f.knowledge(f.catalogue_only_procedure())), t)
+    t = f.tracker(procedure=f.CATALOGUE_ONLY)
+    drafts, events = await f.run_action(answering(topic, f.knowledge(f.catalogue_only_procedure())), t)
     assert [d.response for d in drafts] == ["utter_catalogue_only"]
     text = drafts[0].text
     assert "Đổi tên trung tâm giáo dục nghề nghiệp" in text
     assert "- Lĩnh vực: Giáo dục nghề nghiệp" in text
     assert "- Nộp được trên mạng (dịch vụ công trực tuyến một phần)" in text
-    assert "chưa có thông tin về " + CATALOGUE.text(f"topic_{topic}") in text
+    assert "chưa có thông tin về " + f.catalogue().text(f"topic_{topic}") in text
     assert drafts[0].links == (("Tìm trên Cổng Dịch vụ công", "https://dichvucong.gov.vn"),)
     assert drafts[0].buttons == (Button("Gặp cán bộ", "/request_human"),)
     assert events == [ContinuationSet(None)]
@@ -361,7 +345,7 @@ async def test_catalogue_only_says_what_is_known_and_offers_the_portal_and_an_of
 
 async def test_catalogue_only_without_field_or_level_leaves_no_empty_line() -> None:
     proc = f.catalogue_only_procedure(field="", online_level=None)
-    drafts, _ = await run(answering("fee", f.knowledge(proc)), tracker(procedure=f.CATALOGUE_ONLY))
+    drafts, _ = await f.run_action(answering("fee", f.knowledge(proc)), f.tracker(procedure=f.CATALOGUE_ONLY))
     assert not drafts[0].text.endswith("\n")
     assert "Lĩnh vực" not in drafts[0].text
 
@@ -388,8 +372,8 @@ def _marriage_with_notes() -> Any:
 
 
 async def test_a_short_note_is_shown_under_its_paper_a_long_one_is_not() -> None:
-    t = tracker(procedure=f.MARRIAGE)
-    drafts, events = await run(answering("documents", f.knowledge(_marriage_with_notes())), t)
+    t = f.tracker(procedure=f.MARRIAGE)
+    drafts, events = await f.run_action(answering("documents", f.knowledge(_marriage_with_notes())), t)
     assert [d.response for d in drafts] == ["utter_documents"]
     text = drafts[0].text
     assert "gồm 4 loại giấy tờ" in text  # procedure notes are not papers
@@ -401,8 +385,8 @@ async def test_a_short_note_is_shown_under_its_paper_a_long_one_is_not() -> None
 
 
 async def test_the_notes_button_lists_the_procedure_notes() -> None:
-    t = tracker(procedure=f.MARRIAGE)
-    drafts, events = await run(answering("notes", f.knowledge(_marriage_with_notes())), t)
+    t = f.tracker(procedure=f.MARRIAGE)
+    drafts, events = await f.run_action(answering("notes", f.knowledge(_marriage_with_notes())), t)
     assert [d.response for d in drafts] == ["utter_procedure_notes"]
     assert drafts[0].text.startswith("Dạ, khi làm hồ sơ Đăng ký kết hôn bạn lưu ý:\n• Người tiếp nhận")
     assert "• Bản chụp các giấy tờ" in drafts[0].text
@@ -411,8 +395,8 @@ async def test_the_notes_button_lists_the_procedure_notes() -> None:
 
 
 async def test_no_notes_button_without_procedure_notes() -> None:
-    t = tracker(procedure=f.MARRIAGE)
-    drafts, _ = await run(answering("documents", f.knowledge(f.marriage_registration())), t)
+    t = f.tracker(procedure=f.MARRIAGE)
+    drafts, _ = await f.run_action(answering("documents", f.knowledge(f.marriage_registration())), t)
     assert drafts[0].buttons == ()
 
 
