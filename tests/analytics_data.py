@@ -33,22 +33,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.messages import ConversationKey, OutboundMessage
 from bot.core.ports import MessageRecord
-from bot.core.responses import ResponseCatalogue
 from bot.handoff.service import TicketService
 from bot.storage.sql import SqlConversationStore
 from console.auth.users import UserService
+from tests import factories as f
+from tests.fakes.clock import FakeClock
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-class Clock:
-    """The ticket service's clock, moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 1, 1, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class Recorder:
@@ -71,10 +62,10 @@ class Week:
 
     def __init__(self, sessions: sessionmaker[Session], officer_id: int) -> None:
         self.store = SqlConversationStore(sessions)
-        self.clock = Clock()
+        self.clock = FakeClock()  # moved by hand: each step sets clock.now
         self.channel = Recorder()
         self.tickets = TicketService(
-            sessions, self.store, ResponseCatalogue.load(), deliver=self.channel.deliver, clock=self.clock
+            sessions, self.store, f.catalogue(), deliver=self.channel.deliver, clock=self.clock
         )
         self.officer = officer_id
 

@@ -15,7 +15,6 @@ from bot.core.dossier import valid_dossier_code
 from bot.core.errors import ConfigurationError
 from bot.core.messages import ConversationKey, OutboundMessage
 from bot.core.ports import InMemoryDossierSubscriptions
-from bot.core.responses import ResponseCatalogue
 from bot.dossiers.demo import load_demo_dossiers, seed_demo_dossiers
 from bot.dossiers.guard import SqlDossierAccessGuard
 from bot.dossiers.local import LocalDossierGateway, NewDossier
@@ -23,19 +22,12 @@ from bot.dossiers.subscriptions import SqlDossierSubscriptions
 from bot.dossiers.tables import DossierRow
 from bot.dossiers.watcher import DossierWatcher
 from knowledge.db import make_session_factory
+from tests import factories as f
+from tests.fakes.clock import FakeClock
 
 NOW = datetime(2025, 3, 20, 3, 0, tzinfo=UTC)
-CATALOGUE = ResponseCatalogue.load()
 ALICE = ConversationKey("telegram", "42")
 BOB = ConversationKey("zalo_oa", "8123")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class RecordingOutbox:
@@ -53,7 +45,7 @@ class RecordingOutbox:
 
 @pytest.fixture
 def gateway(db_engine: Engine) -> LocalDossierGateway:
-    return LocalDossierGateway(make_session_factory(db_engine), clock=Clock())
+    return LocalDossierGateway(make_session_factory(db_engine), clock=FakeClock(NOW))
 
 
 def demo(code: str = "H12.22-250301-0001", **changes) -> NewDossier:
@@ -154,7 +146,7 @@ def test_demo_file_with_a_mistake_is_refused(tmp_path: Path, change: tuple[str, 
 
 
 async def test_guard_locks_after_five_failures_and_forgets_after_the_lock(db_engine: Engine) -> None:
-    clock = Clock()
+    clock = FakeClock(NOW)
     guard = SqlDossierAccessGuard(make_session_factory(db_engine), DossierConfig(), clock=clock)
     subjects = ("chat:telegram:42", "dossier:H12.22-250301-0001")
     for _ in range(4):
@@ -169,7 +161,7 @@ async def test_guard_locks_after_five_failures_and_forgets_after_the_lock(db_eng
 
 
 async def test_guard_grants_and_success_clears_failures(db_engine: Engine) -> None:
-    clock = Clock()
+    clock = FakeClock(NOW)
     guard = SqlDossierAccessGuard(
         make_session_factory(db_engine), DossierConfig(grant_minutes=60), clock=clock
     )
@@ -204,7 +196,7 @@ async def test_watcher_notices_an_officers_update(db_engine: Engine, gateway: Lo
     assert first is not None
     await subs.subscribe(code, ALICE, first.fingerprint)
     await subs.subscribe(code, BOB, None)  # subscribed while the system was down: no baseline yet
-    watcher = DossierWatcher(subs, CATALOGUE, clock=Clock())
+    watcher = DossierWatcher(subs, f.catalogue(), clock=FakeClock(NOW))
     outbox = RecordingOutbox()
 
     assert await watcher.poll_once(gateway, outbox) == []  # nothing changed; Bob's baseline taken
@@ -227,7 +219,7 @@ async def test_watcher_retries_failed_deliveries_and_skips_unavailable_lookups()
     subs = InMemoryDossierSubscriptions()
     gateway = InMemoryDossierGateway([DossierStatus("A1.1-250301-0001", "Đã tiếp nhận")])
     await subs.subscribe("A1.1-250301-0001", ALICE, "old|x|0")
-    watcher = DossierWatcher(subs, CATALOGUE, clock=Clock())
+    watcher = DossierWatcher(subs, f.catalogue(), clock=FakeClock(NOW))
     gateway.unavailable = True
     assert await watcher.poll_once(gateway, RecordingOutbox()) == []
     gateway.unavailable = False
