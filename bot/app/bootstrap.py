@@ -21,6 +21,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
@@ -50,6 +51,7 @@ from bot.core.ports import (
 )
 from bot.core.responses import load_responses
 from bot.core.settings import Settings
+from bot.core.timeutil import utcnow
 from bot.dossiers.demo import seed_demo_dossiers
 from bot.dossiers.guard import SqlDossierAccessGuard
 from bot.dossiers.http import HttpDossierGateway
@@ -160,6 +162,8 @@ class Adapters:
         nlu: where the interpreter comes from.
         http_transport: the transport of outbound HTTP clients (Zalo, dossier system); None is the
             network, tests give an ``httpx.MockTransport``.
+        clock: the current time (UTC aware) of the actions (office hours, overdue dossiers), the ticket
+            service and the dossier watcher; tests give a ``tests.fakes.clock.FakeClock``.
     """
 
     db: DbEngine
@@ -174,6 +178,7 @@ class Adapters:
     web_outbox: RestOutbox
     nlu: NluModels
     http_transport: httpx.AsyncBaseTransport | None = None
+    clock: Callable[[], datetime] = utcnow
 
 
 def sql_adapters(db: DbEngine, config: HelplineConfig, nlu: NluModels) -> Adapters:
@@ -359,6 +364,7 @@ class App:
                 dossier_subscriptions=subscriptions,
                 tickets=self.tickets,
                 office_hours=self.office_hours,
+                clock=self.adapters.clock,
             )
         )
 
@@ -387,6 +393,7 @@ class App:
             release=lambda key: self.engine.release_to_bot(key),
             hold=lambda key: self.engine.hold_for_officer(key),
             backoff=self.config.escalation.retry_backoff_seconds,
+            clock=self.adapters.clock,
         )
 
     @cached_property
@@ -489,7 +496,7 @@ class App:
     @cached_property
     def dossier_watcher(self) -> DossierWatcher:
         """Tells subscribers when their dossier's status changes."""
-        return DossierWatcher(self.adapters.dossier_subscriptions, self.responses)
+        return DossierWatcher(self.adapters.dossier_subscriptions, self.responses, clock=self.adapters.clock)
 
     @cached_property
     def registry(self) -> ChannelRegistry:
