@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from bot.app.migrations import migrate
+from bot.core.settings import Settings
 from knowledge.db import make_engine
 
 PG_URL = os.environ.get("HELPLINE_TEST_DATABASE_URL", "")
@@ -64,6 +65,14 @@ def db_engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that needs the session's trained model (a whole app with the real NLU) is ``slow``, so
+    ``-m "not slow"`` trains nothing; ``make test`` runs them all."""
+    for item in items:
+        if "nlu_model_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def nlu_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project's NLU trained once per test session on data/nlu.yml into a temporary folder (about
@@ -79,21 +88,45 @@ def nlu_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def seeded_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file migrated and loaded with the shipped seed, copied by each test that needs one."""
     from bot.app.bootstrap import bootstrap
-    from bot.core.settings import Settings
+    from tests.fakes.app import settings_for
 
     path = tmp_path_factory.mktemp("seeded") / "template.sqlite3"
-    container = bootstrap(Settings(database_url=f"sqlite:///{path}"))
-    container.migrate()
-    container.seed_if_empty()
-    container.adapters.db.dispose()
+    app = bootstrap(settings_for(path))
+    app.migrate()
+    app.seed_if_empty()
+    app.adapters.db.dispose()
     return path
 
 
-@pytest.fixture
-def real_settings(tmp_path: Path, nlu_model_dir: Path, seeded_db_template: Path):
-    """Settings for a real server on a private copy of the seeded database and the trained model."""
-    from bot.core.settings import Settings
+def _seeded_copy(folder: Path, template: Path, model_dir: Path) -> Settings:
+    from tests.fakes.app import settings_for
 
-    db = tmp_path / "helpline.sqlite3"
-    shutil.copyfile(seeded_db_template, db)
-    return Settings(database_url=f"sqlite:///{db}", model_dir=nlu_model_dir)
+    db = folder / "helpline.sqlite3"
+    shutil.copyfile(template, db)
+    return settings_for(db, model_dir=model_dir)
+
+
+@pytest.fixture
+def real_settings(tmp_path: Path, nlu_model_dir: Path, seeded_db_template: Path) -> Settings:
+    """Settings for a real server on a private copy of the seeded database and the trained model."""
+    return _seeded_copy(tmp_path, seeded_db_template, nlu_model_dir)
+
+
+@pytest.fixture(scope="module")
+def module_real_settings(
+    tmp_path_factory: pytest.TempPathFactory, nlu_model_dir: Path, seeded_db_template: Path
+) -> Settings:
+    """:func:`real_settings` once per test module: for tests that share one app, each in conversations
+    of its own (building an app indexes 4,259 procedures and loads the model: seconds)."""
+    return _seeded_copy(tmp_path_factory.mktemp("module-real"), seeded_db_template, nlu_model_dir)
+
+
+# --- the factory system: the app as production wires it, over the factory procedures -----------------
+
+
+@pytest.fixture
+def factory_settings(tmp_path: Path) -> Settings:
+    """Settings on a private, not yet created SQLite file for :func:`tests.fakes.app.factory_app`."""
+    from tests.fakes.app import settings_for
+
+    return settings_for(tmp_path / "helpline.sqlite3")
