@@ -1,32 +1,25 @@
-"""Dossier dialogues through the real engine, with a dossier system that answers.
+"""Dossier dialogues through production's wiring, with a dossier system that answers.
 
-The YAML transcripts run without a dossier system; these give the same ``build_actions`` in-memory fakes
-of the dossier gateway, access guard and subscriptions, and talk to the real
-:class:`bot.engine.engine.Engine` with the rule-based FakeInterpreter, turn by turn.
+The app is the one :func:`bot.app.bootstrap.bootstrap` builds (``tests/fakes/app.py``: the rule-based NLU,
+the factory procedures): its SQL access guard, its SQL subscriptions, its dossier watcher, its tickets.
+Only the provincial dossier system (an in-memory gateway knowing one dossier) and the clock are fakes.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from actions.registry import ActionDeps, build_actions
-from bot.core.messages import InboundMessage, OutboundMessage
-from bot.core.ports import (
-    DossierStatus,
-    InMemoryConversationStore,
-    InMemoryDossierAccessGuard,
-    InMemoryDossierGateway,
-    InMemoryDossierSubscriptions,
-    RecordingEventSink,
-)
-from bot.core.responses import ResponseCatalogue
-from bot.core.state import Mode
-from bot.dossiers.watcher import DossierWatcher
-from bot.engine.engine import Engine
-from tests import factories as f
-from tests.fakes.interpreter import FakeInterpreter
+import pytest
 
-CATALOGUE = ResponseCatalogue.load()
+from bot.app.bootstrap import App
+from bot.core.messages import InboundMessage, OutboundMessage
+from bot.core.ports import DossierStatus, InMemoryDossierGateway
+from bot.core.settings import Settings
+from bot.core.state import Mode
+from tests import factories as f
+from tests.fakes.app import factory_app
+from tests.fakes.clock import FakeClock
+
 NOW = datetime(2025, 3, 20, 3, 0, tzinfo=UTC)
 CODE = "000.00.24.H12-250301-0007"
 DOSSIER = DossierStatus(
@@ -40,44 +33,37 @@ DOSSIER = DossierStatus(
 )
 
 
-class Chat:
-    """One citizen talking to the real engine."""
+@pytest.fixture
+def gateway() -> InMemoryDossierGateway:
+    return InMemoryDossierGateway([DOSSIER], secrets={CODE: {"5678"}})
 
-    def __init__(self) -> None:
-        self.gateway = InMemoryDossierGateway([DOSSIER], secrets={CODE: {"5678"}})
-        self.subscriptions = InMemoryDossierSubscriptions()
-        knowledge = f.knowledge()
-        deps = ActionDeps(
-            knowledge,
-            dossiers=self.gateway,
-            dossier_guard=InMemoryDossierAccessGuard(clock=lambda: NOW),
-            dossier_subscriptions=self.subscriptions,
-            clock=lambda: NOW,
-        )
-        self.store = InMemoryConversationStore()
-        self.sink = RecordingEventSink()
-        self.engine = Engine(
-            FakeInterpreter(),
-            knowledge,
-            self.store,
-            CATALOGUE,
-            actions=build_actions(deps),
-            events=self.sink,
-        )
-        self.key = f.key("dialogue")
+
+@pytest.fixture
+def app(factory_settings: Settings, gateway: InMemoryDossierGateway) -> App:
+    return factory_app(factory_settings, dossiers=gateway, clock=FakeClock(NOW))
+
+
+class Chat:
+    """One citizen talking to the app, through the handler every channel calls."""
+
+    def __init__(self, app: App, chat_id: str = "dialogue") -> None:
+        self.app = app
+        self.key = f.key(chat_id)
 
     async def say(self, text: str, button: bool = False) -> str:
-        replies = await self.engine.handle(InboundMessage(key=self.key, text=text, is_button=button))
+        replies = await self.app.handler(InboundMessage(key=self.key, text=text, is_button=button))
         self.last = replies
         return "\n---\n".join(r.text for r in replies)
 
     @property
     def mode(self) -> Mode:
-        return self.store.load(self.key).mode
+        return self.app.adapters.conversations.load(self.key).mode
 
 
-async def test_status_after_verification_then_subscription_and_notice() -> None:
-    chat = Chat()
+async def test_status_after_verification_then_subscription_and_notice(
+    app: App, gateway: InMemoryDossierGateway
+) -> None:
+    chat = Chat(app)
     assert "mã hồ sơ" in await chat.say("Hồ sơ của tôi đến đâu rồi?")
     assert chat.mode == Mode.AWAITING_DOSSIER_CODE
 
@@ -94,22 +80,22 @@ async def test_status_after_verification_then_subscription_and_notice() -> None:
 
     # Channels without buttons: "1" picks the first one.
     assert "tôi sẽ nhắn cho bạn" in await chat.say("1")
-    [sub] = await chat.subscriptions.active()
+    [sub] = await app.adapters.dossier_subscriptions.active()
     assert sub.key == chat.key
 
-    chat.gateway.set(DossierStatus(CODE, "Đã có kết quả", current_step="Trả kết quả", done=True))
+    gateway.set(DossierStatus(CODE, "Đã có kết quả", current_step="Trả kết quả", done=True))
     sent: list[OutboundMessage] = []
 
     class Outbox:
         async def deliver(self, message: OutboundMessage) -> None:
             sent.append(message)
 
-    await DossierWatcher(chat.subscriptions, CATALOGUE, clock=lambda: NOW).poll_once(chat.gateway, Outbox())
+    await app.dossier_watcher.poll_once(gateway, Outbox())
     assert [m.key for m in sent] == [chat.key] and "Đã có kết quả" in sent[0].text
 
 
-async def test_five_wrong_answers_lock_and_an_unknown_code_reads_the_same() -> None:
-    known, unknown = Chat(), Chat()
+async def test_five_wrong_answers_lock_and_an_unknown_code_reads_the_same(app: App) -> None:
+    known, unknown = Chat(app, "known"), Chat(app, "unknown")
     unknown_code = "000.00.24.H12-250301-9999"
     for chat, code in ((known, CODE), (unknown, unknown_code)):
         await chat.say("tra cứu hồ sơ")
@@ -127,23 +113,23 @@ async def test_five_wrong_answers_lock_and_an_unknown_code_reads_the_same() -> N
     assert "tạm khóa" in await known.say(CODE)
 
 
-async def test_other_question_while_awaiting_digits_leaves_the_dossier_dialogue() -> None:
-    chat = Chat()
+async def test_other_question_while_awaiting_digits_leaves_the_dossier_dialogue(
+    app: App, gateway: InMemoryDossierGateway
+) -> None:
+    chat = Chat(app)
     await chat.say("tra cứu hồ sơ")
     await chat.say(CODE)
     said = await chat.say("đăng ký kết hôn lệ phí bao nhiêu")
     assert "lệ phí" in said.lower()
     assert chat.mode == Mode.ANSWERING
-    assert chat.gateway.asked == []
+    assert gateway.asked == []
 
 
-async def test_officer_from_the_dossier_reply_carries_the_code() -> None:
-    from bot.core.events import EscalationRequested
-
-    chat = Chat()
+async def test_officer_from_the_dossier_reply_carries_the_code(app: App) -> None:
+    chat = Chat(app)
     await chat.say("tra cứu hồ sơ")
     await chat.say(CODE)
     await chat.say("5678")
     await chat.say("/request_human", button=True)
-    [escalation] = chat.sink.of_type(EscalationRequested)
-    assert escalation.dossier_code == CODE
+    ticket = app.tickets.open_ticket(chat.key)
+    assert ticket is not None and ticket.reason == "request_human" and ticket.dossier_code == CODE
