@@ -1,10 +1,11 @@
 """The hand-off on SQLite and PostgreSQL: open, queue, atomic claim, replies and retries, hand back,
 close and rating.
 
-Citizens talk to the real engine (fake NLU, in-memory knowledge base) wired as the server wires it:
-its event sink is the ticket sink, its handler is wrapped by the inbound recorder, and the ticket
-service changes a conversation's mode through the engine. Delivery is a fake that records what was
-sent."""
+Citizens talk to the app production wires (:func:`bot.app.bootstrap.bootstrap` through
+``tests/fakes/app.py``: the rule-based NLU, the factory procedures, every SQL adapter on the test's
+database): the engine's event sink is the ticket sink, its handler is wrapped by the inbound recorder,
+and the ticket service changes a conversation's mode through the engine. Only delivery (a fake that
+records what was sent) and the clock are fakes."""
 
 from __future__ import annotations
 
@@ -19,26 +20,18 @@ import pytest
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy import event
 
-from actions.registry import ActionDeps, build_actions
 from bot.channels.base import DeliveryError
-from bot.core.config import EscalationConfig
 from bot.core.domain import TicketReason
 from bot.core.messages import ConversationKey, InboundMessage, OutboundMessage
 from bot.core.ports import Interpreter
-from bot.core.responses import ResponseCatalogue, make_payload
+from bot.core.responses import make_payload
 from bot.core.state import Mode
-from bot.engine.engine import Engine
 from bot.handoff.model import NotYourTicket, TicketError
 from bot.handoff.service import TicketService
-from bot.handoff.sink import InboundRecorder, TicketEventSink
-from bot.storage.sql import SqlConversationStore
-from console.auth.users import UserService
-from knowledge.db import make_session_factory
 from tests import factories as f
+from tests.fakes.app import factory_app, settings_for
 from tests.fakes.clock import FakeClock
 from tests.fakes.interpreter import FakeInterpreter
-
-CATALOGUE = ResponseCatalogue.load()
 
 
 class FakeChannels:
@@ -72,38 +65,25 @@ class PausingInterpreter:
 
 
 class World:
-    """The engine, the ticket service and its sink, wired as the composition root wires them."""
+    """The app as the composition root builds it, on the test's database, with its officers."""
 
     def __init__(self, db_engine: DbEngine, interpreter: Interpreter | None = None) -> None:
         self.db_engine = db_engine
-        self.sessions = make_session_factory(db_engine)
-        self.store = SqlConversationStore(self.sessions)
-        self.channels = FakeChannels()
-        self.clock = FakeClock(datetime(2026, 3, 2, 2, 0, tzinfo=UTC))
-        self.service = TicketService(
-            self.sessions,
-            self.store,
-            CATALOGUE,
-            release=lambda key: self.engine.release_to_bot(key),
-            hold=lambda key: self.engine.hold_for_officer(key),
-            deliver=self.channels.deliver,
-            backoff=(10, 60),
+        self.clock = FakeClock(datetime(2026, 3, 2, 2, 0, tzinfo=UTC))  # a Monday, 9:00 in Vietnam
+        self.app = factory_app(
+            settings_for(db_engine.url.render_as_string(hide_password=False)),
+            db=db_engine,
+            interpreter=interpreter,
             clock=self.clock,
         )
-        self.sink = TicketEventSink(self.service, EscalationConfig().negative_rating_at_most)
-        knowledge = f.knowledge()
-        self.engine = Engine(
-            interpreter or FakeInterpreter(),
-            knowledge,
-            self.store,
-            CATALOGUE,
-            build_actions(ActionDeps(knowledge, tickets=self.service)),
-            events=self.sink,
-        )
-        self.handle = InboundRecorder(self.service, self.engine.handle)
-        users = UserService(self.sessions)
-        self.lan = users.add("lan", "matkhau-lan", display_name="Trần Thị Lan")
-        self.minh = users.add("minh", "matkhau-minh", display_name="Lê Văn Minh")
+        self.sessions = self.app.adapters.sessions
+        self.store = self.app.adapters.conversations
+        self.service = self.app.tickets
+        self.channels = FakeChannels()
+        self.service.use_delivery(self.channels.deliver)  # the server passes the channel registry's
+        self.handle = self.app.handler
+        self.lan = self.app.users.add("lan", "matkhau-lan", display_name="Trần Thị Lan")
+        self.minh = self.app.users.add("minh", "matkhau-minh", display_name="Lê Văn Minh")
 
     async def say(self, key: ConversationKey, text: str) -> list[OutboundMessage]:
         """A citizen's message, through the server's handler."""
@@ -231,12 +211,13 @@ async def test_an_undelivered_reply_is_kept_and_retried_with_backoff(world: Worl
     sent = await world.service.reply(ticket.id, world.lan.id, "Anh chờ em kiểm tra nhé")
     assert not sent.delivered and sent.attempts == 1 and sent.last_error == "platform unreachable"
     assert world.service.get(ticket.id).undelivered == 1
-    assert await world.service.retry_due() == 0  # not due yet (10 s backoff)
-    world.clock.advance(11)
-    assert await world.service.retry_due() == 0  # second failure, next wait 60 s
-    world.clock.advance(30)
+    first, second = world.app.config.escalation.retry_backoff_seconds[:2]  # config.yml's waits
+    assert await world.service.retry_due() == 0  # not due yet
+    world.clock.advance(first + 1)
+    assert await world.service.retry_due() == 0  # second failure, next wait the second one
+    world.clock.advance(second / 2)
     assert world.service.due_for_retry() == []
-    world.clock.advance(31)
+    world.clock.advance(second / 2 + 1)
     assert await world.service.retry_due() == 1
     [message] = [m for m in world.service.messages(ticket.id) if m.sender == "officer"]
     assert message.delivered and message.attempts == 3 and message.last_error is None
@@ -279,7 +260,7 @@ async def test_hand_back_gives_the_conversation_to_the_bot(world: World) -> None
         and done.close_note == "câu hỏi thông thường"
     )
     assert world.mode(key) == Mode.ANSWERING
-    assert world.channels.sent[-1].text == CATALOGUE.text("utter_officer_handed_back")
+    assert world.channels.sent[-1].text == f.catalogue().text("utter_officer_handed_back")
     assert world.service.open_ticket(key) is None
     assert await world.say(key, "xin chào")  # the bot answers again
     with pytest.raises(TicketError):
@@ -294,7 +275,7 @@ async def test_close_asks_for_a_rating_and_the_rating_is_filed(world: World) -> 
     closed = await world.service.close(ticket.id, world.lan.id, "đã hướng dẫn nơi nộp")
     assert closed.status == "closed" and closed.outcome == "closed" and closed.closed_at is not None
     ask = world.channels.sent[-1]
-    assert ask.text == CATALOGUE.text("utter_officer_closed")
+    assert ask.text == f.catalogue().text("utter_officer_closed")
     assert [b.payload for b in ask.buttons] == [rating(n) for n in range(1, 6)]
     assert world.mode(key) == Mode.ANSWERING
     # the citizen presses "4": the feedback action's event reaches the sink
@@ -361,7 +342,7 @@ async def test_lists_and_counts(world: World) -> None:
 
 async def test_messages_of_conversations_without_a_ticket_skip_the_ticket_query(world: World) -> None:
     key = await world.escalate("a")
-    cached = TicketService(world.sessions, world.store, CATALOGUE, open_keys_ttl=3600, clock=world.clock)
+    cached = TicketService(world.sessions, world.store, f.catalogue(), open_keys_ttl=3600, clock=world.clock)
     assert cached.append_citizen_message(key, "còn đó không ạ") is not None
     other = ConversationKey("rest", "b")
     with statements(world.db_engine) as run:
@@ -369,7 +350,7 @@ async def test_messages_of_conversations_without_a_ticket_skip_the_ticket_query(
     assert run == []  # no ticket for "b": answered from the set of open conversations
 
     # a ticket opened by another process is seen once the set is read again
-    fresh = TicketService(world.sessions, world.store, CATALOGUE, open_keys_ttl=0.0, clock=world.clock)
+    fresh = TicketService(world.sessions, world.store, f.catalogue(), open_keys_ttl=0.0, clock=world.clock)
     assert fresh.append_citizen_message(other, "xin chào") is None
     world.service.open(other, TicketReason.REQUEST_HUMAN)
     assert fresh.append_citizen_message(other, "tôi vẫn chờ") is not None
