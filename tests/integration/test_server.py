@@ -1,9 +1,15 @@
-"""The server end to end with the real NLU, the seeded knowledge base and SQLite conversation state."""
+"""The server end to end with the real NLU, the seeded knowledge base and SQLite conversation state.
+
+Building a server migrates, indexes 4,259 procedures and loads the model (seconds), so the tests share
+one per module (the ``app`` fixture), each in conversations of its own; the two about a restart build theirs.
+Every test here is ``slow``: it needs the session's trained model.
+"""
 
 from __future__ import annotations
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from bot.app.bootstrap import bootstrap
 from bot.app.server import create_app
@@ -23,9 +29,13 @@ def texts(replies: list[dict]) -> str:
     return "\n".join(r["text"] for r in replies)
 
 
-@pytest.fixture
-def app(real_settings):
-    return create_app(bootstrap(real_settings))
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def app(module_real_settings) -> FastAPI:
+    """One server for the module's tests that need no fresh database (each uses its own sender id)."""
+    return create_app(bootstrap(module_real_settings))
 
 
 async def test_web_chat_page_and_health(app) -> None:
@@ -74,10 +84,13 @@ async def test_bad_requests_get_a_clear_message(app, body: bytes) -> None:
         assert "không hợp lệ" in res.json()["error"]
 
 
-@pytest.mark.parametrize("message", ["", "😀😀😀", "x" * 20_000, "\x00\x01\x02", "天气怎么样", "   "])
-async def test_odd_messages_get_an_answer_not_an_error(app, message: str) -> None:
+ODD = ["", "😀😀😀", "x" * 20_000, "\x00\x01\x02", "天气怎么样", "   "]
+
+
+@pytest.mark.parametrize(("n", "message"), list(enumerate(ODD)))
+async def test_odd_messages_get_an_answer_not_an_error(app, n: int, message: str) -> None:
     async with await _client(app) as client:
-        replies = await post(client, "u3", message)
+        replies = await post(client, f"u3-{n}", message)  # each a first message, as on a fresh server
         assert replies and all(r["text"] for r in replies)
         assert "Traceback" not in texts(replies)
 
