@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint format bench clean
+.PHONY: run test check lint format bench clean rasa-sdk
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_nlu
 	$(BIN)/python -m benchmarks.bench_rest
 	$(BIN)/python -m benchmarks.bench_console
+
+## rasa-sdk in its own virtual environment (var/rasa-sdk): tests/integration/test_rasa_sdk_server.py runs
+## a real action server with it (it pins websockets, ruamel.yaml, protobuf and sanic, so not in .venv).
+rasa-sdk:
+	test -x var/rasa-sdk/bin/python || python3.11 -m venv var/rasa-sdk
+	var/rasa-sdk/bin/pip install -q "rasa-sdk==3.11.2"
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -32,9 +32,13 @@ from sqlalchemy import Engine as DbEngine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
+import nlu.rasa_nlu  # noqa: F401 - registers the RasaNLU pipeline component config.yml may name
 from actions.registry import ActionDeps, build_actions
+from actions.remote import remote_actions
 from bot.app.migrations import migrate
+from bot.app.rasa_export import app_domain
 from bot.channels.base import ChannelRegistry, Deduplicator, InboundQueue, MessageHandler, OutputChannel
+from bot.channels.rasa_http import RasaApi, rasa_router
 from bot.channels.rest import RestOutbox, SqlRestOutbox, rest_router
 from bot.core.config import EscalationConfig, HelplineConfig, WorkingHours, load_config
 from bot.core.live import InterpreterHolder, LiveResponses
@@ -61,6 +65,7 @@ from bot.dossiers.watcher import DossierWatcher
 from bot.engine.engine import Engine
 from bot.engine.live import LiveReloader
 from bot.engine.policy import Policy
+from bot.engine.routes import RoutedPolicy
 from bot.handoff.retry import DeliveryRetrier
 from bot.handoff.service import TicketService
 from bot.handoff.sink import InboundRecorder, TicketEventSink
@@ -81,7 +86,8 @@ from knowledge.repository import SqlKnowledgeRepository
 from knowledge.search import SearchIndex
 from knowledge.seed import SEED_PATH, read_records, with_aliases
 from knowledge.text import load_abbreviations, load_aliases
-from nlu.models import load_model, nlu_loader, nlu_trainer, train_model
+from nlu.models import LATEST, load_model, nlu_loader, nlu_trainer, train_model
+from nlu.pipeline import project_version
 from nlu.training_data import TrainingData, load_training_data
 
 log = logging.getLogger(__name__)
@@ -347,7 +353,11 @@ class App:
 
     @cached_property
     def policy(self) -> Policy:
-        """The dialogue policy with the ``policy:`` section of config.yml."""
+        """The dialogue policy with the ``policy:`` section of config.yml (and the intents
+        ``action_endpoint:`` routes to an action server's actions tried first)."""
+        routes = self.config.action_endpoint.intents
+        if routes:
+            return RoutedPolicy(routes, self.config.policy, faq=self.faq_matcher)
         return Policy(self.config.policy, faq=self.faq_matcher)
 
     @cached_property
@@ -356,7 +366,7 @@ class App:
         return self.config.escalation.hours()
 
     def _actions(self, dossier_guard: DossierAccessGuard, subscriptions: DossierSubscriptions) -> Any:
-        return build_actions(
+        built = build_actions(
             ActionDeps(
                 self.knowledge,
                 dossiers=self.adapters.dossiers,
@@ -367,6 +377,21 @@ class App:
                 clock=self.adapters.clock,
             )
         )
+        endpoint = self.config.action_endpoint
+        if not endpoint.actions:
+            return built
+        # the action server's actions replace the built-in ones of their name (which answer when it is down)
+        return {**built, **remote_actions(endpoint, self.action_client, lambda: self.rasa_domain, built)}
+
+    @cached_property
+    def action_client(self) -> httpx.AsyncClient:
+        """The HTTP client of the action server (``action_endpoint:``); closed with the server."""
+        return httpx.AsyncClient(transport=self.adapters.http_transport)
+
+    @cached_property
+    def rasa_domain(self) -> dict[str, Any]:
+        """The domain as Rasa has it (``GET /domain``, and sent to the action server), built once."""
+        return app_domain(self)
 
     @cached_property
     def engine(self) -> Engine:
@@ -534,6 +559,29 @@ class App:
         """The web chat's REST channel (Rasa's REST protocol, plus the poll for officers' replies)."""
         return rest_router(self.handler, self.adapters.web_outbox)
 
+    @cached_property
+    def rasa_router(self) -> APIRouter:
+        """Rasa's HTTP API (``/model/parse``, ``/conversations/{id}/tracker`` ...) over the engine."""
+        return rasa_router(
+            RasaApi(
+                parse=self.engine.understand,
+                log_message=self.engine.log_message,
+                store=self.adapters.conversations,
+                domain=lambda: self.rasa_domain,
+                status=self.nlu_status,
+                channels=self.registry.names,
+                auth_token=self.settings.rasa_auth_token,
+                version=project_version(),
+            )
+        )
+
+    def nlu_status(self) -> dict[str, Any]:
+        """``model_file`` and ``model_id`` of Rasa's ``/status``: the model ``latest`` names (None with a
+        fixed interpreter)."""
+        latest = self.settings.model_dir / LATEST
+        name = latest.read_text(encoding="utf-8").strip() if latest.exists() else ""
+        return {"model_file": name or None, "model_id": Path(name).name.split(".")[0] if name else None}
+
     def jobs(self) -> list[Job]:
         """The server's background tasks: channels, officer reply retries, the dossier watcher and its
         housekeeping, and the live reloader's shutdown."""
@@ -546,12 +594,15 @@ class App:
         async def nothing() -> None:
             return None
 
-        return [
+        jobs = [
             *self.channels.jobs,
             Job("officer reply retries", retrier.start, retrier.stop),
             self._dossier_job(),
             Job("live reload", nothing, finish_reload),
         ]
+        if self.config.action_endpoint.actions:
+            jobs.append(Job("action server client", nothing, self.action_client.aclose))
+        return jobs
 
     def _dossier_job(self) -> Job:
         """Tell subscribers when their dossier's status changes, and prune old verification records."""

@@ -34,9 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         nlu_cli.add_parser(sub, bind=_with_nlu_files)
-    from bot.app import evaluation
+    from bot.app import evaluation, rasa_export
 
     evaluation.add_parser(sub)
+    rasa_export.add_parser(sub)
 
     p = sub.add_parser("serve", help="chạy máy chủ: web chat, REST, Telegram/Zalo khi có cấu hình")
     p.add_argument("--host", default=None)

@@ -2,9 +2,10 @@
 
 ``create_app(app)`` takes an :class:`bot.app.bootstrap.App` (``bootstrap(Settings())`` in production,
 the same with ``fake_adapters`` in tests) and serves: the web chat (``/``), the REST channel, the
-webhooks of the platforms the settings enable, the officer, editor, learning and analytics consoles
-(``/console``, ``/api``) and ``/healthz``. Start-up migrates, seeds an empty knowledge base and loads (or
-trains) the NLU before the first request.
+webhooks of the platforms the settings enable, Rasa's HTTP API (``/model/parse``,
+``/conversations/{id}/tracker`` ...: :mod:`bot.channels.rasa_http`), the officer, editor, learning and
+analytics consoles (``/console``, ``/api``) and ``/healthz``. Start-up migrates, seeds an empty knowledge
+base and loads (or trains) the NLU before the first request.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ def create_app(app: App) -> FastAPI:
     for router in channels.routers:
         api.include_router(router)
     api.include_router(app.rest_router)
+    api.include_router(app.rasa_router)
     for router in CONSOLE_ROUTERS:
         api.include_router(router)
 

@@ -4,25 +4,35 @@ Request ``{"sender": "...", "message": "..."}``; response a JSON list of
 ``{"recipient_id", "text", "buttons": [{"title", "payload"}]}`` — the shape Rasa's ``RestInput`` returns,
 so Rasa-compatible web widgets work against this server unchanged. A button's payload sent back as the
 message is understood by the engine.
+
+As lenient as Rasa 3.6: no sender (or an empty one) is Rasa's ``"default"``, a number as sender or
+message is read as its text, ``metadata`` is kept with the message. ``?stream=true`` answers as Rasa
+does, ``text/event-stream`` with one JSON message per line. A reply with an image or custom JSON (an
+external action server's) gets them as separate messages after its text, as Rasa's output channels
+send them (``{"recipient_id", "image"}``, ``{"recipient_id", "custom"}``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
+import numbers
 from collections import defaultdict, deque
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, ValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy import JSON, DateTime, Index, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from bot.channels.base import DeliveryError, MessageHandler
 from bot.core.messages import ConversationKey, InboundMessage, OutboundMessage
+from bot.core.rasa import DEFAULT_SENDER_ID
 from knowledge.db import Base
 
 log = logging.getLogger(__name__)
@@ -31,11 +41,37 @@ MAX_MESSAGE_CHARS = 4000
 
 
 class RestMessage(BaseModel):
-    """Body of a REST channel post."""
+    """Body of a REST channel post (read as leniently as Rasa reads it)."""
 
-    sender: str = Field(min_length=1, max_length=128)
+    sender: str = Field(default=DEFAULT_SENDER_ID, min_length=1, max_length=128)
     message: str = Field(default="", max_length=20_000)
     message_id: str | None = Field(default=None, max_length=128)
+    metadata: dict[str, Any] | None = None
+
+    @field_validator("sender", mode="before")
+    @classmethod
+    def _sender(cls, value: Any) -> Any:
+        # Rasa: a missing sender is "default", anything else is str(sender)
+        if value is None or value == "":
+            return DEFAULT_SENDER_ID
+        return _number_as_text(value)
+
+    @field_validator("message", mode="before")
+    @classmethod
+    def _message(cls, value: Any) -> Any:
+        return "" if value is None else _number_as_text(value)
+
+    @field_validator("message_id", mode="before")
+    @classmethod
+    def _message_id(cls, value: Any) -> Any:
+        return _number_as_text(value)
+
+
+def _number_as_text(value: Any) -> Any:
+    """A number (not a bool) as its text; anything else as it is, for the model to check."""
+    if isinstance(value, numbers.Number) and not isinstance(value, bool):
+        return str(value)
+    return value
 
 
 def to_rest(message: OutboundMessage) -> dict[str, object]:
@@ -48,6 +84,19 @@ def to_rest(message: OutboundMessage) -> dict[str, object]:
         out["buttons"] = [{"title": b.title, "payload": b.payload} for b in message.buttons]
     if message.sender != "bot":
         out["custom"] = {"sender": message.sender}
+    return out
+
+
+def rest_messages(message: OutboundMessage) -> list[dict[str, object]]:
+    """A reply as Rasa's REST channel sends it: the text (with buttons), then its image and its custom
+    JSON each as a message of its own."""
+    out: list[dict[str, object]] = []
+    if message.text or message.buttons or message.links or not (message.image or message.custom):
+        out.append(to_rest(message))
+    if message.image:
+        out.append({"recipient_id": message.key.chat_id, "image": message.image})
+    if message.custom:
+        out.append({"recipient_id": message.key.chat_id, "custom": dict(message.custom)})
     return out
 
 
@@ -158,8 +207,8 @@ def rest_router(handler: MessageHandler, outbox: RestOutbox | None = None) -> AP
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.post("/webhooks/rest/webhook")
-    async def receive(request: Request) -> JSONResponse:
+    @router.post("/webhooks/rest/webhook", response_model=None)
+    async def receive(request: Request, stream: str = "false") -> JSONResponse | StreamingResponse:
         try:
             body = RestMessage.model_validate(await request.json())
         except (ValueError, ValidationError):
@@ -172,8 +221,18 @@ def rest_router(handler: MessageHandler, outbox: RestOutbox | None = None) -> AP
             text=text,
             message_id=body.message_id,
             is_button=text.startswith("/"),
+            metadata=dict(body.metadata or {}),
         )
+        if stream.lower() == "true":  # Rasa's bool_arg: only "true" streams
+            return StreamingResponse(_stream(handler, inbound), media_type="text/event-stream")
         replies = await handler(inbound)
-        return JSONResponse([to_rest(r) for r in replies])
+        return JSONResponse([m for r in replies for m in rest_messages(r)])
 
     return router
+
+
+async def _stream(handler: MessageHandler, inbound: InboundMessage) -> AsyncIterator[str]:
+    """Rasa's streamed answer: each message as one line of JSON (its ``stream_response``)."""
+    for reply in await handler(inbound):
+        for message in rest_messages(reply):
+            yield json.dumps(message, ensure_ascii=False) + "\n"

@@ -6,14 +6,15 @@ as written and validated by the NLU package when it trains (Rasa's pipeline form
 
 Sections:
 
-=================  ==============================  ===============================================
-section            model                           read by
-=================  ==============================  ===============================================
-``policy:``        :class:`PolicyConfig`           the dialogue policy (bot/engine/policy.py)
-``escalation:``    :class:`EscalationConfig`       the hand-off (tickets, working hours, retries)
-``dossier:``       :class:`DossierConfig`          dossier look-up, verification and the watcher
-``learning:``      :class:`LearningConfig`         the learning inbox and the analytics dashboard
-=================  ==============================  ===============================================
+====================  =============================  =======================================================
+section               model                          read by
+====================  =============================  =======================================================
+``policy:``           :class:`PolicyConfig`          the dialogue policy (bot/engine/policy.py)
+``escalation:``       :class:`EscalationConfig`      the hand-off (tickets, working hours, retries)
+``dossier:``          :class:`DossierConfig`         dossier look-up, verification and the watcher
+``learning:``         :class:`LearningConfig`        the learning inbox and the analytics dashboard
+``action_endpoint:``  :class:`ActionEndpointConfig`  actions run on a Rasa action server (actions/remote.py)
+====================  =============================  =======================================================
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.core.errors import ConfigurationError
 
@@ -105,6 +106,60 @@ class LearningConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     low_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
+
+
+# --- action_endpoint: -------------------------------------------------------------------------------
+
+_ACTION_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class ActionEndpointConfig(BaseModel):
+    """The ``action_endpoint:`` section: actions run on a Rasa action server (rasa-sdk) instead of here.
+
+    Attributes:
+        url: the server's webhook, as in Rasa's endpoints.yml (``http://127.0.0.1:5055/webhook``).
+        actions: the action names run there; a built-in name (``action_dossier_status``) replaces the
+            built-in action, which still answers when the server is down.
+        intents: intent -> action name (one of ``actions``): messages of that intent (or its button
+            payload) are answered by that action, before the built-in dialogue rules.
+        timeout_seconds: timeout of one call.
+        retries: calls repeated after a connection failure or a 502/503/504 answer (never after a
+            timeout while the action may be running).
+        backoff_seconds: wait before the first retry (doubled each time).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = ""
+    actions: list[str] = Field(default_factory=list)
+    intents: dict[str, str] = Field(default_factory=dict)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    retries: int = Field(default=1, ge=0, le=5)
+    backoff_seconds: float = Field(default=0.5, ge=0, le=30)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+    @field_validator("actions")
+    @classmethod
+    def _action_names(cls, value: list[str]) -> list[str]:
+        bad = [name for name in value if not _ACTION_NAME_RE.match(name)]
+        if bad:
+            raise ValueError(f"not action names: {bad}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ActionEndpointConfig:
+        if self.actions and not self.url:
+            raise ValueError("actions need the action server's url")
+        unknown = sorted(set(self.intents.values()) - set(self.actions))
+        if unknown:
+            raise ValueError(f"intents name actions not listed in actions: {unknown}")
+        return self
 
 
 # --- escalation: ------------------------------------------------------------------------------------
@@ -248,7 +303,8 @@ class HelplineConfig(BaseModel):
     Attributes:
         language: the bot's language (``vi``).
         pipeline: the NLU components, as Rasa writes them; validated by :mod:`nlu.pipeline`.
-        policy, escalation, dossier, learning: the sections above (defaults when a section is absent).
+        policy, escalation, dossier, learning, action_endpoint: the sections above (defaults when a
+            section is absent).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -259,6 +315,7 @@ class HelplineConfig(BaseModel):
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     dossier: DossierConfig = Field(default_factory=DossierConfig)
     learning: LearningConfig = Field(default_factory=LearningConfig)
+    action_endpoint: ActionEndpointConfig = Field(default_factory=ActionEndpointConfig)
 
 
 def load_config(path: str | Path) -> HelplineConfig:

@@ -64,6 +64,10 @@ class OutboundMessage:
         buttons: choices; channels without buttons render them as a numbered list.
         links: (title, url) pairs such as forms to download; shown as links where files can't be sent.
         sender: "bot" or "officer" (officer replies are labelled by channels that show a name).
+        image: an image URL (from an external action server); the REST channel and the Rasa API show
+            it, other channels leave it out.
+        custom: free JSON for the client (an external action server's ``json_message``); likewise only
+            the REST channel and the Rasa API carry it.
     """
 
     key: ConversationKey
@@ -71,6 +75,8 @@ class OutboundMessage:
     buttons: tuple[Button, ...] = ()
     links: tuple[tuple[str, str], ...] = ()
     sender: str = "bot"
+    image: str | None = None
+    custom: dict[str, Any] | None = None
 
 
 def numbered_fallback(message: OutboundMessage) -> str:

@@ -75,16 +75,21 @@ class MessageDraft:
         text: the rendered text.
         buttons: the action's buttons followed by the catalogue's.
         links: (title, url) pairs.
+        image: an image URL (only an external action server's replies have one).
+        custom: free JSON for the client (likewise).
     """
 
     response: str
     text: str
     buttons: tuple[Button, ...] = ()
     links: tuple[tuple[str, str], ...] = ()
+    image: str | None = None
+    custom: dict[str, Any] | None = None
 
 
 class CollectingDispatcher:
-    """Collects the drafts of one turn. Every text comes from the response catalogue."""
+    """Collects the drafts of one turn. Every text comes from the response catalogue, but for the replies
+    of an external action server (:meth:`send`)."""
 
     def __init__(self, responses: ResponseCatalogue) -> None:
         self.responses = responses
@@ -105,6 +110,12 @@ class CollectingDispatcher:
         """
         rendered = self.responses.render(response, **variables)
         draft = MessageDraft(response, rendered.text, tuple(buttons) + rendered.buttons, tuple(links))
+        self.messages.append(draft)
+        return draft
+
+    def send(self, draft: MessageDraft) -> MessageDraft:
+        """Queue a reply that is not rendered from the catalogue: an external action server's
+        (:mod:`actions.remote`), whose texts are that server's."""
         self.messages.append(draft)
         return draft
 

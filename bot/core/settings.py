@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     dossier_api_token: str = ""
     dossier_api_key: str = ""
 
+    # Rasa's --auth-token for the Rasa HTTP API (/model/parse, /conversations/...); unset: loopback only.
+    rasa_auth_token: str = ""
+
     @field_validator(
         "telegram_token",
         "telegram_webhook_secret",
@@ -63,6 +66,7 @@ class Settings(BaseSettings):
         "session_secret",
         "dossier_api_token",
         "dossier_api_key",
+        "rasa_auth_token",
     )
     @classmethod
     def _no_placeholder(cls, value: str) -> str:

@@ -220,6 +220,42 @@ class Engine:
             if state.mode != Mode.WITH_OFFICER:
                 await self._blocking(self.store.save, state.evolve(mode=Mode.WITH_OFFICER, continuation=None))
 
+    # --- understanding without answering (the Rasa HTTP API) -------------------------------------------
+
+    def understand(self, text: str) -> Parse:
+        """The parse of ``text`` outside any conversation: a button payload read directly, anything else
+        through the NLU (Rasa's ``/model/parse``). Blocking: call it off the event loop.
+
+        Raises:
+            UnderstandingFailed: the interpreter raised or returned an unusable parse.
+        """
+        key = ConversationKey("parse", "")
+        return self._understand(InboundMessage(key=key, text=text), ConversationState(key)).parse
+
+    async def log_message(self, message: InboundMessage, parse: Parse | None = None) -> Parse:
+        """Log a citizen's message without answering it (Rasa's ``POST /conversations/{id}/messages``):
+        understood (or ``parse`` as given), written to the message log, no action run, the state unchanged.
+        Under the conversation's lock, so it never lands inside a turn.
+
+        Raises:
+            UnderstandingFailed: the message could not be understood.
+            StoreFailed: the log could not be written.
+        """
+        async with self._lock(message.key):
+            if parse is None:
+                parse = await self._blocking(self.understand, message.text)
+            record = MessageRecord(
+                message.key,
+                "in",
+                message.text,
+                intent=parse.intent.name,
+                confidence=parse.intent.confidence,
+                procedure=parse.procedure.code if parse.procedure else None,
+                created_at=message.received_at,
+            )
+            await self._log(message.key, [record])
+            return parse
+
     # --- one turn --------------------------------------------------------------------------------------
 
     def _load_and_understand(
@@ -342,7 +378,14 @@ class Engine:
 
     @staticmethod
     def _outbound(key: ConversationKey, draft: MessageDraft) -> OutboundMessage:
-        return OutboundMessage(key=key, text=draft.text, buttons=draft.buttons, links=draft.links)
+        return OutboundMessage(
+            key=key,
+            text=draft.text,
+            buttons=draft.buttons,
+            links=draft.links,
+            image=draft.image,
+            custom=draft.custom,
+        )
 
     # --- understanding -------------------------------------------------------------------------------
 
