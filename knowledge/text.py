@@ -173,6 +173,30 @@ def load_aliases(path: Path = ALIASES_PATH) -> dict[str, list[str]]:
     return out
 
 
+def load_alias_contexts(path: Path = ALIASES_PATH) -> dict[str, list[str]]:
+    """Aliases that name their procedures only in some contexts, from ``contexts: [{alias, not_with}]``
+    in ``path``: alias -> the words next to which it names nothing ("nhập khẩu" beside "hàng hóa" is an
+    import, not a household registration). An absent file or section is an empty map.
+
+    Raises:
+        VocabularyFileError: unreadable YAML, or an entry without ``alias`` or with a ``not_with`` that
+            is not a list.
+    """
+    if not path.exists():
+        return {}
+    raw = _read_yaml(path, "aliases")
+    entries = (raw.get("contexts") if isinstance(raw, dict) else None) or []
+    if not isinstance(entries, list):
+        raise VocabularyFileError(f"{path}: expected 'contexts: [{{alias, not_with}}]'")
+    out: dict[str, list[str]] = {}
+    for entry in entries:
+        words = entry.get("not_with") if isinstance(entry, dict) else None
+        if not isinstance(entry, dict) or not entry.get("alias") or not isinstance(words, list):
+            raise VocabularyFileError(f"{path}: every context entry needs an 'alias' and a 'not_with' list")
+        out.setdefault(str(entry["alias"]), []).extend(str(w) for w in words)
+    return out
+
+
 def clip(text: str, limit: int) -> str:
     """One-line text cut at a word boundary to at most ``limit`` characters, with an ellipsis."""
     text = " ".join(text.split())

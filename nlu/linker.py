@@ -16,7 +16,7 @@ from pydantic import Field
 from knowledge.ports import SearchHit
 from knowledge.text import fold, fold_iy
 from nlu.component import Component, ComponentSettings, register
-from nlu.extractors.mentions import PROCEDURE_CODE_RE
+from nlu.extractors.mentions import OUT_OF_CONTEXT, PROCEDURE_CODE_RE
 from nlu.message import Message
 
 _WORD_RE = re.compile(r"[^\W_]+")
@@ -60,7 +60,8 @@ class LinkerSettings(ComponentSettings):
         ranking_length: candidates kept in ``procedure_ranking``.
         strip_phrases: question and filler words removed before searching (matched on folded words,
             longest first), so "lệ phí làm sổ đỏ bao nhiêu" searches "làm sổ đỏ".
-        skip_intents: intents that never concern a procedure unless one is named.
+        skip_intents: intents that never concern a procedure unless one is named or a part of one is
+            asked (an ``aspect_entity`` from an interrogative or a field label).
         search_k: candidates fetched to score the procedures that mentions name.
         mention_floor: a procedure named by an alias mention scores
             ``mention_floor + (1 - mention_floor) * search score - shared_penalty * (n - 1)``, where n is
@@ -69,6 +70,7 @@ class LinkerSettings(ComponentSettings):
         coverage_weight: how much a search hit's score depends on the share of the query's words
             found in its name or matched alias (0 keeps the index's score).
         entity: the mention entity name to read.
+        aspect_entity: the entity of the parts asked (:mod:`nlu.extractors.asking`).
     """
 
     k: int = Field(10, ge=1, le=100)
@@ -92,6 +94,7 @@ class LinkerSettings(ComponentSettings):
     shared_penalty: float = Field(0.01, ge=0.0, le=1.0)
     coverage_weight: float = Field(0.3, ge=0.0, le=1.0)
     entity: str = "procedure"
+    aspect_entity: str = "aspect"
 
 
 @register
@@ -100,7 +103,8 @@ class ProcedureLinker(Component):
 
     Candidates come from the knowledge base's :class:`~knowledge.search.SearchIndex` (passed in the
     pipeline context as ``knowledge_index``; never stored in the model), queried with the normalized
-    message minus its question words. Procedures named by an alias mention are put on top. Messages
+    message minus its question words. Procedures named by an alias mention are put on top; hits found
+    through an alias the mention extractor found out of its context are dropped. Messages
     whose intent never concerns a procedure (greetings, thanks …) are not searched unless they name one.
     Without an index the linker leaves ``procedure`` empty.
     """
@@ -156,7 +160,7 @@ class ProcedureLinker(Component):
             return
         mentions = [e for e in message.entities if e["entity"] == self.settings.entity]
         intent = (message.intent or {}).get("name")
-        if intent in self.settings.skip_intents and not mentions:
+        if intent in self.settings.skip_intents and not mentions and not self._asks_a_part(message):
             return
         found: dict[str, tuple[float, str]] = {}
         words = self.query_words(message)
@@ -165,7 +169,10 @@ class ProcedureLinker(Component):
             message.diagnostics["procedure_query"] = query
             asked = {fold_iy(w) for w in words}
             weight = self.settings.coverage_weight
+            blocked = set(message.diagnostics.get(OUT_OF_CONTEXT, ()))
             for hit in index.search(query, max(self.settings.k, self.settings.search_k)):
+                if blocked and hit.matched and self._key(hit.matched) in blocked:
+                    continue  # found only through an alias that names nothing here ("nhập khẩu" goods)
                 # The index scores only the words it knows, so "crush rep tin nhắn" fully "covers" a
                 # name containing "tin". Scale by the share of the message's words the hit explains.
                 known = self._words_of(hit.name) | self._words_of(hit.matched)
@@ -189,6 +196,17 @@ class ProcedureLinker(Component):
         ]
         if message.procedure_ranking:
             message.procedure = dict(message.procedure_ranking[0])
+
+    def _asks_a_part(self, message: Message) -> bool:
+        """The asking clause asks a part of a procedure (an interrogative or a field label): the intent
+        may be corrected after linking (:class:`nlu.asking.AskedIntentResolver`), so search anyway."""
+        return any(
+            e["entity"] == self.settings.aspect_entity and e.get("strength", 0) >= 2 for e in message.entities
+        )
+
+    @staticmethod
+    def _key(text: str) -> str:
+        return " ".join(fold_iy(w) for w in _WORD_RE.findall(text.lower()))
 
     def _words_of(self, text: str) -> frozenset[str]:
         cache: dict[str, frozenset[str]] = self.__dict__.setdefault("_word_cache", {})

@@ -42,8 +42,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from nlu.asking import AskedIntentResolver
 from nlu.classifier import IntentClassifier
 from nlu.component import Component, ConfigError, component_class, make_component
+from nlu.extractors.asking import AskingClauseExtractor
 from nlu.extractors.mentions import ProcedureMentionExtractor
 from nlu.extractors.regex import RegexEntityExtractor
 from nlu.fallback import FallbackClassifier
@@ -59,10 +61,12 @@ BUILTIN_COMPONENTS: tuple[type[Component], ...] = (
     VietnameseNormalizer,
     RegexEntityExtractor,
     ProcedureMentionExtractor,
+    AskingClauseExtractor,
     CharNgramFeaturizer,
     WordNgramFeaturizer,
     IntentClassifier,
     ProcedureLinker,
+    AskedIntentResolver,
     FallbackClassifier,
 )
 """The components ``config.yml`` may name; importing their modules registered them

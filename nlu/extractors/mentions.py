@@ -8,7 +8,14 @@ from typing import Any
 
 from pydantic import Field
 
-from knowledge.text import VocabularyFileError, load_aliases
+from knowledge.text import (
+    VocabularyFileError,
+    fix_tone_marks,
+    fold_iy,
+    has_diacritics,
+    load_alias_contexts,
+    load_aliases,
+)
 from nlu.component import Component, ComponentSettings, ConfigError, register, resolve_path
 from nlu.message import Message, TrainingSet
 
@@ -16,6 +23,16 @@ PROCEDURE_CODE_RE = re.compile(r"^\d\.\d{6}$")
 """A national procedure code (``1.013225``): a mention's value or code that links to one procedure."""
 
 Preprocess = Callable[[str], Message]
+
+OUT_OF_CONTEXT = "aliases_out_of_context"
+"""``diagnostics`` key: the aliases (folded) found next to a word of their ``not_with`` list, which named
+nothing; the linker drops the search hits they gave."""
+
+
+def _context_words(phrase: str) -> tuple[str, str]:
+    """A ``not_with`` phrase as the normalizer's words: (with diacritics, folded)."""
+    norm = " ".join(fix_tone_marks(phrase.lower()).split())
+    return norm, " ".join(fold_iy(w) for w in norm.split())
 
 
 class MentionSettings(ComponentSettings):
@@ -46,6 +63,9 @@ class ProcedureMentionExtractor(Component):
     so "gplx", "giay phep lai xe" and "giấy phép lái xe" are the same mention. The entity's value is
     the canonical name (from the annotations and synonyms) and, when ``aliases_path`` links the phrase to
     procedures, ``codes`` lists their national codes (several when the phrase is shared on purpose).
+
+    An alias the file's ``contexts:`` section restricts ("nhập khẩu", not beside "hàng hoá", "hải quan"
+    …) is no mention next to those words; it is listed in ``diagnostics["aliases_out_of_context"]``.
     """
 
     name = "ProcedureMentionExtractor"
@@ -57,6 +77,7 @@ class ProcedureMentionExtractor(Component):
     ) -> None:
         super().__init__(settings, context)
         self.phrases: dict[str, dict[str, Any]] = {}  # folded phrase -> {"value", "codes"}
+        self.contexts: dict[str, list[tuple[str, str]]] = {}  # folded alias -> its not_with words
         self._first: set[str] = set()
 
     def train(self, training: TrainingSet, context: Mapping[str, Any]) -> None:
@@ -110,13 +131,20 @@ class ProcedureMentionExtractor(Component):
             for code, aliases in aliases_of.items():
                 for alias in aliases:
                     add(alias, synonym_of.get(alias.lower(), alias), [code])
+            contexts = {
+                key(alias): [_context_words(w) for w in words]
+                for alias, words in load_alias_contexts(path).items()
+                if key(alias)
+            }
+        else:
+            contexts = {}
         # A variant ("nhập khẩu") of a canonical name that is itself an alias gets the alias's codes.
         for entry in phrases.values():
             if not entry["codes"]:
                 canonical = phrases.get(key(entry["value"]))
                 if canonical is not None:
                     entry["codes"] = list(canonical["codes"])
-        self.load({"phrases": phrases})
+        self.load({"phrases": phrases, "contexts": contexts})
 
     def process(self, message: Message) -> None:
         """Append the longest non-overlapping procedure mentions."""
@@ -126,12 +154,18 @@ class ProcedureMentionExtractor(Component):
         i = 0
         found = []
         max_words = self.settings.max_words
+        out_of_context: list[str] = []
         while i < n:
             if words[i] not in self._first:
                 i += 1
                 continue
             for j in range(min(n, i + max_words), i, -1):
-                entry = self.phrases.get(" ".join(words[i:j]))
+                phrase = " ".join(words[i:j])
+                entry = self.phrases.get(phrase)
+                if entry is not None and phrase in self.contexts and self._out_of_context(message, phrase):
+                    out_of_context.append(phrase)
+                    i = j
+                    break
                 if entry is not None:
                     start, end = tokens[i].start, tokens[j - 1].end
                     found.append(
@@ -149,21 +183,33 @@ class ProcedureMentionExtractor(Component):
                     break
             else:
                 i += 1
+        if out_of_context:
+            message.diagnostics[OUT_OF_CONTEXT] = out_of_context
         taken = [(e["start"], e["end"]) for e in message.entities]
         message.entities.extend(
             e for e in found if not any(e["start"] < te and ts < e["end"] for ts, te in taken)
         )
         message.entities.sort(key=lambda e: e["start"])
 
+    def _out_of_context(self, message: Message, phrase: str) -> bool:
+        """One of the alias's ``not_with`` words is in the message (with diacritics when it has them)."""
+        if has_diacritics(message.text):
+            text, index = f" {message.normalized} ", 0
+        else:
+            text, index = f" {message.folded} ", 1
+        return any(f" {words[index]} " in text for words in self.contexts[phrase])
+
     def persist(self) -> dict[str, Any]:
-        """The phrase table."""
+        """The phrase table and the aliases' contexts."""
         return {
-            "phrases": {k: {"value": v["value"], "codes": list(v["codes"])} for k, v in self.phrases.items()}
+            "phrases": {k: {"value": v["value"], "codes": list(v["codes"])} for k, v in self.phrases.items()},
+            "contexts": {k: [list(w) for w in v] for k, v in self.contexts.items()},
         }
 
     def load(self, state: Mapping[str, Any]) -> None:
-        """Restore the phrase table."""
+        """Restore the phrase table and the aliases' contexts."""
         self.phrases = {
             k: {"value": v["value"], "codes": list(v["codes"])} for k, v in state["phrases"].items()
         }
+        self.contexts = {k: [(str(w[0]), str(w[1])) for w in v] for k, v in state.get("contexts", {}).items()}
         self._first = {k.split(" ", 1)[0] for k in self.phrases}
