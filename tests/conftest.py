@@ -124,9 +124,22 @@ def module_real_settings(
 # --- the factory system: the app as production wires it, over the factory procedures -----------------
 
 
+@pytest.fixture(scope="session")
+def factory_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file prepared once by :func:`tests.fakes.app.factory_app` (schema, the factory procedures,
+    the FAQ, the demo dossiers), copied by each test that builds such an app."""
+    from tests.fakes.app import factory_app, settings_for
+
+    path = tmp_path_factory.mktemp("factory") / "template.sqlite3"
+    factory_app(settings_for(path)).adapters.db.dispose()
+    return path
+
+
 @pytest.fixture
-def factory_settings(tmp_path: Path) -> Settings:
-    """Settings on a private, not yet created SQLite file for :func:`tests.fakes.app.factory_app`."""
+def factory_settings(tmp_path: Path, factory_db_template: Path) -> Settings:
+    """Settings on a private copy of :func:`factory_db_template` for :func:`tests.fakes.app.factory_app`."""
     from tests.fakes.app import settings_for
 
-    return settings_for(tmp_path / "helpline.sqlite3")
+    db = tmp_path / "helpline.sqlite3"
+    shutil.copyfile(factory_db_template, db)
+    return settings_for(db)
