@@ -18,7 +18,8 @@ One module per job:
 
 ==============  ===========================================================================
 ``names``       names and texts shaped for chat (display names, first clauses, titles, limits)
-``facts``       fees and processing times as published, read for an answer
+``facts``       fees and processing times as published, said in plain words
+``places``      where a dossier is handed in, from the agency, the steps, the level or the field
 ``lists``       the paged lists ("Xem thêm")
 ``answers``     one answer per topic, and what to say when a part is missing
 ``actions``     the actions the registry builds (:mod:`actions.registry`)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from actions.procedure.answers import ANSWERED_TOPICS, answer
+from actions.procedure.answers import ANSWERED_TOPICS, add_follow_ups, answer
 from actions.procedure.lists import PAGE_SIZE, send_list_page
 from actions.procedure.names import BUTTON_CHARS, display_name, distinct_titles
 from bot.core.domain import LIST_TOPICS, TOPIC_BY_INTENT, ActionName, Intent, action_name
@@ -19,7 +19,6 @@ from bot.core.responses import make_payload
 from bot.core.sdk import CollectingDispatcher, Tracker
 from bot.core.state import Mode
 from knowledge.ports import KnowledgeRepository
-from knowledge.text import clip
 
 
 def _unknown_procedure(dispatcher: CollectingDispatcher) -> list[Event]:
@@ -56,7 +55,8 @@ class ProcedureAnswerAction:
 
 
 class MoreAction:
-    """ "Xem thêm": the next page of the list the conversation stopped in (of the same case).
+    """ "Xem thêm": the next page of the list the conversation stopped in (of the same case); the last
+    page gets the "you may also ask" row the first page had.
 
     Args:
         knowledge: the knowledge base the procedure is read from.
@@ -75,7 +75,10 @@ class MoreAction:
         if cont is None or proc is None or cont.topic not in LIST_TOPICS:
             dispatcher.utter("utter_no_more")
             return [ContinuationSet(None)]
-        return send_list_page(dispatcher, proc, cont.topic, cont.offset, self.page_size, cont.group)
+        events = send_list_page(dispatcher, proc, cont.topic, cont.offset, self.page_size, cont.group)
+        if events == [ContinuationSet(None)]:
+            add_follow_ups(dispatcher, proc, (cont.topic,))
+        return events
 
 
 def _question_asked(tracker: Tracker) -> str | None:
@@ -103,7 +106,7 @@ def candidate_buttons(candidates: Sequence[Candidate]) -> tuple[Button, ...]:
     codes = [c.code for c in candidates]
     names = [display_name(c.name or c.code, 10 * BUTTON_CHARS) for c in candidates]
     return tuple(
-        Button(clip(title, BUTTON_CHARS), make_payload(Intent.CHOOSE, procedure=code))
+        Button(title, make_payload(Intent.CHOOSE, procedure=code))  # whole phrases, never cut with …
         for title, code in zip(distinct_titles(names, codes), codes, strict=True)
     )
 

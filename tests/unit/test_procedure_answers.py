@@ -129,7 +129,7 @@ async def test_the_case_named_in_the_message_is_answered(text: str) -> None:
     assert [d.response for d in drafts] == ["utter_documents_case"]
     assert "trường hợp công trình nhà ở riêng lẻ, gồm 6 loại giấy tờ" in drafts[0].text
     assert "tôn giáo" not in drafts[0].text and "Văn bản chấp thuận" not in drafts[0].text
-    assert drafts[0].buttons == (Button("Xem thêm", "/more"),)
+    assert [b.title for b in drafts[0].buttons] == ["Xem thêm", "Lệ phí", "Thời gian", "Nơi nộp"]
     assert events == [
         SlotSet("case", HOUSE),
         ContinuationSet(Continuation("documents", f.GPXD_NEW, 5, HOUSE)),
@@ -262,14 +262,14 @@ def test_first_clause_of_a_long_unbroken_text_ends_on_a_whole_word() -> None:
 async def test_time_read_from_prose_is_said_as_about_n_days() -> None:
     drafts, events = await f.run_action(answering("processing_time"), f.tracker(procedure=f.GPXD_NEW))
     assert [d.response for d in drafts] == ["utter_processing_time"]
-    assert drafts[0].text.endswith("- Trực tiếp: 15 Ngày\n- Trực tuyến: khoảng 20 ngày làm việc")
+    assert drafts[0].text.endswith("- Trực tiếp: không quá 15 ngày\n- Trực tuyến: khoảng 20 ngày làm việc")
     assert events == [ContinuationSet(None)]
 
 
 async def test_fee_set_by_the_provincial_council_is_said_plainly() -> None:
     drafts, events = await f.run_action(answering("fee"), f.tracker(procedure=f.GPXD_NEW))
     assert [d.response for d in drafts] == ["utter_fee_council"]
-    assert "theo mức Hội đồng nhân dân tỉnh quy định" in drafts[0].text
+    assert "do Hội đồng nhân dân tỉnh, thành phố nơi bạn nộp hồ sơ quyết định" in drafts[0].text
     assert "bộ phận một cửa" in drafts[0].text
     assert "Miễn phí" not in drafts[0].text
     assert events == [ContinuationSet(None)]
@@ -291,8 +291,7 @@ async def test_fee_rows_free_amount_and_council_side_by_side() -> None:
     drafts, _ = await f.run_action(answering("fee", f.knowledge(proc)), f.tracker(procedure=f.GPXD_NEW))
     assert [d.response for d in drafts] == ["utter_fee"]
     assert drafts[0].text.endswith(
-        "- Trực tiếp: Miễn phí\n"
-        "- Trực tuyến: 150,000 Việt Nam Đồng (mức cụ thể do Hội đồng nhân dân tỉnh quy định)"
+        "- Trực tiếp: Miễn lệ phí\n- Trực tuyến: 150.000 đồng (mức cụ thể do Hội đồng nhân dân tỉnh quy định)"
     )
 
 
@@ -317,8 +316,8 @@ async def test_no_fee_information_is_missing_data() -> None:
 
 async def test_overview_uses_the_same_time_and_fee_wording() -> None:
     drafts, _ = await f.run_action(answering("overview"), f.tracker(procedure=f.GPXD_NEW))
-    assert "- Thời gian: 15 Ngày" in drafts[0].text
-    assert "- Lệ phí: theo mức Hội đồng nhân dân tỉnh quy định" in drafts[0].text
+    assert "- Thời gian: không quá 15 ngày" in drafts[0].text
+    assert "- Lệ phí: do Hội đồng nhân dân tỉnh, thành phố quyết định" in drafts[0].text
     assert (
         "Cấp giấy phép xây dựng mới (công trình cấp III, IV và nhà ở riêng lẻ) (mã 1.013225)"
         in drafts[0].text
@@ -328,7 +327,8 @@ async def test_overview_uses_the_same_time_and_fee_wording() -> None:
 # --- 6. catalogue-only procedures ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("topic", ["documents", "fee", "processing_time", "where", "overview"])
+# where has its own answer (tests/unit/test_catalogue_only.py)
+@pytest.mark.parametrize("topic", ["documents", "fee", "processing_time", "overview"])
 async def test_catalogue_only_says_what_is_known_and_offers_the_portal_and_an_officer(topic: str) -> None:
     t = f.tracker(procedure=f.CATALOGUE_ONLY)
     drafts, events = await f.run_action(answering(topic, f.knowledge(f.catalogue_only_procedure())), t)
@@ -380,7 +380,8 @@ async def test_a_short_note_is_shown_under_its_paper_a_long_one_is_not() -> None
     assert "3. Giấy tờ tùy thân có ảnh (xuất trình)\n   (Hộ chiếu, căn cước công dân)" in text
     assert "số định danh" not in text and "Một dòng" not in text
     assert "Người tiếp nhận" not in text
-    assert drafts[0].buttons == (Button("Lưu ý", '/procedure_notes{"procedure":"1.000894"}'),)
+    assert drafts[0].buttons[0] == Button("Lưu ý", '/procedure_notes{"procedure":"1.000894"}')
+    assert [b.title for b in drafts[0].buttons[1:]] == ["Lệ phí", "Thời gian", "Nơi nộp"]
     assert events == [ContinuationSet(None)]
 
 
@@ -397,7 +398,7 @@ async def test_the_notes_button_lists_the_procedure_notes() -> None:
 async def test_no_notes_button_without_procedure_notes() -> None:
     t = f.tracker(procedure=f.MARRIAGE)
     drafts, _ = await f.run_action(answering("documents", f.knowledge(f.marriage_registration())), t)
-    assert drafts[0].buttons == ()
+    assert [b.title for b in drafts[0].buttons] == ["Lệ phí", "Thời gian", "Nơi nộp"]
 
 
 def test_notes_payload_answers_the_notes_of_that_procedure() -> None:
