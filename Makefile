@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint format bench clean rasa-sdk
+.PHONY: run test check lint format bench clean rasa-sdk rasa36
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,13 @@ bench: $(STAMP)
 rasa-sdk:
 	test -x var/rasa-sdk/bin/python || python3.11 -m venv var/rasa-sdk
 	var/rasa-sdk/bin/pip install -q "rasa-sdk==3.11.2"
+
+## Rasa 3.6.21 itself in var/rasa36 (about 2.7 GB; it needs a Python 3.10, RASA_PYTHON): the export test then
+## runs `rasa data validate` on what `helpline rasa export` writes (skipped without it).
+RASA_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10.*/bin/python) python3.10)
+rasa36:
+	test -x var/rasa36/bin/rasa || $(RASA_PYTHON) -m venv var/rasa36
+	test -x var/rasa36/bin/rasa || var/rasa36/bin/pip install -q "rasa==3.6.21"
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -176,7 +176,24 @@ class ChannelRegistry:
         channel = self._channels.get(message.key.channel)
         if channel is None:
             raise DeliveryError(f"no channel named {message.key.channel!r}", retryable=False)
+        if channel.name != "rest":  # only the web chat shows images and custom JSON
+            plain = as_plain_text(message)
+            if plain is None:
+                return
+            message = plain
         await channel.send(message)
+
+
+def as_plain_text(message: OutboundMessage) -> OutboundMessage | None:
+    """``message`` for a channel that shows text, buttons and links only: an image (an external action
+    server's) becomes its URL on a line of its own, custom JSON is left out; None when nothing is left to
+    show."""
+    if message.image is None and message.custom is None:
+        return message
+    text = "\n".join(part for part in (message.text, message.image or "") if part)
+    if not (text or message.buttons or message.links):
+        return None
+    return replace(message, text=text, image=None, custom=None)
 
 
 _STOP = object()

@@ -34,7 +34,10 @@ from nlu.training_data import load_training_data
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data"
 SCHEMAS = ROOT / "tests" / "data" / "rasa_schemas"
-RASA_BIN = os.environ.get("HELPLINE_RASA_BIN", "") or shutil.which("rasa") or ""
+LOCAL_RASA = ROOT / "var" / "rasa36" / "bin" / "rasa"  # `make rasa36`
+RASA_BIN = os.environ.get("HELPLINE_RASA_BIN") or (
+    str(LOCAL_RASA) if LOCAL_RASA.exists() else shutil.which("rasa")
+)
 
 
 def validate(path: Path, schema: str) -> None:
@@ -131,6 +134,10 @@ def test_the_nlu_data_has_every_intent_of_the_domain_and_the_new_entities(export
     assert set(domain["intents"]) == set(data.intents)
     assert {"rating", "group"} <= set(data.entity_types)
     assert set(data.entity_types) | set(data.regexes) | set(data.lookups) <= set(domain["entities"])
+    intents_of: dict[str, set[str]] = {}
+    for example in data.examples:
+        intents_of.setdefault(example.text.lower(), set()).add(example.intent)
+    assert not {t: i for t, i in intents_of.items() if len(i) > 1}, "a text under two intents (Rasa warns)"
     project = load_training_data(DATA / "nlu.yml")
     assert len(data.examples) > len(project.examples)  # the project's examples, all of them, and more
     assert set(project.examples) <= set(data.examples)
@@ -170,17 +177,26 @@ def test_the_command_writes_the_project(tmp_path: Path, monkeypatch: pytest.Monk
     assert "Đã xuất dự án Rasa" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     not RASA_BIN,
     reason="rasa data validate needs Rasa 3.6, which installs only on Python < 3.11 (this project runs "
-    "3.11): set HELPLINE_RASA_BIN to the rasa of a separate Python 3.10 virtual environment to run it",
+    "3.11): `make rasa36` installs it in var/rasa36 with a Python 3.10, or set HELPLINE_RASA_BIN",
 )
 def test_rasa_data_validate_accepts_the_export(exported: Path) -> None:
+    assert RASA_BIN is not None
     run = subprocess.run(
         [RASA_BIN, "data", "validate", "--domain", "domain.yml", "--data", "data", "--config", "config.yml"],
         cwd=exported,
         capture_output=True,
         text=True,
         timeout=600,
+        env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},  # offline: Rasa must not try to report
     )
-    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    log = run.stdout + run.stderr
+    # Rasa's only complaints: responses no story uses (the dialogue is the project's policy, not stories)
+    complaints = [line for line in log.splitlines() if "UserWarning" in line]
+    assert complaints and all("is not used in any story or rule" in line for line in complaints), complaints[
+        :5
+    ]

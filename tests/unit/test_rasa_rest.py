@@ -1,5 +1,6 @@
 """The REST channel is as lenient as Rasa 3.6's: the sender defaults to "default", numbers are read as text,
-``?stream=true`` streams one JSON message a line, and images and custom JSON are messages of their own."""
+``?stream=true`` streams one JSON message a line, and images and custom JSON are messages of their own
+(on the other channels an image is its link, custom JSON is left out)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from bot.channels.base import ChannelRegistry
 from bot.channels.rest import rest_messages, rest_router
 from bot.core.messages import Button, ConversationKey, InboundMessage, OutboundMessage
 
@@ -127,3 +129,27 @@ def test_images_and_custom_json_are_messages_of_their_own() -> None:
         {"recipient_id": "u1", "text": "Chào bạn", "custom": {"sender": "officer"}}
     ]
     assert rest_messages(OutboundMessage(key, "")) == [{"recipient_id": "u1", "text": ""}]
+
+
+class Recording:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.sent: list[OutboundMessage] = []
+
+    async def send(self, message: OutboundMessage) -> None:
+        self.sent.append(message)
+
+
+async def test_text_channels_get_the_image_as_a_link_and_no_custom_json() -> None:
+    telegram, web = Recording("telegram"), Recording("rest")
+    registry = ChannelRegistry([telegram, web])
+    tg, rest = ConversationKey("telegram", "1"), ConversationKey("rest", "u1")
+    await registry.deliver(OutboundMessage(tg, "Trời nắng", image="https://x/s.png", custom={"d": 3}))
+    await registry.deliver(OutboundMessage(tg, "", custom={"d": 3}))  # nothing to show: not sent
+    await registry.deliver(OutboundMessage(tg, "Chào", (Button("Có", "/affirm"),)))
+    await registry.deliver(OutboundMessage(rest, "", custom={"d": 3}))
+    assert [(m.text, m.image, m.custom) for m in telegram.sent] == [
+        ("Trời nắng\nhttps://x/s.png", None, None),
+        ("Chào", None, None),
+    ]
+    assert web.sent == [OutboundMessage(rest, "", custom={"d": 3})]
