@@ -46,6 +46,10 @@ class PolicyConfig(BaseModel):
         officer_after_misses: misses in a row after which the officer is offered (2 = second miss).
         faq_threshold: an FAQ match scoring at least this answers the message (config key
             ``policy.faq_threshold``).
+        out_of_scope_candidate_score: an out-of-scope message whose procedure candidates score at least
+            this is asked "có phải bạn hỏi …" with them instead of told what the bot cannot answer.
+        dominant_coverage: among close candidates, one whose name the message covers at least this much
+            (and names what sets it apart from the others) is answered without a choice (0: off).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -55,6 +59,8 @@ class PolicyConfig(BaseModel):
     max_choices: int = Field(default=4, ge=2)
     officer_after_misses: int = Field(default=2, ge=1)
     faq_threshold: float = Field(default=0.85, gt=0, le=1)
+    out_of_scope_candidate_score: float = Field(default=0.6, ge=0, le=1)
+    dominant_coverage: float = Field(default=0.8, ge=0, le=1)
 
 
 # --- dossier: ---------------------------------------------------------------------------------------

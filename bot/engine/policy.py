@@ -9,9 +9,16 @@ policy adds is conversation sense:
 * **Ambiguity.** When the top procedure candidates are within :attr:`PolicyConfig.ambiguity_margin` of
   each other (new / adjusted / renewed construction permit), the bot asks with buttons
   (``/choose{"procedure": code}``) and remembers the question to answer it after the pick. A later
-  mention of the same family keeps the procedure already chosen.
+  mention of the same family keeps the procedure already chosen. When the message names one of them and
+  not the others ("loại 3", "không phải đánh giá rủi ro"; :func:`dominant_candidate`), that one is
+  answered.
 * **Two-band fallback.** First miss: clarify with the closest candidates; second miss in a row: offer an
-  officer. An out-of-scope question counts as a miss too: the second one in a row offers an officer.
+  officer. An out-of-scope question counts as a miss too: the second one in a row offers an officer. The
+  part the message asked (the NLU's ``aspect`` entity, :func:`asked_intent`) is remembered, so a candidate
+  picked from the buttons answers that part, not an overview.
+* **Out of scope, but a procedure was found.** When the linker's candidates are strong
+  (:attr:`PolicyConfig.out_of_scope_candidate_score`), the bot asks "có phải bạn hỏi …" with them rather
+  than saying it only answers procedure questions.
 * **The citizen's case.** The words of the message that names a procedure are kept in the ``case`` slot
   (folded, no digits), so that documents published per case ("nhà ở riêng lẻ") are answered for the
   citizen's case after a choice of procedure; a case picked from buttons (``/choose_group``), or typed
@@ -22,7 +29,9 @@ policy adds is conversation sense:
   unless the NLU understood a question about a procedure it names (that answer is more specific).
 * **Waiting modes.** A dossier code, then the verification digits, are expected after
   ``check_dossier_status`` (see :func:`bot.core.dossier.expects_dossier_reply`); "có" after the officer
-  offer means yes, please.
+  offer means yes, please. A message that names a procedure or clearly asks a part of one
+  (:func:`asks_about_a_procedure`) is a question even then: it is answered and the dossier dialogue ends;
+  read as feedback while the rating is awaited, it is answered too.
 
 Button payloads that are not NLU intents: ``/start``, ``/help``, ``/more`` ("Xem thêm"), ``/rephrase``
 ("Hỏi lại"), ``/choose{"procedure": code}``, ``/choose_group{"procedure": code, "group": "2"}`` and
@@ -31,7 +40,8 @@ Button payloads that are not NLU intents: ``/start``, ``/help``, ``/more`` ("Xem
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot.core.config import PolicyConfig
@@ -44,7 +54,7 @@ from bot.core.sdk import ActionArgs
 from bot.core.state import ConversationState, Mode
 from knowledge.cases import case_words, match_group
 from knowledge.faq import FaqMatcher
-from knowledge.text import fold
+from knowledge.text import fold, fold_iy
 
 SMALLTALK_ACTIONS: Mapping[str, ActionName] = {
     Intent.GREET: ActionName.GREET,
@@ -86,12 +96,98 @@ _CASE_INTENTS = frozenset(
 )
 
 
+ASPECT_ENTITY = "aspect"
+"""The NLU's entity for a part the message asks (value: an ``ask_*`` intent; confidence 1.0 for the part
+asked most clearly, see :mod:`nlu.extractors.asking`)."""
+
+_CLEARLY_ASKED = 0.99
+
+
+def asked_intent(parse: Parse) -> str | None:
+    """The ``ask_*`` intent of the part the message asks by an interrogative or a field label ("… nộp ở
+    đâu", "Thành phần hồ sơ …"), from the NLU's ``aspect`` entities; None when no part is clearly asked."""
+    for ent in parse.entities:
+        if (
+            ent.entity == ASPECT_ENTITY
+            and (ent.confidence or 0.0) >= _CLEARLY_ASKED
+            and ent.value in TOPIC_BY_INTENT
+        ):
+            return ent.value
+    return None
+
+
+def asks_about_a_procedure(parse: Parse) -> bool:
+    """The message names a procedure (an alias mention, or a link the NLU kept) or clearly asks a part of
+    one: a question, whatever flow the conversation waits in."""
+    return (
+        parse.entity("procedure") is not None
+        or parse.procedure is not None
+        or asked_intent(parse) is not None
+    )
+
+
 def is_more_request(text: str) -> bool:
     """True when the message asks for the rest of a list: "xem thêm", "tiếp", "còn nữa không"."""
     words = [_NO_WORDS.get(w, w) for w in fold(text.lower()).translate(str.maketrans("?.!,", "    ")).split()]
     while len(words) > 1 and words[-1] in _PARTICLES:
         words.pop()
     return " ".join(words) in MORE_WORDS
+
+
+# fmt: off
+_NAME_FILLERS = frozenset({
+    "thu", "tuc", "doi", "voi", "cua", "cho", "va", "cac", "nhung", "trong", "tai", "ve", "theo", "de", "la",
+    "co", "duoc", "thuc", "hien",
+})
+# fmt: on
+"""Folded words of procedure names that tell no two procedures apart (on their own; pairs still count)."""
+_RANKED = frozenset({"loai", "hang", "cap", "nhom", "do"})
+_ROMAN = {"1": "i", "2": "ii", "3": "iii", "4": "iv", "5": "v", "6": "vi"}
+_WORD_RE = re.compile(r"[^\W_]+")
+
+
+def _name_features(words: Sequence[str]) -> set[str]:
+    """Words (but the fillers) and adjacent pairs: pairs tell "trường hợp phải" from "trường hợp không
+    phải"."""
+    return {w for w in words if w not in _NAME_FILLERS} | {
+        f"{a} {b}" for a, b in zip(words, words[1:], strict=False)
+    }
+
+
+def _folded_words(text: str) -> list[str]:
+    return [fold_iy(w) for w in _WORD_RE.findall(text.lower())]
+
+
+def dominant_candidate(text: str, candidates: Sequence[Candidate], coverage: float) -> Candidate | None:
+    """The one close candidate the message names and the others do not, if there is one.
+
+    A candidate dominates when the message holds every word (and pair of words) of its name that the
+    other candidates' names do not share, at least ``coverage`` of all its name's words and pairs, and
+    each other candidate has a word or pair of its own that the message lacks: "cảng cá loại 3" names
+    "loại III" and not "loại I, loại II" (a number after "loại", "hạng", "cấp" also reads as a Roman
+    numeral); "trường hợp không phải đánh giá rủi ro" names that case and not "phải đánh giá". Names
+    that differ in words the message does not use (province or central level) leave the choice open.
+    ``coverage`` 0 turns this off.
+    """
+    if coverage <= 0 or len(candidates) < 2:
+        return None
+    words = _folded_words(text)
+    romans = [
+        _ROMAN.get(w, w) if prev in _RANKED else w for prev, w in zip(["", *words], words, strict=False)
+    ]
+    said = _name_features(words) | _name_features(romans)
+    names = [_name_features(_folded_words(c.name)) for c in candidates]
+    if not all(names):
+        return None
+    shared = set.intersection(*names)
+    found = [
+        cand
+        for i, (cand, name) in enumerate(zip(candidates, names, strict=True))
+        if (name - shared) <= said
+        and len(name & said) >= coverage * len(name)
+        and all((other - shared) - said for j, other in enumerate(names) if j != i)
+    ]
+    return found[0] if len(found) == 1 else None
 
 
 @dataclass(frozen=True)
@@ -168,7 +264,11 @@ class Policy:
             return ProcedureResolution(code=top.code)
         if state.procedure in close:
             return ProcedureResolution(code=state.procedure)
-        return ProcedureResolution(candidates=tuple(list(close.values())[: self.config.max_choices]))
+        shown = tuple(list(close.values())[: self.config.max_choices])
+        dominant = dominant_candidate(parse.text, shown, self.config.dominant_coverage)
+        if dominant is not None:
+            return ProcedureResolution(code=dominant.code)
+        return ProcedureResolution(candidates=shown)
 
     def fallback_candidates(self, parse: Parse) -> tuple[Candidate, ...]:
         """Closest procedures to offer when the message was not understood."""
@@ -237,15 +337,40 @@ class Policy:
             Topic.DOCUMENTS, code, state, "case_typed", args=ActionArgs(group=entities.get("group"))
         )
 
-    def _fallback(self, parse: Parse, state: ConversationState) -> Decision:
+    def _fallback(
+        self,
+        parse: Parse,
+        state: ConversationState,
+        candidates: tuple[Candidate, ...] | None = None,
+        rule: str = "fallback_clarify",
+    ) -> Decision:
+        """Clarify with the closest candidates (the second miss in a row offers an officer). The part the
+        message asks is remembered, so a candidate picked from the buttons answers it."""
         events = self._settle(state, keep_pending=True)
         if state.fallback_streak + 1 >= self.config.officer_after_misses:
             return Decision((ActionName.OFFER_OFFICER,), tuple(events), rule="fallback_officer")
+        asked = asked_intent(parse)
+        if asked is not None and asked != state.pending_intent:
+            events.append(SlotSet("pending_intent", asked))
         return Decision(
             (ActionName.CLARIFY,),
             tuple(events),
-            ActionArgs(candidates=self.fallback_candidates(parse)),
-            rule="fallback_clarify",
+            ActionArgs(candidates=self.fallback_candidates(parse) if candidates is None else candidates),
+            rule=rule,
+        )
+
+    def _strong_candidates(self, parse: Parse) -> tuple[Candidate, ...]:
+        """Candidates at least :attr:`PolicyConfig.out_of_scope_candidate_score` (best first)."""
+        floor = self.config.out_of_scope_candidate_score
+        return tuple(c for c in self.fallback_candidates(parse) if c.score >= floor)
+
+    @staticmethod
+    def _question_instead(parse: Parse, state: ConversationState) -> bool:
+        """While a dossier code (or its verification digits) is awaited, a message that asks about a
+        procedure is a question: it is answered and the dossier dialogue ends (the code can be sent again
+        later)."""
+        return state.mode in (Mode.AWAITING_DOSSIER_CODE, Mode.AWAITING_VERIFICATION) and (
+            parse.entity("dossier_code") is None and asks_about_a_procedure(parse)
         )
 
     def decide(self, parse: Parse, state: ConversationState) -> Decision:
@@ -285,7 +410,7 @@ class Policy:
             topic = TOPIC_BY_INTENT.get(state.pending_intent or "", Topic.OVERVIEW)
             return self._answer(topic, code, state, rule="choose")
 
-        if expects_dossier_reply(state.mode, parse):
+        if expects_dossier_reply(state.mode, parse) and not self._question_instead(parse, state):
             # The code or verification digits asked for while awaiting them (the NLU's intent for "5678"
             # means nothing); other questions leave the dossier dialogue below.
             return Decision((ActionName.DOSSIER_STATUS,), rule="dossier_reply")
@@ -315,6 +440,12 @@ class Policy:
         if faq is not None:
             return faq
 
+        if intent == Intent.GIVE_FEEDBACK and state.last_action == ActionName.FEEDBACK:
+            # Waiting for a rating, the citizen asks something: answer it (the rating can come later).
+            asked = asked_intent(parse)
+            if asked is not None and parse.entity("rating") is None:
+                return self._question(asked, parse, state)
+
         if intent in TOPIC_BY_INTENT or (intent == Intent.NLU_FALLBACK and state.pending_intent):
             return self._question(intent, parse, state)
 
@@ -324,6 +455,10 @@ class Policy:
         if intent == Intent.OUT_OF_SCOPE:
             # Counted as a miss (the action says so): asking twice for what the bot cannot answer is a
             # reason to offer an officer.
+            strong = self._strong_candidates(parse)
+            if strong and state.fallback_streak + 1 < self.config.officer_after_misses:
+                # Not the bare "I only answer procedures" while a procedure was clearly found: offer it.
+                return self._fallback(parse, state, strong, rule="out_of_scope_candidates")
             events = tuple(self._settle(state))
             if state.fallback_streak + 1 >= self.config.officer_after_misses:
                 return Decision((ActionName.OFFER_OFFICER,), events, rule="out_of_scope_officer")
