@@ -18,15 +18,23 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 
 from actions.procedure.facts import channel_label, dedupe, fee_kind, fee_text, grouped, has_time, time_text
-from actions.procedure.lists import PAGED_LISTS, forms_of, send_list_page
-from actions.procedure.names import ITEM_CHARS, clip_block, display_name, group_title
+from actions.procedure.lists import PAGED_LISTS, documents_view, forms_of, send_documents, send_list_page
+from actions.procedure.names import (
+    BUTTON_CHARS,
+    ITEM_CHARS,
+    case_title,
+    clip_block,
+    display_name,
+    distinct_labels,
+    whole_phrase,
+)
 from actions.procedure.places import Place, by_post, online_level, place_of
 from bot.core.domain import LIST_TOPICS, Intent, OnlineLevel, SubmissionKind, Topic
 from bot.core.events import ContinuationSet, Event, SlotSet
 from bot.core.messages import Button
 from bot.core.responses import make_payload, parse_payload
 from bot.core.sdk import CollectingDispatcher
-from knowledge.cases import document_cases, match_group
+from knowledge.cases import DocumentCase, case_match_text, dossier, match_group
 from knowledge.domain import ONLINE_LEVEL_LABELS, Procedure, SubmissionChannel
 from knowledge.text import clip, fold
 
@@ -108,20 +116,46 @@ def _and(dispatcher: CollectingDispatcher, parts: Sequence[str]) -> str:
     return ", ".join(parts[:-1]) + f" {dispatcher.text('part_and')} " + parts[-1]
 
 
-def _group_titles(groups: Sequence[str]) -> list[str]:
-    titles = [group_title(g) for g in groups]
-    if len(set(titles)) < len(titles):
-        titles = [f"{i}. {t}" for i, t in enumerate(titles, 1)]
-    return titles
+CASE_LIST_CHARS = 200
+"""Longest case title listed in the question (its button says it shorter)."""
 
 
-def _ask_case(dispatcher: CollectingDispatcher, proc: Procedure, cases: Sequence[str]) -> list[Event]:
-    """Ask which case the citizen is in, one ``/choose_group`` button per case."""
+def _group_titles(proc: Procedure, cases: Sequence[DocumentCase]) -> tuple[list[str], list[str]]:
+    """(button labels, titles) of the cases: each label a whole phrase no other looks like
+    (:func:`actions.procedure.names.distinct_labels`); a case whose label would still look like
+    another's is numbered."""
+    titles = [case_title(c.key, proc.name, 10_000) for c in cases]
+    labels = distinct_labels(titles)
+    return [
+        label if label is not None else f"{i}. {whole_phrase(title, BUTTON_CHARS - 4, 12)}"
+        for i, (label, title) in enumerate(zip(labels, titles, strict=True), 1)
+    ], [whole_phrase(title, CASE_LIST_CHARS) for title in titles]
+
+
+def _case_buttons(proc: Procedure, cases: Sequence[DocumentCase]) -> tuple[tuple[Button, ...], list[str]]:
+    """One ``/choose_group`` button per case, and the cases' titles."""
+    labels, titles = _group_titles(proc, cases)
     buttons = tuple(
-        Button(title, make_payload(Intent.CHOOSE_GROUP, procedure=proc.code, group=str(i)))
-        for i, title in enumerate(_group_titles(cases), 1)
+        Button(label, make_payload(Intent.CHOOSE_GROUP, procedure=proc.code, group=str(i)))
+        for i, label in enumerate(labels, 1)
     )
-    dispatcher.utter("utter_ask_document_case", buttons=buttons, procedure_name=display_name(proc.name))
+    return buttons, titles
+
+
+def _ask_case(
+    dispatcher: CollectingDispatcher, proc: Procedure, cases: Sequence[DocumentCase]
+) -> list[Event]:
+    """Ask which case the citizen is in, one ``/choose_group`` button per case; when a button had to
+    be shortened, the message lists the cases in full."""
+    buttons, titles = _case_buttons(proc, cases)
+    name = display_name(proc.name)
+    if all(b.title == t for b, t in zip(buttons, titles, strict=True)):
+        dispatcher.utter("utter_ask_document_case", buttons=buttons, procedure_name=name)
+    else:
+        listed = "\n".join(
+            dispatcher.text("part_case_item", number=i, title=t) for i, t in enumerate(titles, 1)
+        )
+        dispatcher.utter("utter_ask_document_case_list", buttons=buttons, procedure_name=name, cases=listed)
     return [ContinuationSet(None)]
 
 
@@ -132,26 +166,36 @@ def _answer_documents(
     case: str | None = None,
     picked: str | None = None,
 ) -> list[Event]:
-    """Documents, for the citizen's case when they differ per case.
+    """Documents as an officer says them: everyone's papers first, then the citizen's case.
 
     The case is the one picked (``picked``: 1-based index from a ``/choose_group`` button), else the one
-    the message names, else the one remembered in the ``case`` slot; with none, the bot asks.
+    the message names, else the one remembered in the ``case`` slot. With none, everyone's papers are
+    listed with a button per case, or, when the papers are published only per case, the bot asks
+    which. A case picked right after everyone's papers adds only its own.
     """
-    cases = document_cases(proc)
-    if not cases:
-        return send_list_page(dispatcher, proc, Topic.DOCUMENTS, 0)
+    record = dossier(proc)
+    if not record.cases:
+        return send_documents(dispatcher, proc, record)
     index = None
-    if picked is not None and picked.isdigit() and 1 <= int(picked) <= len(cases):
+    if picked is not None and picked.isdigit() and 1 <= int(picked) <= len(record.cases):
         index = int(picked) - 1
+    _, titles = _group_titles(proc, record.cases)
+    said = [case_match_text(c, title) for c, title in zip(record.cases, titles, strict=True)]
+    what = display_name(proc.name, 10_000).split(" (", 1)[0]  # the procedure itself names no case
     if index is None:
-        index = match_group(text, cases)
+        index = match_group(text, said, ignore=what)
     if index is None:
-        index = match_group(case, cases)
+        index = match_group(case, said, ignore=what)
+    common = documents_view(record).common_count > 0
     if index is None:
-        return _ask_case(dispatcher, proc, cases)
+        if not common:
+            return _ask_case(dispatcher, proc, record.cases)
+        buttons, _ = _case_buttons(proc, record.cases)
+        return send_documents(dispatcher, proc, record, case_buttons=buttons)
+    chosen = record.cases[index]
     return [
-        SlotSet("case", cases[index]),
-        *send_list_page(dispatcher, proc, Topic.DOCUMENTS, 0, group=cases[index]),
+        SlotSet("case", chosen.key),
+        *send_documents(dispatcher, proc, record, chosen, extra_only=picked is not None and common),
     ]
 
 

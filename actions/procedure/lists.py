@@ -1,23 +1,43 @@
-"""Long lists, one page at a time: documents (of one case when they differ per case), forms, steps,
-legal basis and the procedure's notes.
+"""Long lists, one page at a time: documents (everyone's papers, then a case's), forms, steps, legal basis
+and the procedure's notes.
 
-A page holds :data:`PAGE_SIZE` items; when more follow, the message gets a "Xem thêm" button
-(``/more``) and a :class:`bot.core.events.ContinuationSet` remembers where the list stopped, so
+The documents answer is said as an officer says it (:func:`send_documents`): the application form
+first, then the other papers everyone brings, each in a short form that is a whole phrase
+(:func:`actions.procedure.names.short_paper`), "one of the following" papers as one item with their
+alternatives under it, originals and copies said plainly. Its "Xem đầy đủ" button (``/more``) sends the
+papers' full published texts, a page at a time: a documents :class:`bot.core.state.Continuation`
+counts from 1 (``offset`` = 1 + the index of the next paper's full text).
+
+Other lists hold :data:`PAGE_SIZE` items a page; when more follow, the message gets a "Xem thêm"
+button (``/more``) and a :class:`bot.core.events.ContinuationSet` remembers where the list stopped, so
 :class:`actions.procedure.actions.MoreAction` can send the next page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from actions.procedure.names import (
+    ALTERNATIVE_CHARS,
     ITEM_CHARS,
     NAME_CHARS,
+    case_title,
+    certified_copy,
     display_name,
+    fallbacks,
     first_clause,
     form_title,
     group_title,
+    is_form,
+    one_of,
+    one_of_heading,
+    said_in_full,
+    says_copy,
+    short_paper,
+    template_number,
+    whole_phrase,
 )
 from bot.core.domain import Intent, Topic
 from bot.core.events import ContinuationSet, Event
@@ -25,6 +45,7 @@ from bot.core.messages import Button
 from bot.core.responses import make_payload
 from bot.core.sdk import CollectingDispatcher
 from bot.core.state import Continuation
+from knowledge.cases import FOR, DocumentCase, Dossier, Paper, dossier
 from knowledge.domain import Document, Procedure
 from knowledge.text import clip, fold
 
@@ -32,7 +53,20 @@ PAGE_SIZE = 5
 """Items of a long list sent in one message before "Xem thêm"."""
 
 NOTE_CHARS = 120
-"""Longest note of a paper shown under it; a longer one stays on the portal page."""
+"""Longest note of a paper shown under it; a longer one is in the full text ("Xem đầy đủ")."""
+
+SUMMARY_PAPERS = 12
+"""Most papers listed in the short answer; the others are in the full text."""
+
+LEAD_CHARS = 80
+"""Longest short form of what a "one of the following" paper is ("Một trong các giấy tờ hợp pháp về
+đất đai")."""
+
+SHOWN_ALTERNATIVES = 4
+"""Alternatives of a "one of the following" paper listed under it in the short answer."""
+
+FULL_CHARS = 3500
+"""About the most text of one message of full published texts (a long paper still goes whole)."""
 
 
 @dataclass(frozen=True)
@@ -44,22 +78,180 @@ class PagedList:
     page: Callable[[CollectingDispatcher, Procedure, int, int], list[str]]
 
 
-def document_line(dispatcher: CollectingDispatcher, number: int, doc: Document) -> str:
-    """``"1. Đơn đề nghị cấp giấy phép xây dựng (1 bản chính, 1 bản sao) — mẫu: Mẫu số 01.docx"``."""
-    counts = []
+# --- Papers as listed ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    """One paper of the documents answer, numbered unless it is a lead-in heading.
+
+    Attributes:
+        paper: the paper as read by :func:`knowledge.cases.read_paper` (its document holds the full text).
+        short: its short form.
+        alternatives: short forms of its alternatives ("one of the following"), if any.
+        full_alternatives: the alternatives' published texts.
+        section: the heading of the section of one dossier it is in ("Giấy tờ phải xuất trình"), or "".
+        full: the full text says more than the short form (or there is a note).
+    """
+
+    paper: Paper
+    short: str
+    alternatives: tuple[str, ...] = ()
+    full_alternatives: tuple[str, ...] = ()
+    section: str = ""
+    full: bool = False
+    fallbacks: tuple[str, ...] = ()
+
+    @property
+    def document(self) -> Document:
+        return self.paper.document
+
+    @property
+    def numbered(self) -> bool:
+        return not self.paper.heading
+
+
+_ONE_OF_LEAD_RE = re.compile(
+    r"một trong (?:các|những|số)?\s*(?:loại\s+)?(?:giấy tờ|tài liệu|văn bản)[^,;:]*", re.I
+)
+
+
+def _line(paper: Paper, section: str) -> Line:
+    doc = paper.document
+    if paper.heading:
+        return Line(paper, whole_phrase(paper.words, ITEM_CHARS, 20), section=section)
+    choice = one_of(paper.words)
+    if choice is not None:
+        alternatives = tuple(dict.fromkeys(short_paper(a, ALTERNATIVE_CHARS) for a in choice.alternatives))
+        lead = short_paper(choice.lead, LEAD_CHARS)
+        return Line(paper, lead, alternatives, choice.alternatives, section, full=True)
+    short = short_paper(paper.words)
+    full = not said_in_full(short, doc.name) or bool(doc.note.strip() and not short_note(doc.note))
+    return Line(paper, short, section=section, full=full, fallbacks=fallbacks(paper.words))
+
+
+def _merged_one_of(papers: Sequence[Paper], heading: str, section: str) -> Line:
+    """The papers of a group whose heading says "một trong những giấy tờ sau", as one paper."""
+    match = _ONE_OF_LEAD_RE.search(heading)
+    lead = match.group(0) if match else "một trong các giấy tờ sau"
+    lead = re.sub(r"\b([Mm])ột trong những\b", lambda m: f"{m.group(1)}ột trong các", lead)
+    first = papers[0]
+    merged = Paper(
+        Document(heading, first.document.group, originals=first.document.originals),
+        lead,
+        first.case,
+        first.lead,
+    )
+    alternatives = tuple(dict.fromkeys(short_paper(p.words, ALTERNATIVE_CHARS) for p in papers))
+    return Line(
+        merged, lead[:1].upper() + lead[1:], alternatives, tuple(p.words for p in papers), section, True
+    )
+
+
+def lines_of(papers: Sequence[Paper], cases: Sequence[str] = (), shown: Sequence[Line] = ()) -> list[Line]:
+    """The papers as listed: application forms first, one line per paper, "one of" papers as one line
+    with their alternatives (and the same alternatives published again as papers of their own left
+    out), a paper said twice said once.
+
+    Args:
+        cases: group headings that are cases (not sections) — no section heading is printed for them.
+        shown: lines already listed in the same answer (everyone's papers, above a case's).
+    """
+    lines: list[Line] = []
+    by_group: dict[str, list[Paper]] = {}
+    for paper in papers:
+        by_group.setdefault(paper.document.group, []).append(paper)
+    merged_groups = {g for g in by_group if g and one_of_heading(g)}
+    done: set[str] = set()
+    for paper in papers:
+        group = paper.document.group
+        section = group if group and group not in cases else ""
+        if group in merged_groups:
+            if group not in done:
+                done.add(group)
+                lines.append(_merged_one_of(by_group[group], group, section))
+            continue
+        lines.append(_line(paper, section))
+
+    seen = {fold(line.short.lower()) for line in shown}
+    alternatives = {fold(a.lower()) for line in (*shown, *lines) for a in line.alternatives}
+    kept: list[Line] = []
+    for line in lines:
+        key = fold(line.short.lower())
+        if line.numbered and not line.alternatives and (key in alternatives or key in seen):
+            continue
+        seen.add(key)
+        kept.append(line)
+    if any(not line.numbered for line in kept):
+        return kept  # lead-in headings own the papers after them: keep the published order
+    # The form, then what everyone brings, what they bring if they have it, and what only some need.
+    return sorted(kept, key=_rank)
+
+
+def _rank(line: Line) -> int:
+    if is_form(line.document.name, line.document.form):
+        return 0
+    if line.paper.case or line.paper.unless_on_record or line.paper.some_cases:
+        return 3
+    return 2 if "(nếu có" in line.short else 1
+
+
+# --- Rendering -----------------------------------------------------------------------------------------
+
+
+def _counts(dispatcher: CollectingDispatcher, line: Line) -> str:
+    """ "(bản chính)", "(2 bản chính)", "(bản sao có chứng thực)", "(1 bản chính và 1 bản sao)"; "" when
+    the paper's words already say it or the record gives no count."""
+    doc = line.document
+    if says_copy(line.short):
+        return ""
+    certified = certified_copy(doc.name)
+    originals = copies = ""
     if doc.originals:
-        counts.append(dispatcher.text("part_originals", n=doc.originals))
+        originals = (
+            dispatcher.text("part_original")
+            if doc.originals == 1 and not doc.copies
+            else dispatcher.text("part_originals", n=doc.originals)
+        )
     if doc.copies:
-        counts.append(dispatcher.text("part_copies", n=doc.copies))
-    line = dispatcher.text("part_document_item", number=number, name=first_clause(doc.name))
-    if counts:
-        line += " (" + ", ".join(counts) + ")"
+        if doc.copies == 1 and not doc.originals:
+            copies = dispatcher.text("part_certified_copy" if certified else "part_copy")
+        else:
+            key = "part_certified_copies" if certified else "part_copies"
+            copies = dispatcher.text(key, n=doc.copies)
+    if originals and copies:
+        return " (" + dispatcher.text("part_counts_both", originals=originals, copies=copies) + ")"
+    return f" ({originals or copies})" if originals or copies else ""
+
+
+def _condition(dispatcher: CollectingDispatcher, paper: Paper, procedure_name: str, case: str | None) -> str:
+    """The paper's condition said inline ("(nếu ...)"), unless it is the case being listed."""
+    if paper.unless_on_record:
+        return " " + dispatcher.text("part_unless_on_record")
+    if paper.some_cases:
+        return " " + dispatcher.text("part_some_cases")
+    if not paper.case or paper.case == case:
+        return ""
+    case = case_title(paper.case, procedure_name, ITEM_CHARS // 2)
+    case = case[:1].lower() + case[1:] if case[1:2].islower() else case
+    key = "part_condition_for" if paper.lead == FOR else "part_condition_if"
+    return " " + dispatcher.text(key, case=case)
+
+
+def _form_part(dispatcher: CollectingDispatcher, line: Line, proc: Procedure) -> str:
+    doc = line.document
+    part = ""
+    if is_form(doc.name, doc.form):
+        template = template_number(doc.name)
+        if template and fold(template.lower()) not in fold(line.short.lower()):
+            part += " " + dispatcher.text("part_form_template", template=template)
     if doc.form.strip():
-        line += " " + dispatcher.text("part_form", form=" ".join(doc.form.split()))
-    note = short_note(doc.note)
-    if note:
-        line += "\n" + dispatcher.text("part_document_note", note=note)
-    return line
+        # The file's name is often a raw one ("Mau TK01a to khai ... MỚI.doc"): the forms answer lists it.
+        if proc.url:
+            part += " " + dispatcher.text("part_form_download", button=dispatcher.text("part_link_forms"))
+        else:
+            part += " " + dispatcher.text("part_form", form=form_title(" ".join(doc.form.split())))
+    return part
 
 
 def short_note(note: str, limit: int = NOTE_CHARS) -> str:
@@ -73,17 +265,248 @@ def short_note(note: str, limit: int = NOTE_CHARS) -> str:
     return text
 
 
+def _summary_line(
+    dispatcher: CollectingDispatcher,
+    line: Line,
+    number: int,
+    proc: Procedure,
+    more: str,
+    case: str | None,
+    counts: bool = True,
+) -> str:
+    if not line.numbered:
+        return dispatcher.text("part_group", group=line.short)
+    text = dispatcher.text("part_document_item", number=number, name=line.short)
+    text += (_counts(dispatcher, line) if counts else "") + _condition(
+        dispatcher, line.paper, proc.name, case
+    )
+    text += _form_part(dispatcher, line, proc)
+    for alternative in line.alternatives[:SHOWN_ALTERNATIVES]:
+        text += "\n" + dispatcher.text("part_alternative", text=alternative)
+    hidden = len(line.alternatives) - SHOWN_ALTERNATIVES
+    if hidden > 0:
+        text += "\n" + dispatcher.text("part_alternatives_more", n=hidden, button=more)
+    for instead in line.fallbacks:
+        text += "\n" + dispatcher.text("part_fallback", text=instead)
+    note = short_note(line.document.note)
+    if note and not line.alternatives:
+        text += "\n" + dispatcher.text("part_document_note", note=note)
+    return text
+
+
+def _full_line(dispatcher: CollectingDispatcher, line: Line, number: int, proc: Procedure) -> str:
+    if not line.numbered:
+        return dispatcher.text("part_group", group=" ".join(line.document.name.split()).rstrip(" :"))
+    doc = line.document
+    if line.full_alternatives and line.paper.words != doc.name:  # merged from a group of alternatives
+        name = line.short
+        alternatives = line.full_alternatives
+    else:
+        name, _, rest = " ".join(doc.name.split()).partition(" + ")
+        alternatives = tuple(a.strip() for a in (" + " + rest).split(" + ") if a.strip()) if rest else ()
+    text = dispatcher.text("part_document_item", number=number, name=name.rstrip(" .:"))
+    text += _counts(dispatcher, line) + _form_part(dispatcher, line, proc)
+    for alternative in alternatives:
+        text += "\n" + dispatcher.text("part_alternative", text=" ".join(alternative.split()))
+    for note in (n.strip() for n in doc.note.splitlines()):
+        if note:
+            text += "\n" + dispatcher.text("part_document_note", note=note)
+    return text
+
+
+def _numbered(lines: Sequence[Line], first: int = 1) -> list[tuple[int, Line]]:
+    out, number = [], first
+    for line in lines:
+        out.append((number, line))
+        if line.numbered:
+            number += 1
+    return out
+
+
+def _sections(
+    dispatcher: CollectingDispatcher, blocks: list[tuple[Line, str]], before: tuple[Line, str] | None = None
+) -> list[str]:
+    """Blocks with each section's heading before its first paper (and again after a change), and the
+    ``before`` heading (a case's) before its line."""
+    out: list[str] = []
+    current = ""
+    for line, block in blocks:
+        if before is not None and line is before[0]:
+            out.append(before[1])
+            current = ""
+        if line.section and line.section != current and line.numbered:
+            out.append(dispatcher.text("part_group", group=group_title(line.section, NAME_CHARS)))
+        current = line.section if line.numbered else current
+        out.append(block)
+    return out
+
+
+def _forms_link(
+    dispatcher: CollectingDispatcher, proc: Procedure, lines: Sequence[Line]
+) -> tuple[tuple[str, str], ...]:
+    if proc.url and any(line.document.form.strip() for line in lines):
+        return ((dispatcher.text("part_link_forms"), proc.url),)
+    return ()
+
+
+# --- The documents answer ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DocumentsView:
+    """The papers of one answer: everyone's, then (for a case) the case's, numbered on from them."""
+
+    common: tuple[Line, ...]
+    extra: tuple[Line, ...] = ()
+
+    @property
+    def lines(self) -> tuple[Line, ...]:
+        return (*self.common, *self.extra)
+
+    @property
+    def common_count(self) -> int:
+        return sum(1 for line in self.common if line.numbered)
+
+
+def documents_view(record: Dossier, case: DocumentCase | None = None) -> DocumentsView:
+    """The lines of everyone's papers and, for ``case``, of the case's."""
+    headings = [c.key for c in record.cases if c.from_heading]
+    common = lines_of(record.common, headings)
+    if case is None:
+        return DocumentsView(tuple(common))
+    extra = lines_of(case.papers, headings, common)
+    if not case.from_heading:  # a few papers under the case's own heading: no section headings
+        extra = [replace(line, section="") for line in extra]
+    return DocumentsView(tuple(common), tuple(extra))
+
+
+def case_name(case: DocumentCase, procedure_name: str, limit: int = NAME_CHARS) -> str:
+    """How a case is named inside a sentence ("trường hợp công trình nhà ở riêng lẻ")."""
+    title = case_title(case.key, procedure_name, limit)
+    return title[:1].lower() + title[1:] if title[1:2].islower() else title
+
+
+def _full_button(dispatcher: CollectingDispatcher) -> Button:
+    return Button(dispatcher.text("part_full_button"), make_payload(Intent.MORE))
+
+
+def _notes_button(dispatcher: CollectingDispatcher, proc: Procedure) -> tuple[Button, ...]:
+    if not proc.notes:
+        return ()
+    return (
+        Button(
+            dispatcher.text("part_notes_button"), make_payload(Intent.PROCEDURE_NOTES, procedure=proc.code)
+        ),
+    )
+
+
+def send_documents(
+    dispatcher: CollectingDispatcher,
+    proc: Procedure,
+    record: Dossier | None = None,
+    case: DocumentCase | None = None,
+    *,
+    extra_only: bool = False,
+    case_buttons: tuple[Button, ...] = (),
+) -> list[Event]:
+    """The short documents answer: everyone's papers, then the case's (or only the case's when the
+    citizen has just seen everyone's and picked a case), with "Xem đầy đủ" when the full texts say
+    more.
+
+    Args:
+        record: ``proc``'s dossier (read when not given).
+        case: the citizen's case, if known.
+        extra_only: list only the case's papers (numbered on after everyone's).
+        case_buttons: buttons offering the cases (everyone's papers listed, no case known yet).
+
+    Returns:
+        ``ContinuationSet`` to the first full text listed, or ``ContinuationSet(None)``.
+    """
+    record = record or dossier(proc)
+    view = documents_view(record, case)
+    name = display_name(proc.name)
+    more = dispatcher.text("part_full_button")
+    listed = view.extra if extra_only else view.lines
+    first = view.common_count + 1 if extra_only else 1
+    numbered = _numbered(listed, first)
+    shown = [(n, line) for n, line in numbered if n < first + SUMMARY_PAPERS]
+    hidden = sum(1 for n, line in numbered if line.numbered and n >= first + SUMMARY_PAPERS)
+    key = case.key if case else None
+    said = {_counts(dispatcher, line) for _, line in shown if line.numbered}
+    each = said.pop() if len(said) == 1 and sum(1 for _, line in shown if line.numbered) >= 3 else ""
+    blocks = [(line, _summary_line(dispatcher, line, n, proc, more, key, not each)) for n, line in shown]
+    before = None
+    if case is not None and view.extra and view.common and not extra_only:
+        before = (view.extra[0], dispatcher.text("part_case_heading", case=case_name(case, proc.name)))
+    texts = _sections(dispatcher, blocks, before)
+    if each.strip() == f"({dispatcher.text('part_original')})":
+        texts.append(dispatcher.text("part_counts_each_original"))
+    elif each.strip():
+        texts.append(dispatcher.text("part_counts_each", counts=each.strip(" ()")))
+    if hidden:
+        texts.append(dispatcher.text("part_documents_more", n=hidden, button=more))
+    items = "\n".join(texts)
+    full = hidden > 0 or any(line.full for _, line in shown)
+    buttons = case_buttons + ((_full_button(dispatcher),) if full else ()) + _notes_button(dispatcher, proc)
+    links = _forms_link(dispatcher, proc, listed)
+    count = sum(1 for _, line in numbered if line.numbered)
+    variables: dict[str, object] = {"procedure_name": name, "count": count, "items": items}
+    if case is not None:
+        variables["case"] = case_name(case, proc.name)
+        key = "utter_documents_case"
+        if extra_only:
+            key, variables["common"] = "utter_documents_case_extra", view.common_count
+    else:
+        key = "utter_documents_common" if case_buttons else "utter_documents"
+    dispatcher.utter(key, buttons=buttons, links=links, **variables)
+    if not full:
+        return [ContinuationSet(None)]
+    return [ContinuationSet(Continuation(Topic.DOCUMENTS, proc.code, first, case.key if case else None))]
+
+
+def send_documents_full(
+    dispatcher: CollectingDispatcher, proc: Procedure, offset: int, page_size: int, group: str | None
+) -> list[Event]:
+    """The papers' full published texts from the ``offset``-th (1-based), a page at a time."""
+    record = dossier(proc)
+    case = record.find(group)
+    view = documents_view(record, case)
+    numbered = [(n, line) for n, line in _numbered(view.lines) if n >= max(offset, 1)]
+    page: list[tuple[int, Line]] = []
+    size = 0
+    papers = 0
+    for n, line in numbered:
+        block = _full_line(dispatcher, line, n, proc)
+        if page and line.numbered and (papers >= page_size or size + len(block) > FULL_CHARS):
+            break
+        page.append((n, line))
+        size += len(block) + 1
+        papers += 1 if line.numbered else 0
+    rest = numbered[len(page) :]
+    blocks = [(line, _full_line(dispatcher, line, n, proc)) for n, line in page]
+    items = "\n".join(_sections(dispatcher, blocks))
+    buttons: tuple[Button, ...] = (_more_button(dispatcher),) if rest else ()
+    buttons += _notes_button(dispatcher, proc)
+    links = _forms_link(dispatcher, proc, [line for _, line in page])
+    name = display_name(proc.name)
+    if offset <= 1 or (case is not None and offset == view.common_count + 1):
+        dispatcher.utter(
+            "utter_documents_full", buttons=buttons, links=links, procedure_name=name, items=items
+        )
+    else:
+        dispatcher.utter("utter_list_more", buttons=buttons, links=links, procedure_name=name, items=items)
+    if not rest:
+        return [ContinuationSet(None)]
+    return [ContinuationSet(Continuation(Topic.DOCUMENTS, proc.code, rest[0][0], group))]
+
+
+# --- Other lists ---------------------------------------------------------------------------------------
+
+
 def _document_page(dispatcher: CollectingDispatcher, proc: Procedure, start: int, end: int) -> list[str]:
-    blocks: list[str] = []
-    for index in range(start, min(end, len(proc.documents))):
-        doc = proc.documents[index]
-        line = document_line(dispatcher, index + 1, doc)
-        # The group heading opens its group, and is repeated when a page starts inside a group.
-        previous = proc.documents[index - 1].group if index > 0 else None
-        if doc.group and (index == start or doc.group != previous):
-            line = dispatcher.text("part_group", group=clip(doc.group, ITEM_CHARS)) + "\n" + line
-        blocks.append(line)
-    return blocks
+    record = dossier(proc)
+    lines = [(n, line) for n, line in _numbered(documents_view(record).lines) if start < n <= end]
+    return [_full_line(dispatcher, line, n, proc) for n, line in lines]
 
 
 def forms_of(proc: Procedure) -> list[tuple[str, str]]:
@@ -133,21 +556,15 @@ def _legal_page(dispatcher: CollectingDispatcher, proc: Procedure, start: int, e
 
 
 PAGED_LISTS: Mapping[str, PagedList] = {
-    Topic.DOCUMENTS: PagedList("utter_documents", lambda p: len(p.documents), _document_page),
+    Topic.DOCUMENTS: PagedList("utter_documents_full", lambda p: len(p.documents), _document_page),
     Topic.FORMS: PagedList("utter_forms", lambda p: len(forms_of(p)), _form_page),
     Topic.STEPS: PagedList("utter_steps", lambda p: len(p.steps), _step_page),
     Topic.LEGAL_BASIS: PagedList("utter_legal_basis", lambda p: len(p.legal_basis), _legal_page),
     Topic.NOTES: PagedList("utter_procedure_notes", lambda p: len(p.notes), _note_page),
 }
 """How each of :data:`bot.core.domain.LIST_TOPICS` is paged. ``notes`` (the procedure's "Lưu ý") is
-reached from the "Lưu ý" button under the documents, not from an intent."""
-
-
-def _case_view(proc: Procedure, group: str) -> Procedure:
-    """``proc`` with only the documents of one case (and those common to every case), headings dropped:
-    the message names the case once."""
-    docs = tuple(replace(doc, group="") for doc in proc.documents if doc.group in ("", group))
-    return replace(proc, documents=docs)
+reached from the "Lưu ý" button under the documents, not from an intent; documents are answered by
+:func:`send_documents` and continued with their full texts (:func:`send_documents_full`)."""
 
 
 def _more_button(dispatcher: CollectingDispatcher) -> Button:
@@ -164,42 +581,26 @@ def send_list_page(
 ) -> list[Event]:
     """Send one page of a long list (the first with its heading, later ones as "tiếp theo").
 
-    Args:
-        group: for documents published per case, the case to list (only its documents are counted
-            and numbered).
+    Documents continue with their full published texts: ``start`` is 1 + the index of the first
+    paper to send, ``group`` the case being listed (:func:`send_documents_full`).
 
     Returns:
         ``ContinuationSet`` pointing at the next page, or ``ContinuationSet(None)`` after the last.
     """
+    if topic == Topic.DOCUMENTS:
+        return send_documents_full(dispatcher, proc, start, page_size, group)
     spec = PAGED_LISTS[topic]
-    view = _case_view(proc, group) if group is not None and topic == Topic.DOCUMENTS else proc
-    total = spec.count(view)
+    total = spec.count(proc)
     end = start + page_size
-    items = "\n".join(spec.page(dispatcher, view, start, end))
+    items = "\n".join(spec.page(dispatcher, proc, start, end))
     more = end < total
     buttons: tuple[Button, ...] = (_more_button(dispatcher),) if more else ()
-    if topic == Topic.DOCUMENTS and proc.notes:
-        buttons += (
-            Button(
-                dispatcher.text("part_notes_button"),
-                make_payload(Intent.PROCEDURE_NOTES, procedure=proc.code),
-            ),
-        )
     links: tuple[tuple[str, str], ...] = ()
     if topic == Topic.FORMS and proc.url and not more:
         links = ((dispatcher.text("part_link_forms"), proc.url),)
     name = display_name(proc.name)
     if start > 0:
         dispatcher.utter("utter_list_more", buttons=buttons, links=links, procedure_name=name, items=items)
-    elif group is not None:
-        dispatcher.utter(
-            "utter_documents_case",
-            buttons=buttons,
-            procedure_name=name,
-            case=group_title(group, NAME_CHARS).lower(),
-            count=total,
-            items=items,
-        )
     else:
         dispatcher.utter(
             spec.response, buttons=buttons, links=links, procedure_name=name, count=total, items=items

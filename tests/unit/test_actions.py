@@ -33,7 +33,7 @@ from bot.core.ports import (
     NotConfiguredDossierGateway,
 )
 from bot.core.sdk import ActionArgs, MessageDraft
-from bot.core.state import Continuation, Mode
+from bot.core.state import Mode
 from knowledge.domain import Document
 from knowledge.ports import KnowledgeRepository
 from knowledge.text import clip
@@ -51,32 +51,32 @@ def titles(draft: MessageDraft) -> list[str]:
 # --- procedure answers -------------------------------------------------------------------------------
 
 
-async def test_documents_first_page_has_five_items_and_xem_them() -> None:
+async def test_documents_everyones_papers_first_then_the_case_as_a_button() -> None:
     drafts, events = await f.run_action(answering("documents"), f.tracker(procedure=f.GPXD_NEW))
-    assert [d.response for d in drafts] == ["utter_documents"]
+    assert [d.response for d in drafts] == ["utter_documents_common"]
     text = drafts[0].text
-    assert "gồm 7 loại giấy tờ" in text
+    assert "giấy tờ ai cũng cần (5 loại)" in text
     assert (
-        "1. Đơn đề nghị cấp giấy phép xây dựng (1 bản chính) — mẫu: Mẫu số 01 Phụ lục II Nghị định "
-        "15/2021/NĐ-CP.docx\n" in text
+        "1. Đơn đề nghị cấp giấy phép xây dựng (bản chính) — tải mẫu ở nút «Tải mẫu đơn, tờ khai»\n" in text
     )
-    assert "2. Giấy tờ chứng minh quyền sử dụng đất (1 bản sao)" in text
-    assert "5. Cam kết" in text and "6." not in text
-    assert titles(drafts[0]) == ["Xem thêm", "Lệ phí", "Thời gian", "Nơi nộp"]
-    assert events == [ContinuationSet(Continuation("documents", f.GPXD_NEW, 5))]
+    assert "2. Giấy tờ chứng minh quyền sử dụng đất (bản sao)" in text
+    assert "5. Cam kết" in text and "6." not in text and "sân bay" not in text
+    assert drafts[0].buttons == (
+        Button("Công trình gần sân bay", '/choose_group{"procedure":"1.013225","group":"1"}'),
+    )
+    assert drafts[0].links == (("Tải mẫu đơn, tờ khai", f.PORTAL + f.GPXD_NEW),)
+    assert events == [ContinuationSet(None)]  # every paper said in full: no "Xem đầy đủ"
 
 
-async def test_more_continues_the_list_with_its_group_heading() -> None:
-    t = f.tracker(procedure=f.GPXD_NEW, continuation=Continuation("documents", f.GPXD_NEW, 5))
-    drafts, events = await f.run_action(MoreAction(f.knowledge()), t)
-    assert [d.response for d in drafts] == ["utter_list_more"]
-    assert (
-        "Đối với công trình gần sân bay:\n6. Văn bản chấp thuận độ cao công trình (1 bản sao)"
-        in drafts[0].text
-    )
-    assert "7. Báo cáo kết quả thẩm tra thiết kế" in drafts[0].text
-    assert titles(drafts[0]) == ["Lệ phí", "Thời gian", "Nơi nộp"]  # the last page: "you may also ask"
-    assert events == [ContinuationSet(None)]
+async def test_the_case_picked_after_everyones_papers_adds_its_own() -> None:
+    t = f.tracker(procedure=f.GPXD_NEW, args=ActionArgs(group="1"))
+    drafts, events = await f.run_action(answering("documents"), t)
+    assert [d.response for d in drafts] == ["utter_documents_case_extra"]
+    text = drafts[0].text
+    assert "trường hợp công trình gần sân bay: ngoài 5 loại giấy tờ ai cũng cần" in text
+    assert "6. Văn bản chấp thuận độ cao công trình (bản sao)\n7. Báo cáo kết quả thẩm tra thiết kế" in text
+    assert "Cam kết" not in text
+    assert events[0] == SlotSet("case", "Đối với công trình gần sân bay")
 
 
 async def test_more_with_nothing_left() -> None:
@@ -179,7 +179,7 @@ async def test_processing_time_steps_legal_basis_result() -> None:
 async def test_overview_with_follow_up_buttons() -> None:
     drafts, events = await f.run_action(answering("overview"), f.tracker(procedure=f.GPXD_NEW))
     assert [d.response for d in drafts] == ["utter_overview"]
-    assert "(mã 1.013225)" in drafts[0].text
+    assert "1.013225" not in drafts[0].text  # no national code in what citizens read
     assert "- Thời gian: không quá 15 ngày" in drafts[0].text
     assert titles(drafts[0]) == ["Cần giấy tờ gì", "Lệ phí", "Nộp ở đâu", "Các bước làm"]
     assert drafts[0].links == (("Xem trên Cổng Dịch vụ công", f.PORTAL + f.GPXD_NEW),)

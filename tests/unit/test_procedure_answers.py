@@ -75,8 +75,8 @@ def test_a_long_name_is_never_cut_mid_word() -> None:
     )
     short = display_name(name, 80)
     assert len(short) <= 80
-    assert short.endswith("…")
-    assert _words(short.rstrip("…")) <= _words(name)
+    assert "…" not in short  # a whole phrase: "Xét hưởng chế độ trợ cấp một lần"
+    assert _words(short) <= _words(name)
 
 
 def test_choice_buttons_of_the_permit_family_differ_visibly() -> None:
@@ -129,10 +129,10 @@ async def test_the_case_named_in_the_message_is_answered(text: str) -> None:
     assert [d.response for d in drafts] == ["utter_documents_case"]
     assert "trường hợp công trình nhà ở riêng lẻ, gồm 6 loại giấy tờ" in drafts[0].text
     assert "tôn giáo" not in drafts[0].text and "Văn bản chấp thuận" not in drafts[0].text
-    assert [b.title for b in drafts[0].buttons] == ["Xem thêm", "Lệ phí", "Thời gian", "Nơi nộp"]
+    assert [b.title for b in drafts[0].buttons] == ["Xem đầy đủ", "Lệ phí", "Thời gian", "Nơi nộp"]
     assert events == [
         SlotSet("case", HOUSE),
-        ContinuationSet(Continuation("documents", f.GPXD_NEW, 5, HOUSE)),
+        ContinuationSet(Continuation("documents", f.GPXD_NEW, 1, HOUSE)),  # the full texts, from the 1st
     ]
 
 
@@ -163,7 +163,7 @@ async def test_the_case_picked_from_the_buttons_is_answered_and_remembered() -> 
     )
     assert [d.response for d in drafts] == ["utter_documents_case"]
     assert "trường hợp công trình tôn giáo, gồm 1 loại giấy tờ" in drafts[0].text
-    assert "1. Văn bản chấp thuận của tổ chức tôn giáo cơ sở (1 bản chính)" in drafts[0].text
+    assert "1. Văn bản chấp thuận của tổ chức tôn giáo cơ sở (bản chính)" in drafts[0].text
     assert events == [SlotSet("case", RELIGION), ContinuationSet(None)]
 
 
@@ -171,9 +171,7 @@ async def test_xem_them_continues_within_the_case() -> None:
     t = f.tracker(procedure=f.GPXD_NEW, continuation=Continuation("documents", f.GPXD_NEW, 5, HOUSE))
     drafts, events = await f.run_action(MoreAction(f.knowledge(f.construction_permit_per_case())), t)
     assert [d.response for d in drafts] == ["utter_list_more"]
-    assert drafts[0].text.endswith(
-        "\n6. Bản cam kết bảo đảm an toàn đối với công trình liền kề (1 bản chính)"
-    )
+    assert drafts[0].text.endswith("\n6. Bản cam kết bảo đảm an toàn đối với công trình liền kề (bản chính)")
     assert "tôn giáo" not in drafts[0].text
     assert events == [ContinuationSet(None)]
 
@@ -210,7 +208,8 @@ def test_sections_of_one_dossier_are_not_cases() -> None:
         )
     )
     assert document_cases(proc) == []
-    assert document_cases(f.construction_permit_new()) == []  # one group: an addition, listed whole
+    # "Đối với ..." is a case even alone: its papers are offered under a button, after everyone's.
+    assert document_cases(f.construction_permit_new()) == ["Đối với công trình gần sân bay"]
     assert len(document_cases(f.construction_permit_per_case())) == 3
 
 
@@ -227,12 +226,13 @@ async def test_document_lines_first_clause_counts_and_form() -> None:
     drafts, _ = await f.run_action(answering("documents"), f.tracker(text="nhà ở", procedure=f.GPXD_NEW))
     lines = drafts[0].text.splitlines()[1:]
     assert lines == [
-        "1. Đơn đề nghị cấp giấy phép xây dựng theo Mẫu số 1 Phụ lục số II Nghị định số 175/2024/NĐ-CP "
-        "(1 bản chính, 1 bản sao) — mẫu: Mẫu số 01.docx",
-        "2. Giấy chứng nhận quyền sử dụng đất (1 bản chính, 1 bản sao)",
-        "3. Giấy chứng nhận quyền sở hữu nhà ở và quyền sử dụng đất ở (1 bản chính, 1 bản sao)",
-        "4. Hồ sơ thiết kế xây dựng (2 bản chính, 2 bản sao)",
+        "1. Đơn đề nghị cấp giấy phép xây dựng theo Mẫu số 1 Phụ lục số II Nghị định 175/2024/NĐ-CP "
+        "(1 bản chính và 1 bản sao) — tải mẫu ở nút «Tải mẫu đơn, tờ khai»",
+        "2. Giấy chứng nhận quyền sử dụng đất (1 bản chính và 1 bản sao)",
+        "3. Giấy chứng nhận quyền sở hữu nhà ở và quyền sử dụng đất ở (1 bản chính và 1 bản sao)",
+        "4. Hồ sơ thiết kế xây dựng (2 bản chính và 2 bản sao)",
         "5. Bản vẽ mặt bằng công trình trên lô đất (2 bản chính)",
+        "6. Bản cam kết bảo đảm an toàn đối với công trình liền kề (bản chính)",
     ]
 
 
@@ -252,8 +252,8 @@ def test_first_clause(text: str, expected: str) -> None:
 def test_first_clause_of_a_long_unbroken_text_ends_on_a_whole_word() -> None:
     text = " ".join(["giấy tờ chứng minh nơi cư trú hợp pháp của người yêu cầu"] * 6)
     short = first_clause(text, 100)
-    assert len(short) <= 100 and short.endswith("…")
-    assert _words(short.rstrip("…")) <= _words(text)
+    assert len(short) <= 100 and "…" not in short  # ends where a phrase ends (before "của", "giấy tờ")
+    assert _words(short) <= _words(text)
 
 
 # --- 5. time and fee --------------------------------------------------------------------------------
@@ -318,10 +318,8 @@ async def test_overview_uses_the_same_time_and_fee_wording() -> None:
     drafts, _ = await f.run_action(answering("overview"), f.tracker(procedure=f.GPXD_NEW))
     assert "- Thời gian: không quá 15 ngày" in drafts[0].text
     assert "- Lệ phí: do Hội đồng nhân dân tỉnh, thành phố quyết định" in drafts[0].text
-    assert (
-        "Cấp giấy phép xây dựng mới (công trình cấp III, IV và nhà ở riêng lẻ) (mã 1.013225)"
-        in drafts[0].text
-    )
+    assert "Cấp giấy phép xây dựng mới (công trình cấp III, IV và nhà ở riêng lẻ):" in drafts[0].text
+    assert "1.013225" not in drafts[0].text  # no national code in what citizens read
 
 
 # --- 6. catalogue-only procedures ----------------------------------------------------------------------
@@ -380,9 +378,11 @@ async def test_a_short_note_is_shown_under_its_paper_a_long_one_is_not() -> None
     assert "3. Giấy tờ tùy thân có ảnh (xuất trình)\n   (Hộ chiếu, căn cước công dân)" in text
     assert "số định danh" not in text and "Một dòng" not in text
     assert "Người tiếp nhận" not in text
-    assert drafts[0].buttons[0] == Button("Lưu ý", '/procedure_notes{"procedure":"1.000894"}')
-    assert [b.title for b in drafts[0].buttons[1:]] == ["Lệ phí", "Thời gian", "Nơi nộp"]
-    assert events == [ContinuationSet(None)]
+    # The long notes are in the full texts, one tap away.
+    assert drafts[0].buttons[0] == Button("Xem đầy đủ", "/more")
+    assert drafts[0].buttons[1] == Button("Lưu ý", '/procedure_notes{"procedure":"1.000894"}')
+    assert [b.title for b in drafts[0].buttons[2:]] == ["Lệ phí", "Thời gian", "Nơi nộp"]
+    assert events == [ContinuationSet(Continuation("documents", f.MARRIAGE, 1))]
 
 
 async def test_the_notes_button_lists_the_procedure_notes() -> None:
