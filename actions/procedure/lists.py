@@ -100,7 +100,7 @@ class Line:
     full_alternatives: tuple[str, ...] = ()
     section: str = ""
     full: bool = False
-    fallbacks: tuple[str, ...] = ()
+    fallbacks: tuple[tuple[str, str], ...] = ()
 
     @property
     def document(self) -> Document:
@@ -286,8 +286,11 @@ def _summary_line(
     hidden = len(line.alternatives) - SHOWN_ALTERNATIVES
     if hidden > 0:
         text += "\n" + dispatcher.text("part_alternatives_more", n=hidden, button=more)
-    for instead in line.fallbacks:
-        text += "\n" + dispatcher.text("part_fallback", text=instead)
+    for missing, instead in line.fallbacks:
+        if missing:
+            text += "\n" + dispatcher.text("part_fallback_missing", missing=missing, text=instead)
+        else:
+            text += "\n" + dispatcher.text("part_fallback", text=instead)
     note = short_note(line.document.note)
     if note and not line.alternatives:
         text += "\n" + dispatcher.text("part_document_note", note=note)

@@ -461,7 +461,7 @@ _CALLED_RE = re.compile(
     r"^(?P<head>.{12,}?)\s*\(sau đây (?:gọi tắt là|gọi là|viết tắt là)\s+(?P<name>[^()]{4,60})\)"
 )
 _FALLBACK_RE = re.compile(
-    r"[;.]\s*(?:trường hợp|nếu|trong trường hợp) (?:không có|chưa có)\b[^;.]*?(?:thì|,)\s*"
+    r"[;.]\s*(?:trường hợp|nếu|trong trường hợp) (?:không có|chưa có)\b\s*(?P<missing>[^;.]*?)\s*(?:\bthì\b|,(?![^;.]*\bthì\b))\s*"
     r"(?:(?:phải |được )?(?:nộp|có|xuất trình|cung cấp)\s+)?(?P<instead>[^;.]{6,})",
     re.IGNORECASE,
 )
@@ -475,17 +475,25 @@ def plain_words(text: str) -> str:
     return " ".join(text.split())
 
 
-def fallbacks(text: str) -> tuple[str, ...]:
-    """What to bring instead when a paper is missing, as published ("Giấy chứng sinh; trường hợp không
-    có Giấy chứng sinh thì nộp văn bản của người làm chứng ...; nếu không có người làm chứng thì phải
-    có giấy cam đoan ..."), each a whole phrase."""
+MISSING_CHARS = 50
+"""Longest name of the missing paper said before what to bring instead."""
+
+
+def fallbacks(text: str) -> tuple[tuple[str, str], ...]:
+    """What to bring instead when a paper is missing, as published: (the missing paper, or "" when its
+    name is long; what to bring instead), each a whole phrase. "Giấy chứng sinh; trường hợp không có
+    Giấy chứng sinh thì nộp văn bản của người làm chứng ...; nếu không có người làm chứng thì phải có
+    giấy cam đoan ..." -> ("Giấy chứng sinh", "văn bản của người làm chứng ..."), ("người làm chứng",
+    "giấy cam đoan ...")."""
     out = []
     for match in _FALLBACK_RE.finditer(" ".join(text.split())):
         instead = match.group("instead")
         if instead.count(")") > instead.count("("):
             instead = instead[: instead.rfind(")")]
         instead = _drop_legal_tail(plain_words(compact_legal(instead)), short=True)
-        out.append(whole_phrase(instead, ALTERNATIVE_CHARS, 12))
+        missing = match.group("missing").strip(" ,")
+        missing = missing if len(missing) <= MISSING_CHARS and _balanced(missing) else ""
+        out.append((missing, whole_phrase(instead, ALTERNATIVE_CHARS, 12)))
     return tuple(out)
 
 

@@ -116,6 +116,7 @@ RESPONSE_SCHEMA: Mapping[str, frozenset[str]] = {
     "part_condition_for": frozenset({"case"}),
     "part_unless_on_record": frozenset(),
     "part_fallback": frozenset({"text"}),
+    "part_fallback_missing": frozenset({"missing", "text"}),
     "part_counts_each": frozenset({"counts"}),
     "part_counts_each_original": frozenset(),
     "part_some_cases": frozenset(),
