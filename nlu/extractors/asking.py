@@ -24,9 +24,10 @@ no sentence asks, the whole message is read, for titles such as "Hồ sơ cấp 
 sản").
 
 Output: one ``aspect`` entity per part asked (value: the ``ask_*`` intent; ``confidence``: 1.0 for the
-main one, lower for the others; the span of the cue), and ``not_procedure`` entities (value:
-``definition``, ``penalty`` or ``amount``). :class:`nlu.asking.AskedIntentResolver` and the policy read
-them; the featurizers do not (these phrases are already in their n-grams).
+main one when an interrogative or a field label asks it, lower for the others; the span of the cue), and
+``not_procedure`` entities (value: ``definition``, ``penalty`` or ``amount``).
+:class:`nlu.asking.AskedIntentResolver` and the policy read them; the featurizers do not (these phrases
+are already in their n-grams).
 """
 
 from __future__ import annotations
@@ -272,6 +273,14 @@ def _words(phrase: str) -> tuple[str, str]:
     return norm, " ".join(fold_iy(w) for w in norm.split())
 
 
+def _confidence(rank: int, strength: int) -> float:
+    """1.0 for the main part when an interrogative or a field label asks it (0.5 when only a noun names
+    it); less for the other parts, by strength."""
+    if rank == 0:
+        return 1.0 if strength >= ASKS else 0.5
+    return round(0.3 * strength, 2)
+
+
 @register
 class AskingClauseExtractor(Component):
     """Finds the asking clause and tags the parts it asks (``aspect``) and signs of a question about no
@@ -467,7 +476,7 @@ class AskingClauseExtractor(Component):
                     "value": part.value,
                     "start": tokens[part.s].start,
                     "end": tokens[part.e - 1].end,
-                    "confidence": 1.0 if rank == 0 else round(0.3 * part.strength, 2),
+                    "confidence": _confidence(rank, part.strength),
                     "extractor": self.name,
                     "strength": part.strength,
                     "generic": part.generic,
