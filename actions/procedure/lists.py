@@ -65,6 +65,9 @@ LEAD_CHARS = 80
 SHOWN_ALTERNATIVES = 4
 """Alternatives of a "one of the following" paper listed under it in the short answer."""
 
+CASE_NAME_CHARS = 200
+"""Longest case named inside a sentence ("trường hợp ..."): a case cut short could read as another."""
+
 FULL_CHARS = 3500
 """About the most text of one message of full published texts (a long paper still goes whole)."""
 
@@ -383,7 +386,7 @@ def documents_view(record: Dossier, case: DocumentCase | None = None) -> Documen
     return DocumentsView(tuple(common), tuple(extra))
 
 
-def case_name(case: DocumentCase, procedure_name: str, limit: int = NAME_CHARS) -> str:
+def case_name(case: DocumentCase, procedure_name: str, limit: int = CASE_NAME_CHARS) -> str:
     """How a case is named inside a sentence ("trường hợp công trình nhà ở riêng lẻ")."""
     title = case_title(case.key, procedure_name, limit)
     return title[:1].lower() + title[1:] if title[1:2].islower() else title
