@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from actions.procedure.answers import ANSWERED_TOPICS, add_follow_ups, answer
+from actions.procedure.answers import ANSWERED_TOPICS, add_follow_ups, answer, answer_many
 from actions.procedure.lists import PAGE_SIZE, send_list_page
 from actions.procedure.names import BUTTON_CHARS, display_name, distinct_titles
 from bot.core.domain import LIST_TOPICS, TOPIC_BY_INTENT, ActionName, Intent, action_name
@@ -31,7 +31,9 @@ class ProcedureAnswerAction:
 
     The policy has already set ``state.procedure`` (named now, chosen from buttons, or carried over
     from an earlier question). ``tracker.args.group`` is a case picked from the buttons that
-    :func:`actions.procedure.answers.answer` offers when the documents differ per case.
+    :func:`actions.procedure.answers.answer` offers when the documents differ per case;
+    ``tracker.args.topics`` are other parts the same message asks, answered in the same reply
+    (:func:`actions.procedure.answers.answer_many`).
 
     Args:
         topic: the :class:`bot.core.domain.Topic` answered.
@@ -51,6 +53,9 @@ class ProcedureAnswerAction:
         if proc is None:
             return _unknown_procedure(dispatcher)
         parse = tracker.latest_message
+        if tracker.args.topics:  # the other parts the message asks, in the same reply
+            topics = (self.topic, *tracker.args.topics)
+            return answer_many(dispatcher, proc, topics, parse.text, tracker.state.case, tracker.args.group)
         return answer(dispatcher, proc, self.topic, parse.text, tracker.state.case, tracker.args.group)
 
 

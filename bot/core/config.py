@@ -50,6 +50,9 @@ class PolicyConfig(BaseModel):
             this is asked "có phải bạn hỏi …" with them instead of told what the bot cannot answer.
         dominant_coverage: among close candidates, one whose name the message covers at least this much
             (and names what sets it apart from the others) is answered without a choice (0: off).
+        answer_every_part: a message asking several parts ("ở đâu, hồ sơ gồm những gì") gets them all
+            in one reply.
+        max_parts: most parts answered in one reply.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -61,6 +64,8 @@ class PolicyConfig(BaseModel):
     faq_threshold: float = Field(default=0.85, gt=0, le=1)
     out_of_scope_candidate_score: float = Field(default=0.6, ge=0, le=1)
     dominant_coverage: float = Field(default=0.8, ge=0, le=1)
+    answer_every_part: bool = True
+    max_parts: int = Field(default=3, ge=1)
 
 
 # --- dossier: ---------------------------------------------------------------------------------------

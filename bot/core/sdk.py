@@ -36,6 +36,8 @@ class ActionArgs:
         faq_score: how close the match was.
         group: a case of the documents picked from buttons (1-based index, as in the payload).
         dossier_code: a dossier code the policy read from the message.
+        topics: other parts of the procedure the same message asks ("ở đâu, hồ sơ gồm những gì"),
+            answered in the same reply after the action's own topic.
     """
 
     candidates: tuple[Candidate, ...] = ()
@@ -44,6 +46,7 @@ class ActionArgs:
     faq_score: float | None = None
     group: str | None = None
     dossier_code: str | None = None
+    topics: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

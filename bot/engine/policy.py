@@ -6,6 +6,8 @@ policy adds is conversation sense:
 
 * **Carry-over.** A question without a procedure ("lệ phí bao nhiêu?") answers for the procedure being
   discussed, until the citizen names another.
+* **Every part asked.** A message asking several parts ("làm ở đâu, hồ sơ gồm những gì") gets them in
+  one reply (:func:`other_parts_asked`, the action's ``topics``; :attr:`PolicyConfig.answer_every_part`).
 * **Ambiguity.** When the top procedure candidates are within :attr:`PolicyConfig.ambiguity_margin` of
   each other (new / adjusted / renewed construction permit), the bot asks with buttons
   (``/choose{"procedure": code}``) and remembers the question to answer it after the pick. A later
@@ -101,6 +103,9 @@ ASPECT_ENTITY = "aspect"
 asked most clearly, see :mod:`nlu.extractors.asking`)."""
 
 _CLEARLY_ASKED = 0.99
+_ALSO_ASKED = 0.6
+"""An ``aspect`` entity other than the main one at least this confident is a part asked too (an
+interrogative or a field label, see :mod:`nlu.extractors.asking`)."""
 
 
 def asked_intent(parse: Parse) -> str | None:
@@ -114,6 +119,22 @@ def asked_intent(parse: Parse) -> str | None:
         ):
             return ent.value
     return None
+
+
+def other_parts_asked(parse: Parse, topic: str) -> tuple[str, ...]:
+    """The topics of the other parts the message asks by an interrogative or a field label ("… ở đâu,
+    hồ sơ gồm những gì"), in the NLU's order, without ``topic`` and the overview (which has them all)."""
+    found: list[str] = []
+    for ent in sorted(parse.entities, key=lambda e: -(e.confidence or 0.0)):
+        other = TOPIC_BY_INTENT.get(ent.value) if ent.entity == ASPECT_ENTITY else None
+        if (
+            other is not None
+            and (ent.confidence or 0.0) >= _ALSO_ASKED
+            and other not in (topic, Topic.OVERVIEW)
+            and other not in found
+        ):
+            found.append(other)
+    return tuple(found)
 
 
 def asks_about_a_procedure(parse: Parse) -> bool:
@@ -317,6 +338,19 @@ class Policy:
             events.insert(0, SlotSet("procedure", code))
         return Decision((action_name(topic),), tuple(events), args or ActionArgs(), rule=rule)
 
+    def _answer_asked(
+        self, topic: str, code: str, state: ConversationState, rule: str, parse: Parse, named: bool
+    ) -> Decision:
+        """Answer ``topic`` and, in the same reply, the other parts the message asks
+        (:attr:`PolicyConfig.answer_every_part`)."""
+        also = (
+            other_parts_asked(parse, topic)[: self.config.max_parts - 1]
+            if self.config.answer_every_part
+            else ()
+        )
+        args = ActionArgs(topics=also) if also else None
+        return self._answer(topic, code, state, rule, parse if named else None, args)
+
     def _typed_case(self, intent: str, parse: Parse, state: ConversationState) -> Decision | None:
         """The citizen typed their case ("nhà ở riêng lẻ") instead of pressing one of the case buttons."""
         if intent not in _CASE_INTENTS:
@@ -511,5 +545,5 @@ class Policy:
                 rule="ask_procedure",
             )
         if resolution.code is None:
-            return self._answer(topic, code, state, "carried_over")
-        return self._answer(topic, code, state, "named", parse)
+            return self._answer_asked(topic, code, state, "carried_over", parse, named=False)
+        return self._answer_asked(topic, code, state, "named", parse, named=True)

@@ -3,14 +3,24 @@ through a clarification, out of scope with a procedure found, one candidate the 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from actions.procedure.actions import ProcedureAnswerAction
 from bot.core.config import PolicyConfig
 from bot.core.events import ModeChanged, SlotSet
 from bot.core.messages import Button
-from bot.core.parse import Candidate
+from bot.core.parse import Candidate, Entity
+from bot.core.sdk import ActionArgs
 from bot.core.state import ConversationState, Mode
-from bot.engine.policy import Policy, asked_intent, asks_about_a_procedure, dominant_candidate
+from bot.engine.policy import (
+    Policy,
+    asked_intent,
+    asks_about_a_procedure,
+    dominant_candidate,
+    other_parts_asked,
+)
 from tests import factories as f
 
 KEY = f.key()
@@ -76,7 +86,9 @@ def test_a_question_read_as_feedback_while_the_rating_is_awaited_is_answered(pol
 
 def test_feedback_while_the_rating_is_awaited_is_still_feedback(policy: Policy) -> None:
     waiting = state(last_action="action_feedback", choices=RATING_BUTTONS)
-    assert policy.decide(f.parse("give_feedback", text="bot tốt lắm"), waiting).actions == ("action_feedback",)
+    assert policy.decide(f.parse("give_feedback", text="bot tốt lắm"), waiting).actions == (
+        "action_feedback",
+    )
     rating = f.parse("give_feedback", text="5 điểm", entities={"rating": "5", "aspect": "ask_fee"})
     assert policy.decide(rating, waiting).actions == ("action_feedback",)
 
@@ -182,3 +194,37 @@ def test_the_named_candidate_is_answered_instead_of_a_choice() -> None:
     assert Policy().decide(parse, state()).actions == ("action_where",)
     choosing = Policy(PolicyConfig(dominant_coverage=0)).decide(parse, state())
     assert choosing.actions == ("action_choose_procedure",)
+
+
+# ------------------------------------------------------------------------------ every part, one reply
+
+
+def test_every_part_the_message_asks_is_answered_in_one_reply(policy: Policy) -> None:
+    parse = f.parse(
+        "ask_where",
+        text="đăng ký kết hôn làm ở đâu, cần mang những giấy tờ gì",
+        procedure=(f.MARRIAGE, 0.96),
+        entities={"aspect": "ask_where"},
+    )
+    parse = replace(
+        parse,
+        entities=(
+            *parse.entities,
+            Entity("aspect", "ask_documents", 30, 50, confidence=0.6),
+            Entity("aspect", "ask_fee", 51, 55, confidence=0.3),  # a noun only: not asked
+        ),
+    )
+    assert other_parts_asked(parse, "where") == ("documents",)
+    d = policy.decide(parse, state())
+    assert (d.actions, d.args.topics) == (("action_where",), ("documents",))
+    alone = Policy(PolicyConfig(answer_every_part=False)).decide(parse, state())
+    assert alone.args.topics == ()
+
+
+async def test_the_answer_action_answers_the_other_parts_in_the_same_reply() -> None:
+    action = ProcedureAnswerAction("fee", f.knowledge())
+    on = f.tracker("ask_fee", procedure=f.MARRIAGE, args=ActionArgs(topics=("where",)))
+    drafts, _ = await f.run_action(action, on)
+    assert drafts[0].response == "utter_answer_many"
+    single, _ = await f.run_action(action, f.tracker("ask_fee", procedure=f.MARRIAGE))
+    assert single[0].response != "utter_answer_many"
