@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/helpline serve
 
-## Run the whole test suite (lint, unit, integration, conversation and browser tests).
-test: $(STAMP)
+## Run the whole test suite (lint, types, import rules, unit, integration, conversation, browser tests,
+## and the custom-action tests against a real rasa-sdk server in its own environment).
+test: $(STAMP) rasa-sdk
 	bash scripts/install-browser.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -47,8 +48,8 @@ bench: $(STAMP)
 ## rasa-sdk in its own virtual environment (var/rasa-sdk): tests/integration/test_rasa_sdk_server.py runs
 ## a real action server with it (it pins websockets, ruamel.yaml, protobuf and sanic, so not in .venv).
 rasa-sdk:
-	test -x var/rasa-sdk/bin/python || python3.11 -m venv var/rasa-sdk
-	var/rasa-sdk/bin/pip install -q "rasa-sdk==3.11.2"
+	test -x var/rasa-sdk/bin/python || $(PYTHON) -m venv var/rasa-sdk
+	test -f var/rasa-sdk/.installed || (var/rasa-sdk/bin/pip install -q "rasa-sdk==3.11.2" && touch var/rasa-sdk/.installed)
 
 ## Rasa 3.6.21 itself in var/rasa36 (about 2.7 GB; it needs a Python 3.10, RASA_PYTHON): the export test then
 ## runs `rasa data validate` on what `helpline rasa export` writes (skipped without it).
