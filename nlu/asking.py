@@ -9,7 +9,7 @@ about how questions are asked (each one is named in ``diagnostics["asking"]``):
 
 * **flow_hijack**: a flow intent (feedback, dossier look-up) for a message whose asking clause asks a
   part of a procedure, with nothing of the flow in it (no rating, no dossier code, none of the words of
-  a dossier in progress: "hồ sơ của tôi", "đã nộp", "đến đâu rồi" …), becomes that question;
+  a dossier in progress: "hồ sơ của tôi", "đã nộp", "nộp … rồi", "đến đâu rồi" …), becomes that question;
 * **out_of_scope_procedure**: out of scope, but the message asks a part and names a procedure (an alias
   mention, or a linker candidate scoring at least ``procedure_score``), with no sign of a question about
   no procedure (definition, penalty, amount): the question about that part;
@@ -27,12 +27,13 @@ The chosen intent goes to the top of the ranking with the classifier's top confi
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import Field
 
 from knowledge.text import fold_iy
-from nlu.component import Component, ComponentSettings, register
+from nlu.component import Component, ComponentSettings, ConfigError, register
 from nlu.extractors.asking import ASKS, ASPECT_ENTITY, LABEL, NOT_PROCEDURE_ENTITY
 from nlu.message import FALLBACK_INTENT, Message
 
@@ -41,11 +42,26 @@ DEFAULT_FLOW_EVIDENCE: dict[str, list[str]] = {
         "hồ sơ của tôi", "hồ sơ của em", "hồ sơ của mình", "hồ sơ của mẹ", "hồ sơ của bố", "hồ sơ của vợ",
         "hồ sơ của chồng", "hồ sơ của con", "hồ sơ của công ty", "đã nộp", "nộp rồi", "đến đâu rồi",
         "tới đâu rồi", "bước nào rồi", "tra cứu", "tình trạng hồ sơ", "trễ hẹn", "quá hẹn", "chưa nhận được",
-        "vẫn chưa", "chưa có kết quả", "mã hồ sơ", "giấy hẹn", "biên nhận",
+        "vẫn chưa", "chưa có kết quả", "mã hồ sơ", "giấy hẹn", "biên nhận", "tình trạng", "bị trả lại",
+        "trả lại hồ sơ", "chưa thấy", "mãi chưa", "sao chưa", "bao giờ mới", "đã được duyệt", "duyệt chưa",
+        "nộp xong", "gửi rồi", "đến bước nào", "tới bước nào",
     ],
-    "give_feedback": ["góp ý", "phản ánh", "chấm", "sao", "điểm", "cảm ơn", "hài lòng", "thái độ"],
+    "give_feedback": [
+        "góp ý", "phản ánh", "chấm", "sao", "điểm", "cảm ơn", "hài lòng", "thái độ", "sai rồi", "rườm rà",
+    ],
 }  # fmt: skip
 """Words that keep a flow intent: the message is about the flow, not a question about a procedure."""
+
+DEFAULT_FLOW_PATTERNS: dict[str, list[str]] = {
+    # a dossier already handed in ("nộp 2 tháng rồi", "đã gửi … hôm qua") or somebody's own ("hồ sơ cấp
+    # căn cước của em", "hồ sơ nhà mình"), on the folded words
+    "check_dossier_status": [
+        r"\b(?:nop|gui)\b(?: \S+){0,6}? (?:roi|xong)\b",
+        r"\bda (?:nop|gui|lam)\b",
+        r"\bho so\b(?: \S+){0,6}? (?:cua (?:toi|em|minh|me|bo|vo|chong|con|cong ty|chung toi)|nha (?:minh|em|toi))\b",
+    ],
+}  # fmt: skip
+"""Patterns (regular expressions on the folded words) that keep a flow intent, as the words above."""
 
 
 class ResolverSettings(ComponentSettings):
@@ -54,6 +70,7 @@ class ResolverSettings(ComponentSettings):
     Attributes:
         flow_intents: intents a question can be mistaken for (see ``flow_evidence``).
         flow_evidence: per flow intent, words that keep it; a rating or dossier code entity keeps it too.
+        flow_patterns: per flow intent, regular expressions on the folded words that keep it.
         out_of_scope_intent: the intent of questions about no procedure.
         procedure_score: a linker candidate at least this strong names a procedure (rule
             out_of_scope_procedure).
@@ -64,6 +81,7 @@ class ResolverSettings(ComponentSettings):
 
     flow_intents: list[str] = Field(default_factory=lambda: ["give_feedback", "check_dossier_status"])
     flow_evidence: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_FLOW_EVIDENCE))
+    flow_patterns: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_FLOW_PATTERNS))
     out_of_scope_intent: str = "out_of_scope"
     procedure_score: float = Field(0.6, ge=0.0, le=1.0)
     low_confidence: float = Field(0.3, ge=0.0, le=1.0)
@@ -97,6 +115,13 @@ class AskedIntentResolver(Component):
             intent: [" " + " ".join(fold_iy(w) for w in p.lower().split()) + " " for p in phrases]
             for intent, phrases in self.settings.flow_evidence.items()
         }
+        try:
+            self._patterns = {
+                intent: [re.compile(p) for p in patterns]
+                for intent, patterns in self.settings.flow_patterns.items()
+            }
+        except re.error as exc:
+            raise ConfigError(f"{self.name}: flow_patterns: {exc}") from None
 
     def process(self, message: Message) -> None:
         """Replace the intent when a rule applies; say which in ``diagnostics["asking"]``."""
@@ -165,4 +190,6 @@ class AskedIntentResolver(Component):
         if any(e["entity"] in _EVIDENCE_ENTITIES.get(intent, ()) for e in message.entities):
             return True
         text = f" {message.folded} "
-        return any(p in text for p in self._evidence.get(intent, ()))
+        if any(p in text for p in self._evidence.get(intent, ())):
+            return True
+        return any(p.search(message.folded) for p in self._patterns.get(intent, ()))

@@ -177,6 +177,24 @@ def test_feedback_and_dossier_words_keep_the_flow() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hồ sơ cấp sổ đỏ nhà mình nộp 2 tháng rồi bao giờ mới có kết quả",
+        "cho hỏi hồ sơ căn cước của em khi nào lấy được",
+        "hồ sơ nộp online rồi mà chưa thấy ai gọi, làm sao biết",
+        "em đã gửi hồ sơ hôm qua, bao lâu thì xong",
+    ],
+)
+def test_a_dossier_in_progress_keeps_the_dossier_look_up(text: str) -> None:
+    assert resolved(text, "check_dossier_status").intent["name"] == "check_dossier_status"
+
+
+def test_flow_patterns_must_be_regular_expressions() -> None:
+    with pytest.raises(ConfigError, match="flow_patterns"):
+        AskedIntentResolver({"flow_patterns": {"check_dossier_status": ["(unclosed"]}})
+
+
 def test_out_of_scope_with_a_named_procedure_is_the_question() -> None:
     text = "giấy phép khai thác cát nộp ở đâu"
     assert resolved(text, "out_of_scope", top=0.7).intent["name"] == "ask_where"
