@@ -60,7 +60,7 @@ from bot.core.sdk import Action, CollectingDispatcher, MessageDraft, Tracker
 log = logging.getLogger(__name__)
 
 _RETRY_STATUSES = frozenset({502, 503, 504})
-_MESSAGE_FIELDS = frozenset(
+RASA_MESSAGE_FIELDS = frozenset(
     {
         "text",
         "buttons",
@@ -218,7 +218,7 @@ class RemoteAction:
             if key is None:
                 log.warning("%s named response %r, which the catalogue does not have", self._name, named)
             else:
-                extra = {k: v for k, v in message.items() if k not in _MESSAGE_FIELDS and v is not None}
+                extra = {k: v for k, v in message.items() if k not in RASA_MESSAGE_FIELDS and v is not None}
                 try:
                     rendered = dispatcher.responses.render(key, **{**slots, **extra})
                 except ResponseRenderError as exc:
