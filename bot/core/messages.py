@@ -7,6 +7,7 @@ platform's format.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -79,16 +80,49 @@ class OutboundMessage:
     custom: dict[str, Any] | None = None
 
 
+_LETTERS = "abcdđeghiklmnopqrstuvxy"
+"""Letters for a list inside a message, in the order Vietnamese legal texts use them (a, b, c, d, đ, e ...)."""
+
+_NUMBERED_LINE_RE = re.compile(r"^(\s*)(\d+)\. ", re.MULTILINE)
+
+
+def _lettered(text: str) -> str:
+    """``"1. Tờ khai"`` -> ``"a) Tờ khai"`` on every numbered line (numbers past the letters stay)."""
+
+    def letter(match: re.Match[str]) -> str:
+        number = int(match.group(2))
+        if not 1 <= number <= len(_LETTERS):
+            return match.group(0)
+        return f"{match.group(1)}{_LETTERS[number - 1]}) "
+
+    return _NUMBERED_LINE_RE.sub(letter, text)
+
+
+def _lists_the_choices(text: str, buttons: tuple[Button, ...]) -> bool:
+    """Whether the text's own numbered list is the choices themselves (1..n, each line starting with
+    its button's title), as in "Bạn thuộc trường hợp nào ạ?": its numbers are the ones to reply."""
+    lines = [line.strip() for line in text.splitlines() if _NUMBERED_LINE_RE.match(line)]
+    return len(lines) == len(buttons) and all(
+        line.startswith(f"{i}. {b.title}") for line, (i, b) in zip(lines, enumerate(buttons, 1), strict=True)
+    )
+
+
 def numbered_fallback(message: OutboundMessage) -> str:
     """Text of a message for a channel with no buttons: the choices become a numbered list.
 
     The channel remembers the buttons so that a reply "1", "2"... is mapped back to the payload
-    (see :func:`resolve_numbered_reply`).
+    (see :func:`resolve_numbered_reply`). When the text has a numbered list of its own that is not
+    the choices (the papers of a documents answer), its items are lettered (a, b, c ...) and the
+    choices introduced by a line of their own, so that "2" can only mean the second choice.
     """
-    parts = [message.text]
+    text = message.text
+    parts = [text]
     if message.buttons:
-        parts.append("\n".join(f"{i}. {b.title}" for i, b in enumerate(message.buttons, 1)))
-        parts.append("Trả lời bằng số thứ tự để chọn.")
+        choices = "\n".join(f"{i}. {b.title}" for i, b in enumerate(message.buttons, 1))
+        if _NUMBERED_LINE_RE.search(text) and not _lists_the_choices(text, message.buttons):
+            parts = [_lettered(text), "Trả lời bằng số thứ tự để chọn:\n" + choices]
+        else:
+            parts += [choices, "Trả lời bằng số thứ tự để chọn."]
     if message.links:
         parts.append("\n".join(f"- {title}: {url}" for title, url in message.links))
     return "\n\n".join(p for p in parts if p)
