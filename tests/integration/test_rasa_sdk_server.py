@@ -20,10 +20,9 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from bot.app.bootstrap import FixedModels, bootstrap, sql_adapters
 from bot.app.server import create_app
 from bot.core.config import ActionEndpointConfig, HelplineConfig, load_config
-from bot.core.settings import Settings
+from tests.fakes.app import factory_app, settings_for
 from tests.fakes.interpreter import FakeInterpreter, IntentRule
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,10 +101,10 @@ def _config(url: str) -> HelplineConfig:
 
 
 def _client(db_engine: Engine, tmp_path: Path, url: str) -> httpx.AsyncClient:
-    settings = Settings(database_url="sqlite://", model_dir=tmp_path / "models")
-    config = _config(url)
+    # the factory procedures instead of the 4,259 of the seed: importing those took most of each test
+    settings = settings_for("sqlite://", model_dir=tmp_path / "models")
     interpreter = FakeInterpreter(intents=[IntentRule("thoi tiet", "ask_weather")])
-    app = create_app(bootstrap(settings, config, sql_adapters(db_engine, config, FixedModels(interpreter))))
+    app = create_app(factory_app(settings, interpreter=interpreter, db=db_engine, config=_config(url)))
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
 
 
