@@ -190,8 +190,9 @@ def _plain_amount(channel: SubmissionChannel) -> str | None:
 
 def fee_text(dispatcher: CollectingDispatcher, channel: SubmissionChannel) -> str:
     """One row's fee in plain words: "Miễn lệ phí", the council sentence, or the amount in đồng with
-    its unit and any exemption or reduction (:func:`_plain_amount`); a row of another shape is said as
-    published, without the paragraph of notes that often follows it in parentheses."""
+    its unit and any exemption or reduction (:func:`_plain_amount`); a row labelled "Miễn phí" whose
+    note gives amounts is said by its note; a row of another shape is said as published, without the
+    paragraph of notes that often follows it in parentheses."""
     kind = fee_kind(channel)
     if kind == "none":
         return ""
@@ -205,6 +206,12 @@ def fee_text(dispatcher: CollectingDispatcher, channel: SubmissionChannel) -> st
         return plain + (" " + dispatcher.text("part_fee_council_note") if council else "")
     text = " ".join(channel.fee_text.split())
     head = text.split(" (", 1)[0]
+    free_head, note = _paren(text)
+    if fold(free_head.lower()) == "mien phi" and _AMOUNT_RE.search(note):
+        # "Miễn phí (- Lệ phí cấp giấy phép lái xe: 135.000 đồng/lần ...)": the label says free, the
+        # note gives the price; say the note, never "free" then a price.
+        note = note.lstrip(" -")
+        return _published(note + ")" * (note.count("(") - note.count(")")))
     if head != text and _AMOUNT_RE.search(head):
         text = head
         if council:

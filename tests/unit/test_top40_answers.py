@@ -71,6 +71,8 @@ def test_the_answer_says_what_the_record_says(entry: dict[str, Any], aspect: str
     assert MISSING not in text
     for fragment in entry[aspect]:
         assert fragment in text, f"{entry['code']} {aspect}: {fragment!r} not in\n{text}"
+    for fragment in entry.get(f"{aspect}_not", ()):
+        assert fragment not in text, f"{entry['code']} {aspect}: {fragment!r} said in\n{text}"
 
 
 @pytest.mark.parametrize(
