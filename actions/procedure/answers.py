@@ -318,7 +318,8 @@ def _answer_where(dispatcher: CollectingDispatcher, proc: Procedure) -> list[Eve
     online, links = _online_lines(dispatcher, proc)
     details.extend(online)
     name = display_name(proc.name)
-    if place.address:
+    # "tại: Công an cấp Xã. Địa chỉ: Công an cấp xã": an address that only repeats the desk is not said
+    if place.address and fold(place.address.lower()).strip(" .") != fold(desk.lower()).strip(" ."):
         dispatcher.utter(
             "utter_where_address",
             links=links,
