@@ -4,7 +4,7 @@ Run on one core:  taskset -c 0 .venv/bin/python -m benchmarks.bench_engine [--ch
 Target (conversation issue): >= 1,000 messages/s in-process on one core with SQLite state.
 
 A private workspace (``benchmarks.common.workspace``, a temp folder) gets a freshly trained NLU model and a SQLite copy of the seeded
-knowledge base; the engine is the one :class:`bot.app.bootstrap.Container` builds. Each of ``--chats``
+knowledge base; the engine is the one :func:`bot.app.bootstrap.bootstrap` builds. Each of ``--chats``
 REST conversations says ``--turns`` things, the chats interleaved round-robin so consecutive messages
 belong to different conversations (the state is really loaded and saved, never cached). What a citizen
 says next depends on the bot's last reply:
