@@ -317,10 +317,25 @@ def csv_rows(report: AnalyticsReport, table: str, timezone: str) -> list[list[An
     raise ValueError(f"unknown CSV table {table!r}")
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What makes Excel, LibreOffice or Google Sheets read a cell as a formula (OWASP's CSV injection list)."""
+
+
+def spreadsheet_safe(cell: Any) -> Any:
+    """``cell`` as a spreadsheet shows it as text: a string starting like a formula gets a leading
+    apostrophe, which spreadsheets hide and which stops ``=HYPERLINK(...)`` from running. Numbers are left
+    as numbers (a negative count is not text a citizen wrote)."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
 def report_csv(report: AnalyticsReport, table: str = "daily") -> str:
-    """One table of ``report`` as CSV text (comma-separated, CRLF line ends, no BOM)."""
+    """One table of ``report`` as CSV text (comma-separated, CRLF line ends, no BOM). Citizens' messages
+    appear in it (the unanswered table), so every text cell is made :func:`spreadsheet_safe`."""
     out = io.StringIO()
-    csv.writer(out).writerows(csv_rows(report, table, report.timezone))
+    rows = csv_rows(report, table, report.timezone)
+    csv.writer(out).writerows([spreadsheet_safe(cell) for cell in row] for row in rows)
     return out.getvalue()
 
 

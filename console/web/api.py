@@ -15,7 +15,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from bot.handoff.model import Ticket, TicketMessage
-from console.web.deps import AnyUser, Auth, Officer, Tickets
+from console.web.deps import AnyUser, Auth, Officer, RowId, Tickets
 from console.web.errors import ApiRoute
 from console.web.kit import readable_message
 
@@ -202,7 +202,7 @@ async def summary(user: Officer, tickets: Tickets) -> SummaryOut:
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketDetailOut, summary="A ticket and its messages")
-async def detail(ticket_id: int, user: Officer, tickets: Tickets) -> TicketDetailOut:
+async def detail(ticket_id: RowId, user: Officer, tickets: Tickets) -> TicketDetailOut:
     ticket = await asyncio.to_thread(tickets.get, ticket_id)
     if ticket is None:
         raise HTTPException(status_code=404, detail="Không tìm thấy yêu cầu này.")
@@ -211,7 +211,7 @@ async def detail(ticket_id: int, user: Officer, tickets: Tickets) -> TicketDetai
 
 
 @router.post("/tickets/{ticket_id}/claim", response_model=TicketOut, summary="Claim a waiting ticket")
-async def claim(ticket_id: int, user: Officer, tickets: Tickets) -> TicketOut:
+async def claim(ticket_id: RowId, user: Officer, tickets: Tickets) -> TicketOut:
     return ticket_out(await tickets.claim(ticket_id, user.id))
 
 
@@ -220,7 +220,7 @@ async def claim(ticket_id: int, user: Officer, tickets: Tickets) -> TicketOut:
     response_model=MessageOut,
     summary="Reply to the citizen (delivered=false when it could not be delivered yet)",
 )
-async def reply(ticket_id: int, body: ReplyIn, user: Officer, tickets: Tickets) -> MessageOut:
+async def reply(ticket_id: RowId, body: ReplyIn, user: Officer, tickets: Tickets) -> MessageOut:
     return message_out(await tickets.reply(ticket_id, user.id, body.text, admin=user.role == "admin"))
 
 
@@ -229,16 +229,18 @@ async def reply(ticket_id: int, body: ReplyIn, user: Officer, tickets: Tickets) 
     response_model=MessageOut,
     summary="Try to deliver an undelivered message again now",
 )
-async def retry(ticket_id: int, message_id: int, user: Officer, tickets: Tickets) -> MessageOut:
+async def retry(ticket_id: RowId, message_id: RowId, user: Officer, tickets: Tickets) -> MessageOut:
     return message_out(await tickets.retry_now(ticket_id, message_id))
 
 
 @router.post("/tickets/{ticket_id}/hand-back", response_model=TicketOut, summary="Hand back to the bot")
-async def hand_back(ticket_id: int, user: Officer, tickets: Tickets, body: NoteIn | None = None) -> TicketOut:
+async def hand_back(
+    ticket_id: RowId, user: Officer, tickets: Tickets, body: NoteIn | None = None
+) -> TicketOut:
     note = body.note if body else ""
     return ticket_out(await tickets.hand_back(ticket_id, user.id, note, admin=user.role == "admin"))
 
 
 @router.post("/tickets/{ticket_id}/close", response_model=TicketOut, summary="Close and ask for a rating")
-async def close(ticket_id: int, body: NoteIn, user: Officer, tickets: Tickets) -> TicketOut:
+async def close(ticket_id: RowId, body: NoteIn, user: Officer, tickets: Tickets) -> TicketOut:
     return ticket_out(await tickets.close(ticket_id, user.id, body.note, admin=user.role == "admin"))

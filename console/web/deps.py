@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Annotated, Protocol, cast
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from bot.core.config import EscalationConfig
 from bot.core.errors import Forbidden
@@ -182,3 +182,8 @@ Officer = Annotated[User, Depends(officer_api_user)]
 EditorUser = Annotated[User, Depends(editor_api_user)]
 LearningUser = Annotated[User, Depends(learning_api_user)]
 AnalyticsReader = Annotated[User, Depends(analytics_api_user)]
+
+
+RowId = Annotated[int, Path(le=2**63 - 1, description="a row id (64-bit)")]
+"""A row id in a URL: one above the databases' 64-bit integers is refused with 422, never a 500
+(SQLite raises OverflowError on it)."""

@@ -21,7 +21,7 @@ from bot.core.errors import HelplineError
 from console.editor.audit import ACTION_LABELS, ENTITY_LABELS
 from console.editor.drafts import procedure_draft
 from console.editor.service import ResponseInfo
-from console.web.deps import EDITOR_ROLES, Auth, Editor, Zone
+from console.web.deps import EDITOR_ROLES, Auth, Editor, RowId, Zone
 from console.web.editor_api import save_message
 from console.web.errors import problems_of, status_of
 from console.web.kit import Page, PageRoute, console_templates, open_page, redirect_back
@@ -234,7 +234,7 @@ async def new_faq(page: EditorPage) -> Response:
 
 
 @router.get("/faqs/{entry_id}", response_class=HTMLResponse)
-async def faq(page: EditorPage, editor: Editor, entry_id: int) -> Response:
+async def faq(page: EditorPage, editor: Editor, entry_id: RowId) -> Response:
     entry = await asyncio.to_thread(editor.faq, entry_id)
     return faq_page(page, faq_draft(entry), entry_id)
 
@@ -259,7 +259,7 @@ async def create_faq(page: EditorPage, editor: Editor) -> Response:
 
 
 @router.post("/faqs/{entry_id}", response_class=HTMLResponse)
-async def update_faq(page: EditorPage, editor: Editor, entry_id: int) -> Response:
+async def update_faq(page: EditorPage, editor: Editor, entry_id: RowId) -> Response:
     return await save_faq(page, editor, entry_id)
 
 
@@ -334,13 +334,13 @@ async def audit(page: EditorPage, editor: Editor, entity: str = "", key: str = "
 
 
 @router.get("/audit/{entry_id}", response_class=HTMLResponse)
-async def audit_entry(page: EditorPage, editor: Editor, entry_id: int) -> Response:
+async def audit_entry(page: EditorPage, editor: Editor, entry_id: RowId) -> Response:
     entry = await asyncio.to_thread(editor.audit_entry, entry_id)
     return page.render("editor_audit_entry.html", {"e": entry, "error": None})
 
 
 @router.post("/audit/{entry_id}/rollback", response_class=HTMLResponse)
-async def rollback(page: EditorPage, editor: Editor, entry_id: int, side: str = Form("after")) -> Response:
+async def rollback(page: EditorPage, editor: Editor, entry_id: RowId, side: str = Form("after")) -> Response:
     which: Literal["after", "before"] = "before" if side == "before" else "after"
     try:
         result = await asyncio.to_thread(editor.rollback, entry_id, page.account, which)

@@ -23,7 +23,7 @@ from bot.core.live import ReloadStatus
 from console.editor.audit import AuditEntry
 from console.editor.drafts import procedure_draft
 from console.editor.service import EditorService, ResponseInfo, SaveResult
-from console.web.deps import Editor, EditorUser
+from console.web.deps import Editor, EditorUser, RowId
 from console.web.errors import ApiRoute
 from knowledge.domain import FaqEntry, Procedure
 
@@ -418,7 +418,7 @@ async def faqs(user: EditorUser, editor: Editor) -> list[FaqOut]:
 
 
 @router.get("/faqs/{entry_id}", response_model=FaqOut, summary="One FAQ entry")
-async def get_faq(entry_id: int, user: EditorUser, editor: Editor) -> Any:
+async def get_faq(entry_id: RowId, user: EditorUser, editor: Editor) -> Any:
     return faq_out(await asyncio.to_thread(editor.faq, entry_id))
 
 
@@ -428,7 +428,7 @@ async def post_faq(body: FaqIn, user: EditorUser, editor: Editor) -> Any:
 
 
 @router.put("/faqs/{entry_id}", response_model=SaveOut, summary="Change an FAQ entry (goes live)")
-async def put_faq(entry_id: int, body: FaqIn, user: EditorUser, editor: Editor) -> Any:
+async def put_faq(entry_id: RowId, body: FaqIn, user: EditorUser, editor: Editor) -> Any:
     return saved(editor, await asyncio.to_thread(editor.save_faq, body.model_dump(), user, entry_id=entry_id))
 
 
@@ -471,12 +471,12 @@ async def audit(
 
 
 @router.get("/audit/{entry_id}", response_model=AuditDetailOut, summary="One change with its snapshots")
-async def audit_entry(entry_id: int, user: EditorUser, editor: Editor) -> Any:
+async def audit_entry(entry_id: RowId, user: EditorUser, editor: Editor) -> Any:
     return audit_out(await asyncio.to_thread(editor.audit_entry, entry_id), detail=True)
 
 
 @router.post("/audit/{entry_id}/rollback", response_model=SaveOut, summary="Bring back that version")
-async def rollback(entry_id: int, user: EditorUser, editor: Editor, body: RollbackIn | None = None) -> Any:
+async def rollback(entry_id: RowId, user: EditorUser, editor: Editor, body: RollbackIn | None = None) -> Any:
     side = body.side if body else "after"
     return saved(editor, await asyncio.to_thread(editor.rollback, entry_id, user, side))
 

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from bot.core.errors import HelplineError
-from console.web.deps import OFFICER_ROLES, Auth, Tickets, Zone, signed_in
+from console.web.deps import OFFICER_ROLES, Auth, RowId, Tickets, Zone, signed_in
 from console.web.errors import status_of
 from console.web.kit import LOGIN_URL, Page, PageRoute, console_templates, open_page
 from console.web.labels import REASON_LABELS
@@ -105,44 +105,44 @@ async def inbox(page: OfficerPage, tickets: Tickets, tab: str = "waiting") -> Re
 
 @router.get("/tickets/{ticket_id}", response_class=HTMLResponse)
 async def ticket_page(
-    page: OfficerPage, tickets: Tickets, ticket_id: int, error: str | None = None
+    page: OfficerPage, tickets: Tickets, ticket_id: RowId, error: str | None = None
 ) -> Response:
     return await _ticket(page, tickets, ticket_id, error)
 
 
 @router.post("/tickets/{ticket_id}/claim")
-async def claim(page: OfficerPage, tickets: Tickets, ticket_id: int) -> Response:
+async def claim(page: OfficerPage, tickets: Tickets, ticket_id: RowId) -> Response:
     return await _act(page, tickets, ticket_id, tickets.claim(ticket_id, page.account.id))
 
 
 @router.post("/tickets/{ticket_id}/reply")
-async def reply(page: OfficerPage, tickets: Tickets, ticket_id: int, text: str = Form("")) -> Response:
+async def reply(page: OfficerPage, tickets: Tickets, ticket_id: RowId, text: str = Form("")) -> Response:
     user = page.account
     done = tickets.reply(ticket_id, user.id, text[:4000], admin=user.role == "admin")
     return await _act(page, tickets, ticket_id, done)
 
 
 @router.post("/tickets/{ticket_id}/messages/{message_id}/retry")
-async def retry(page: OfficerPage, tickets: Tickets, ticket_id: int, message_id: int) -> Response:
+async def retry(page: OfficerPage, tickets: Tickets, ticket_id: RowId, message_id: RowId) -> Response:
     return await _act(page, tickets, ticket_id, tickets.retry_now(ticket_id, message_id))
 
 
 @router.post("/tickets/{ticket_id}/hand-back")
-async def hand_back(page: OfficerPage, tickets: Tickets, ticket_id: int, note: str = Form("")) -> Response:
+async def hand_back(page: OfficerPage, tickets: Tickets, ticket_id: RowId, note: str = Form("")) -> Response:
     user = page.account
     done = tickets.hand_back(ticket_id, user.id, note[:2000], admin=user.role == "admin")
     return await _act(page, tickets, ticket_id, done)
 
 
 @router.post("/tickets/{ticket_id}/close")
-async def close(page: OfficerPage, tickets: Tickets, ticket_id: int, note: str = Form("")) -> Response:
+async def close(page: OfficerPage, tickets: Tickets, ticket_id: RowId, note: str = Form("")) -> Response:
     user = page.account
     done = tickets.close(ticket_id, user.id, note[:2000], admin=user.role == "admin")
     return await _act(page, tickets, ticket_id, done)
 
 
 async def _ticket(
-    page: Page, tickets: Tickets, ticket_id: int, error: str | None, status: int = 200
+    page: Page, tickets: Tickets, ticket_id: RowId, error: str | None, status: int = 200
 ) -> Response:
     ticket = await asyncio.to_thread(tickets.get, ticket_id)
     if ticket is None:
@@ -158,7 +158,7 @@ async def _ticket(
     )
 
 
-async def _act(page: Page, tickets: Tickets, ticket_id: int, action: Awaitable[Any]) -> Response:
+async def _act(page: Page, tickets: Tickets, ticket_id: RowId, action: Awaitable[Any]) -> Response:
     """Run an officer's action on a ticket; back to the ticket, or the ticket page with the refusal."""
     try:
         await action

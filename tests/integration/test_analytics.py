@@ -362,3 +362,21 @@ async def test_dashboard_page(http: Http) -> None:
     assert "76,5%" in html and "50,0%" in html and "5 phút" in html and "30 phút" in html
     assert html.count('<rect class="bar"') == 7 + 6 + 5  # conversations, understood/fallback, ratings
     assert 'data-series="Telegram" data-value="1"' in html
+
+
+@pytest.mark.parametrize(
+    ("written", "exported"),
+    [
+        ('=HYPERLINK("http://evil.example","bấm")', '\'=HYPERLINK("http://evil.example","bấm")'),
+        ("@SUM(1+1)*cmd|' /C calc'!A0", "'@SUM(1+1)*cmd|' /C calc'!A0"),
+        ("+84 912 345 678 gọi lại", "'+84 912 345 678 gọi lại"),
+        ("-1+2", "'-1+2"),
+        ("lệ phí = bao nhiêu", "lệ phí = bao nhiêu"),
+    ],
+)
+def test_csv_cells_a_spreadsheet_would_run_are_exported_as_text(written: str, exported: str) -> None:
+    # a citizen's message lands in the "unanswered" table; opened in a spreadsheet it must stay text
+    from console.web.analytics_api import spreadsheet_safe
+
+    assert spreadsheet_safe(written) == exported
+    assert spreadsheet_safe(-3) == -3  # counts stay numbers

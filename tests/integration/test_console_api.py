@@ -198,3 +198,16 @@ async def test_openapi_documents_the_api(setup) -> None:
     assert "/api/tickets/{ticket_id}/claim" in spec["paths"]
     assert "TicketOut" in spec["components"]["schemas"]
     assert not any(p.startswith("/console") for p in spec["paths"])
+
+
+async def test_an_id_above_64_bits_is_refused_not_a_server_error(setup) -> None:
+    # SQLite raised OverflowError (a 500) on ids above 2**63 - 1 in these paths
+    app, _, _ = setup
+    huge = 2**64
+    async with client(app) as c:
+        token = await api_login(c, "lan", "matkhau-lan")
+        headers = {"X-CSRF-Token": token}
+        assert (await c.get(f"/api/tickets/{huge}")).status_code == 422
+        assert (await c.post(f"/api/tickets/{huge}/claim", headers=headers)).status_code == 422
+        assert (await c.post(f"/api/tickets/1/messages/{huge}/retry", headers=headers)).status_code == 422
+        assert (await c.get(f"/api/tickets/{2**63 - 1}")).status_code == 404  # the largest id is just unknown
