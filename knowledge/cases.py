@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from knowledge.domain import Document, Procedure
-from knowledge.text import clip, fold
+from knowledge.text import clip, fold, strip_list_marker
 
 CASE_CHARS = 150
 """Longest ``case`` slot kept (the citizen's words, folded)."""
@@ -108,7 +108,6 @@ class Dossier:
 
 # --- Reading one paper's case --------------------------------------------------------------------------
 
-_BULLET_RE = re.compile(r"^(?:[-+•*\uf0fc]\s*|\(?[a-zđ]\)\s*|\(?\d+(?:\.\d+)*[.)]\s*|\(?[ivx]+\)\s+)+", re.I)
 _LEAD_RE = re.compile(
     r"^(?P<lead>trong (?:các )?trường hợp|đối với (?:các )?trường hợp|trường hợp(?: \d+:)?|nếu|đối với)\s+"
     r"(?P<rest>\S.*)$",
@@ -200,7 +199,7 @@ def _canonical(case: str, words: str) -> str:
 
 def read_paper(doc: Document) -> Paper:
     """One published paper read for its case: everyone's, or one case's ("Trường hợp X thì Y")."""
-    text = _BULLET_RE.sub("", _tidy(doc.name))
+    text = strip_list_marker(_tidy(doc.name))
     if text.endswith(":") and len(text) < 400:
         return Paper(doc, text.rstrip(" :"), heading=True)
 
@@ -211,7 +210,7 @@ def read_paper(doc: Document) -> Paper:
         if end is not None:
             case, words = _tidy(rest[: end.start()]), _tidy(rest[end.end() :])
             words = _WORDS_LEAD_RE.sub("", words, count=1) if len(words) > 20 else words
-            words = _BULLET_RE.sub("", words)
+            words = strip_list_marker(words)
             kind = FOR if lead.group("lead").lower() == "đối với" else IF
             if not words:
                 return Paper(doc, text.rstrip(" :"), heading=True)

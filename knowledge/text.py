@@ -204,3 +204,14 @@ def clip(text: str, limit: int) -> str:
         return text
     cut = text[: limit - 1].rsplit(" ", 1)[0]
     return cut.rstrip(" ,;:.") + "…"
+
+
+_LIST_MARKER_RE = re.compile(
+    r"^(?:[-+•*\uf0fc]\s*|\(?[a-zđ]\)\s*|\(?\d+(?:\.\d+)*[.)]\s*|\(?[ivx]+\)\s+)+", re.IGNORECASE
+)
+
+
+def strip_list_marker(text: str) -> str:
+    """``text`` without the list markers the portal puts before a paper ("- ", "+ ", "•", "a) ", "1. ",
+    "(2) ", "(ii) "): one reader for the knowledge base's case reading and the answers' short names."""
+    return _LIST_MARKER_RE.sub("", text)

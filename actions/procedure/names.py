@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from knowledge.text import clip, fold
+from knowledge.text import clip, fold, strip_list_marker
 
 ITEM_CHARS = 220
 """Longest list item or step kept in a chat message; the rest is on the portal page."""
@@ -361,7 +361,6 @@ def distinct_titles(names: Sequence[str], codes: Sequence[str], limit: int = BUT
 
 # --- Published texts of papers -------------------------------------------------------------------------
 
-_BULLET_RE = re.compile(r"^(?:[-+•*\uf0fc]\s*|[a-zđ]\)\s*|\d+(?:\.\d+)*[.)]\s+|\(\d+\)\s*)+", re.IGNORECASE)
 _SENTENCE_END_RE = re.compile(r"\.\s+(?=[^\W\d_])|\.(?=[A-ZĐ][a-zà-ỹđ])")
 _CLAUSE_END_RE = re.compile(r"\s*(?:[;:]|\s\+\s)\s*")
 _TRAILING_GOM_RE = re.compile(r"(?:,?\s*(?:bao gồm|gồm có|gồm|như sau|sau đây|sau))+$", re.IGNORECASE)
@@ -424,7 +423,7 @@ def first_clause(text: str, limit: int = DOCUMENT_CHARS) -> str:
     loses its legal reference ("... theo quy định của Luật Đất đai"); one still too long is cut where a
     whole phrase ends (:func:`whole_phrase`).
     """
-    text = _BULLET_RE.sub("", " ".join(text.split()))
+    text = strip_list_marker(" ".join(text.split()))
     cuts = []
     for match in _SENTENCE_END_RE.finditer(text):
         if match.start() >= 12 and text[match.end()].isupper():
@@ -505,7 +504,7 @@ def short_paper(text: str, limit: int = DOCUMENT_CHARS) -> str:
     a long legal tail; a text still too long keeps its longest beginning that is a whole phrase. A
     published "(nếu có)" is kept.
     """
-    tidy = plain_words(_BULLET_RE.sub("", " ".join(text.split())))
+    tidy = plain_words(strip_list_marker(" ".join(text.split())))
     called = _CALLED_RE.match(tidy)
     if called:
         # "Hộ chiếu/Thẻ căn cước/... (sau đây gọi tắt là giấy tờ tùy thân)": the name it is called by.
@@ -537,9 +536,9 @@ def short_paper(text: str, limit: int = DOCUMENT_CHARS) -> str:
 
 def said_in_full(short: str, text: str) -> bool:
     """Whether ``short`` says all of ``text`` (then there is nothing more to show)."""
-    return fold(short.lower()).rstrip(" .") == fold(
-        _BULLET_RE.sub("", " ".join(text.split())).lower()
-    ).rstrip(" .")
+    return fold(short.lower()).rstrip(" .") == fold(strip_list_marker(" ".join(text.split())).lower()).rstrip(
+        " ."
+    )
 
 
 # --- "One of the following" ------------------------------------------------------------------------------
@@ -623,7 +622,7 @@ def form_title(form: str) -> str:
 def is_form(text: str, form: str = "") -> bool:
     """Whether a paper is the application itself (tờ khai, đơn, phiếu, "... theo mẫu"), which an officer
     names first."""
-    return bool(form.strip()) or bool(_FORM_NAME_RE.match(_BULLET_RE.sub("", text.strip())))
+    return bool(form.strip()) or bool(_FORM_NAME_RE.match(strip_list_marker(text.strip())))
 
 
 def template_number(text: str) -> str:
