@@ -591,17 +591,14 @@ class App:
         async def finish_reload() -> None:  # a rebuild in progress may finish; it is never cut in half
             await asyncio.to_thread(self.live_reloader.close)
 
-        async def nothing() -> None:
-            return None
-
         jobs = [
             *self.channels.jobs,
             Job("officer reply retries", retrier.start, retrier.stop),
             self._dossier_job(),
-            Job("live reload", nothing, finish_reload),
+            Job("live reload", _nothing, finish_reload),
         ]
         if self.config.action_endpoint.actions:
-            jobs.append(Job("action server client", nothing, self.action_client.aclose))
+            jobs.append(Job("action server client", _nothing, self.action_client.aclose))
         return jobs
 
     def _dossier_job(self) -> Job:
