@@ -1,22 +1,48 @@
-"""Mask identity numbers and phone numbers before text reaches a log.
+"""Mask identity numbers and phone numbers before text is stored or logged: one function for all.
 
 Citizens type their 12-digit citizen ID (CCCD), 9-digit old ID (CMND), social-insurance numbers and phone
-numbers into the chat. Logs must never hold them in full: :func:`redact` keeps only the last three
-digits, enough to tell two numbers apart when debugging.
+numbers into the chat, spelled every way a keyboard allows: ``001203004567``, ``0012 0300 4567``,
+``001-203-004-567``, ``001.203.004.567``, ``0912 345 678``, ``+84 912-345-678``, ``84912345678``. The
+conversation log, tickets, officers' notes, the learning inbox, exports and log records must never hold
+them in full: :func:`redact` keeps only the last three digits of each, enough to tell two numbers apart
+when debugging, and removes NUL characters (PostgreSQL refuses them in text, and a refused insert would
+put the raw text into the error log).
+
+What is not personal stays readable: dossier codes (``000.00.12.H57-240115-0001``), procedure codes
+(``1.013225``), dates (``12/05/2024``, ``12.05.2024``), amounts (``1.500.000 đồng``) and platform ids
+(more than 12 digits in a row).
+
+:class:`RedactingFilter` applies :func:`redact` to log records (message, arguments and traceback);
+:func:`install_log_redaction` puts it on every record the process creates.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
+import traceback
+from typing import Any
 
-__all__ = ["redact"]
+__all__ = ["RedactingFilter", "install_log_redaction", "redact"]
 
-_SEP = r"[ .\-]?"
-# Vietnamese phone numbers: +84 / 84 / 0, then 9 or 10 digits, optionally grouped by spaces, dots or
-# dashes ("0912 345 678", "+84 912.345.678", "(+84) 912 345 678"), and landlines written "(028) 3829 1234".
+_SEP = r"(?:[ \t]*[.\-][ \t]*|[ \t]+)"
+"""What citizens put between digit groups: spaces, a dot or a dash (with or without spaces around)."""
+_OPT_SEP = rf"{_SEP}?"
+# Vietnamese phone numbers: +84 / 84 / 0084 / 0, then 9 or 10 digits, optionally grouped ("0912 345 678",
+# "+84 912.345.678", "(+84) 912 345 678", "+84 (0) 912 345 678", "0912 - 345 - 678"), and landlines
+# written "(028) 3829 1234".
 _PHONE = re.compile(
-    rf"(?<![\w+])(?:\(?(?:\+84|84|0)\)?{_SEP}[1-9](?:{_SEP}\d){{8,9}}|\(0\d{{1,3}}\){_SEP}\d(?:{_SEP}\d){{6,7}})(?!\d)"
+    rf"(?<![\w+.\-])(?:\(?(?:\+84|0084|84|0)\)?{_OPT_SEP}(?:\(0\){_OPT_SEP})?[1-9](?:{_OPT_SEP}\d){{8,9}}"
+    rf"|\(0\d{{1,3}}\){_OPT_SEP}\d(?:{_OPT_SEP}\d){{6,7}})(?!\d)"
 )
+# A 12-digit citizen ID typed in groups (4-4-4, 3-3-3-3, 6-6 ...): groups of 2 to 6 digits joined by
+# separators, not glued to a letter, a dot or a dash (a dossier code's parts are), and not part of a
+# longer grouped number; the callback keeps only spans of exactly 12 digits.
+_GROUPED = re.compile(rf"(?<![\w.\-])\d{{2,6}}(?:{_SEP}\d{{2,6}}){{1,5}}(?![\w])(?!{_SEP}\d)")
+_GROUPED_DIGITS = 12
+# An amount of money is not an ID, however it is grouped ("100.000.000.000 đồng").
+_CURRENCY = re.compile(r"[ \t]*(?:đồng|đ\b|vnđ|vnd|usd)", re.IGNORECASE)
 # Any other run of 9 to 12 digits (CCCD, CMND, BHXH, bank accounts). Longer runs are platform ids.
 _DIGIT_RUN = re.compile(r"(?<!\d)\d{9,12}(?!\d)")
 
@@ -35,22 +61,93 @@ def _mask(match: re.Match[str]) -> str:
     return "".join(out)
 
 
+def _mask_grouped(match: re.Match[str]) -> str:
+    text = match.group(0)
+    if sum(ch.isdigit() for ch in text) != _GROUPED_DIGITS or _CURRENCY.match(match.string, match.end()):
+        return text
+    return _mask(match)
+
+
 def redact(text: str) -> str:
-    """Return ``text`` with ID-like digit runs and Vietnamese phone numbers masked.
+    """Return ``text`` with ID numbers and Vietnamese phone numbers masked and NUL characters removed.
 
     Every digit but the last three of each number becomes ``*``; separators are kept so the shape of
-    the message stays readable.
+    the message stays readable. This is the one masking function: every text stored (conversation log,
+    tickets, notes, learning inbox, exports) or logged goes through it.
 
     Args:
         text: any text that may contain personal numbers.
 
     Returns:
-        The masked text. Text without such numbers is returned unchanged.
+        The masked text. Text without such numbers (or NUL characters) is returned unchanged.
 
     Example:
-        >>> redact("CCCD 001203004567, SĐT 0912 345 678")
-        'CCCD *********567, SĐT **** *** 678'
+        >>> redact("CCCD 0012 0300 4567, SĐT +84 912-345-678")
+        'CCCD **** **** *567, SĐT +** ***-***-678'
     """
     if not text:
         return text
-    return _DIGIT_RUN.sub(_mask, _PHONE.sub(_mask, text))
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    text = _PHONE.sub(_mask, text)
+    text = _GROUPED.sub(_mask_grouped, text)
+    return _DIGIT_RUN.sub(_mask, text)
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that masks personal numbers in a record's message, arguments and traceback.
+
+    It never drops a record. The traceback is formatted and masked here (``exc_text``), so a handler's
+    formatter prints the masked text: a database error quoting the refused row's parameters, for
+    example, no longer shows the citizen's ID number.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Mask ``record`` in place; always keep it."""
+        redact_record(record)
+        return True
+
+
+def redact_record(record: logging.LogRecord) -> logging.LogRecord:
+    """Mask one log record in place (idempotent) and return it."""
+    if getattr(record, "_redacted", False):
+        return record
+    try:
+        message = record.getMessage()
+    except Exception:  # bad arguments: logging would print its own error; mask what there is
+        message = f"{record.msg} {record.args!r}"
+    masked = redact(message)
+    if masked != message or record.args:
+        # The message is formatted once here, so %r and %d print exactly what they would have.
+        record.msg, record.args = masked, ()
+    # A traceback that cannot be formatted is left to logging, which prints its own error.
+    with contextlib.suppress(Exception):
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)).rstrip())
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+    setattr(record, "_redacted", True)  # noqa: B010 - not a LogRecord attribute mypy knows
+    return record
+
+
+_installed = False
+
+
+def install_log_redaction() -> None:
+    """Mask every log record this process creates, whatever logger or handler it goes to (idempotent).
+
+    The record factory is wrapped rather than a handler filtered, so handlers added later (uvicorn's,
+    a test's) get masked records too.
+    """
+    global _installed
+    if _installed:
+        return
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        return redact_record(previous(*args, **kwargs))
+
+    logging.setLogRecordFactory(factory)
+    _installed = True
