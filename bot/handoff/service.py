@@ -171,7 +171,7 @@ class TicketService:
                     TicketMessageRow(
                         ticket_id=row.id,
                         sender="citizen" if rec.direction == "in" else (rec.sender or "bot"),
-                        text=rec.text,
+                        text=redact(rec.text),
                         created_at=rec.created_at,
                         delivered=True,
                     )
@@ -238,7 +238,7 @@ class TicketService:
                 TicketMessageRow(
                     ticket_id=ticket_id,
                     sender="citizen",
-                    text=text,
+                    text=redact(text),  # masked, and without the NUL PostgreSQL refuses
                     created_at=at or self.clock(),
                     delivered=True,
                 )
@@ -562,6 +562,8 @@ class TicketService:
             msg.attempts = (msg.attempts or 0) + 1
             if error is None:
                 msg.delivered, msg.last_error, msg.next_attempt_at = True, None, None
+                # Kept whole only until delivered (an office's phone number must reach the citizen).
+                msg.text = redact(msg.text)
             else:
                 msg.last_error = redact(error)[:300]
                 # Retrying cannot help (user blocked the bot, reply window over): wait for an officer.
@@ -622,7 +624,7 @@ class TicketService:
                     status="closed",
                     outcome=outcome,
                     closed_at=now,
-                    close_note=note.strip() or None,
+                    close_note=redact(note.strip()) or None,
                     owner_id=row.owner_id if row.owner_id is not None else officer_id,
                 )
                 .execution_options(synchronize_session=False)

@@ -195,9 +195,9 @@ async def test_a_reply_reaches_the_citizen_on_their_channel(world: World) -> Non
     assert world.channels.sent == [
         OutboundMessage(key, "Chào anh, anh cần CCCD 001203004567.", sender="officer")
     ]
-    # the ticket keeps the text as sent; the conversation log keeps it redacted
+    # delivered whole; once delivered the ticket, like the conversation log, keeps it masked (issue 13)
     [officer] = [m for m in world.service.messages(ticket.id) if m.sender == "officer"]
-    assert officer.text.endswith("001203004567.")
+    assert officer.text.endswith("*********567.")
     [logged] = [r for r in world.store.recent_messages(key) if r.sender == "officer"]
     assert logged.text.endswith("*********567.")
     assert world.service.get(ticket.id).first_reply_at is not None
@@ -237,11 +237,11 @@ async def test_a_reply_that_cannot_be_retried_waits_for_the_officer(world: World
     assert again.delivered and again.attempts == 2
 
 
-async def test_citizen_messages_of_an_open_ticket_are_appended_as_sent(world: World) -> None:
+async def test_citizen_messages_of_an_open_ticket_are_appended_masked(world: World) -> None:
     key = await world.escalate("a")
-    assert await world.say(key, "số CCCD của tôi là 001203004567") == []
+    assert await world.say(key, "số CCCD của tôi là 0012 0300 4567") == []
     ticket = world.service.open_ticket(key)
-    assert world.service.messages(ticket.id)[-1].text == "số CCCD của tôi là 001203004567"
+    assert world.service.messages(ticket.id)[-1].text == "số CCCD của tôi là **** **** *567"
     other = ConversationKey("rest", "other")
     assert await world.say(other, "xin chào")  # the bot answers a conversation without a ticket
     assert world.service.open_ticket(other) is None
