@@ -23,6 +23,8 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from bot.app.bootstrap import App
+from bot.app.edge import BodyLimit
+from bot.core.redact import install_log_redaction
 from console.web import ROUTERS as CONSOLE_ROUTERS
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,7 @@ TITLE = "Trợ lý thủ tục hành chính"
 
 def create_app(app: App) -> FastAPI:
     """The whole server for ``app`` (prepared here: schema, seed, NLU, engine)."""
+    install_log_redaction()  # no log record leaves the server with an ID or phone number in full
     app.prepare()
     channels = app.channels
     jobs = app.jobs()
@@ -55,6 +58,7 @@ def create_app(app: App) -> FastAPI:
 
     api = FastAPI(title="helpline", version="0.1.0", lifespan=lifespan)
     api.state.app = app
+    api.add_middleware(BodyLimit)  # body size and JSON depth, before any route reads a body
     templates = Jinja2Templates(directory=str(WEB / "templates"))
     api.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
 

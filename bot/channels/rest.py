@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy import JSON, DateTime, Index, Integer, String, delete, select
@@ -200,7 +200,7 @@ def rest_router(handler: MessageHandler, outbox: RestOutbox | None = None) -> AP
     outbox = outbox or RestOutbox()
 
     @router.get("/webhooks/rest/poll")
-    async def poll(sender: str, after: int = 0) -> JSONResponse:
+    async def poll(sender: str, after: int = Query(0, ge=0, le=2**63 - 1)) -> JSONResponse:
         return JSONResponse(await outbox.pending(sender[:128], after))
 
     @router.get("/webhooks/rest/")
