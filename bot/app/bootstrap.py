@@ -35,15 +35,18 @@ from sqlalchemy.orm import Session, sessionmaker
 import nlu.rasa_nlu  # noqa: F401 - registers the RasaNLU pipeline component config.yml may name
 from actions.registry import ActionDeps, build_actions
 from actions.remote import remote_actions
+from bot.app.leases import LeasedJob
 from bot.app.migrations import migrate
 from bot.app.rasa_export import app_domain
 from bot.channels.base import ChannelRegistry, Deduplicator, InboundQueue, MessageHandler, OutputChannel
 from bot.channels.rasa_http import RasaApi, rasa_router
 from bot.channels.rest import RestOutbox, SqlRestOutbox, rest_router
 from bot.core.config import EscalationConfig, HelplineConfig, WorkingHours, load_config
+from bot.core.coordination import LocalChangeFeed, LocalLocks
 from bot.core.live import InterpreterHolder, LiveResponses
 from bot.core.messages import ConversationKey, OutboundMessage
 from bot.core.ports import (
+    ChangeFeed,
     ConversationStore,
     DossierAccessGuard,
     DossierGateway,
@@ -51,6 +54,7 @@ from bot.core.ports import (
     InMemoryDossierAccessGuard,
     InMemoryDossierSubscriptions,
     Interpreter,
+    Locks,
     ResponseOverrides,
 )
 from bot.core.responses import load_responses
@@ -63,12 +67,13 @@ from bot.dossiers.local import LocalDossierGateway
 from bot.dossiers.subscriptions import SqlDossierSubscriptions
 from bot.dossiers.watcher import DossierWatcher
 from bot.engine.engine import Engine
-from bot.engine.live import LiveReloader
+from bot.engine.live import ChangeFollower, LiveReloader
 from bot.engine.policy import Policy
 from bot.engine.routes import RoutedPolicy
 from bot.handoff.retry import DeliveryRetrier
 from bot.handoff.service import TicketService
 from bot.handoff.sink import InboundRecorder, TicketEventSink
+from bot.storage.coordination import AnnouncedOverrides, PgChangeFeed, PgLocks
 from bot.storage.memory import ScratchConversationStore
 from bot.storage.overrides import SqlResponseOverrides
 from bot.storage.sql import SqlConversationStore, SqlDeduplicator
@@ -170,6 +175,9 @@ class Adapters:
             network, tests give an ``httpx.MockTransport``.
         clock: the current time (UTC aware) of the actions (office hours, overdue dossiers), the ticket
             service and the dossier watcher; tests give a ``tests.fakes.clock.FakeClock``.
+        locks: conversation turns, leases and start-up across the deployment's processes (PostgreSQL
+            advisory locks; in-process locks on SQLite, which is one process).
+        changes: tells the other processes of an editor's change (PostgreSQL LISTEN/NOTIFY).
     """
 
     db: DbEngine
@@ -185,6 +193,8 @@ class Adapters:
     nlu: NluModels
     http_transport: httpx.AsyncBaseTransport | None = None
     clock: Callable[[], datetime] = utcnow
+    locks: Locks = field(default_factory=LocalLocks)
+    changes: ChangeFeed = field(default_factory=LocalChangeFeed)
 
 
 def sql_adapters(db: DbEngine, config: HelplineConfig, nlu: NluModels) -> Adapters:
@@ -203,7 +213,16 @@ def sql_adapters(db: DbEngine, config: HelplineConfig, nlu: NluModels) -> Adapte
         overrides=SqlResponseOverrides(sessions),
         web_outbox=SqlRestOutbox(sessions),
         nlu=nlu,
+        **coordination(db),
     )
+
+
+def coordination(db: DbEngine) -> dict[str, Any]:
+    """The locks and change feed of ``db``: shared by every process on PostgreSQL, this process's on
+    SQLite (one process: ``helpline serve --workers`` refuses more)."""
+    if db.dialect.name != "postgresql":
+        return {"locks": LocalLocks(), "changes": LocalChangeFeed()}
+    return {"locks": PgLocks(db), "changes": PgChangeFeed(db)}
 
 
 def real_adapters(
@@ -242,6 +261,10 @@ def bootstrap(
 
 
 # --- the app ------------------------------------------------------------------------------------------------
+
+
+SINGLE_JOBS = frozenset({"telegram polling", "dossier watcher", "officer reply retries"})
+"""Jobs exactly one process of the deployment runs (under a lease, :mod:`bot.app.leases`)."""
 
 
 @dataclass(frozen=True)
@@ -299,6 +322,7 @@ class App:
         self.adapters = adapters
         self.knowledge: KnowledgeRepository = adapters.knowledge
         self.search = IndexHolder(self.build_search_index)
+        self.leases: list[LeasedJob] = []  # the single jobs' leases, once :meth:`jobs` built them
 
     # --- knowledge -----------------------------------------------------------------------------------
 
@@ -404,6 +428,7 @@ class App:
             self._actions(self.adapters.dossier_guard, self.adapters.dossier_subscriptions),
             policy=self.policy,
             events=TicketEventSink(self.tickets, self.config.escalation.negative_rating_at_most),
+            locks=self.adapters.locks,
         )
 
     # --- officers ------------------------------------------------------------------------------------------
@@ -481,7 +506,29 @@ class App:
             load=nlu.loader(),
             on_index=self.search.use,
             reload_faqs=lambda: self.faq_matcher.reload(self.knowledge.list_faqs()),
+            publish=self.adapters.changes.publish,
+            locate=self._model_file,
         )
+
+    def _model_file(self, name: str) -> Path | None:
+        """The model file ``name`` in this machine's model folder, if it is there."""
+        path = self.settings.model_dir / Path(name).name
+        return path if path.is_file() else None
+
+    @cached_property
+    def change_follower(self) -> ChangeFollower:
+        """Takes in what an editor changed on another process (the change feed's receiver)."""
+
+        def reload_responses() -> None:
+            path = self.settings.data_dir / "responses.yml"
+            self.responses.swap(load_responses(path, self.adapters.overrides))
+
+        def forget_knowledge() -> None:
+            invalidate = getattr(self.knowledge, "invalidate", None)
+            if invalidate is not None:
+                invalidate()
+
+        return ChangeFollower(self.live_reloader, reload_responses, forget_knowledge)
 
     @cached_property
     def editor(self) -> EditorService:
@@ -501,7 +548,7 @@ class App:
             self.knowledge,
             self.responses,
             self.settings.data_dir / "responses.yml",
-            self.adapters.overrides,
+            AnnouncedOverrides(self.adapters.overrides, self.adapters.changes.publish),
             reloader=self.live_reloader,
             try_engine=try_engine,
             scratch=scratch,
@@ -599,7 +646,34 @@ class App:
         ]
         if self.config.action_endpoint.actions:
             jobs.append(Job("action server client", _nothing, self.action_client.aclose))
-        return jobs
+        return self._across_processes(jobs)
+
+    def _across_processes(self, jobs: list[Job]) -> list[Job]:
+        """``jobs`` as several processes run them: each of :data:`SINGLE_JOBS` under a lease (one process
+        runs it; it moves when that process dies), and the change feed's listener added."""
+        every = self.settings.lease_seconds
+        self.leases = [
+            LeasedJob(job.name, job.start, job.stop, self.adapters.locks, every)
+            for job in jobs
+            if job.name in SINGLE_JOBS
+        ]
+        leased = {lease.name: Job(lease.name, lease.start, lease.stop) for lease in self.leases}
+        stop = asyncio.Event()
+        tasks: list[asyncio.Task[None]] = []
+
+        async def listen() -> None:
+            stop.clear()
+            feed = self.adapters.changes.run(self.change_follower, stop)
+            tasks.append(asyncio.create_task(feed, name="change feed"))
+
+        async def stop_listening() -> None:
+            stop.set()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await asyncio.wait_for(task, timeout=5)
+            tasks.clear()
+
+        return [*(leased.get(job.name, job) for job in jobs), Job("change feed", listen, stop_listening)]
 
     def _dossier_job(self) -> Job:
         """Tell subscribers when their dossier's status changes, and prune old verification records."""
@@ -618,6 +692,8 @@ class App:
                     await asyncio.wait_for(stop.wait(), timeout=3600)
 
         async def start() -> None:
+            stop.clear()  # started again when its lease comes back to this process
+            tasks.clear()
             watcher = self.dossier_watcher.run(self.adapters.dossiers, self.registry, interval, stop)
             tasks.append(asyncio.create_task(watcher))
             tasks.append(asyncio.create_task(prune_loop()))
@@ -630,10 +706,28 @@ class App:
 
         return Job("dossier watcher", start, shutdown)
 
+    def prepare_once(self) -> None:
+        """Before several worker processes start: the schema, the seed and a first NLU model (trained
+        once here rather than by every worker), then the database connections closed."""
+        with self.adapters.locks.exclusive("prepare"):
+            self.migrate()
+            self.seed_if_empty()
+        models = self.adapters.nlu
+        if isinstance(models, TrainedModels) and not (models.model_dir / LATEST).exists():
+            learned = self._learned_if_migrated()
+            train_model(models.config_path, models.data_paths, models.model_dir, extra=learned)
+        self.adapters.db.dispose()
+
     def prepare(self) -> None:
         """Everything the server needs before it answers: schema, seed, FAQ, demo dossiers, NLU, engine."""
-        self.migrate()
-        self.seed_if_empty()
+        # Several processes starting on an empty database: one migrates and seeds, the others wait,
+        # then read the whole catalogue (never a snapshot taken half-way through the seed).
+        with self.adapters.locks.exclusive("prepare"):
+            self.migrate()
+            self.seed_if_empty()
+        invalidate = getattr(self.knowledge, "invalidate", None)
+        if invalidate is not None:
+            invalidate()
         self.faq_matcher.reload(self.knowledge.list_faqs())
         dossiers = self.adapters.dossiers
         if isinstance(dossiers, LocalDossierGateway) and seed_demo_dossiers(dossiers):

@@ -43,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="chạy máy chủ: web chat, REST, Telegram/Zalo khi có cấu hình")
     p.add_argument("--host", default=None)
     p.add_argument("--port", type=int, default=None)
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="số tiến trình phục vụ (mặc định HELPLINE_WORKERS hoặc 1; hơn 1 cần PostgreSQL)",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("chat", help="trò chuyện với trợ lý ngay trong cửa sổ dòng lệnh")
@@ -73,12 +79,64 @@ def cmd_serve(args: argparse.Namespace, container: App) -> int:
 
     from bot.app.server import create_app
 
+    workers = args.workers if args.workers is not None else container.settings.workers
+    if workers != 1:
+        return serve_workers(args, container, workers)
     print("Đang chuẩn bị cơ sở dữ liệu và mô hình NLU (lần đầu có thể mất khoảng một phút)...", flush=True)
     app = create_app(container)
     host = args.host or container.settings.host
     port = args.port or container.settings.port
     print(f"Trợ lý đã sẵn sàng: http://{host}:{port}/", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=GRACE_SECONDS)
+    return 0
+
+
+GRACE_SECONDS = 30
+"""How long a stopping server waits for requests in progress (SIGTERM: the turns finish, nothing new)."""
+
+
+def serve_workers(args: argparse.Namespace, container: App, workers: int) -> int:
+    """``serve --workers N``: N uvicorn worker processes on one socket, each a whole server
+    (:func:`bot.app.server.worker_app`) on the same PostgreSQL, coordinated by its advisory locks and
+    LISTEN/NOTIFY (:mod:`bot.storage.coordination`). The schema, the seed and a first NLU model are
+    made here once, before the workers start."""
+    import secrets
+
+    import uvicorn
+    from sqlalchemy.engine import make_url
+
+    settings = container.settings
+    if not 1 <= workers <= 64:
+        print("Số tiến trình (--workers) phải từ 1 đến 64.", file=sys.stderr)
+        return 2
+    if make_url(settings.database_url).get_backend_name() != "postgresql":
+        print(
+            "SQLite chỉ phục vụ được một tiến trình: muốn chạy --workers lớn hơn 1, hãy dùng PostgreSQL "
+            "(đặt HELPLINE_DATABASE_URL=postgresql://...). Xem docs/deployment.md.",
+            file=sys.stderr,
+        )
+        return 2
+    if not settings.session_secret:  # one secret for every worker, or a login works on one of them only
+        os.environ["HELPLINE_SESSION_SECRET"] = secrets.token_urlsafe(32)
+        print(
+            "Chưa đặt HELPLINE_SESSION_SECRET: các tiến trình dùng chung một khóa tạm, nên đăng nhập "
+            "bảng điều khiển sẽ mất khi máy chủ khởi động lại.",
+            file=sys.stderr,
+        )
+    print(starting_message(settings.model_dir), flush=True)
+    container.prepare_once()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    print(f"Trợ lý chạy {workers} tiến trình: http://{host}:{port}/", flush=True)
+    uvicorn.run(
+        "bot.app.server:worker_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        timeout_graceful_shutdown=GRACE_SECONDS,
+    )
     return 0
 
 

@@ -4,14 +4,17 @@
 the same with ``fake_adapters`` in tests) and serves: the web chat (``/``), the REST channel, the
 webhooks of the platforms the settings enable, Rasa's HTTP API (``/model/parse``,
 ``/conversations/{id}/tracker`` ...: :mod:`bot.channels.rasa_http`), the officer, editor, learning and
-analytics consoles (``/console``, ``/api``) and ``/healthz``. Start-up migrates, seeds an empty knowledge
-base and loads (or trains) the NLU before the first request.
+analytics consoles (``/console``, ``/api``), ``/healthz`` (the process answers) and ``/readyz`` (it serves:
+started, not stopping, its database reachable). Start-up migrates, seeds an empty knowledge base and
+loads (or trains) the NLU before the first request. :func:`worker_app` is what each process of
+``helpline serve --workers N`` runs (docs/deployment.md).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,7 +25,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from bot.app.bootstrap import App
+from bot.app.bootstrap import App, bootstrap
 from bot.app.edge import BodyLimit
 from bot.core.redact import install_log_redaction
 from console.web import ROUTERS as CONSOLE_ROUTERS
@@ -46,16 +49,22 @@ def create_app(app: App) -> FastAPI:
         for job in jobs:
             await job.start()
         log.warning("helpline ready: channels web%s", "".join(f", {c}" for c in channels.started))
+        readiness["state"] = "ready"
         try:
             yield
         finally:
+            readiness["state"] = "stopping"
             for job in reversed(jobs):
                 try:
                     await job.stop()
                 except Exception:  # one job failing to stop must not keep the others running
                     log.exception("error while stopping %s", job.name)
             await queue.stop()
+            close = getattr(app.adapters.locks, "close", None)
+            if close is not None:  # the lock connection: every lease of this process is free at once
+                await asyncio.to_thread(close)
 
+    readiness = {"state": "starting"}
     api = FastAPI(title="helpline", version="0.1.0", lifespan=lifespan)
     api.state.app = app
     api.add_middleware(BodyLimit)  # body size and JSON depth, before any route reads a body
@@ -65,6 +74,22 @@ def create_app(app: App) -> FastAPI:
     @api.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def web_chat(request: Request) -> HTMLResponse:
         return templates.TemplateResponse(request, "index.html", {"title": TITLE})
+
+    @api.get("/readyz")
+    async def ready() -> JSONResponse:
+        state = readiness["state"]
+        if state == "ready":
+            try:
+                await asyncio.wait_for(asyncio.to_thread(_database_answers, app), timeout=3)
+            except Exception as exc:  # the proxy sends this process nothing until it answers again
+                log.warning("not ready: the database does not answer (%s)", type(exc).__name__)
+                state = "database unreachable"
+        body = {
+            "status": state,
+            "pid": os.getpid(),
+            "runs": [lease.name for lease in app.leases if lease.running],
+        }
+        return JSONResponse(body, status_code=200 if state == "ready" else 503)
 
     @api.get("/healthz")
     async def health() -> dict[str, Any]:
@@ -84,3 +109,19 @@ def create_app(app: App) -> FastAPI:
         return JSONResponse({"error": "Hệ thống đang gặp sự cố. Vui lòng thử lại sau."}, status_code=500)
 
     return api
+
+
+def _database_answers(app: App) -> None:
+    with app.adapters.db.connect() as conn:
+        conn.exec_driver_sql("SELECT 1")
+
+
+def worker_app() -> FastAPI:
+    """The server of one worker process of ``helpline serve --workers N`` (uvicorn's factory): the
+    settings from the environment, logging as the command line sets it."""
+    from bot.core.settings import Settings
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    return create_app(bootstrap(Settings()))

@@ -14,12 +14,17 @@ Port                     Real adapter                                Fake (recor
 :class:`DossierAccessGuard` :class:`bot.dossiers.guard.SqlDossierAccessGuard` :class:`InMemoryDossierAccessGuard`
 :class:`DossierSubscriptions` :class:`bot.dossiers.subscriptions.SqlDossierSubscriptions` :class:`InMemoryDossierSubscriptions`
 :class:`ResponseOverrides`  :class:`bot.storage.overrides.SqlResponseOverrides`  :class:`bot.storage.memory.InMemoryResponseOverrides`
+:class:`Locks`           :class:`bot.storage.coordination.PgLocks`   :class:`bot.core.coordination.LocalLocks`
+                         (PostgreSQL advisory locks)                 (one process: SQLite's default)
+:class:`ChangeFeed`      :class:`bot.storage.coordination.PgChangeFeed`  :class:`bot.core.coordination.LocalChangeFeed`
+                         (PostgreSQL LISTEN/NOTIFY)
 =======================  ==========================================  =====================================
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -29,6 +34,8 @@ from bot.core.state import ConversationState
 from bot.core.timeutil import as_utc
 
 if TYPE_CHECKING:
+    import asyncio
+
     from bot.core.events import Event
 
 
@@ -480,4 +487,70 @@ class ResponseOverrides(Protocol):
 
     def drop(self, key: str) -> None:
         """Forget the override of ``key``, so the file's texts are used again."""
+        ...
+
+
+class Locks(Protocol):
+    """Named locks held across every process of the deployment (several servers on one database).
+
+    Three uses: a conversation's turn (:meth:`hold`: one turn of a chat at a time, whichever process
+    took the message), a job exactly one process runs (:meth:`try_lease`: the Telegram poller, the
+    dossier watcher, the retry worker; the lease moves when its holder dies) and start-up
+    (:meth:`exclusive`: one process migrates and seeds an empty database, the others wait).
+    """
+
+    shared: bool
+    """True when the locks reach other processes (PostgreSQL); False for one process (SQLite)."""
+
+    def hold(self, name: str) -> AbstractAsyncContextManager[None]:
+        """Wait for ``name`` and hold it for the ``async with`` block (one holder at a time)."""
+        ...
+
+    async def try_lease(self, name: str) -> bool:
+        """Take ``name`` for this process if no process holds it; True when this process holds it now."""
+        ...
+
+    async def lease_held(self, name: str) -> bool:
+        """Whether this process still holds lease ``name`` (False after its database connection broke)."""
+        ...
+
+    async def release_lease(self, name: str) -> None:
+        """Give lease ``name`` up (another process may take it)."""
+        ...
+
+    def exclusive(self, name: str) -> AbstractContextManager[None]:
+        """Blocking: hold ``name`` for the ``with`` block (start-up work, before the event loop runs)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Change:
+    """Something an editor or a retrain changed that every process must take in.
+
+    Attributes:
+        kind: ``responses`` (a response text saved, reset or rolled back) or ``knowledge`` (a procedure,
+            an FAQ entry or the learned examples changed: catalogue snapshot, FAQ matcher, search index
+            and the NLU model are rebuilt); ``resync`` after a process may have missed changes.
+        model: the model file the origin trained and now answers with (``knowledge`` only), or None.
+        origin: the process that made the change (it has taken it in already).
+    """
+
+    kind: Literal["responses", "knowledge", "resync"]
+    model: str | None = None
+    origin: str = ""
+
+
+class ChangeFeed(Protocol):
+    """Tells every other process of a :class:`Change` (PostgreSQL ``LISTEN/NOTIFY``; nothing to tell in
+    one process)."""
+
+    origin: str
+    """This process's name in the changes it publishes."""
+
+    def publish(self, change: Change) -> None:
+        """Tell the other processes (blocking, off the event loop; a failure is logged, never raised)."""
+        ...
+
+    async def run(self, receive: Callable[[Change], Awaitable[None]], stop: asyncio.Event) -> None:
+        """Call ``receive`` with every change another process publishes, until ``stop`` is set."""
         ...

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     public_url: str = ""
+    # Several processes (issue 12): ``helpline serve --workers N`` (PostgreSQL only), and how often a
+    # process tries the lease of a single job (Telegram poller, dossier watcher, retries) it does not hold.
+    workers: int = Field(default=1, ge=1, le=64)
+    lease_seconds: float = Field(default=5.0, gt=0, le=300)
 
     telegram_token: str = ""
     telegram_webhook_url: str = ""

@@ -29,7 +29,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -45,7 +46,7 @@ from bot.core.events import (
 )
 from bot.core.messages import Button, ConversationKey, InboundMessage, OutboundMessage, resolve_numbered_reply
 from bot.core.parse import Candidate, Entity, IntentScore, Parse
-from bot.core.ports import ConversationStore, EventSink, Interpreter, MessageRecord
+from bot.core.ports import ConversationStore, EventSink, Interpreter, Locks, MessageRecord
 from bot.core.responses import ResponseCatalogue, make_payload, parse_payload
 from bot.core.sdk import Action, CollectingDispatcher, MessageDraft, Tracker
 from bot.core.state import ConversationState, Mode
@@ -125,6 +126,8 @@ class Engine:
         events: receives each turn's events after the state is saved (the hand-off's ticket sink), off
             the event loop like every blocking call; None drops them (escalations are still logged).
         offload: runs blocking calls (NLU, database) off the event loop; ``asyncio.to_thread`` by default.
+        locks: locks shared with the other server processes (PostgreSQL advisory locks), so a chat's
+            turns are one at a time whichever process took each message; None: this process only.
     """
 
     def __init__(
@@ -137,6 +140,7 @@ class Engine:
         policy: Policy | None = None,
         events: EventSink | None = None,
         offload: Callable[..., Any] | None = None,
+        locks: Locks | None = None,
     ) -> None:
         self.interpreter = interpreter
         self.knowledge = knowledge
@@ -146,6 +150,7 @@ class Engine:
         self.actions = dict(actions)
         self.events = events
         self._offload = offload or asyncio.to_thread
+        self._shared = locks if locks is not None and locks.shared else None
         self._locks: weakref.WeakValueDictionary[ConversationKey, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -155,12 +160,19 @@ class Engine:
     async def _blocking(self, fn: Callable[..., T], *args: Any) -> T:
         return await self._offload(fn, *args)
 
-    def _lock(self, key: ConversationKey) -> asyncio.Lock:
+    @asynccontextmanager
+    async def _lock(self, key: ConversationKey) -> AsyncIterator[None]:
+        """The conversation's turn: this process's lock, then (several processes) the shared one."""
         lock = self._locks.get(key)
         if lock is None:
             lock = asyncio.Lock()
             self._locks[key] = lock
-        return lock
+        async with lock:
+            if self._shared is None:
+                yield
+                return
+            async with self._shared.hold(f"conversation:{key.channel}:{key.chat_id}"):
+                yield
 
     # --- the edge ------------------------------------------------------------------------------------
 
@@ -170,8 +182,12 @@ class Engine:
         Messages of one conversation are handled one at a time, in arrival order. Never raises for a
         failure inside: it is logged and answered with the apology.
         """
-        lock = self._lock(message.key)
-        async with lock:
+        async with AsyncExitStack() as turn:
+            try:
+                await turn.enter_async_context(self._lock(message.key))
+            except Exception as exc:  # the shared lock's database is unreachable: nothing done yet
+                logger.error("could not take the turn of %s: %r", message.key, exc)
+                return [self._apology_message(message.key)]
             try:
                 return await self._handle(message)
             except Exception as exc:

@@ -13,10 +13,18 @@ The training and loading are callables the composition root builds (:func:`nlu.m
 Saves made meanwhile are folded into one more round. A round that fails leaves the old model answering;
 :meth:`LiveReloader.status` says why until the next round succeeds (the editor pages and
 ``GET /api/editor/status`` show it).
+
+With several server processes (issue 12) the process where the editor saved trains, then publishes a
+:class:`bot.core.ports.Change` naming its new model; every other process follows it
+(:meth:`LiveReloader.follow`): the same round without training, loading that model file (shared model folder) — or training its own
+when the file is not there (another machine without a shared folder). :class:`ChangeFollower` is what
+each process does with a change it hears of: response texts reloaded, or the catalogue snapshot dropped
+and a following round.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -27,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.live import InterpreterHolder, ReloadStatus
-from bot.core.ports import Interpreter
+from bot.core.ports import Change, Interpreter
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +57,9 @@ class LiveReloader:
         on_index: receives each new index once it is live (the container keeps it for other users).
         reload_faqs: reloads the FAQ matcher from the knowledge base; None when there is none.
         clock: the current time (injectable for tests).
+        publish: told of each round a local change asked for, once it is live (the change feed, so
+            the other processes follow); None in one process.
+        locate: the file of a model another process trained, by name (None: not on this machine).
     """
 
     def __init__(
@@ -61,6 +72,8 @@ class LiveReloader:
         on_index: Callable[[Any], None] | None = None,
         reload_faqs: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        publish: Callable[[Change], None] | None = None,
+        locate: Callable[[str], Path | None] | None = None,
     ) -> None:
         self.interpreter = interpreter
         self._build_index = build_index
@@ -69,8 +82,12 @@ class LiveReloader:
         self._on_index = on_index
         self.reload_faqs = reload_faqs
         self._clock = clock
+        self._publish = publish
+        self._locate = locate
         self._lock = threading.Lock()
         self._wanted = False
+        self._local = False  # a change of this process is in the wanted round: train, then publish
+        self._follow: str | None = None  # the model another process trained, to load in that round
         self._thread: threading.Thread | None = None
         self._idle = threading.Event()
         self._idle.set()
@@ -84,11 +101,24 @@ class LiveReloader:
     def request(self) -> None:
         """Ask for a round in the background; returns at once (rounds asked meanwhile fold into one)."""
         with self._lock:
-            self._wanted = True
-            self._idle.clear()
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="helpline-live-reload", daemon=True)
-                self._thread.start()
+            self._local = True
+            self._start()
+
+    def follow(self, model: str | None = None) -> None:
+        """Another process changed the knowledge base (and trained ``model``): a round in the
+        background that rebuilds the FAQ matcher and the index and loads that model without training
+        it again (training only when its file is not on this machine). Returns at once."""
+        with self._lock:
+            self._follow = model or self._follow
+            self._start()
+
+    def _start(self) -> None:
+        """Mark a round wanted and start the worker if it is not running (under ``_lock``)."""
+        self._wanted = True
+        self._idle.clear()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="helpline-live-reload", daemon=True)
+            self._thread.start()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until no round is running or wanted; False when ``timeout`` seconds passed first."""
@@ -101,11 +131,21 @@ class LiveReloader:
                     self._thread = None
                     self._idle.set()
                     return
-                self._wanted = False
-            self.reload_now()
+                local, follow = self._local, self._follow
+                self._wanted, self._local, self._follow = False, False, None
+            status = self.reload_now(train=local, model_name=None if local else follow)
+            if local and self._publish is not None:  # even after a failed training: FAQs and index
+                trained = status.state == "idle" and self._train is not None
+                self._publish(Change("knowledge", model=status.model if trained else None))
 
-    def reload_now(self) -> ReloadStatus:
-        """One round, in the calling thread: FAQs, index, training, loading, swap. Never raises."""
+    def reload_now(self, *, train: bool = True, model_name: str | None = None) -> ReloadStatus:
+        """One round, in the calling thread: FAQs, index, training, loading, swap. Never raises.
+
+        Args:
+            train: train a new model (a change made here); False loads ``model_name`` (another
+                process trained it) or the latest model, training only when that file is missing here.
+            model_name: the model file another process trained.
+        """
         started, t0 = self._clock(), time.perf_counter()
         with self._lock:
             self._status = replace(self._status, state="running", last_started_at=started)
@@ -116,7 +156,10 @@ class LiveReloader:
             stage = "dựng lại chỉ mục tìm kiếm"
             index = self._build_index()
             model: Path | None = None
-            if self._train is not None and self._load is not None:
+            if not train and model_name and self._locate is not None:
+                model = self._locate(model_name)
+                train = model is None  # trained on another machine: this one trains its own
+            if train and self._train is not None and self._load is not None:
                 stage = "huấn luyện lại mô hình hiểu câu hỏi"
                 model = self._train()
             if self._load is not None:
@@ -153,3 +196,37 @@ class LiveReloader:
     def close(self, timeout: float = 15.0) -> None:
         """Wait (up to ``timeout`` seconds) for a running round at shutdown; later requests still work."""
         self.wait(timeout)
+
+
+class ChangeFollower:
+    """What a process does with a :class:`bot.core.ports.Change` another process made (the change
+    feed calls it): response texts reloaded from the store, or the catalogue snapshot dropped and a
+    :meth:`LiveReloader.follow` round (FAQ matcher, search index, the other process's model); a
+    ``resync`` (changes may have been missed) does both.
+
+    Args:
+        reloader: this process's live reloader.
+        reload_responses: reads the editors' response texts again and swaps the catalogue in.
+        forget_knowledge: drops the catalogue snapshot, so the next read sees the database.
+    """
+
+    def __init__(
+        self,
+        reloader: LiveReloader,
+        reload_responses: Callable[[], None],
+        forget_knowledge: Callable[[], None],
+    ) -> None:
+        self.reloader = reloader
+        self._reload_responses = reload_responses
+        self._forget_knowledge = forget_knowledge
+        self.received = 0
+
+    async def __call__(self, change: Change) -> None:
+        """Take ``change`` in (the reload of the index and the model runs in the reloader's thread)."""
+        self.received += 1
+        log.info("taking in a %s change from %s", change.kind, change.origin or "another process")
+        if change.kind in ("responses", "resync"):
+            await asyncio.to_thread(self._reload_responses)
+        if change.kind in ("knowledge", "resync"):
+            await asyncio.to_thread(self._forget_knowledge)
+            self.reloader.follow(change.model)
