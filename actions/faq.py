@@ -7,6 +7,8 @@ procedure the entry links (``/choose{"procedure": code}``, answered with the pro
 
 from __future__ import annotations
 
+import re
+
 from actions.procedure.names import BUTTON_CHARS, display_name
 from bot.core.domain import ActionName, Intent
 from bot.core.events import ContinuationSet, Event
@@ -18,6 +20,18 @@ from knowledge.text import clip
 
 MAX_PROCEDURE_BUTTONS = 4
 """Most procedure buttons under one answer."""
+
+_POLITE_OPENING = re.compile(r"^\s*dạ(?!\w)[\s,.!]*", re.IGNORECASE)
+"""The "Dạ," an editor may start an answer with: the catalogue's ``utter_faq_answer`` already says it."""
+
+
+def without_polite_opening(answer: str) -> str:
+    """The answer without a leading "Dạ," (any case, with or without the comma): "Dạ, Dạ, …" otherwise.
+
+    "Dạy …" (to teach) is a word of its own and stays.
+    """
+    rest = _POLITE_OPENING.sub("", answer, count=1)
+    return rest if rest.strip() else answer
 
 
 class FaqAnswerAction:
@@ -43,5 +57,9 @@ class FaqAnswerAction:
             if proc is not None:  # a code the knowledge base no longer has is skipped
                 title = clip(display_name(proc.name), BUTTON_CHARS)
                 buttons.append(Button(title, make_payload(Intent.CHOOSE, procedure=code)))
-        dispatcher.utter("utter_faq_answer", buttons=buttons[:MAX_PROCEDURE_BUTTONS], answer=entry.answer)
+        dispatcher.utter(
+            "utter_faq_answer",
+            buttons=buttons[:MAX_PROCEDURE_BUTTONS],
+            answer=without_polite_opening(entry.answer),
+        )
         return [ContinuationSet(None)]

@@ -1,4 +1,5 @@
-"""The ticket tables (migration 0004): ``tickets`` and ``ticket_messages``.
+"""The hand-off's tables: ``tickets`` and ``ticket_messages`` (migration 0004); ``ticket_notes``,
+``canned_replies`` and ``turn_outcomes`` (migration 0009).
 
 Both derive from the one :class:`knowledge.db.Base`. A ticket's owner and a reply's author are console
 accounts (the ``users`` table of :mod:`console.auth.tables`); the hand-off sits below the console, so it
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, column, table
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, column, table
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.core.timeutil import utcnow
@@ -46,6 +47,8 @@ class TicketRow(Base):
     outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
     close_note: Mapped[str | None] = mapped_column(Text, nullable=True)
     rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    seen_message_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The last message an officer has seen on the ticket's page (citizen messages after it are unread)."""
 
 
 class TicketMessageRow(Base):
@@ -68,3 +71,50 @@ class TicketMessageRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class TicketNoteRow(Base):
+    """A private note an officer wrote on a ticket: for colleagues, never sent to the citizen."""
+
+    __tablename__ = "ticket_notes"
+    __table_args__ = (Index("ix_ticket_notes_ticket", "ticket_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CannedReplyRow(Base):
+    """A ready answer officers insert into a reply ("Giờ làm việc của bộ phận một cửa ..."); editors keep them."""
+
+    __tablename__ = "canned_replies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(120))
+    text: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(128), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TurnOutcomeRow(Base):
+    """What one turn of the bot came to (:mod:`bot.handoff.outcomes`): its kind, the question, the reply."""
+
+    __tablename__ = "turn_outcomes"
+    __table_args__ = (
+        Index("ix_turn_outcomes_created", "created_at"),
+        Index("ix_turn_outcomes_kind_created", "kind", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64), default="")
+    intent: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    procedure_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    question: Mapped[str] = mapped_column(Text, default="")
+    reply: Mapped[str] = mapped_column(Text, default="")

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.core.responses import parse_payload
 from bot.core.timeutil import as_utc
 from bot.handoff.model import RATING_WINDOW
-from bot.handoff.tables import TicketRow
+from bot.handoff.outcomes import FAQ, OUT_OF_SCOPE
+from bot.handoff.tables import TicketRow, TurnOutcomeRow
 from bot.storage.sql import ConversationRow, MessageRow
 from console.analytics.queries import unanswered_condition
 from console.analytics.report import FALLBACK_INTENT, FEEDBACK_INTENT, rating_of, text_key
@@ -41,6 +42,9 @@ class InboxItem:
         fallbacks: of them, how many fell back.
         low_confidence: how many were understood with a low confidence.
         negative_ratings: how many answers the citizen then rated 1 or 2.
+        out_of_scope: how many the bot refused as out of its scope.
+        faq_answered: how many it answered from the FAQ.
+        bot_reply: what the bot replied to the latest refused or FAQ-answered one.
         last_seen: the latest of them (UTC).
         guessed_intent: what the NLU thought most often (not a fallback), to pre-fill the form.
         guessed_procedure: the procedure it linked most often.
@@ -56,6 +60,9 @@ class InboxItem:
     low_confidence: int
     negative_ratings: int
     last_seen: datetime
+    out_of_scope: int = 0
+    faq_answered: int = 0
+    bot_reply: str | None = None
     guessed_intent: str | None = None
     guessed_procedure: str | None = None
     status: str = "open"
@@ -72,6 +79,10 @@ class _Group:
     fallbacks: int = 0
     low: int = 0
     negative: int = 0
+    out_of_scope: int = 0
+    faq: int = 0
+    reply: str | None = None
+    reply_at: datetime | None = None
     last: datetime | None = None
     intents: Counter[str] = field(default_factory=Counter)
     procedures: Counter[str] = field(default_factory=Counter)
@@ -128,11 +139,14 @@ class Inbox:
                 InboxItem(
                     key=key,
                     text=min(g.spellings.items(), key=lambda kv: (-kv[1], kv[0]))[0],
-                    count=g.fallbacks + g.low + g.negative,
+                    count=g.fallbacks + g.low + g.negative + g.out_of_scope + g.faq,
                     fallbacks=g.fallbacks,
                     low_confidence=g.low,
                     negative_ratings=g.negative,
                     last_seen=g.last,
+                    out_of_scope=g.out_of_scope,
+                    faq_answered=g.faq,
+                    bot_reply=g.reply,
                     guessed_intent=g.intents.most_common(1)[0][0] if g.intents else None,
                     guessed_procedure=g.procedures.most_common(1)[0][0] if g.procedures else None,
                     status=item_status,
@@ -163,11 +177,38 @@ class Inbox:
                 g.fallbacks += int(n)
             else:
                 g.low += int(n)
+        self._answered_apart(session, groups)
         for text, intent, code, at in self._negatively_rated(session):
             g = groups.setdefault(key_of(text), _Group())
             g.add(text, 1, at, intent, code)
             g.negative += 1
         return groups
+
+    def _answered_apart(self, session: Session, groups: dict[str, _Group]) -> None:
+        """Add the refused and the FAQ-answered questions, each group keeping the bot's latest reply; one
+        already counted as low-confidence or fallen back is not counted again."""
+        o = TurnOutcomeRow
+        stmt = select(
+            o.question, o.kind, o.intent, o.confidence, o.procedure_code, o.reply, o.created_at
+        ).where(o.kind.in_((OUT_OF_SCOPE, FAQ)))
+        for text, kind, intent, confidence, code, reply, created in session.execute(stmt):
+            if not text_key(text) or parse_payload(text) is not None:
+                continue
+            at = as_utc(created)
+            counted = intent == FALLBACK_INTENT or (
+                confidence is not None and confidence < self.low_confidence
+            )
+            g = groups.get(key_of(text)) if counted else groups.setdefault(key_of(text), _Group())
+            if g is None:
+                continue
+            if not counted:
+                g.add(text, 1, at, intent, code)
+                if kind == OUT_OF_SCOPE:
+                    g.out_of_scope += 1
+                else:
+                    g.faq += 1
+            if g.reply_at is None or at >= g.reply_at:
+                g.reply, g.reply_at = reply, at
 
     def _negatively_rated(self, session: Session) -> list[tuple[str, str | None, str | None, datetime]]:
         """The question before each low rating of the bot (at or below ``negative_rating_at_most``):

@@ -64,7 +64,16 @@ def number(value: Any) -> str:
     return str(value).replace(".", ",") if isinstance(value, float) else str(value)
 
 
+def section_has_problem(problems: dict[str, str] | None, fields: list[str]) -> bool:
+    """Does a section of the procedure form hold a field with a problem (``name``, ``channels.0.fee_text``)?
+
+    The form's sections are folded (the whole form was 11,000 px tall); one with a problem opens.
+    """
+    return any(key == f or key.startswith(f + ".") for key in problems or {} for f in fields)
+
+
 templates = console_templates(
+    section_has_problem=section_has_problem,
     CHANNEL_LABELS=CHANNEL_LABELS,
     ONLINE_LEVEL_LABELS=ONLINE_LEVEL_LABELS,
     ENTITY_LABELS=ENTITY_LABELS,

@@ -46,6 +46,11 @@ class InboxItemOut(BaseModel):
     fallbacks: int = Field(description="times the bot did not understand it")
     low_confidence: int = Field(description="times it was understood with a low confidence")
     negative_ratings: int = Field(description="times the citizen rated the answer 1 or 2")
+    out_of_scope: int = Field(0, description="times the bot refused it as out of its scope")
+    faq_answered: int = Field(0, description="times the bot answered it from the FAQ")
+    bot_reply: str | None = Field(
+        None, description="what the bot replied to the latest refused or FAQ-answered one"
+    )
     last_seen: datetime
     guessed_intent: str | None = Field(description="what the NLU thought most often")
     guessed_procedure: str | None

@@ -39,12 +39,14 @@ def test_editor_changes_a_fee_and_the_web_chat_answers_with_it(editor_server, br
     editor.press("#q", "Enter")
     editor.locator("#procedures a", has_text="1.001193").click()
     editor.locator("h1", has_text="Sửa thủ tục 1.001193").wait_for()
-    # a typo first: the form says what is wrong and keeps what was typed
+    # a typo first: the form says what is wrong, opens the section holding it and keeps what was typed
+    editor.click("#section-documents > summary")
     editor.fill("#documents-0-originals", "hai")
     editor.click("#save")
     editor.locator("#error", has_text="số bản chính phải là một số nguyên").wait_for()
     editor.fill("#documents-0-originals", "1")
-    fees = editor.locator("input[name$='-fee_text']")
+    editor.click("#section-channels > summary")
+    fees = editor.locator("textarea[name$='-fee_text']")
     for i in range(fees.count()):
         if editor.locator(f"#channels-{i}-fee_text").input_value() or i == 0:
             editor.fill(f"#channels-{i}-fee_text", NEW_FEE)

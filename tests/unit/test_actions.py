@@ -276,6 +276,8 @@ async def test_clarify_offers_candidates_then_not_these() -> None:
         '/choose{"procedure":"1.013226"}',
         '/choose{"procedure":"1.013225"}',
         "/rephrase",
+        "/request_human",
+        "/help",
     ]
     assert events == [FallbackCounted(1, "clarify"), ModeChanged(Mode.AWAITING_CHOICE)]
 
@@ -291,7 +293,7 @@ async def test_offer_officer() -> None:
         OfferOfficerAction(), f.tracker(f.parse("nlu_fallback"), fallback_streak=1)
     )
     assert [d.response for d in drafts] == ["utter_offer_officer"]
-    assert [b.payload for b in drafts[0].buttons] == ["/request_human", "/rephrase"]
+    assert [b.payload for b in drafts[0].buttons] == ["/request_human", "/help", "/rephrase"]
     assert events == [FallbackCounted(2, "officer"), ModeChanged(Mode.ANSWERING)]
 
 
