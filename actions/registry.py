@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from actions.attachment import AttachmentAction
 from actions.dossier import DossierStatusAction
 from actions.escalation import EscalateAction
 from actions.fallback import ClarifyAction, OfferOfficerAction
@@ -72,6 +73,7 @@ def build_actions(deps: ActionDeps) -> dict[str, Action]:
     actions: list[Action] = [ProcedureAnswerAction(topic, deps.knowledge) for topic in Topic]
     actions += [MoreAction(deps.knowledge), AskProcedureAction(), ChooseProcedureAction()]
     actions += smalltalk_actions()
+    actions.append(AttachmentAction())
     actions += [FeedbackAction(), ClarifyAction(), OfferOfficerAction(), FaqAnswerAction(deps.knowledge)]
     actions.append(EscalateAction(deps.tickets, deps.office_hours, deps.clock))
     actions.append(

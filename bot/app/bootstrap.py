@@ -39,6 +39,7 @@ from bot.app.leases import LeasedJob
 from bot.app.migrations import migrate
 from bot.app.rasa_export import app_domain
 from bot.channels.base import ChannelRegistry, Deduplicator, InboundQueue, MessageHandler, OutputChannel
+from bot.channels.media import AttachmentReader
 from bot.channels.rasa_http import RasaApi, rasa_router
 from bot.channels.rest import RestOutbox, SqlRestOutbox, rest_router
 from bot.core.config import EscalationConfig, HelplineConfig, WorkingHours, load_config
@@ -70,7 +71,6 @@ from bot.engine.engine import Engine
 from bot.engine.live import ChangeFollower, LiveReloader
 from bot.engine.policy import Policy
 from bot.engine.routes import RoutedPolicy
-from bot.handoff.outcomes import TurnOutcomes
 from bot.handoff.retry import DeliveryRetrier
 from bot.handoff.service import TicketService
 from bot.handoff.sink import InboundRecorder, TicketEventSink
@@ -428,11 +428,7 @@ class App:
             self.responses,
             self._actions(self.adapters.dossier_guard, self.adapters.dossier_subscriptions),
             policy=self.policy,
-            events=TicketEventSink(
-                self.tickets,
-                self.config.escalation.negative_rating_at_most,
-                TurnOutcomes(self.adapters.sessions, self.adapters.conversations),
-            ),
+            events=TicketEventSink(self.tickets, self.config.escalation.negative_rating_at_most),
             locks=self.adapters.locks,
         )
 
@@ -582,9 +578,10 @@ class App:
 
     @cached_property
     def handler(self) -> MessageHandler:
-        """What every channel calls with a citizen's message: the engine, with messages of open tickets
-        recorded for the officer first."""
-        return InboundRecorder(self.tickets, self.engine.handle)
+        """What every channel calls with a citizen's message: the engine, with photos, stickers and voice
+        notes read first (a receipt's code starts the look-up) and messages of open tickets recorded for
+        the officer."""
+        return AttachmentReader(InboundRecorder(self.tickets, self.engine.handle), self.registry.get)
 
     @cached_property
     def queue(self) -> InboundQueue:

@@ -52,8 +52,8 @@ HELDOUT_SETS: tuple[Path, ...] = (
     PROJECT_ROOT / "tests" / "data" / "nlu_heldout_2.yml",
 )
 """The held-out NLU test sets exported as Rasa NLU test files (when the checkout has them)."""
-PAYLOAD_ENTITIES = ("procedure", "group", "dossier_code", "rating")
-"""Entities the project's own buttons send (``/choose{"procedure": ...}``, ``/give_feedback{"rating":
+PAYLOAD_ENTITIES = ("procedure", "group", "dossier_code", "rating", "kind")
+"""Entities the project's own buttons and channels send (``/choose{"procedure": ...}``, ``/attachment{"kind": ...}``, ``/give_feedback{"rating":
 ...}`` ...)."""
 ENTITY_SLOTS = frozenset({"procedure", "dossier_code"})
 """State slots Rasa may fill from the entity of the same name."""

@@ -44,7 +44,8 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.channels.base import DeliveryError, InboundQueue, QueueFullError, split_text
+from bot.channels.base import ChannelError, DeliveryError, InboundQueue, QueueFullError, split_text
+from bot.channels.media import MAX_IMAGE_BYTES, Attachment, with_attachment
 from bot.channels.ratelimit import RateLimiter
 from bot.core.messages import ConversationKey, InboundMessage, OutboundMessage
 from bot.core.redact import redact
@@ -86,7 +87,14 @@ def build_bot(
         read_timeout: seconds to wait for an answer.
     """
     request = HTTPXRequest(connect_timeout=connect_timeout, read_timeout=read_timeout)
-    return Bot(token, base_url=base_url, request=request)
+    return Bot(token, base_url=base_url, base_file_url=file_url(base_url), request=request)
+
+
+def file_url(base_url: str) -> str:
+    """Where files are downloaded from, beside ``base_url``: ``.../bot`` -> ``.../file/bot`` (Telegram's
+    own servers and a self-hosted Bot API server alike)."""
+    root, _, last = base_url.rstrip("/").rpartition("/")
+    return f"{root}/file/{last}"
 
 
 def build_application(
@@ -111,6 +119,7 @@ def build_application(
         .token(token)
         .base_url(base_url)
         .request(HTTPXRequest(connect_timeout=connect_timeout, read_timeout=read_timeout))
+        .base_file_url(file_url(base_url))
         .get_updates_request(HTTPXRequest(connect_timeout=connect_timeout, read_timeout=poll_timeout + 5))
         .build()
     )
@@ -217,7 +226,8 @@ class TelegramChannel:
     def to_inbound(self, update: Update) -> InboundMessage | None:
         """The :class:`InboundMessage` for ``update``, or None for updates the help line ignores.
 
-        Ignored: edited messages, channel posts, messages without text (photos, stickers...).
+        Ignored: edited messages, channel posts, service messages. Photos, stickers, voice notes, files
+        and locations carry an :class:`~bot.channels.media.Attachment` (read by the attachment reader).
         """
         message_id = str(update.update_id)
         query = update.callback_query
@@ -247,15 +257,30 @@ class TelegramChannel:
                 metadata={**metadata, "expired_button": True},
             )
         message = update.message
-        if message is None or message.text is None:
+        if message is None:
             return None
-        return InboundMessage(
+        inbound = InboundMessage(
             key=ConversationKey(self.name, str(message.chat.id)),
-            text=_command_text(message.text),
+            text=_command_text(message.text) if message.text is not None else "",
             message_id=message_id,
             sender_name=message.from_user.full_name if message.from_user else "",
             metadata={"telegram_message_id": message.message_id},
         )
+
+        if message.text is not None:
+            return inbound
+        attachment = _attachment(message)
+        return with_attachment(inbound, attachment) if attachment is not None else None
+
+    async def fetch_attachment(self, ref: str, max_bytes: int) -> bytes:
+        """The bytes of the file ``ref`` (a ``file_id``) through the Bot API's ``getFile``."""
+        file = await self.bot.get_file(ref)
+        if file.file_size and file.file_size > max_bytes:
+            raise ChannelError(f"file of {file.file_size} bytes is over the limit")
+        data = bytes(await file.download_as_bytearray())
+        if len(data) > max_bytes:
+            raise ChannelError(f"file of {len(data)} bytes is over the limit")
+        return data
 
     @staticmethod
     def _button_title(message: object, data: str) -> str | None:
@@ -458,3 +483,28 @@ def telegram_webhook_router(
         return JSONResponse({"ok": True})
 
     return router
+
+
+def _attachment(message: Message) -> Attachment | None:
+    """What a message without text carries (a photo, a sticker, a voice note...), or None (a service
+    message such as a member joining)."""
+    caption = message.caption or ""
+    if message.photo:
+        fitting = [p for p in message.photo if not p.file_size or p.file_size <= MAX_IMAGE_BYTES]
+        best = max(fitting or message.photo, key=lambda p: p.width * p.height)
+        return Attachment("photo", best.file_id, caption, best.file_size or 0)
+    document = message.document
+    if document is not None:
+        image = (document.mime_type or "").startswith("image/")
+        return Attachment("photo" if image else "file", document.file_id, caption, document.file_size or 0)
+    kinds: tuple[tuple[object, str], ...] = (
+        (message.sticker, "sticker"),
+        (message.voice or message.audio, "voice"),
+        (message.video or message.video_note or message.animation, "video"),
+        (message.location or message.venue, "location"),
+        (message.contact, "contact"),
+    )
+    for present, kind in kinds:
+        if present is not None:
+            return Attachment(kind, caption=caption)
+    return None

@@ -26,6 +26,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from bot.channels.base import DeliveryError, InboundQueue, QueueFullError, TextOnlyChannel
+from bot.channels.media import Attachment, fetch_url, with_attachment
 from bot.core.messages import InboundMessage
 
 __all__ = ["DEFAULT_BASE_URL", "SECRET_HEADER", "TEXT_EVENT", "ZaloBotChannel", "zalo_bot_webhook_router"]
@@ -75,25 +76,34 @@ class ZaloBotChannel(TextOnlyChannel):
         self._sleep = sleep
 
     def update_to_inbound(self, payload: dict[str, Any]) -> InboundMessage | None:
-        """The :class:`InboundMessage` for a webhook update, or None for non-text updates."""
+        """The :class:`InboundMessage` for a webhook update (a photo or sticker carries an
+        :class:`Attachment`), or None for updates that are not a user's message."""
         result = payload.get("result")
         update: dict[str, Any] = result if isinstance(result, dict) else payload
-        if update.get("event_name") != TEXT_EVENT:
+        event = str(update.get("event_name") or "")
+        if not event.startswith("message."):
             return None
         message = update.get("message") or {}
         chat_id = (message.get("chat") or {}).get("id")
-        text = message.get("text")
+        text = message.get("text") if event == TEXT_EVENT else ""
         if chat_id is None or text is None:
             return None
         sender = message.get("from") or {}
         message_id = message.get("message_id")
-        return self.inbound(
+        inbound = self.inbound(
             str(chat_id),
             str(text),
             message_id=str(message_id) if message_id is not None else None,
             sender_name=str(sender.get("display_name") or sender.get("first_name") or ""),
-            metadata={"event_name": TEXT_EVENT},
+            metadata={"event_name": event},
         )
+        if event == TEXT_EVENT:
+            return inbound
+        return with_attachment(inbound, _attachment(event, message))
+
+    async def fetch_attachment(self, ref: str, max_bytes: int) -> bytes:
+        """The bytes of a photo's URL (Zalo's file server)."""
+        return await fetch_url(self._client, ref, max_bytes)
 
     async def send_text(self, chat_id: str, text: str) -> None:
         """Send one text message to ``chat_id``.
@@ -172,3 +182,13 @@ def zalo_bot_webhook_router(
         return JSONResponse({"ok": True})
 
     return router
+
+
+def _attachment(event_name: str, message: dict[str, Any]) -> Attachment:
+    """The attachment of a ``message.*.received`` update other than text."""
+    caption = str(message.get("caption") or "")
+    if event_name == "message.image.received":
+        return Attachment("photo", str(message.get("photo") or message.get("photo_url") or ""), caption)
+    if event_name == "message.sticker.received":
+        return Attachment("sticker", caption=caption)
+    return Attachment("other", caption=caption)

@@ -36,6 +36,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from bot.channels.base import DeliveryError, InboundQueue, QueueFullError, TextOnlyChannel
+from bot.channels.media import Attachment, fetch_url, with_attachment
 from bot.core.messages import InboundMessage, OutboundMessage
 
 __all__ = [
@@ -201,23 +202,29 @@ class ZaloOAChannel(TextOnlyChannel):
     def event_to_inbound(self, event: dict[str, Any]) -> InboundMessage | None:
         """The :class:`InboundMessage` for a verified event, or None for events the help line ignores.
 
-        Every ``user_send_*`` event opens the reply window; only ``user_send_text`` becomes a message.
+        Every ``user_send_*`` event opens the reply window and becomes a message: ``user_send_text`` its
+        text, the others (image, sticker, audio, file, location...) an :class:`Attachment`.
         """
         name = str(event.get("event_name", ""))
         sender = str((event.get("sender") or {}).get("id", ""))
         if not name.startswith("user_send_") or not sender:
             return None
         self.record_user_message(sender, _event_time(event.get("timestamp")) or self._clock())
-        if name != "user_send_text":
-            return None
         message = event.get("message") or {}
         msg_id = message.get("msg_id")
-        return self.inbound(
+        inbound = self.inbound(
             sender,
-            str(message.get("text", "")),
+            str(message.get("text", "")) if name == "user_send_text" else "",
             message_id=str(msg_id) if msg_id else None,
             metadata={"event_name": name},
         )
+        if name == "user_send_text":
+            return inbound
+        return with_attachment(inbound, _attachment(name, message))
+
+    async def fetch_attachment(self, ref: str, max_bytes: int) -> bytes:
+        """The bytes of an attachment's URL (Zalo's file server)."""
+        return await fetch_url(self._client, ref, max_bytes)
 
     # ------------------------------------------------------------------ outbound
 
@@ -361,3 +368,26 @@ def zalo_oa_webhook_router(
         return JSONResponse({"ok": True})
 
     return router
+
+
+_OA_KINDS = {
+    "user_send_image": "photo",
+    "user_send_gif": "sticker",
+    "user_send_sticker": "sticker",
+    "user_send_audio": "voice",
+    "user_send_video": "video",
+    "user_send_file": "file",
+    "user_send_location": "location",
+    "user_send_business_card": "contact",
+}
+
+
+def _attachment(event_name: str, message: dict[str, Any]) -> Attachment:
+    """The attachment of a ``user_send_*`` event other than text (its first attachment's address)."""
+    kind = _OA_KINDS.get(event_name, "other")
+    attachments = message.get("attachments")
+    first = attachments[0] if isinstance(attachments, list) and attachments else {}
+    payload = first.get("payload") if isinstance(first, dict) else None
+    url = str(payload.get("url") or "") if isinstance(payload, dict) else ""
+    caption = str(message.get("text") or "")
+    return Attachment(kind, url if kind == "photo" else "", caption)

@@ -62,6 +62,8 @@ class Intent(StrEnum):
     """``/procedure_notes{"procedure": code}``: the "Lưu ý" button under the documents."""
     SUBSCRIBE_DOSSIER = "subscribe_dossier"
     """``/subscribe_dossier{"dossier_code": code}``: tell me when my dossier changes."""
+    ATTACHMENT = "attachment"
+    """``/attachment{"kind": "photo"}``: a photo, sticker, voice note... the bot could not read as text."""
 
 
 class Topic(StrEnum):
@@ -117,6 +119,7 @@ class ActionName(StrEnum):
     OFFER_OFFICER = "action_offer_officer"
     ESCALATE = "action_escalate"
     DOSSIER_STATUS = "action_dossier_status"
+    ATTACHMENT = "action_attachment"
 
 
 TOPIC_BY_INTENT: Mapping[str, Topic] = MappingProxyType(

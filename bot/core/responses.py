@@ -55,6 +55,10 @@ RESPONSE_SCHEMA: Mapping[str, frozenset[str]] = {
     "utter_deny": frozenset(),
     "utter_out_of_scope": frozenset(),
     "utter_rephrase": frozenset(),
+    "utter_attachment_photo": frozenset(),
+    "utter_attachment_voice": frozenset(),
+    "utter_attachment_sticker": frozenset(),
+    "utter_attachment_other": frozenset(),
     # which procedure
     "utter_ask_procedure": frozenset(),
     "utter_choose_procedure": frozenset(),

@@ -68,6 +68,7 @@ SMALLTALK_ACTIONS: Mapping[str, ActionName] = {
     Intent.DENY: ActionName.DENY,
     Intent.GIVE_FEEDBACK: ActionName.FEEDBACK,
     Intent.REPHRASE: ActionName.REPHRASE,
+    Intent.ATTACHMENT: ActionName.ATTACHMENT,
 }
 """Intents (and payload commands) answered the same way whatever the context."""
 

@@ -30,7 +30,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 BOT_USER = {
@@ -83,7 +83,13 @@ class FakeTelegramServer:
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
         self.port = 0
-        self.app = Starlette(routes=[Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"])])
+        self.files: dict[str, bytes] = {}
+        self.app = Starlette(
+            routes=[
+                Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"]),
+                Route("/file/bot{token}/{path:path}", self._file, methods=["GET"]),
+            ]
+        )
 
     # ----------------------------------------------------------------- test controls
 
@@ -96,6 +102,10 @@ class FakeTelegramServer:
         """Queue an update for getUpdates."""
         self._updates.append(update)
         self._update_event.set()
+
+    def add_file(self, file_id: str, data: bytes) -> None:
+        """A file the bot can fetch with getFile (a photo a citizen sent)."""
+        self.files[file_id] = data
 
     def fail_next(
         self,
@@ -197,6 +207,28 @@ class FakeTelegramServer:
             for key, value in form.multi_items():
                 params[key] = _decode_value(value) if isinstance(value, str) else value
         return params
+
+    async def _api_getFile(self, params: dict[str, Any]) -> JSONResponse:
+        file_id = str(params.get("file_id", ""))
+        if file_id not in self.files:
+            return _error(400, "Bad Request: invalid file_id")
+        size = len(self.files[file_id])
+        return _ok(
+            {
+                "file_id": file_id,
+                "file_unique_id": f"u-{file_id}",
+                "file_size": size,
+                "file_path": f"photos/{file_id}.jpg",
+            }
+        )
+
+    async def _file(self, request: Request) -> Response:
+        if request.path_params["token"] != self.token:
+            return Response(status_code=401)
+        file_id = request.path_params["path"].removeprefix("photos/").removesuffix(".jpg")
+        if file_id not in self.files:
+            return Response(status_code=404)
+        return Response(self.files[file_id], media_type="image/jpeg")
 
     async def _api_getMe(self, params: dict[str, Any]) -> JSONResponse:
         return _ok(BOT_USER)
