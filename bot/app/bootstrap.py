@@ -71,6 +71,7 @@ from bot.engine.engine import Engine
 from bot.engine.live import ChangeFollower, LiveReloader
 from bot.engine.policy import Policy
 from bot.engine.routes import RoutedPolicy
+from bot.handoff.outcomes import TurnOutcomes
 from bot.handoff.retry import DeliveryRetrier
 from bot.handoff.service import TicketService
 from bot.handoff.sink import InboundRecorder, TicketEventSink
@@ -428,7 +429,11 @@ class App:
             self.responses,
             self._actions(self.adapters.dossier_guard, self.adapters.dossier_subscriptions),
             policy=self.policy,
-            events=TicketEventSink(self.tickets, self.config.escalation.negative_rating_at_most),
+            events=TicketEventSink(
+                self.tickets,
+                self.config.escalation.negative_rating_at_most,
+                TurnOutcomes(self.adapters.sessions, self.adapters.conversations),
+            ),
             locks=self.adapters.locks,
         )
 

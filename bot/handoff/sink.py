@@ -1,7 +1,8 @@
 """Where the engine meets the tickets: its event sink, and the recorder of citizen messages.
 
 * :class:`TicketEventSink` is the engine's :class:`bot.core.ports.EventSink`. It holds the hand-off's
-  rules for what opens a ticket: an :class:`EscalationRequested`, and a low rating of the bot.
+  rules for what opens a ticket: an :class:`EscalationRequested`, and a low rating of the bot; and it
+  files what each turn came to (:mod:`bot.handoff.outcomes`) for the analytics and the learning inbox.
 * :class:`InboundRecorder` wraps the engine's handler so a citizen's messages reach their open ticket
   as sent (the engine itself stays silent and publishes nothing while an officer has the chat).
 """
@@ -16,6 +17,7 @@ from bot.core.domain import TicketReason
 from bot.core.events import EscalationRequested, Event, FeedbackGiven
 from bot.core.messages import ConversationKey, InboundMessage, OutboundMessage
 from bot.core.redact import redact
+from bot.handoff.outcomes import TurnOutcomes
 from bot.handoff.service import TicketService
 
 log = logging.getLogger(__name__)
@@ -38,11 +40,15 @@ class TicketEventSink:
     Args:
         service: the ticket service.
         negative_rating_at_most: ``escalation.negative_rating_at_most`` of config.yml (0: never).
+        outcomes: files each turn's outcome; None files nothing.
     """
 
-    def __init__(self, service: TicketService, negative_rating_at_most: int) -> None:
+    def __init__(
+        self, service: TicketService, negative_rating_at_most: int, outcomes: TurnOutcomes | None = None
+    ) -> None:
         self.service = service
         self.negative_rating_at_most = negative_rating_at_most
+        self.outcomes = outcomes
 
     def publish(self, key: ConversationKey, events: Sequence[Event]) -> None:
         for event in events:
@@ -54,6 +60,11 @@ class TicketEventSink:
                 filed = self.service.record_rating(key, event.rating)
                 if filed is None and event.rating <= self.negative_rating_at_most:
                     self.service.open(key, TicketReason.NEGATIVE_RATING, procedure=event.procedure)
+        if self.outcomes is not None:
+            try:  # the figures may miss a turn; the citizen's tickets above must not
+                self.outcomes.record(key, events)
+            except Exception:
+                log.exception("could not file the outcome of a turn of %s", redact(str(key)))
 
 
 class InboundRecorder:
