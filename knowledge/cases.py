@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from knowledge.domain import Document, Procedure
 from knowledge.text import clip, fold, strip_list_marker
@@ -56,6 +56,8 @@ class Paper:
         heading: a lead-in ("... hồ sơ gồm:") with no paper of its own; listed as a heading, not counted.
         some_cases: needed only in cases the record names by a legal reference ("đối với trường hợp
             quy định tại khoản 4 Điều 45 Luật Đất đai"), which a citizen cannot pick from.
+        aside: not a paper but a remark published in the list ("Lưu ý: ...", "Ví dụ: ..."): said with
+            the full texts, never counted or numbered as a paper.
     """
 
     document: Document
@@ -65,6 +67,7 @@ class Paper:
     unless_on_record: bool = False
     heading: bool = False
     some_cases: bool = False
+    aside: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,7 @@ _CASE_END_RE = re.compile(
 # phải nộp thêm", "kèm theo hồ sơ đăng ký doanh nghiệp phải có:".
 _WORDS_LEAD_RE = re.compile(
     r"^(?:(?:hồ sơ|kèm theo|ngoài)\b[^:;.]{0,80}?\s)?(?:[^\s,:;.]+\s){0,4}?"
-    r"(?:phải |cần |được |sẽ )?(?:có|nộp thêm|nộp bổ sung|nộp|bổ sung|xuất trình|kèm theo|gửi kèm|gồm có|"
+    r"(?:phải |cần |được |sẽ )?(?:có|nộp thêm|nộp bổ sung|nộp lại|nộp|bổ sung|xuất trình|kèm theo|gửi kèm|gồm có|"
     r"bao gồm|gồm)\b\s*:?\s*",
     re.IGNORECASE,
 )
@@ -172,6 +175,12 @@ _WEAK_CASE_RE = re.compile(
 )
 """Case words a citizen cannot pick by: a negation of the paper before ("không có văn bản nêu trên"), a
 legal reference, or no word at all ("(2)")."""
+_ASIDE_RE = re.compile(r"^(?:lưu ý|chú ý|ví dụ|ghi chú)\s*:", re.IGNORECASE)
+_FOOTNOTE_RE = re.compile(r"(?<=[).;])\s*\d{1,2}\.?$")
+"""A footnote number the portal left after a paper ("(Mẫu CT01 ... 53/2025/TT-BCA).1.")."""
+_INSTRUCTION_RE = re.compile(r"\sthì\s", re.IGNORECASE)
+"""Case words that go on to say what to do ("đối với người chưa thành niên thì trong tờ khai phải ghi
+rõ ...") are an instruction about the paper, not a case in which it is needed."""
 _FIRST_SENTENCE_RE = re.compile(r"\.\s+(?=[A-ZĐÀ-Ỹ])|\.(?=[A-ZĐ][a-zà-ỹđ])")
 
 
@@ -188,9 +197,13 @@ def _first_sentence(text: str) -> tuple[str, str]:
     return text, ""
 
 
-def _canonical(case: str, words: str) -> str:
-    """The one case a paper's case words stand for: authorisation and online filing are said many ways."""
-    if _AUTHORISATION_CASE_RE.search(case) or _AUTHORISATION_PAPER_RE.match(words):
+def _canonical(case: str, words: str, own: bool = False) -> str:
+    """The one case a paper's case words stand for: authorisation and online filing are said many ways.
+
+    With ``own`` (the case is the paper's own clause, "... đối với trường hợp X"), a paper named as an
+    authorisation ("Văn bản ủy quyền của thành viên hộ gia đình cho một thành viên làm chủ hộ ...")
+    keeps the record's case: that is who needs it, not someone filing for the citizen."""
+    if _AUTHORISATION_CASE_RE.search(case) or (_AUTHORISATION_PAPER_RE.match(words) and not own):
         return AUTHORISATION_CASE
     if _ONLINE_CASE_RE.search(case):
         return ONLINE_CASE
@@ -199,7 +212,9 @@ def _canonical(case: str, words: str) -> str:
 
 def read_paper(doc: Document) -> Paper:
     """One published paper read for its case: everyone's, or one case's ("Trường hợp X thì Y")."""
-    text = strip_list_marker(_tidy(doc.name))
+    text = _tidy(_FOOTNOTE_RE.sub("", strip_list_marker(_tidy(doc.name))))
+    if _ASIDE_RE.match(text):
+        return Paper(doc, text, aside=True)
     if text.endswith(":") and len(text) < 400:
         return Paper(doc, text.rstrip(" :"), heading=True)
 
@@ -229,7 +244,9 @@ def read_paper(doc: Document) -> Paper:
 
     if _ONLINE_PAPER_RE.search(text):
         return Paper(doc, _ONLINE_IF_RE.sub("", text), ONLINE_CASE)
-    if _AUTHORISATION_PAPER_RE.match(text) or _AUTHORISATION_USE_RE.search(_first_sentence(text)[0]):
+    if _AUTHORISATION_USE_RE.search(_first_sentence(text)[0]) or (
+        _AUTHORISATION_PAPER_RE.match(text) and not _names_own_case(_first_sentence(text)[0])
+    ):
         return Paper(doc, _AUTHORISATION_TAIL_RE.sub("", text), AUTHORISATION_CASE)
 
     if re.search(r"\bmột trong\b", text[:200], re.IGNORECASE):
@@ -246,6 +263,8 @@ def read_paper(doc: Document) -> Paper:
     if trailing:
         case = _tidy(next(g for g in trailing.groups() if g))
         words = _tidy(first[: trailing.start()] + first[trailing.end() :])
+        if _INSTRUCTION_RE.search(case):
+            return Paper(doc, text)  # "...; đối với X thì phải ghi rõ ...": how to fill it in, for everyone
         if len(words.split()) >= 2:
             words = _tidy(words + " " + rest) if rest else words
             if _ON_RECORD_RE.search(case):
@@ -253,8 +272,18 @@ def read_paper(doc: Document) -> Paper:
             if _WEAK_CASE_RE.match(case):
                 return Paper(doc, words, some_cases=True)
             kind = FOR if trailing.group("paren_for") or trailing.group("tail_for") else IF
-            return Paper(doc, words, _canonical(case, words), kind)
+            return Paper(doc, words, _canonical(case, words, own=True), kind)
     return Paper(doc, text)
+
+
+def _names_own_case(sentence: str) -> str:
+    """The case a paper's first sentence names in its own words ("... đối với trường hợp hộ kinh doanh
+    do các thành viên hộ gia đình đăng ký thành lập"), unless it is about authorising someone; or ""."""
+    trailing = _TRAILING_CASE_RE.search(sentence)
+    if trailing is None:
+        return ""
+    case = _tidy(next(g for g in trailing.groups() if g))
+    return "" if _AUTHORISATION_CASE_RE.search(case) or _WEAK_CASE_RE.match(case) else case
 
 
 # --- Reading a whole record ------------------------------------------------------------------------------
@@ -296,6 +325,40 @@ def _heading_cases(groups: Sequence[str]) -> set[str]:
     return cases
 
 
+RECORD_CORRECTIONS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    # The record lists the two papers of registering a boat or vehicle one lives on ("phương tiện ...
+    # sử dụng vào mục đích để ở") under "Đăng ký thường trú vào chỗ ở hợp pháp thuộc quyền sở hữu của
+    # mình": a home owner would be told to bring a vehicle's papers. Luật Cư trú makes it a case of its
+    # own; the papers get their own group, named in the papers' words.
+    "1.004222": (
+        (
+            "Đăng ký thường trú vào chỗ ở hợp pháp thuộc quyền sở hữu của mình",
+            "phuong tien",
+            "Đăng ký thường trú vào phương tiện dùng để ở",
+        ),
+    ),
+}
+"""Where a published record itself groups papers wrongly: code -> (published group, folded words of
+the papers that belong elsewhere, the group they belong to). Only for errors in the record, each said."""
+
+
+def corrected_documents(proc: Procedure) -> tuple[Document, ...]:
+    """``proc``'s papers, with :data:`RECORD_CORRECTIONS` applied."""
+    fixes = RECORD_CORRECTIONS.get(proc.code, ())
+    if not fixes:
+        return tuple(proc.documents)
+    kept, moved = [], []
+    for doc in proc.documents:
+        into = next(
+            (to for group, words, to in fixes if doc.group == group and words in fold(doc.name.lower())), ""
+        )
+        if into:
+            moved.append(replace(doc, group=into))  # after the published groups: offered after them
+        else:
+            kept.append(doc)
+    return (*kept, *moved)
+
+
 def dossier(proc: Procedure) -> Dossier:
     """``proc``'s papers as an officer says them: everyone's first, then the cases to choose from.
 
@@ -304,15 +367,22 @@ def dossier(proc: Procedure) -> Dossier:
     from single papers ("Trường hợp X thì Y"), merged by case, when there are at most
     :data:`MAX_ITEM_CASES` of them; with more, they are said inline.
     """
-    groups = list(dict.fromkeys(doc.group for doc in proc.documents if doc.group.strip()))
+    documents = corrected_documents(proc)
+    published = (doc.group for doc in (*proc.documents, *documents))  # the record's order of groups
+    groups = [g for g in dict.fromkeys(published) if g.strip() and any(d.group == g for d in documents)]
     heading_cases = _heading_cases(groups)
-    papers = [read_paper(doc) for doc in proc.documents]
+    papers = [_for_whom(read_paper(doc), proc.name) for doc in documents]
+    if len(heading_cases) == 1 and all(p.document.group in heading_cases for p in papers):
+        heading_cases = set()  # one heading over every paper: who may apply, not a choice of one
     if heading_cases:
         common = tuple(p for p in papers if p.document.group not in heading_cases)
+        # The procedure's own dossier ("Hồ sơ đăng ký tạm trú gồm") is the usual case: offered first.
+        ordered = sorted(
+            (g for g in groups if g in heading_cases), key=lambda g: not is_usual_case(g, proc.name)
+        )
         cases = tuple(
             DocumentCase(g, tuple(p for p in papers if p.document.group == g), from_heading=True)
-            for g in groups
-            if g in heading_cases
+            for g in ordered
         )
         return Dossier(common, cases)
     keys = list(dict.fromkeys(p.case for p in papers if p.case))
@@ -322,6 +392,43 @@ def dossier(proc: Procedure) -> Dossier:
         tuple(p for p in papers if not p.case),
         tuple(DocumentCase(k, tuple(p for p in papers if p.case == k)) for k in keys),
     )
+
+
+_USUAL_HEADING_RE = re.compile(
+    r"^(?:thanh phan )?(?:ho so|giay to)(?: (?:de nghi|cua thu tuc))?\s+|\s+(?:bao gom|gom co|gom)$"
+)
+
+
+def _folded_words(text: str) -> str:
+    return " ".join(re.findall(r"[^\W_]+", fold(text.lower())))
+
+
+def is_usual_case(group: str, procedure_name: str) -> bool:
+    """Whether a group heading is the procedure's own dossier ("Hồ sơ đăng ký tạm trú gồm" for "Đăng ký
+    tạm trú"), the case of most citizens, beside special ones ("... theo danh sách")."""
+    heading = _USUAL_HEADING_RE.sub("", _folded_words(_HEADING_NUMBER_RE.sub("", group.strip())))
+    heading = _USUAL_HEADING_RE.sub("", heading)
+    name = re.sub(r"^thu tuc ", "", _folded_words(procedure_name))
+    return bool(heading) and heading == name
+
+
+_REPRESENTATIVE_RE = re.compile(
+    r"\bchứng minh (?:là |việc là )?người đại diện hợp pháp của (?P<who>(?:người|trẻ em|con)\b[^,;.()]{2,60})$",
+    re.IGNORECASE,
+)
+
+
+def _for_whom(paper: Paper, procedure_name: str) -> Paper:
+    """A proof of being someone's legal representative ("... chứng minh là người đại diện hợp pháp của
+    người dưới 14 tuổi") is needed only by whoever files for that person, unless the procedure itself is
+    for such persons ("Cấp thẻ căn cước cho người dưới 14 tuổi")."""
+    match = None if paper.case or paper.heading else _REPRESENTATIVE_RE.search(paper.words)
+    if match is None:
+        return paper
+    who = match.group("who").strip()
+    if set(_folded_words(who).split()) <= set(_folded_words(procedure_name).split()):
+        return paper
+    return Paper(paper.document, paper.words, f"làm thủ tục cho {who}", IF)
 
 
 _CASE_SYNONYMS = {

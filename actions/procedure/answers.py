@@ -17,7 +17,16 @@ import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 
-from actions.procedure.facts import channel_label, dedupe, fee_kind, fee_text, grouped, has_time, time_text
+from actions.procedure.facts import (
+    channel_label,
+    dedupe,
+    fee_kind,
+    fee_text,
+    grouped,
+    has_time,
+    time_in_steps,
+    time_text,
+)
 from actions.procedure.lists import PAGED_LISTS, documents_view, forms_of, send_documents, send_list_page
 from actions.procedure.names import (
     BUTTON_CHARS,
@@ -240,6 +249,11 @@ def _channel_lines(
     tuyến: 75.000 đồng"); when every
     way of submitting says the same, that text alone ("Không quá 03 ngày làm việc."), with no list."""
     groups = grouped(channels, text_of)
+    if len(groups) > 1 and len({ch for ch, _ in groups}) == 1:
+        # "Trực tiếp, trực tuyến: 02 ngày" three times over with other values: the rows say no more
+        # than that it depends on the case, so say the values once, as alternatives.
+        joined = f" {dispatcher.text('part_or')} ".join(text.rstrip(".") for _, text in groups)
+        groups = [(groups[0][0], f"{joined} {dispatcher.text('part_some_cases')}")]
     if len(groups) == 1:
         text = groups[0][1]
         return text[:1].upper() + text[1:] + ("" if text.endswith((".", ")", "…")) else ".")
@@ -249,6 +263,10 @@ def _channel_lines(
 def _answer_time(dispatcher: CollectingDispatcher, proc: Procedure) -> list[Event]:
     timed = [c for c in proc.channels if has_time(c)]
     if not timed:
+        said = time_in_steps(proc.steps)
+        if said:  # no row publishes a time, but a step says when the result is given
+            dispatcher.utter("utter_processing_time_steps", procedure_name=display_name(proc.name), text=said)
+            return [ContinuationSet(None)]
         return _missing(dispatcher, proc, Topic.PROCESSING_TIME)
     dispatcher.utter(
         "utter_processing_time",

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Literal
 
-from actions.procedure.names import ITEM_CHARS
+from actions.procedure.names import ITEM_CHARS, whole_phrase
 from bot.core.sdk import CollectingDispatcher
 from knowledge.domain import CHANNEL_LABELS, SubmissionChannel
 from knowledge.text import clip, fold
@@ -87,6 +87,31 @@ def time_text(dispatcher: CollectingDispatcher, channel: SubmissionChannel) -> s
     return dispatcher.text(_TIME_KEYS[unit], days=number_text(number, pad=True))
 
 
+_STEP_CLAUSE_SPLIT_RE = re.compile(r";\s+|\.\s+(?=[A-ZĐ(])|\n")
+_RESULT_TIME_RE = re.compile(
+    r"\btrả kết quả\b[^;]*?\b(?:trong ngày(?: làm việc)?(?: tiếp theo)?|ngay trong ngày|trong thời hạn \d+|"
+    r"chậm nhất (?:là )?\d+|\d+ giờ)",
+    re.IGNORECASE,
+)
+
+
+def time_in_steps(steps: Sequence[str]) -> str:
+    """When the result is given, as the procedure's steps say it ("nếu tiếp nhận hồ sơ sau 15 giờ thì
+    có Phiếu hẹn, trả kết quả cho người yêu cầu trong ngày làm việc tiếp theo"), for a record whose
+    submission rows publish no time; "" when no step says it. The clause is said whole, up to where it
+    goes on to another way of submitting ("(nếu người yêu cầu nộp hồ sơ trực tiếp) hoặc ...")."""
+    for step in steps:
+        for clause in _STEP_CLAUSE_SPLIT_RE.split(step):
+            clause = " ".join(clause.split())
+            match = _RESULT_TIME_RE.search(clause)
+            if match is None:
+                continue
+            text = clause[: match.end()]
+            text = re.sub(r"^\(?[ivx\d]+[.)]\s*", "", text).strip(" ,")
+            return whole_phrase(text[:1].lower() + text[1:] if text[1:2].islower() else text, ITEM_CHARS)
+    return ""
+
+
 def has_time(channel: SubmissionChannel) -> bool:
     """Whether the row publishes a processing time (a text, or days read from the prose)."""
     return bool(channel.time_text.strip()) or channel.days is not None
@@ -123,6 +148,12 @@ _LEGAL_REF_RE = re.compile(
     r"\s*\(?\s*(?:theo|tại)?\s*(?:quy định tại\s*)?(?:Thông tư|Nghị định|Quyết định)\b.*$"
 )
 _RELIEF_CHARS = 160
+_DANGLING_ARTICLE_RE = re.compile(
+    r"\s+(?:theo quy định\s+)?tại\s+(?:điểm|khoản|Điều)\b[\w\s,]*$", re.IGNORECASE
+)
+_EXEMPT_CASE_RE = re.compile(
+    r"^trường hợp (?P<who>[^,;()]{3,60}?) thuộc diện được miễn (?:phí|lệ phí)$", re.IGNORECASE
+)
 
 
 def _amount(number: str) -> int | None:
@@ -183,6 +214,10 @@ def _plain_amount(channel: SubmissionChannel) -> str | None:
     relief = _RELIEF_RE.search(note)
     if relief:
         phrase = _LEGAL_REF_RE.sub("", relief.group(0)).strip(" ,:-")
+        # "... theo quy định tại Điều 4" once the Thông tư is dropped names nothing; "Trường hợp công dân
+        # thuộc diện được miễn phí" beside an amount reads as if the amount were theirs: "trừ ...".
+        phrase = _DANGLING_ARTICLE_RE.sub("", phrase).strip(" ,:-")
+        phrase = _EXEMPT_CASE_RE.sub(r"trừ \g<who> thuộc diện được miễn lệ phí", phrase)
         if len(phrase) > 12 and _RELIEF_SAYS_RE.search(phrase):
             said += f" ({clip(phrase[:1].lower() + phrase[1:], _RELIEF_CHARS)})"
     return said
@@ -224,7 +259,8 @@ def grouped(
 ) -> list[tuple[str, str]]:
     """(channels, text) pairs with channels sharing the same published text merged into one line."""
     groups: dict[str, list[str]] = {}
-    for channel in channels:
+    order = list(CHANNEL_LABELS)
+    for channel in sorted(channels, key=lambda c: order.index(c.kind) if c.kind in order else len(order)):
         text = text_of(channel)
         if text:
             groups.setdefault(text, []).append(channel_label(channel.kind))

@@ -111,7 +111,7 @@ class Line:
 
     @property
     def numbered(self) -> bool:
-        return not self.paper.heading
+        return not self.paper.heading and not self.paper.aside
 
 
 _ONE_OF_LEAD_RE = re.compile(
@@ -123,6 +123,8 @@ def _line(paper: Paper, section: str) -> Line:
     doc = paper.document
     if paper.heading:
         return Line(paper, whole_phrase(paper.words, ITEM_CHARS, 20), section=section)
+    if paper.aside:  # a remark ("Lưu ý: ..."): with the full texts only
+        return Line(paper, "", section=section, full=True)
     choice = one_of(paper.words)
     if choice is not None:
         alternatives = tuple(dict.fromkeys(short_paper(a, ALTERNATIVE_CHARS) for a in choice.alternatives))
@@ -185,10 +187,35 @@ def lines_of(papers: Sequence[Paper], cases: Sequence[str] = (), shown: Sequence
             continue
         seen.add(key)
         kept.append(line)
-    if any(not line.numbered for line in kept):
-        return kept  # lead-in headings own the papers after them: keep the published order
-    # The form, then what everyone brings, what they bring if they have it, and what only some need.
-    return sorted(kept, key=_rank)
+    if any(line.paper.heading for line in kept):
+        # Lead-in headings own the papers after them: the published order, but the form first (it is
+        # no paper of a heading's "Bản sao ... gồm:"), and a heading left with no paper dropped.
+        forms = [replace(line, section="") for line in kept if _everyones_form(line)]
+        rest = [line for line in kept if not _everyones_form(line)]
+        return forms + _without_empty_headings(rest)
+    # The form, then section by section (one heading each: "Giấy tờ phải xuất trình" said once) what
+    # everyone brings, what they bring if they have it, and what only some need.
+    sections = list(dict.fromkeys(line.section for line in kept))
+    return sorted(kept, key=lambda line: (_rank(line) > 0, sections.index(line.section), _rank(line)))
+
+
+def _everyones_form(line: Line) -> bool:
+    paper = line.paper
+    conditional = paper.case or paper.unless_on_record or paper.some_cases
+    return line.numbered and not conditional and _rank(line) == 0
+
+
+def _without_empty_headings(lines: Sequence[Line]) -> list[Line]:
+    out: list[Line] = []
+    for i, line in enumerate(lines):
+        if line.paper.heading:
+            following = next(
+                (later for later in lines[i + 1 :] if later.numbered or later.paper.heading), None
+            )
+            if following is None or following.paper.heading:
+                continue
+        out.append(line)
+    return out
 
 
 def _rank(line: Line) -> int:
@@ -277,6 +304,8 @@ def _summary_line(
     case: str | None,
     counts: bool = True,
 ) -> str:
+    if line.paper.aside:
+        return ""
     if not line.numbered:
         return dispatcher.text("part_group", group=line.short)
     text = dispatcher.text("part_document_item", number=number, name=line.short)
@@ -301,6 +330,8 @@ def _summary_line(
 
 
 def _full_line(dispatcher: CollectingDispatcher, line: Line, number: int, proc: Procedure) -> str:
+    if line.paper.aside:
+        return dispatcher.text("part_document_note", note=" ".join(line.document.name.split()))
     if not line.numbered:
         return dispatcher.text("part_group", group=" ".join(line.document.name.split()).rstrip(" :"))
     doc = line.document
@@ -343,7 +374,8 @@ def _sections(
         if line.section and line.section != current and line.numbered:
             out.append(dispatcher.text("part_group", group=group_title(line.section, NAME_CHARS)))
         current = line.section if line.numbered else current
-        out.append(block)
+        if block:
+            out.append(block)
     return out
 
 
@@ -442,7 +474,7 @@ def send_documents(
     each = said.pop() if len(said) == 1 and sum(1 for _, line in shown if line.numbered) >= 3 else ""
     blocks = [(line, _summary_line(dispatcher, line, n, proc, more, key, not each)) for n, line in shown]
     before = None
-    if case is not None and view.extra and view.common and not extra_only:
+    if case is not None and view.extra and view.common_count and not extra_only:
         before = (view.extra[0], dispatcher.text("part_case_heading", case=case_name(case, proc.name)))
     texts = _sections(dispatcher, blocks, before)
     if each.strip() == f"({dispatcher.text('part_original')})":

@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from knowledge.cases import is_usual_case
 from knowledge.text import clip, fold, strip_list_marker
 
 ITEM_CHARS = 220
@@ -49,9 +50,13 @@ _JOINING_WORDS = (
 _BOUNDARY_RE = re.compile(rf"\s*[,;:]\s|\s\(|\s(?=(?:{_JOINING_WORDS})\s)", re.IGNORECASE)
 _DANGLING_RE = re.compile(
     rf"(?:\s|^)(?:{_JOINING_WORDS}|các|những|một|mỗi|bị|ở|vào|ra|phải|cần|không|chưa|sẽ|đang|nơi|như|sau|"
-    r"đối|quy|căn|trường)$",
+    r"đối|quy|căn|trường|dùng|thuộc|là)$"
+    # "gồm họ, chữ đệm, tên": a list cut after its first item says only part of it.
+    r"|\s(?:gồm|bao gồm|gồm có|như)\s+[^\s,;:]+$",
     re.IGNORECASE,
 )
+_COMPOUNDS = frozenset({"lý do", "tự do", "hiện tại", "thông qua", "trải qua", "vượt qua", "nơi cho"})
+"""Word pairs whose second word is also a joining word ("lý do", "thông qua"): never cut inside one."""
 
 
 STRETCH = 1.6
@@ -73,9 +78,21 @@ def phrase_cuts(text: str, punctuation: bool = False) -> list[int]:
         if punctuation and not match.group(0).strip():
             continue
         head = text[: match.start()].rstrip(" ,;:")
+        if not match.group(0).strip() and _splits_compound(head, text[match.end() :]):
+            continue
         if head and _balanced(head) and not _DANGLING_RE.search(head):
             cuts.append(len(head))
     return cuts
+
+
+_OTHER_PAPER_RE = re.compile(r"[\s,]*hoặc\s+[A-ZĐÀ-Ỹ]")
+
+
+def _splits_compound(head: str, rest: str) -> bool:
+    """Whether a cut between ``head`` and ``rest`` would split a compound ("lý | do")."""
+    last = head.rsplit(" ", 1)[-1].lower()
+    following = rest.split(" ", 1)[0].lower()
+    return f"{last} {following}" in _COMPOUNDS
 
 
 def split_outside(text: str, sep: str) -> tuple[str, str] | None:
@@ -115,7 +132,15 @@ def whole_phrase(text: str, limit: int, shortest: int = 0, stretch: float = 0.0)
         return text if len(text) <= limit * stretch else clip(text, limit)
     # A cut at punctuation reads better than one before a joining word, unless it loses much more.
     marked = [cut for cut in phrase_cuts(text, punctuation=True) if shortest <= cut <= limit]
-    cut = marked[-1] if marked and marked[-1] >= 0.6 * fitting[-1] else fitting[-1]
+    # Before "hoặc" and another paper's name one alternative ends whole ("Tờ khai ... (mẫu CT01) | hoặc
+    # Tờ khai ... dùng cho ..."); not inside a list ("..., Giấy chứng nhận căn cước hoặc các giấy tờ khác").
+    alternative = [cut for cut in fitting if _OTHER_PAPER_RE.match(text, cut)]
+    if marked and marked[-1] >= 0.6 * fitting[-1]:
+        cut = marked[-1]
+    elif alternative and alternative[-1] >= 0.4 * fitting[-1]:
+        cut = alternative[-1]
+    else:
+        cut = fitting[-1]
     return text[:cut].rstrip(" ,;:.")
 
 
@@ -664,6 +689,9 @@ def group_title(group: str, limit: int = BUTTON_CHARS) -> str:
     return whole_phrase(sentence_case(title), limit, 12)
 
 
+USUAL_CASE = "Thông thường"
+"""The title of the case most citizens are in, when the record heads it with the procedure's own name."""
+
 _FILLER_RE = re.compile(r"^(?:việc\s+)?(?:thực hiện|làm|giải quyết) (?:các )?thủ tục\s+", re.IGNORECASE)
 _PREPOSITION_RE = re.compile(r"^(?:vào|tại|ở|cho|của|đối với|về)\s+", re.IGNORECASE)
 _BENEFICIARY_RE = re.compile(r"\s(?:cho|đối với)\s")
@@ -676,8 +704,11 @@ def case_title(case: str, procedure_name: str = "", limit: int = BUTTON_CHARS) -
     nhờ" for "Đăng ký thường trú" -> "Chỗ ở hợp pháp do thuê, mượn, ở nhờ"; "thực hiện thủ tục đăng
     ký, cấp Giấy chứng nhận cho hộ gia đình, cá nhân" for the land certificate -> "Hộ gia đình, cá
     nhân"; "khai sinh cho trẻ em sinh ra do mang thai hộ" -> "Trẻ em sinh ra do mang thai hộ") and
-    without its legal reference.
+    without its legal reference. The procedure's own dossier beside special ones ("Hồ sơ đăng ký tạm trú
+    gồm" beside "... theo danh sách") is "Thông thường" (:data:`USUAL_CASE`).
     """
+    if procedure_name and is_usual_case(case, procedure_name):
+        return USUAL_CASE
     title = _FILLER_RE.sub("", group_title(case, 10_000))
     if procedure_name:
         name = display_name(procedure_name, 10_000).split(" (", 1)[0]

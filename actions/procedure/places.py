@@ -314,6 +314,31 @@ _POLICE = "Bộ Công an"
 _COMMUNE_POLICE = "Công an xã, phường, đặc khu"
 
 
+_PERSON_RE = re.compile(r"^(?:chủ tịch|giám đốc|thủ trưởng|trưởng)\b", re.IGNORECASE)
+_ADDRESS_WORD_RE = re.compile(
+    r"\d|\b(?:số|đường|phố|tầng|tòa|thôn|xóm|ấp|bản|tổ|xã|phường|quận|huyện|thị xã|tỉnh|thành phố|tp\.?)\b",
+    re.IGNORECASE,
+)
+
+
+def _offices(agencies: str) -> str:
+    """The published agencies without a person beside offices ("Văn phòng đăng ký đất đai, Chủ tịch Ủy
+    ban nhân dân xã" -> "Văn phòng đăng ký đất đai"): the citizen goes to an office, not to a person."""
+    parts = [p.strip() for p in agencies.split(",") if p.strip()]
+    offices = [p for p in parts if not _PERSON_RE.match(p)]
+    return ", ".join(offices) if offices and len(offices) < len(parts) else agencies
+
+
+def _address(text: str) -> str:
+    """The published receiving address when it reads as one: short enough to say whole, with a number
+    or a place word ("số 8 Hoàng Diệu", "UBND xã"); "" for a sentence the portal put there ("Sĩ quan, hạ
+    sĩ quan ... đại diện cho thân nhân ...")."""
+    text = " ".join(text.split())
+    if not text or len(text) > ITEM_CHARS or not _ADDRESS_WORD_RE.search(text):
+        return ""
+    return text
+
+
 def place_of(proc: Procedure) -> Place | None:
     """Where the citizen hands in ``proc``'s dossier, from the most trusted part that says it.
 
@@ -331,8 +356,8 @@ def place_of(proc: Procedure) -> Place | None:
     Returns:
         None when nothing in the record says where.
     """
-    agency = clip(proc.executing, ITEM_CHARS)
-    address = clip(proc.receiving_address, ITEM_CHARS)
+    agency = clip(_offices(proc.executing), ITEM_CHARS)
+    address = _address(proc.receiving_address)
     if agency and not _COUNCIL_RE.search(agency):
         return Place(desk=agency, address=address, source="record")
     near = _near(agency, proc.field)

@@ -119,7 +119,9 @@ def numbered_fallback(message: OutboundMessage) -> str:
     parts = [text]
     if message.buttons:
         choices = "\n".join(f"{i}. {b.title}" for i, b in enumerate(message.buttons, 1))
-        if _NUMBERED_LINE_RE.search(text) and not _lists_the_choices(text, message.buttons):
+        if _lists_the_choices(text, message.buttons):
+            parts.append("Trả lời bằng số thứ tự để chọn.")  # the text lists them already: not twice
+        elif _NUMBERED_LINE_RE.search(text):
             parts = [_lettered(text), "Trả lời bằng số thứ tự để chọn:\n" + choices]
         else:
             parts += [choices, "Trả lời bằng số thứ tự để chọn."]

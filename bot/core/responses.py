@@ -78,6 +78,7 @@ RESPONSE_SCHEMA: Mapping[str, frozenset[str]] = {
     "utter_fee_free": _PROCEDURE,
     "utter_fee_council": _PROCEDURE,
     "utter_processing_time": frozenset({"procedure_name", "items"}),
+    "utter_processing_time_steps": frozenset({"procedure_name", "text"}),
     "utter_where": frozenset({"procedure_name", "agency", "details"}),
     "utter_where_address": frozenset({"procedure_name", "agency", "address", "details"}),
     "utter_channels": frozenset({"procedure_name", "channels"}),

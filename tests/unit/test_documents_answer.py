@@ -183,7 +183,7 @@ async def test_house_permit_land_papers_are_one_item_with_alternatives() -> None
         "   – Giấy chứng nhận quyền sử dụng đất, quyền sở hữu tài sản gắn liền với đất",
         "   – Giấy chứng nhận quyền sở hữu nhà ở và quyền sử dụng đất ở",
     ]
-    assert alternatives[-1] == "   – hoặc 11 loại giấy tờ khác (bấm «Xem đầy đủ»)"
+    assert alternatives[-1] == "   – hoặc 11 loại giấy tờ khác (chọn «Xem đầy đủ» để xem)"
     assert events[0] == SlotSet("case", "(1.7) Đối với công trình nhà ở riêng lẻ")
 
 

@@ -227,7 +227,7 @@ async def test_document_lines_first_clause_counts_and_form() -> None:
     lines = drafts[0].text.splitlines()[1:]
     assert lines == [
         "1. Đơn đề nghị cấp giấy phép xây dựng theo Mẫu số 1 Phụ lục số II Nghị định 175/2024/NĐ-CP "
-        "(1 bản chính và 1 bản sao) — tải mẫu ở nút «Tải mẫu đơn, tờ khai»",
+        "(1 bản chính và 1 bản sao) — tải mẫu: «Tải mẫu đơn, tờ khai»",
         "2. Giấy chứng nhận quyền sử dụng đất (1 bản chính và 1 bản sao)",
         "3. Giấy chứng nhận quyền sở hữu nhà ở và quyền sử dụng đất ở (1 bản chính và 1 bản sao)",
         "4. Hồ sơ thiết kế xây dựng (2 bản chính và 2 bản sao)",

@@ -101,6 +101,9 @@ def test_a_list_that_is_the_choices_keeps_its_numbers() -> None:
     [draft] = dispatcher.messages
     text = numbered_fallback(OutboundMessage(ConversationKey("zalo_bot", "c1"), draft.text, draft.buttons))
     assert "\n1. Chỗ ở hợp pháp thuộc quyền sở hữu của mình\n" in text
+    assert (
+        text.count("1. Chỗ ở hợp pháp thuộc quyền sở hữu của mình") == 1
+    )  # listed once, not again as choices
     assert "a) " not in text
     assert text.endswith("Trả lời bằng số thứ tự để chọn.")
 

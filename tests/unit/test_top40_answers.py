@@ -1,10 +1,15 @@
 """The 40 procedures citizens ask about most, answered as the official record says (issue 11, item 6).
 
 tests/data/top40.yml lists them with the fragments read by hand from each record (``helpline kb show
-CODE``): the first papers everyone brings, the fee, the time and the place. Each answer is built by
-:func:`actions.procedure.answers.answer` on the shipped seed's record, as the answer action does, and
-must contain them; none of the four answers may say "chưa có trong dữ liệu" when the record holds the
-fact. What reads badly is noted per procedure in the YAML (``read``).
+CODE``): the first papers everyone brings (the form first), the fee, the time and the place, the case
+buttons where the papers depend on the case, and what must not be said (a paper of another case, a
+remark read as a paper). Each answer is built by :func:`actions.procedure.answers.answer` on the
+shipped seed's record, as the answer action does, and must contain them; none of the four answers may
+say "chưa có trong dữ liệu" when the record holds the fact. Every answer of the 40 (the documents for
+everyone and for each case, fee, time, where) is also checked as a citizen reads it on the web chat
+and on Zalo's text-only bot: never cut ("…"), no "bấm"/"nút" (there are no buttons on a text
+channel), and on Zalo the only numbered lines are the choices to reply with. How each reads now is
+noted per procedure in the YAML (``read``).
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ import pytest
 import yaml
 
 from actions.procedure.answers import answer
+from bot.core.messages import ConversationKey, OutboundMessage, numbered_fallback
 from bot.core.sdk import CollectingDispatcher, MessageDraft
+from knowledge.cases import dossier
 from knowledge.domain import Procedure
 from knowledge.seed import read_records
 from tests import factories as f
@@ -36,13 +43,28 @@ def seed() -> dict[str, Procedure]:
     return {r.code: r for r in records}
 
 
+def drafts(code: str, topic: str, group: str | None = None) -> list[MessageDraft]:
+    dispatcher = CollectingDispatcher(f.catalogue())
+    answer(dispatcher, seed()[code], topic, group=group)
+    return dispatcher.messages
+
+
 def said(entry: dict[str, Any], topic: str) -> str:
     """The text of the answer to ``topic``; for the documents, that of the case in ``entry["case"]``."""
-    dispatcher = CollectingDispatcher(f.catalogue())
     group = entry.get("case") if topic == "documents" else None
-    answer(dispatcher, seed()[entry["code"]], topic, group=group)
-    drafts: list[MessageDraft] = dispatcher.messages
-    return "\n".join(d.text for d in drafts)
+    return "\n".join(d.text for d in drafts(entry["code"], topic, group))
+
+
+def every_answer(code: str) -> list[tuple[str, MessageDraft]]:
+    """Each message of the four answers, the documents once for everyone and once per case."""
+    out = []
+    for topic in TOPICS.values():
+        groups: list[str | None] = [None]
+        if topic == "documents":
+            groups += [str(i) for i in range(1, len(dossier(seed()[code]).cases) + 1)]
+        for group in groups:
+            out += [(f"{topic} {group or ''}".strip(), d) for d in drafts(code, topic, group)]
+    return out
 
 
 def ids(entries: list[dict[str, Any]]) -> list[str]:
@@ -62,8 +84,6 @@ def test_the_list_has_40_procedures_from_the_seed_each_read_once() -> None:
 @pytest.mark.parametrize("aspect", list(TOPICS))
 def test_the_answer_says_what_the_record_says(entry: dict[str, Any], aspect: str) -> None:
     topic = TOPICS[aspect]
-    if topic in entry.get("gap", ()):
-        pytest.xfail(f"known gap: {entry['code']} {aspect} is in the record but answered as missing")
     text = said(entry, topic)
     if topic in entry.get("not_in_record", ()):
         assert MISSING in text  # honest: the record has no such field
@@ -76,14 +96,30 @@ def test_the_answer_says_what_the_record_says(entry: dict[str, Any], aspect: str
 
 
 @pytest.mark.parametrize(
-    "entry", [e for e in ENTRIES if e.get("gap")], ids=ids([e for e in ENTRIES if e.get("gap")])
+    "entry", [e for e in ENTRIES if e.get("cases")], ids=ids([e for e in ENTRIES if e.get("cases")])
 )
-@pytest.mark.xfail(
-    strict=True, reason="the record holds the fact in its steps; the answer says it is missing"
-)
-def test_known_gaps_are_still_gaps(entry: dict[str, Any]) -> None:
-    for topic in entry["gap"]:
-        assert MISSING not in said(entry, topic)
+def test_the_cases_are_offered_by_name(entry: dict[str, Any]) -> None:
+    """The documents answer's case buttons, in order: what a citizen picks from."""
+    [first] = drafts(entry["code"], "documents")
+    titles = [b.title for b in first.buttons]
+    assert titles[: len(entry["cases"])] == entry["cases"], titles
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=ids(ENTRIES))
+def test_every_answer_reads_whole_on_the_web_chat_and_on_zalo(entry: dict[str, Any]) -> None:
+    for what, draft in every_answer(entry["code"]):
+        context = f"{entry['code']} {what}:\n{draft.text}"
+        assert "…" not in draft.text, context  # never cut mid-phrase
+        assert "bấm" not in draft.text.lower() and " nút " not in draft.text.lower(), context
+        zalo = numbered_fallback(
+            OutboundMessage(ConversationKey("zalo_bot", "c1"), draft.text, draft.buttons, draft.links)
+        )
+        numbered = [line for line in zalo.splitlines() if line[:1].isdigit() and ". " in line[:4]]
+        if draft.buttons:
+            # the only numbered lines are the choices, each once, 1..n: a reply "2" means one thing
+            assert [line.split(". ", 1)[0] for line in numbered] == [
+                str(i) for i in range(1, len(draft.buttons) + 1)
+            ], f"{context}\n-- on Zalo:\n{zalo}"
 
 
 @pytest.mark.parametrize("entry", CATALOGUE_ONLY, ids=ids(CATALOGUE_ONLY))
