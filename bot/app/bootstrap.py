@@ -21,7 +21,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
@@ -38,7 +38,8 @@ from actions.remote import remote_actions
 from bot.app.leases import LeasedJob
 from bot.app.migrations import migrate
 from bot.app.rasa_export import app_domain
-from bot.channels.base import ChannelRegistry, Deduplicator, InboundQueue, MessageHandler, OutputChannel
+from bot.channels.base import ChannelRegistry, Inbound, MessageHandler, OutputChannel
+from bot.channels.durable import DurableInboundQueue, OutboxSender
 from bot.channels.media import AttachmentReader
 from bot.channels.rasa_http import RasaApi, rasa_router
 from bot.channels.rest import RestOutbox, SqlRestOutbox, rest_router
@@ -52,10 +53,12 @@ from bot.core.ports import (
     DossierAccessGuard,
     DossierGateway,
     DossierSubscriptions,
+    Inbox,
     InMemoryDossierAccessGuard,
     InMemoryDossierSubscriptions,
     Interpreter,
     Locks,
+    Outbox,
     ResponseOverrides,
 )
 from bot.core.responses import load_responses
@@ -76,9 +79,10 @@ from bot.handoff.retry import DeliveryRetrier
 from bot.handoff.service import TicketService
 from bot.handoff.sink import InboundRecorder, TicketEventSink
 from bot.storage.coordination import AnnouncedOverrides, PgChangeFeed, PgLocks
+from bot.storage.inbox import SqlInbox, SqlOutbox
 from bot.storage.memory import ScratchConversationStore
 from bot.storage.overrides import SqlResponseOverrides
-from bot.storage.sql import SqlConversationStore, SqlDeduplicator
+from bot.storage.sql import SqlConversationStore
 from console.analytics.service import AnalyticsService
 from console.auth.sessions import ConsoleAuth, resolve_secret
 from console.auth.users import UserService
@@ -166,7 +170,8 @@ class Adapters:
             analytics) open theirs from it.
         knowledge: procedures, aliases and FAQ entries.
         conversations: conversation states and the message log.
-        dedup: platform update ids already accepted (drops a redelivery).
+        inbox: every platform update, stored before the webhook answers (drops a redelivery).
+        outbox: the bot's replies to platform chats until delivered.
         dossiers: the dossier system (local demo table, or the provincial system over HTTP).
         dossier_guard: failed verifications and locks of the dossier look-up.
         dossier_subscriptions: who is told when a dossier changes.
@@ -186,7 +191,8 @@ class Adapters:
     sessions: sessionmaker[Session]
     knowledge: KnowledgeRepository
     conversations: ConversationStore
-    dedup: Deduplicator
+    inbox: Inbox
+    outbox: Outbox
     dossiers: DossierGateway
     dossier_guard: DossierAccessGuard
     dossier_subscriptions: DossierSubscriptions
@@ -208,7 +214,8 @@ def sql_adapters(db: DbEngine, config: HelplineConfig, nlu: NluModels) -> Adapte
         # answers read a procedure on most turns: serve reads from a snapshot, writes invalidate it
         knowledge=CachedKnowledgeRepository(SqlKnowledgeRepository(sessions)),
         conversations=SqlConversationStore(sessions),
-        dedup=SqlDeduplicator(sessions),
+        inbox=SqlInbox(sessions),
+        outbox=SqlOutbox(sessions),
         dossiers=LocalDossierGateway(sessions),
         dossier_guard=SqlDossierAccessGuard(sessions, config.dossier),
         dossier_subscriptions=SqlDossierSubscriptions(sessions),
@@ -235,6 +242,14 @@ def real_adapters(
     nlu = TrainedModels(settings.config_path, (settings.data_dir / "nlu.yml",), settings.model_dir)
     adapters = replace(
         sql_adapters(make_engine(settings.database_url), config, nlu), http_transport=http_transport
+    )
+    keep = timedelta(days=settings.inbox_keep_days)
+    adapters = replace(
+        adapters,
+        inbox=SqlInbox(adapters.sessions, lease=timedelta(seconds=settings.inbox_lease_seconds), keep=keep),
+        outbox=SqlOutbox(
+            adapters.sessions, lease=timedelta(seconds=settings.outbox_lease_seconds), keep=keep
+        ),
     )
     if settings.dossier_api_url:
         cfg = config.dossier
@@ -589,15 +604,38 @@ class App:
         return AttachmentReader(InboundRecorder(self.tickets, self.engine.handle), self.registry.get)
 
     @cached_property
-    def queue(self) -> InboundQueue:
-        """The inbound queue the webhooks and pollers put messages on (answered in order per chat)."""
+    def queue(self) -> DurableInboundQueue:
+        """The durable inbound queue the webhooks and pollers store messages in (answered in order per
+        chat, by any process on the database); the replies go out through the outbox."""
         apology = self.responses.render("utter_error")
 
         def error_reply(key: ConversationKey) -> OutboundMessage:
             return OutboundMessage(key=key, text=apology.text, buttons=apology.buttons)
 
-        return InboundQueue(
-            self.handler, self.registry, deduplicator=self.adapters.dedup, error_reply=error_reply
+        return DurableInboundQueue(
+            self.handler,
+            self.adapters.inbox,
+            error_reply=error_reply,
+            on_reply=self.delivery.wake,
+            housekeeping=(self.adapters.outbox.prune,),
+            outbox_idle=self.outbox_sender.idle,
+        )
+
+    @cached_property
+    def outbox_sender(self) -> OutboxSender:
+        """Delivers the bot's replies from the outbox, in order per chat, retrying with the hand-off's
+        backoff."""
+        return OutboxSender(
+            self.adapters.outbox, self.registry.deliver, backoff=self.config.escalation.retry_backoff_seconds
+        )
+
+    @cached_property
+    def delivery(self) -> DeliveryRetrier:
+        """The retry loop of the outbox in this process: at once after each turn, and every interval for
+        replies whose backoff is over (every process runs one: the outbox's leases keep them apart; the
+        ticket messages' loop, not safe twice, is a single job)."""
+        return DeliveryRetrier(
+            None, self.config.escalation.retry_interval_seconds, outbox=self.outbox_sender.send_due
         )
 
     @cached_property
@@ -642,12 +680,18 @@ class App:
         self.tickets.use_delivery(self.registry.deliver)
         retrier = DeliveryRetrier(self.tickets, self.config.escalation.retry_interval_seconds)
 
+        async def stop_delivery() -> None:  # turns in progress queue their replies first
+            await self.queue.stop()
+            await self.delivery.stop()
+            await self.outbox_sender.stop()
+
         async def finish_reload() -> None:  # a rebuild in progress may finish; it is never cut in half
             await asyncio.to_thread(self.live_reloader.close)
 
         jobs = [
             *self.channels.jobs,
             Job("officer reply retries", retrier.start, retrier.stop),
+            Job("outbox delivery", self.delivery.start, stop_delivery),
             self._dossier_job(),
             Job("live reload", _nothing, finish_reload),
         ]
@@ -743,7 +787,7 @@ class App:
 
 
 def build_channels(
-    settings: Settings, queue: InboundQueue, transport: httpx.AsyncBaseTransport | None
+    settings: Settings, queue: Inbound, transport: httpx.AsyncBaseTransport | None
 ) -> ChannelSet:
     """The Telegram, Zalo OA and Zalo Bot channels whose settings are present (none is required)."""
     built = ChannelSet()
@@ -794,6 +838,7 @@ def build_channels(
                 app_id=settings.zalo_oa_app_id,
                 oa_secret_key=settings.zalo_oa_secret_key,
                 app_secret_key=settings.zalo_app_secret_key,
+                event_window=timedelta(seconds=settings.zalo_oa_event_window_seconds),
             ),
             InMemoryTokenStore(ZaloTokens(settings.zalo_oa_access_token, settings.zalo_oa_refresh_token)),
         )

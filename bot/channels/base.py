@@ -1,10 +1,12 @@
 """What every channel shares: the output port, channel errors, deduplication and the inbound queue.
 
 A webhook (or the Telegram poller) turns a platform event into an :class:`InboundMessage` and hands it
-to :meth:`InboundQueue.offer`, which drops duplicates and queues it; the HTTP request is answered at
-once. Worker tasks take messages off the queue, call the engine (a :data:`MessageHandler`) and send each
-reply through the :class:`OutputChannel` named in the reply's key. Messages of one conversation go to
-the same worker, so a citizen's messages are handled, and answered, in the order they were sent.
+to an :class:`Inbound`: in the server the durable inbox (:mod:`bot.channels.durable`), which stores it
+before the HTTP request is answered; in tests and the terminal :meth:`InboundQueue.offer`, which drops
+duplicates and queues it in memory. Worker tasks take messages off the queue, call the engine (a
+:data:`MessageHandler`) and send each reply through the :class:`OutputChannel` named in the reply's key.
+Messages of one conversation go to the same worker, so a citizen's messages are handled, and answered, in
+the order they were sent.
 
 Channels without buttons derive from :class:`TextOnlyChannel`: it renders buttons as a numbered list,
 remembers them per chat and maps a reply such as ``"2"`` back to the payload of the second button.
@@ -19,6 +21,7 @@ import traceback
 import zlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import replace
 from typing import Protocol, runtime_checkable
 
@@ -39,11 +42,13 @@ __all__ = [
     "Deduplicator",
     "DeliveryError",
     "InMemoryDeduplicator",
+    "Inbound",
     "InboundQueue",
     "MessageHandler",
     "OutputChannel",
     "QueueFullError",
     "TextOnlyChannel",
+    "on_the_wire",
     "split_text",
 ]
 
@@ -51,6 +56,18 @@ log = logging.getLogger(__name__)
 
 MessageHandler = Callable[[InboundMessage], Awaitable[list[OutboundMessage]]]
 """The engine as channels see it: one inbound message in, the replies out."""
+
+
+_ON_THE_WIRE: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar("on_the_wire", default=None)
+
+
+async def on_the_wire() -> None:
+    """Channels call this right before the request that hands a message to the platform (after any rate
+    limiter's wait): the outbox then knows that, should the process die now, the message may have
+    arrived (:class:`bot.channels.durable.OutboxSender`; a reply is sent twice only in that case)."""
+    hook = _ON_THE_WIRE.get()
+    if hook is not None:
+        await hook()
 
 
 class ChannelError(Exception):
@@ -97,6 +114,19 @@ class OutputChannel(Protocol):
 
         Raises:
             DeliveryError: when the platform refused or could not be reached.
+        """
+        ...
+
+
+class Inbound(Protocol):
+    """Where a webhook or poller hands a message: :class:`InboundQueue` in memory (tests, the terminal),
+    :class:`bot.channels.durable.DurableInboundQueue` on the database (the server)."""
+
+    async def offer(self, message: InboundMessage) -> bool:
+        """Accept ``message`` for processing; False for a redelivery already accepted.
+
+        Raises:
+            QueueFullError: it cannot be accepted now (the webhook answers 503, the platform retries).
         """
         ...
 
@@ -256,12 +286,7 @@ class InboundQueue:
             return
         for queue in self._queues:
             await queue.put(_STOP)
-        _done, pending = await asyncio.wait(self._tasks, timeout=timeout)
-        for task in pending:
-            task.cancel()
-        for task in pending:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await finish_tasks(self._tasks, timeout)
         self._tasks = []
 
     async def join(self) -> None:
@@ -355,6 +380,19 @@ class InboundQueue:
                 _masked_key(reply.key),
                 _masked_traceback(exc),
             )
+
+
+async def finish_tasks(tasks: Iterable[asyncio.Task[None]], timeout: float) -> None:
+    """Let ``tasks`` finish for up to ``timeout`` seconds, then cancel what is still running."""
+    tasks = [t for t in tasks if not t.done()]
+    if not tasks:
+        return
+    _done, pending = await asyncio.wait(tasks, timeout=timeout)
+    for task in pending:
+        task.cancel()
+    for task in pending:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def _masked_key(key: ConversationKey) -> str:

@@ -3,7 +3,7 @@
 Inbound: a text message becomes an :class:`InboundMessage` (``/start`` and ``/help`` arrive as the texts
 ``"/start"`` and ``"/help"``, a ``@botname`` suffix removed); pressing an inline button becomes its
 payload with ``is_button=True`` and the callback query is answered so the client stops its spinner.
-Updates are deduplicated on ``update_id`` by the :class:`InboundQueue`.
+Updates are deduplicated on ``update_id`` by the inbox (a redelivery of a stored update is dropped).
 
 Outbound: buttons become an inline keyboard, one button per row; ``callback_data`` is limited to 64
 bytes, so a longer payload travels as a short token kept in a bounded map. Links become URL buttons.
@@ -13,10 +13,10 @@ errors are retried; what still fails raises :class:`DeliveryError`.
 
 Two ways to receive updates:
 
-* polling: :class:`TelegramPolling` runs an ``Application`` inside the server's event loop
-  (``initialize`` / ``start`` / ``updater.start_polling``) and stops it cleanly;
+* polling: :class:`TelegramPolling` calls ``getUpdates`` inside the server's event loop and confirms an
+  update (moves the offset past it) only once it is stored;
 * webhook: :func:`telegram_webhook_router` returns a FastAPI router for ``POST /webhooks/telegram``
-  that checks the secret token header, parses the update, enqueues it and answers 200 at once.
+  that checks the secret token header, parses the update, stores it and answers 200 once it is stored.
 
 Note: python-telegram-bot 22 warns when code reads integer time periods such as
 ``RetryAfter.retry_after``; set ``PTB_TIMEDELTA=true`` in the environment to opt in to ``timedelta``
@@ -26,6 +26,7 @@ values (this module handles both).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dtm
 import hashlib
 import hmac
@@ -40,11 +41,11 @@ from fastapi import APIRouter, BackgroundTasks, Request, Response
 from fastapi.responses import JSONResponse
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import Application, ApplicationBuilder
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.channels.base import ChannelError, DeliveryError, InboundQueue, QueueFullError, split_text
+from bot.channels.base import ChannelError, DeliveryError, Inbound, QueueFullError, on_the_wire, split_text
 from bot.channels.media import MAX_IMAGE_BYTES, Attachment, with_attachment
 from bot.channels.ratelimit import RateLimiter
 from bot.core.messages import ConversationKey, InboundMessage, OutboundMessage
@@ -118,8 +119,8 @@ def build_application(
         ApplicationBuilder()
         .token(token)
         .base_url(base_url)
-        .request(HTTPXRequest(connect_timeout=connect_timeout, read_timeout=read_timeout))
         .base_file_url(file_url(base_url))
+        .request(HTTPXRequest(connect_timeout=connect_timeout, read_timeout=read_timeout))
         .get_updates_request(HTTPXRequest(connect_timeout=connect_timeout, read_timeout=poll_timeout + 5))
         .build()
     )
@@ -266,7 +267,6 @@ class TelegramChannel:
             sender_name=message.from_user.full_name if message.from_user else "",
             metadata={"telegram_message_id": message.message_id},
         )
-
         if message.text is not None:
             return inbound
         attachment = _attachment(message)
@@ -292,7 +292,7 @@ class TelegramChannel:
                     return button.text
         return None
 
-    async def accept(self, update: Update, queue: InboundQueue) -> bool:
+    async def accept(self, update: Update, queue: Inbound) -> bool:
         """Convert ``update`` and offer it to ``queue``.
 
         Returns:
@@ -361,6 +361,7 @@ class TelegramChannel:
     async def _call(self, chat_id: str, text: str, markup: InlineKeyboardMarkup | None) -> None:
         for attempt in range(1, self._max_attempts + 1):
             await self._limiter.acquire(chat_id)
+            await on_the_wire()
             try:
                 await self.bot.send_message(chat_id=chat_id, text=text, reply_markup=markup)
                 return
@@ -385,60 +386,92 @@ class TelegramChannel:
 
 
 class TelegramPolling:
-    """Runs long polling inside the server's event loop.
+    """Long polling inside the server's event loop, storing each update before confirming it.
+
+    Telegram forgets the updates below the ``offset`` of the next ``getUpdates``, so the offset moves past
+    an update only once :meth:`Inbound.offer` returned for it (the durable inbox has committed it). If the
+    store fails, polling pauses and asks again from the same offset: the update comes back, nothing is
+    confirmed that was not stored. (python-telegram-bot's own ``Updater`` moves the offset as soon as it
+    fetched a batch, before its handlers run, which loses the batch when the process dies.)
 
     Args:
-        application: from :func:`build_application`.
+        application: from :func:`build_application` (its bot, with the long-poll request).
         channel: a :class:`TelegramChannel` built on ``application.bot``.
         queue: where accepted messages go.
+        retry_pause: seconds to wait after a failed ``getUpdates`` or a failed store.
     """
 
     def __init__(
         self,
         application: Application[Any, Any, Any, Any, Any, Any],
         channel: TelegramChannel,
-        queue: InboundQueue,
+        queue: Inbound,
+        *,
+        retry_pause: float = 1.0,
     ) -> None:
         self.application = application
         self._channel = channel
         self._queue = queue
-        application.add_handler(TypeHandler(Update, self._on_update))
+        self._retry_pause = retry_pause
+        self._offset: int | None = None
+        self._task: asyncio.Task[None] | None = None
 
-    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def start(self, *, drop_pending_updates: bool = False, poll_timeout: float = 10.0) -> None:
+        """Initialise the bot, remove any webhook and begin polling."""
+        await self.application.bot.initialize()
+        await self.application.bot.delete_webhook(drop_pending_updates=drop_pending_updates)
+        self._task = asyncio.create_task(self._poll(poll_timeout), name="telegram-polling")
+
+    async def stop(self) -> None:
+        """Stop polling (an update being stored is stored; one not stored comes back next time) and
+        release the bot's connections."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.application.bot.shutdown()
+
+    async def _poll(self, poll_timeout: float) -> None:
+        bot = self.application.bot
+        while True:
+            try:
+                updates = await bot.get_updates(
+                    offset=self._offset,
+                    timeout=dtm.timedelta(seconds=poll_timeout),
+                    allowed_updates=["message", "callback_query"],
+                )
+            except TelegramError as exc:
+                log.warning("telegram getUpdates failed: %s", redact(str(exc)))
+                await asyncio.sleep(self._retry_pause)
+                continue
+            for update in updates:
+                if not await self._store(update):
+                    await asyncio.sleep(self._retry_pause)
+                    break  # ask again from this update: it was not stored
+                self._offset = update.update_id + 1
+                await self._channel.answer_callback(update)
+
+    async def _store(self, update: Update) -> bool:
+        """True when ``update`` is stored (or ignored, or a duplicate): the offset may move past it."""
         try:
             await self._channel.accept(update, self._queue)
         except QueueFullError:
-            log.error("inbound queue full; telegram update %s dropped", update.update_id)
+            log.error(
+                "inbound queue full or inbox unavailable; telegram update %s not confirmed", update.update_id
+            )
+            return False
         except Exception as exc:
             log.error(
                 "telegram update %s not accepted: %s", update.update_id, redact(repr(exc)), exc_info=exc
             )
-        await self._channel.answer_callback(update)
-
-    async def start(self, *, drop_pending_updates: bool = False, poll_timeout: float = 10.0) -> None:
-        """Initialise the bot, start the Application and begin polling (removes any webhook)."""
-        await self.application.initialize()
-        await self.application.start()
-        assert self.application.updater is not None, "build the Application with an Updater"
-        await self.application.updater.start_polling(
-            timeout=dtm.timedelta(seconds=poll_timeout),
-            allowed_updates=["message", "callback_query"],
-            drop_pending_updates=drop_pending_updates,
-        )
-
-    async def stop(self) -> None:
-        """Stop polling, the Application and the bot's connections, in that order."""
-        updater = self.application.updater
-        if updater is not None and updater.running:
-            await updater.stop()
-        if self.application.running:
-            await self.application.stop()
-        await self.application.shutdown()
+            return False
+        return True
 
 
 def telegram_webhook_router(
     channel: TelegramChannel,
-    queue: InboundQueue,
+    queue: Inbound,
     *,
     secret_token: str,
     path: str = "/webhooks/telegram",
@@ -446,9 +479,9 @@ def telegram_webhook_router(
     """A FastAPI router receiving Telegram updates at ``POST path``.
 
     The secret token header is compared in constant time (403 when wrong), the body parsed with
-    ``Update.de_json`` (400 when it is not an update, without a stack trace), the update deduplicated and
-    enqueued, and 200 returned at once. Callback queries are answered after the response is sent.
-    A full queue answers 503 so Telegram retries later.
+    ``Update.de_json`` (400 when it is not an update, without a stack trace), the update stored (a
+    redelivery of a stored one dropped) and 200 returned once it is stored. Callback queries are answered
+    after the response is sent. An inbox that cannot store it answers 503, so Telegram delivers it again.
 
     Args:
         channel: the Telegram channel (its ``bot`` must be initialised before updates arrive).

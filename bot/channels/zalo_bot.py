@@ -25,7 +25,7 @@ import httpx
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from bot.channels.base import DeliveryError, InboundQueue, QueueFullError, TextOnlyChannel
+from bot.channels.base import DeliveryError, Inbound, QueueFullError, TextOnlyChannel, on_the_wire
 from bot.channels.media import Attachment, fetch_url, with_attachment
 from bot.core.messages import InboundMessage
 
@@ -114,6 +114,7 @@ class ZaloBotChannel(TextOnlyChannel):
         url = f"{self._base_url}/bot{self._token}/sendMessage"
         for attempt in range(1, self._max_attempts + 1):
             last = attempt == self._max_attempts
+            await on_the_wire()
             try:
                 response = await self._client.post(url, json={"chat_id": chat_id, "text": text})
             except httpx.TransportError as exc:
@@ -142,7 +143,7 @@ class ZaloBotChannel(TextOnlyChannel):
 
 def zalo_bot_webhook_router(
     channel: ZaloBotChannel,
-    queue: InboundQueue,
+    queue: Inbound,
     *,
     secret_token: str,
     path: str = "/webhooks/zalo-bot",

@@ -1,8 +1,9 @@
 """Zalo Official Account channel (Open API v3) over an injected ``httpx.AsyncClient``.
 
 Inbound: Zalo posts events to ``POST /webhooks/zalo`` and disables a webhook that does not answer 200
-within 2 seconds, so the router verifies the signature, queues ``user_send_text`` events (deduplicated on
-``message.msg_id``) and answers at once. The signature header is ``X-ZEvent-Signature: mac=<hex>`` with
+within 2 seconds, so the router verifies the signature, ignores an event whose ``timestamp`` is outside
+the event window (a replay), stores ``user_send_text`` events in the inbox (deduplicated on
+``message.msg_id``) and answers once stored. The signature header is ``X-ZEvent-Signature: mac=<hex>`` with
 ``<hex> = sha256(app_id + raw body + timestamp + OA secret key)``, the timestamp being the event's own
 ``timestamp`` field.
 
@@ -35,7 +36,7 @@ import httpx
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from bot.channels.base import DeliveryError, InboundQueue, QueueFullError, TextOnlyChannel
+from bot.channels.base import DeliveryError, Inbound, QueueFullError, TextOnlyChannel, on_the_wire
 from bot.channels.media import Attachment, fetch_url, with_attachment
 from bot.core.messages import InboundMessage, OutboundMessage
 
@@ -116,6 +117,8 @@ class ZaloOASettings:
         expired_token_errors: Zalo error codes meaning "access token expired or invalid".
         max_attempts: tries per message on network errors and 5xx answers.
         backoff: first wait in seconds between tries (doubles each time).
+        event_window: how far an event's own ``timestamp`` may be from now (either way) for the event
+            to be taken; an older one is a replay (or a redelivery too late to answer) and is ignored.
     """
 
     app_id: str
@@ -128,6 +131,7 @@ class ZaloOASettings:
     expired_token_errors: frozenset[int] = field(default_factory=lambda: frozenset({-216, -124}))
     max_attempts: int = 3
     backoff: float = 0.5
+    event_window: timedelta = timedelta(minutes=10)
 
 
 def sign_event(app_id: str, body: bytes, timestamp: str, oa_secret_key: str) -> str:
@@ -194,6 +198,11 @@ class ZaloOAChannel(TextOnlyChannel):
         self._last_user_message.move_to_end(user_id)
         while len(self._last_user_message) > self._remembered_users:
             self._last_user_message.popitem(last=False)
+
+    def is_fresh(self, event: dict[str, Any]) -> bool:
+        """True when the event's ``timestamp`` lies within :attr:`ZaloOASettings.event_window` of now."""
+        at = _event_time(event.get("timestamp"))
+        return at is not None and abs(self._clock() - at) <= self.settings.event_window
 
     def last_user_message(self, user_id: str) -> datetime | None:
         """When ``user_id`` last wrote, if known."""
@@ -266,6 +275,7 @@ class ZaloOAChannel(TextOnlyChannel):
 
     async def _post(self, access_token: str, body: dict[str, Any], attempt: int) -> dict[str, Any] | None:
         last = attempt >= self.settings.max_attempts
+        await on_the_wire()
         try:
             response = await self._client.post(
                 self.settings.message_url, json=body, headers={"access_token": access_token}
@@ -334,12 +344,13 @@ def _event_time(value: Any) -> datetime | None:
 
 
 def zalo_oa_webhook_router(
-    channel: ZaloOAChannel, queue: InboundQueue, *, path: str = "/webhooks/zalo"
+    channel: ZaloOAChannel, queue: Inbound, *, path: str = "/webhooks/zalo"
 ) -> APIRouter:
     """A FastAPI router receiving Zalo OA events at ``POST path``.
 
-    400 for a body that is not a JSON object, 403 for a missing or wrong signature, 503 when the queue
-    is full, otherwise 200 at once (also for events the help line ignores, so Zalo does not retry them).
+    400 for a body that is not a JSON object, 403 for a missing or wrong signature, 503 when the inbox
+    cannot store it, otherwise 200 once it is stored (also for events the help line ignores and for
+    events whose timestamp is outside the event window — a replay — so Zalo does not retry them).
 
     Args:
         channel: the Zalo OA channel (it verifies signatures and converts events).
@@ -359,6 +370,11 @@ def zalo_oa_webhook_router(
             return JSONResponse({"error": "bad event"}, status_code=400)
         if not channel.verify(body, event, request.headers.get(SIGNATURE_HEADER)):
             return JSONResponse({"error": "bad signature"}, status_code=403)
+        if not channel.is_fresh(event):
+            # 200, not 4xx: a stale event cannot become fresh, so a refusal would only count against
+            # the webhook's health at Zalo (it wants 200 within 2 s) and invite the same event again.
+            log.warning("zalo event outside the %s window ignored", channel.settings.event_window)
+            return JSONResponse({"ok": True, "ignored": "stale"})
         inbound = channel.event_to_inbound(event)
         if inbound is not None:
             try:

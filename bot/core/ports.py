@@ -114,6 +114,18 @@ class ConversationStore(Protocol):
         """Append messages to the log."""
         ...
 
+    def save_turn(
+        self,
+        state: ConversationState,
+        records: Sequence[MessageRecord],
+        message: InboundMessage,
+        replies: Sequence[OutboundMessage],
+    ) -> None:
+        """One turn, all or nothing: save ``state`` and log ``records``; when ``message`` was taken from
+        the durable inbox (``message.metadata[INBOX_ID]``), also mark its row done and queue ``replies``
+        in the outbox, in the same transaction (:mod:`bot.storage.inbox`)."""
+        ...
+
     def recent_messages(self, key: ConversationKey, limit: int = 20) -> list[MessageRecord]:
         """The last ``limit`` logged messages of a conversation, oldest first."""
         ...
@@ -139,9 +151,120 @@ class InMemoryConversationStore:
     def log(self, records: Iterable[MessageRecord]) -> None:
         self.records.extend(records)
 
+    def save_turn(
+        self,
+        state: ConversationState,
+        records: Sequence[MessageRecord],
+        message: InboundMessage,
+        replies: Sequence[OutboundMessage],
+    ) -> None:
+        self.save(state)
+        self.log(records)
+
     def recent_messages(self, key: ConversationKey, limit: int = 20) -> list[MessageRecord]:
         mine = [r for r in self.records if r.key == key]
         return mine[-limit:] if limit > 0 else []
+
+
+INBOX_ID = "inbox_id"
+"""Key of :attr:`InboundMessage.metadata` holding the durable inbox row a message was taken from: the
+store marks that row done in the transaction of the turn (:meth:`ConversationStore.save_turn`)."""
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """An inbound message taken from the durable inbox, leased to this process until it is finished.
+
+    Attributes:
+        id: the inbox row.
+        message: the message as the channel accepted it.
+        attempts: how many times the row was taken (1 the first time; more after a process died).
+    """
+
+    id: int
+    message: InboundMessage
+    attempts: int
+
+
+class Inbox(Protocol):
+    """The durable inbox: every platform update is stored before the webhook answers, then taken by a
+    worker, in order per conversation (:class:`bot.storage.inbox.SqlInbox`)."""
+
+    def add(self, message: InboundMessage) -> bool:
+        """Store ``message``; False (nothing stored) when ``(channel, message_id)`` is already stored."""
+        ...
+
+    def claim(self) -> InboxItem | None:
+        """Take the oldest message whose conversation has no earlier unfinished one, for a lease;
+        a message leased by a process that died is taken again once its lease ran out."""
+        ...
+
+    def finish(self, item_id: int, replies: Sequence[OutboundMessage]) -> bool:
+        """Mark the row done and queue ``replies`` in the outbox, at once; False (nothing written) when
+        the row is no longer taken (the turn's own transaction already finished it)."""
+        ...
+
+    def unfinished(self) -> int:
+        """How many messages are stored and not yet finished."""
+        ...
+
+    def prune(self) -> int:
+        """Delete finished rows past the retention; how many were deleted."""
+        ...
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A reply taken from the outbox for one delivery attempt.
+
+    Attributes:
+        id: the outbox row.
+        message: the reply.
+        attempts: delivery attempts so far, this one included.
+    """
+
+    id: int
+    message: OutboundMessage
+    attempts: int
+
+
+class Outbox(Protocol):
+    """Replies waiting to be delivered, retried with backoff, in order per chat
+    (:class:`bot.storage.inbox.SqlOutbox`)."""
+
+    def due_chats(self, limit: int = 100) -> list[ConversationKey]:
+        """Chats with a reply due now."""
+        ...
+
+    def claim_next(self, key: ConversationKey) -> OutboxItem | None:
+        """The chat's oldest undelivered reply, leased, if it is due (None while it waits: later replies
+        of the chat wait behind it)."""
+        ...
+
+    def on_the_wire(self, item_id: int) -> None:
+        """The reply is being handed to the platform now: if this process dies before :meth:`sent`, the
+        next one knows the reply may have arrived (and says so when it sends it again)."""
+        ...
+
+    def sent(self, item_id: int) -> None:
+        """The reply was delivered."""
+        ...
+
+    def retry_at(self, item_id: int, at: datetime, reason: str) -> None:
+        """The delivery failed for now: try again at ``at``."""
+        ...
+
+    def failed(self, item_id: int, reason: str) -> None:
+        """The delivery failed for good (later replies of the chat go on)."""
+        ...
+
+    def undelivered(self) -> int:
+        """How many replies wait to be delivered."""
+        ...
+
+    def prune(self) -> int:
+        """Delete delivered and failed rows past the retention; how many were deleted."""
+        ...
 
 
 class EventSink(Protocol):

@@ -49,8 +49,23 @@ class Settings(BaseSettings):
     zalo_bot_token: str = ""
     zalo_bot_base_url: str = "https://bot-api.zaloplatforms.com"
     zalo_bot_webhook_secret: str = ""
+    # A Zalo OA event whose own timestamp is further than this from now is a replay: ignored (issue 13).
+    zalo_oa_event_window_seconds: int = Field(default=600, ge=30, le=86_400)
+
+    # The durable inbox (issue 12): a message taken by a process that died is taken again after the
+    # lease; finished rows (the deduplication records) are kept longer than any platform redelivers
+    # (Telegram keeps an unconfirmed update for 24 hours).
+    inbox_lease_seconds: int = Field(default=60, ge=5, le=3600)
+    # A reply being sent by a process that died is sent again after this (longer than one send with the
+    # channel's own retries under flood control, about half a minute).
+    outbox_lease_seconds: int = Field(default=120, ge=5, le=3600)
+    inbox_keep_days: int = Field(default=7, ge=2, le=365)
 
     session_secret: str = ""
+    # Development mode: weak secrets of our own are accepted (with a loud warning). Never in production.
+    dev_mode: bool = False
+    # Where generated state lives (the session secret generated when HELPLINE_SESSION_SECRET is unset).
+    state_dir: Path = PROJECT_ROOT / "var"
 
     # Provincial one-stop-shop system for dossier lookups; unset: the local ``dossiers`` table answers.
     dossier_api_url: str = ""

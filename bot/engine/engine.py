@@ -336,21 +336,24 @@ class Engine:
             MessageRecord(key, "out", r.text, sender="bot", intent=intent, procedure=state.procedure)
             for r in replies
         ]
-        await self._blocking(self._persist_turn, state, records)
+        await self._blocking(self._persist_turn, state, records, message, replies)
         await self._publish(key, turn_events)
         logger.debug("handled %s: %s via %s -> %s", key, intent, understanding.source, decision.rule)
         return replies
 
-    def _persist_turn(self, state: ConversationState, records: list[MessageRecord]) -> None:
-        """Save the state, then log the turn, in one hand-off to a worker thread."""
+    def _persist_turn(
+        self,
+        state: ConversationState,
+        records: list[MessageRecord],
+        message: InboundMessage,
+        replies: list[OutboundMessage],
+    ) -> None:
+        """Save the state and log the turn in one transaction, in one hand-off to a worker thread; for a
+        message of the durable inbox the same transaction marks its row done and queues the replies."""
         try:
-            self.store.save(state)
+            self.store.save_turn(state, records, message, replies)
         except Exception as exc:
             raise StoreFailed(state.key, "save") from exc
-        try:
-            self.store.log(records)
-        except Exception as exc:
-            raise StoreFailed(state.key, "log") from exc
 
     async def _log(self, key: ConversationKey, records: list[MessageRecord]) -> None:
         try:

@@ -4,10 +4,10 @@ override store for tests."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from bot.core.messages import ConversationKey
+from bot.core.messages import ConversationKey, InboundMessage, OutboundMessage
 from bot.core.ports import MessageRecord
 from bot.core.state import ConversationState
 
@@ -39,6 +39,16 @@ class ScratchConversationStore:
 
     def log(self, records: Iterable[MessageRecord]) -> None:
         """Dropped on purpose: tries are not conversations."""
+
+    def save_turn(
+        self,
+        state: ConversationState,
+        records: Sequence[MessageRecord],
+        message: InboundMessage,
+        replies: Sequence[OutboundMessage],
+    ) -> None:
+        """The state kept, the messages dropped (a try never comes from the inbox)."""
+        self.save(state)
 
     def recent_messages(self, key: ConversationKey, limit: int = 20) -> list[MessageRecord]:
         return []

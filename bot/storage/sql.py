@@ -7,14 +7,17 @@ Two tables, portable between SQLite and PostgreSQL (generic types only):
 * ``messages``: one row per message in or out, with ID and phone numbers redacted, the intent, its
   confidence and the procedure code, for officers and analytics.
 
+A turn is written in one transaction (:meth:`SqlConversationStore.save_turn`): the state, the message
+log and, for a message of the durable inbox (:mod:`bot.storage.inbox`), its row marked done and the
+replies queued in the outbox.
+
 The tables derive from the one :class:`knowledge.db.Base`.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterable
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -29,7 +32,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     bindparam,
-    delete,
     insert,
     select,
     update,
@@ -38,11 +40,12 @@ from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from bot.core.messages import ConversationKey
-from bot.core.ports import MessageRecord
+from bot.core.messages import ConversationKey, InboundMessage, OutboundMessage
+from bot.core.ports import INBOX_ID, MessageRecord
 from bot.core.redact import redact
 from bot.core.state import ConversationState
 from bot.core.timeutil import as_utc, utcnow
+from bot.storage.inbox import finish_in
 from knowledge.db import Base
 
 
@@ -105,6 +108,15 @@ def _key_params(key: ConversationKey) -> dict[str, str]:
     return {"key_channel": key.channel, "key_chat_id": key.chat_id}
 
 
+_NO_MESSAGE = InboundMessage(ConversationKey("", ""), "")
+"""The message of a save outside a turn (no inbox row to finish)."""
+
+
+class InboxRowLost(Exception):
+    """The inbox row of a turn is no longer the worker's: the turn was rolled back (written by the
+    process that holds the row now)."""
+
+
 class SqlConversationStore:
     """Conversation store over SQLAlchemy (SQLite or PostgreSQL).
 
@@ -149,23 +161,18 @@ class SqlConversationStore:
         return ConversationState.from_dict(data) if data is not None else ConversationState(key=key)
 
     def save(self, state: ConversationState) -> None:
+        self.save_turn(state, (), _NO_MESSAGE, ())
+
+    @staticmethod
+    def _upsert_state(conn: Connection, state: ConversationState, now: datetime) -> None:
         key = state.key
-        for attempt in range(2):
-            now = utcnow()
-            values = {"state": state.to_dict(), "mode": state.mode.value, "updated_at": now}
-            try:
-                with self._db.begin() as conn:
-                    if not conn.execute(_UPDATE_STATE, {**_key_params(key), **values}).rowcount:
-                        conn.execute(
-                            insert(_CONVERSATIONS).values(
-                                channel=key.channel, chat_id=key.chat_id, created_at=now, **values
-                            )
-                        )
-                return
-            except IntegrityError:
-                # Another worker created the row between our update and insert: update it instead.
-                if attempt:
-                    raise
+        values = {"state": state.to_dict(), "mode": state.mode.value, "updated_at": now}
+        if not conn.execute(_UPDATE_STATE, {**_key_params(key), **values}).rowcount:
+            conn.execute(
+                insert(_CONVERSATIONS).values(
+                    channel=key.channel, chat_id=key.chat_id, created_at=now, **values
+                )
+            )
 
     def log(self, records: Iterable[MessageRecord]) -> None:
         records = list(records)
@@ -174,29 +181,62 @@ class SqlConversationStore:
         for attempt in range(2):
             try:
                 with self._db.begin() as conn:
-                    ids: dict[ConversationKey, int | None] = {}
-                    rows = []
-                    for rec in records:
-                        if rec.key not in ids:
-                            ids[rec.key] = self._id(conn, rec.key, create=True)
-                        rows.append(
-                            {
-                                "conversation_id": ids[rec.key],
-                                "direction": rec.direction,
-                                "sender": rec.sender,
-                                "text": redact(rec.text),
-                                "intent": rec.intent,
-                                "confidence": rec.confidence,
-                                "procedure_code": rec.procedure,
-                                "created_at": rec.created_at,
-                            }
-                        )
-                    conn.execute(_INSERT_MESSAGE, rows)
+                    self._insert_records(conn, records)
                 return
             except IntegrityError:
                 # The conversation row was created concurrently: its id is there on the second try.
                 if attempt:
                     raise
+
+    def save_turn(
+        self,
+        state: ConversationState,
+        records: Sequence[MessageRecord],
+        message: InboundMessage,
+        replies: Sequence[OutboundMessage],
+    ) -> None:
+        """The turn in one transaction: the state, the message log and, for a message taken from the
+        durable inbox, its row marked done with the replies queued in the outbox (:func:`finish_in`).
+
+        Raises:
+            InboxRowLost: the inbox row is no longer this worker's (another process took it over after
+                the lease ran out, or finished it): nothing of the turn is written.
+        """
+        inbox_id = message.metadata.get(INBOX_ID)
+        for attempt in range(2):
+            now = utcnow()
+            try:
+                with self._db.begin() as conn:
+                    self._upsert_state(conn, state, now)
+                    self._insert_records(conn, records)
+                    if isinstance(inbox_id, int) and not finish_in(conn, inbox_id, replies, now):
+                        raise InboxRowLost(f"inbox row {inbox_id} is no longer taken by this worker")
+                return
+            except IntegrityError:
+                # Another worker created the conversation row meanwhile: the second try updates it.
+                if attempt:
+                    raise
+
+    def _insert_records(self, conn: Connection, records: Iterable[MessageRecord]) -> None:
+        ids: dict[ConversationKey, int | None] = {}
+        rows = []
+        for rec in records:
+            if rec.key not in ids:
+                ids[rec.key] = self._id(conn, rec.key, create=True)
+            rows.append(
+                {
+                    "conversation_id": ids[rec.key],
+                    "direction": rec.direction,
+                    "sender": rec.sender,
+                    "text": redact(rec.text),
+                    "intent": rec.intent,
+                    "confidence": rec.confidence,
+                    "procedure_code": rec.procedure,
+                    "created_at": rec.created_at,
+                }
+            )
+        if rows:
+            conn.execute(_INSERT_MESSAGE, rows)
 
     def recent_messages(self, key: ConversationKey, limit: int = 20) -> list[MessageRecord]:
         if limit <= 0:
@@ -234,46 +274,3 @@ class SqlConversationStore:
             )
             stmt = stmt.order_by(ConversationRow.updated_at.desc())
             return [ConversationKey(c, k) for c, k in session.execute(stmt)]
-
-
-class ProcessedUpdateRow(Base):
-    """A platform update or message id already accepted, so a redelivery is processed once."""
-
-    __tablename__ = "processed_updates"
-    __table_args__ = (UniqueConstraint("channel", "message_id", name="uq_processed_updates"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    channel: Mapped[str] = mapped_column(String(32))
-    message_id: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-
-
-class SqlDeduplicator:
-    """Deduplicator that survives restarts: the unique constraint decides, so it is safe across workers.
-
-    Implements ``bot.channels.base.Deduplicator``. Rows older than ``keep`` are pruned now and then
-    (platforms redeliver within minutes, not days).
-    """
-
-    def __init__(self, sessions: sessionmaker[Session], keep: timedelta = timedelta(days=3)) -> None:
-        self._sessions = sessions
-        self._keep = keep
-        self._inserts = 0
-
-    def _insert(self, channel: str, message_id: str) -> bool:
-        with self._sessions() as session:
-            try:
-                with session.begin():
-                    session.add(ProcessedUpdateRow(channel=channel, message_id=message_id[:128]))
-            except IntegrityError:
-                return False
-            self._inserts += 1
-            if self._inserts % 1000 == 0:
-                with session.begin():
-                    cutoff = utcnow() - self._keep
-                    session.execute(delete(ProcessedUpdateRow).where(ProcessedUpdateRow.created_at < cutoff))
-        return True
-
-    async def first_time(self, channel: str, message_id: str) -> bool:
-        """True the first time (channel, message_id) is seen, False for every redelivery."""
-        return await asyncio.to_thread(self._insert, channel, message_id)

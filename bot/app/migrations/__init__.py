@@ -20,6 +20,7 @@ MIGRATIONS = Path(__file__).resolve().parent
 TABLE_MODULES = (
     "knowledge.models",
     "bot.storage.sql",
+    "bot.storage.inbox",
     "bot.storage.overrides",
     "bot.channels.rest",
     "bot.dossiers.tables",
