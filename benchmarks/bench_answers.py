@@ -22,22 +22,44 @@ from benchmarks.common import OUT, machine
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-folded", action="store_true", help="skip the copies without diacritics")
+    parser.add_argument(
+        "--nlu",
+        action="append",
+        default=[],
+        metavar="COMPONENT.SETTING=VALUE",
+        help="train with one NLU setting changed (ablations), e.g. SemanticProcedureRanker.enabled=true",
+    )
+    parser.add_argument("--out", default="answers", help="folder under benchmarks/results/ (default answers)")
     args = parser.parse_args(argv)
 
-    from bot.app.evaluation import DEFAULT_SETS, SetSpec, evaluate, is_sealed, summary_line, write_report
+    from bot.app.evaluation import (
+        DEFAULT_SETS,
+        SetSpec,
+        evaluate,
+        is_sealed,
+        parse_overrides,
+        summary_line,
+        write_report,
+    )
     from bot.core.settings import Settings
 
     specs = [SetSpec(path, sealed or is_sealed(path)) for path, sealed in DEFAULT_SETS]
-    evaluation = evaluate(specs, Settings(), folded=not args.no_folded, progress=print)
+    overrides = parse_overrides(args.nlu)
+    evaluation = evaluate(
+        specs, Settings(), folded=not args.no_folded, progress=print, nlu_overrides=overrides
+    )
     evaluation.report["machine"] = machine()
-    evaluation.report["command"] = ".venv/bin/python -m benchmarks.bench_answers" + (
-        " --no-folded" if args.no_folded else ""
+    evaluation.report["command"] = (
+        ".venv/bin/python -m benchmarks.bench_answers"
+        + (" --no-folded" if args.no_folded else "")
+        + "".join(f" --nlu {item}" for item in args.nlu)
+        + (f" --out {args.out}" if args.out != "answers" else "")
     )
     for path in evaluation.report["skipped_sets"]:
         print(f"skipped (file absent): {path}")
     for s in evaluation.report["sets"]:
         print(summary_line(s))
-    for path in write_report(evaluation, OUT / "answers"):
+    for path in write_report(evaluation, OUT / args.out):
         print(f"wrote {path}")
     return 0
 

@@ -151,6 +151,10 @@ class SearchIndex:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def names(self) -> list[tuple[str, str]]:
+        """Every indexed procedure as (code, name), in index order (for the NLU's semantic ranker)."""
+        return [(e.code, e.name) for e in self._entries]
+
     def _correct(self, token: str) -> str | None:
         """The known token closest to an unknown one, or None when nothing is close enough."""
         if token in self._corrections:

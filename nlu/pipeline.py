@@ -53,6 +53,7 @@ from nlu.featurizers import CharNgramFeaturizer, WordNgramFeaturizer
 from nlu.linker import ProcedureLinker
 from nlu.message import FALLBACK_INTENT, Message, TrainingSet
 from nlu.normalizer import VietnameseNormalizer
+from nlu.semantic import SemanticProcedureRanker
 from nlu.training_data import TrainingData, dump_training_data
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ BUILTIN_COMPONENTS: tuple[type[Component], ...] = (
     WordNgramFeaturizer,
     IntentClassifier,
     ProcedureLinker,
+    SemanticProcedureRanker,
     AskedIntentResolver,
     FallbackClassifier,
 )

