@@ -108,7 +108,7 @@ class Week:
 def seed_week(sessions: sessionmaker[Session], last: date, p1: str, p2: str) -> None:
     """Write the week ending on ``last`` (see the module docstring); ``p1``, ``p2`` are procedure codes."""
     try:
-        officer = UserService(sessions).add("tk-lan", "matkhau-lan", "officer", "Trần Thị Lan")
+        officer = UserService(sessions).add("tk-lan", "sen-hong-2026", "officer", "Trần Thị Lan")
     except ValueError:  # already there
         officer = None
     week = Week(sessions, officer.id if officer else 1)

@@ -63,6 +63,7 @@ from bot.core.ports import (
 )
 from bot.core.responses import load_responses
 from bot.core.settings import Settings
+from bot.core.throttle import Throttle
 from bot.core.timeutil import utcnow
 from bot.dossiers.demo import seed_demo_dossiers
 from bot.dossiers.guard import SqlDossierAccessGuard
@@ -83,8 +84,10 @@ from bot.storage.inbox import SqlInbox, SqlOutbox
 from bot.storage.memory import ScratchConversationStore
 from bot.storage.overrides import SqlResponseOverrides
 from bot.storage.sql import SqlConversationStore
+from bot.storage.throttle import SqlThrottleStore
 from console.analytics.service import AnalyticsService
-from console.auth.sessions import ConsoleAuth, resolve_secret
+from console.auth.login import LOGIN_RULES
+from console.auth.sessions import ConsoleAuth
 from console.auth.users import UserService
 from console.editor.service import EditorService
 from console.learning.service import LearningService
@@ -217,7 +220,7 @@ def sql_adapters(db: DbEngine, config: HelplineConfig, nlu: NluModels) -> Adapte
         inbox=SqlInbox(sessions),
         outbox=SqlOutbox(sessions),
         dossiers=LocalDossierGateway(sessions),
-        dossier_guard=SqlDossierAccessGuard(sessions, config.dossier),
+        dossier_guard=SqlDossierAccessGuard(sessions, config.dossier, SqlThrottleStore(sessions)),
         dossier_subscriptions=SqlDossierSubscriptions(sessions),
         overrides=SqlResponseOverrides(sessions),
         web_outbox=SqlRestOutbox(sessions),
@@ -474,11 +477,12 @@ class App:
 
     @cached_property
     def console_auth(self) -> ConsoleAuth:
-        """Sessions and role checks of the officer console (one secret per process when unset)."""
+        """Sessions (in the database), logins throttled on the shared throttle table, role checks."""
         return ConsoleAuth(
             self.users,
-            resolve_secret(self.settings.session_secret),
+            self.settings.resolved_session_secret(),
             secure_cookie=self.settings.public_url.startswith("https://"),
+            throttle=Throttle(SqlThrottleStore(self.adapters.sessions), LOGIN_RULES),
         )
 
     @property

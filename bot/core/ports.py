@@ -12,6 +12,7 @@ Port                     Real adapter                                Fake (recor
 :class:`DossierGateway`  :class:`bot.dossiers.local.LocalDossierGateway`,  :class:`NotConfiguredDossierGateway`,
                          :class:`bot.dossiers.http.HttpDossierGateway`    :class:`InMemoryDossierGateway`
 :class:`DossierAccessGuard` :class:`bot.dossiers.guard.SqlDossierAccessGuard` :class:`InMemoryDossierAccessGuard`
+:class:`bot.core.throttle.ThrottleStore`  :class:`bot.storage.throttle.SqlThrottleStore`  :class:`bot.core.throttle.InMemoryThrottleStore`
 :class:`DossierSubscriptions` :class:`bot.dossiers.subscriptions.SqlDossierSubscriptions` :class:`InMemoryDossierSubscriptions`
 :class:`ResponseOverrides`  :class:`bot.storage.overrides.SqlResponseOverrides`  :class:`bot.storage.memory.InMemoryResponseOverrides`
 :class:`Locks`           :class:`bot.storage.coordination.PgLocks`   :class:`bot.core.coordination.LocalLocks`
@@ -31,6 +32,12 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from bot.core.messages import ConversationKey, InboundMessage, OutboundMessage
 from bot.core.state import ConversationState
+from bot.core.throttle import (
+    InMemoryGrants,
+    InMemoryThrottleStore,
+    VerificationGuard,
+    VerificationLimits,
+)
 from bot.core.timeutil import as_utc
 
 if TYPE_CHECKING:
@@ -438,10 +445,11 @@ class InMemoryDossierGateway:
 
 
 class DossierAccessGuard(Protocol):
-    """Rate-limits failed verifications per chat and per dossier, and remembers successful ones.
+    """Rate-limits failed verifications per chat, per dossier and overall, and remembers successful ones.
 
-    Subjects are opaque strings (``chat:telegram:42``, ``dossier:H12.22-250301-0001``); a subject is
-    locked for a while after too many failures, whether or not the dossier exists.
+    Subjects are opaque strings (``chat:telegram:42``, ``dossier:H12.22-250301-0001``); failures make a
+    subject wait (exponential backoff), whether or not the dossier exists. Both implementations are
+    :class:`bot.core.throttle.VerificationGuard` (the console login's throttle mechanism).
     """
 
     async def locked(self, subjects: Sequence[str]) -> bool:
@@ -468,12 +476,13 @@ class DossierAccessGuard(Protocol):
         ...
 
 
-class InMemoryDossierAccessGuard:
-    """Guard kept in dicts, with an injectable clock (fake for tests; fine for one process).
+class InMemoryDossierAccessGuard(VerificationGuard):
+    """The one verification guard (:class:`bot.core.throttle.VerificationGuard`) over in-memory stores,
+    with an injectable clock (fake for tests; fine for one process).
 
     Args:
-        max_failures: failures after which a subject is locked.
-        lock_for: how long the lock lasts; failures older than this are forgotten.
+        max_failures: free failures per requester and per code before the backoff starts.
+        lock_for: the longest cool-down of a dossier code.
         grant_for: how long a successful verification lets the chat subscribe.
         clock: current time.
     """
@@ -485,53 +494,11 @@ class InMemoryDossierAccessGuard:
         grant_for: timedelta = timedelta(hours=1),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.max_failures = max_failures
-        self.lock_for = lock_for
-        self.grant_for = grant_for
-        self.clock = clock
-        self.failures: dict[str, list[datetime]] = {}
-        self.locked_until: dict[str, datetime] = {}
-        self.grants: dict[str, datetime] = {}
-
-    async def locked(self, subjects: Sequence[str]) -> bool:
-        now = self.clock()
-        return any(self.locked_until.get(s, now) > now for s in subjects)
-
-    async def failed(self, subjects: Sequence[str]) -> bool:
-        now = self.clock()
-        locked = False
-        for subject in subjects:
-            recent = [t for t in self.failures.get(subject, []) if now - t < self.lock_for] + [now]
-            if len(recent) >= self.max_failures:
-                self.locked_until[subject] = now + self.lock_for
-                recent = []
-            self.failures[subject] = recent
-            locked = locked or self.locked_until.get(subject, now) > now
-        return locked
-
-    async def succeeded(self, subjects: Sequence[str], grant: str) -> None:
-        for subject in subjects:
-            self.failures.pop(subject, None)
-        self.grants[grant] = self.clock() + self.grant_for
-
-    async def granted(self, grant: str) -> bool:
-        return self.grants.get(grant, self.clock()) > self.clock()
-
-    def prune(self) -> int:
-        now = self.clock()
-        stale = [
-            subject
-            for subject in {*self.failures, *self.locked_until}
-            if self.locked_until.get(subject, now) <= now
-            and all(now - t >= self.lock_for for t in self.failures.get(subject, ()))
-        ]
-        expired = [grant for grant, until in self.grants.items() if until <= now]
-        for subject in stale:
-            self.failures.pop(subject, None)
-            self.locked_until.pop(subject, None)
-        for grant in expired:
-            del self.grants[grant]
-        return len(stale) + len(expired)
+        self.store = InMemoryThrottleStore()
+        self.memory = InMemoryGrants()
+        super().__init__(
+            self.store, self.memory, VerificationLimits.of(max_failures, lock_for), grant_for, clock
+        )
 
 
 @dataclass(frozen=True)

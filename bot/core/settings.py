@@ -7,6 +7,11 @@ read unprefixed because hosting platforms set it that way.
 
 from __future__ import annotations
 
+import logging
+import math
+import os
+import secrets
+from collections import Counter
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
@@ -14,6 +19,36 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _PLACEHOLDERS = {"changeme", "change-me", "xxx", "token", "secret", "your-token-here"}
+log = logging.getLogger(__name__)
+
+MIN_SECRET_CHARS = 32
+"""Shortest secret of our own accepted outside development mode (``secrets.token_urlsafe(32)`` gives 43)."""
+MIN_SECRET_BITS = 128.0
+"""Least estimated entropy (characters x Shannon bits per character) of a secret of our own."""
+GENERATE_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+"""The command the error messages and docs/security.md give to make a secret."""
+OWN_SECRETS = ("session_secret", "telegram_webhook_secret", "zalo_bot_webhook_secret", "rasa_auth_token")
+"""Secrets this deployment chooses (not issued by a platform), so held to :func:`secret_weakness`."""
+
+
+def secret_weakness(value: str) -> str | None:
+    """Why ``value`` is too weak for a secret of our own (English, for the operator), or None.
+
+    Refused: fewer than :data:`MIN_SECRET_CHARS` characters, a repeated pattern (``abcabc...``), fewer
+    than 10 distinct characters, or less than :data:`MIN_SECRET_BITS` bits of estimated entropy. A
+    ``secrets.token_urlsafe(32)`` or ``secrets.token_hex(32)`` value always passes.
+    """
+    if len(value) < MIN_SECRET_CHARS:
+        return f"is {len(value)} characters; at least {MIN_SECRET_CHARS} random characters are needed"
+    if value in (value + value)[1:-1]:
+        return "is a repeated pattern, not random"
+    counts = Counter(value)
+    if len(counts) < 10:
+        return "uses fewer than 10 different characters, not random"
+    bits = -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values()) * len(value)
+    if bits < MIN_SECRET_BITS:
+        return f"has about {bits:.0f} bits of entropy; at least {MIN_SECRET_BITS:.0f} are needed"
+    return None
 
 
 class Settings(BaseSettings):
@@ -66,6 +101,10 @@ class Settings(BaseSettings):
     dev_mode: bool = False
     # Where generated state lives (the session secret generated when HELPLINE_SESSION_SECRET is unset).
     state_dir: Path = PROJECT_ROOT / "var"
+    # Development mode: weak secrets of our own are accepted (with a loud warning). Never in production.
+    dev_mode: bool = False
+    # Where generated state lives (the session secret generated when HELPLINE_SESSION_SECRET is unset).
+    state_dir: Path = PROJECT_ROOT / "var"
 
     # Provincial one-stop-shop system for dossier lookups; unset: the local ``dossiers`` table answers.
     dossier_api_url: str = ""
@@ -102,3 +141,51 @@ class Settings(BaseSettings):
         if self.zalo_oa_app_id and not self.zalo_oa_secret_key:
             raise ValueError("HELPLINE_ZALO_OA_APP_ID needs HELPLINE_ZALO_OA_SECRET_KEY")
         return self
+
+    @model_validator(mode="after")
+    def _secrets_are_secret(self) -> Settings:
+        for name in OWN_SECRETS:
+            value = getattr(self, name)
+            weakness = secret_weakness(value) if value else None
+            if weakness is None:
+                continue
+            variable = f"HELPLINE_{name.upper()}"
+            if not self.dev_mode:
+                raise ValueError(
+                    f"{variable} {weakness}. Generate one with: {GENERATE_SECRET} "
+                    "(or set HELPLINE_DEV_MODE=1 on a developer's machine)"
+                )
+            log.warning("DEVELOPMENT MODE: %s %s; never run like this in production", variable, weakness)
+        return self
+
+    def resolved_session_secret(self) -> str:
+        """The console's cookie signing secret: ``HELPLINE_SESSION_SECRET``, or one generated once with
+        :func:`secrets.token_urlsafe` and kept in ``state_dir/session_secret`` (owner-only), so a fresh
+        clone runs with no configuration, logins survive a restart and every worker process of this
+        machine shares it. Several machines must share one ``HELPLINE_SESSION_SECRET``."""
+        if self.session_secret:
+            return self.session_secret
+        path = self.state_dir / "session_secret"
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            value = ""
+        if value:
+            weakness = secret_weakness(value)
+            if weakness is not None:
+                raise ValueError(f"{path} {weakness}: delete it to have a new one generated")
+            return value
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(32)
+        tmp = path.with_name(f".session_secret.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(value + "\n")
+        try:
+            os.link(tmp, path)  # the first worker to start wins; the others read its secret
+        except FileExistsError:
+            return path.read_text(encoding="utf-8").strip()
+        finally:
+            tmp.unlink(missing_ok=True)
+        log.warning("HELPLINE_SESSION_SECRET is not set: generated one in %s (one per machine)", path)
+        return value

@@ -3,6 +3,7 @@
 One module per group, each a module-level ``router``:
 
 * :mod:`.officer` (``/console``: login, inbox, ticket) and :mod:`.api` (``/api``: the same as JSON);
+* :mod:`.accounts_api` (``/api/admin/users``, ``/api/me/password``: accounts, login locks, passwords);
 * :mod:`.editor` (``/console/editor``) and :mod:`.editor_api` (``/api/editor``);
 * :mod:`.learning` (``/console/learning``) and :mod:`.learning_api` (``/api/learning``);
 * :mod:`.analytics` (``/console/analytics``) and :mod:`.analytics_api` (``/api/analytics``).
@@ -16,6 +17,7 @@ people read). A router needs nothing but to be included: the services come from 
 from __future__ import annotations
 
 from console.web import (
+    accounts_api,
     analytics,
     analytics_api,
     api,
@@ -28,6 +30,7 @@ from console.web import (
 
 ROUTERS = (
     api.router,
+    accounts_api.router,
     officer.router,
     analytics_api.router,
     analytics.router,

@@ -15,6 +15,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from bot.handoff.model import Ticket, TicketMessage
+from console.auth.sessions import client_address
 from console.web.deps import AnyUser, Auth, Officer, RowId, Tickets
 from console.web.errors import ApiRoute
 from console.web.kit import readable_message
@@ -156,20 +157,28 @@ async def csrf(request: Request, response: Response, auth: Auth) -> CsrfOut:
     return CsrfOut(csrf_token=token)
 
 
-@router.post("/login", response_model=UserOut, summary="Log in (sets the session cookie)")
+@router.post(
+    "/login",
+    response_model=UserOut,
+    summary="Log in (sets the session cookie)",
+    responses={401: {"description": "wrong credentials"}, 429: {"description": "too many failures: wait"}},
+)
 async def login(body: LoginIn, request: Request, response: Response, auth: Auth) -> UserOut:
     await auth.check_csrf(request)
-    user = await asyncio.to_thread(auth.users.authenticate, body.username, body.password)
+    address = client_address(request)
+    result = await asyncio.to_thread(auth.logins.attempt, body.username, body.password, address)
+    user = result.user
     if user is None:
-        raise HTTPException(status_code=401, detail="Tên đăng nhập hoặc mật khẩu không đúng.")
-    auth.login(response, user)
+        headers = {"Retry-After": str(result.retry_after)} if result.retry_after else None
+        raise HTTPException(status_code=result.status_code, detail=result.message, headers=headers)
+    await asyncio.to_thread(auth.login, response, user, address)
     return UserOut(id=user.id, username=user.username, display_name=user.display_name, role=user.role)
 
 
-@router.post("/logout", status_code=204, summary="Log out")
-async def logout(user: AnyUser, auth: Auth) -> Response:
+@router.post("/logout", status_code=204, summary="Log out (ends the session on the server)")
+async def logout(request: Request, user: AnyUser, auth: Auth) -> Response:
     out = Response(status_code=204)
-    auth.logout(out)
+    await asyncio.to_thread(auth.logout, request, out)
     return out
 
 

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from bot.core.errors import HelplineError
+from console.auth.sessions import client_address
 from console.web.deps import OFFICER_ROLES, Auth, RowId, Tickets, Zone, signed_in
 from console.web.errors import status_of
 from console.web.kit import LOGIN_URL, Page, PageRoute, console_templates, open_page
@@ -68,18 +69,21 @@ async def login(
     request: Request, auth: Auth, zone: Zone, username: str = Form(""), password: str = Form("")
 ) -> Response:
     await auth.check_csrf(request)
-    user = await asyncio.to_thread(auth.users.authenticate, username, password)
+    address = client_address(request)
+    result = await asyncio.to_thread(auth.logins.attempt, username[:64], password[:256], address)
+    user = result.user
     if user is None:
-        return Page(request, auth, templates, zone).render(
-            "login.html",
-            {"error": "Tên đăng nhập hoặc mật khẩu không đúng.", "username": username},
-            status_code=401,
+        page = Page(request, auth, templates, zone).render(
+            "login.html", {"error": result.message, "username": username[:64]}, status_code=result.status_code
         )
+        if result.retry_after:
+            page.headers["Retry-After"] = str(result.retry_after)
+        return page
     # Editors who do not answer tickets land on their own console.
     editor_only = user.has_role("editor") and not user.has_role(*OFFICER_ROLES)
     home = "/console/editor" if editor_only else "/console"
     response = RedirectResponse(home, status_code=303)
-    auth.login(response, user)
+    await asyncio.to_thread(auth.login, response, user, address)
     return response
 
 
@@ -87,7 +91,7 @@ async def login(
 async def logout(request: Request, auth: Auth) -> Response:
     await auth.check_csrf(request)
     response = RedirectResponse(LOGIN_URL, status_code=303)
-    auth.logout(response)
+    await asyncio.to_thread(auth.logout, request, response)
     return response
 
 

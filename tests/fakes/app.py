@@ -30,11 +30,16 @@ from tests import factories as f
 from tests.fakes.adapters import fake_adapters
 from tests.fakes.interpreter import FakeInterpreter
 
+TEST_SESSION_SECRET = "test-only-session-secret-Qm9X2vLr8TzK4pWn7YcJ"
+"""A strong, fixed console cookie secret for tests (never used anywhere else), so no test writes a
+generated one into the checkout's ``var/``."""
+
 
 def settings_for(database: Path | str, **fields: Any) -> Settings:
     """Settings on ``database`` (a SQLite file, or a URL), blind to the developer's ``.env``: a test sees
     only what it sets (the environment's ``HELPLINE_*`` variables still apply, as in CI)."""
     url = f"sqlite:///{database}" if isinstance(database, Path) else database
+    fields.setdefault("session_secret", TEST_SESSION_SECRET)
     return Settings(_env_file=None, database_url=url, **fields)
 
 

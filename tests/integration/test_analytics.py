@@ -252,9 +252,9 @@ class Http:
     def __init__(self, sessions, service: AnalyticsService) -> None:
         users = UserService(sessions)
         self.users = {
-            "hoa": users.add("hoa", "matkhau-hoa", "editor", "Phạm Hoa"),
-            "lan": users.add("lan", "matkhau-lan", "officer", "Trần Thị Lan"),
-            "quan": users.add("quan", "matkhau-quan", "admin", "Ngô Quân"),
+            "hoa": users.add("hoa", "lua-vang-2026", "editor", "Phạm Hoa"),
+            "lan": users.add("lan", "sen-hong-2026", "officer", "Trần Thị Lan"),
+            "quan": users.add("quan", "song-dai-2026", "admin", "Ngô Quân"),
         }
         self.auth = ConsoleAuth(users, "test-secret")
         self.app = console_app(self.auth, analytics=service)
@@ -262,10 +262,10 @@ class Http:
         self.app.mount("/strict", strict)
 
     def client(self, username: str | None = None) -> httpx.AsyncClient:
-        """A client logged in as ``username`` (a signed session cookie, as the login route sets)."""
+        """A client logged in as ``username`` (a session opened as the login route opens it)."""
         cookies = {}
         if username is not None:
-            cookies[COOKIE_NAME] = self.auth.signer.dumps({"uid": self.users[username].id, "csrf": "t"})
+            cookies[COOKIE_NAME] = self.auth.cookie_for(self.users[username])
         return httpx.AsyncClient(
             transport=httpx.ASGITransport(app=self.app), base_url="http://test", cookies=cookies
         )

@@ -25,7 +25,7 @@ from tests.console_app import console_app
 
 def test_password_hash_verifies_and_is_salted() -> None:
     first, second = hash_password("mật khẩu dài"), hash_password("mật khẩu dài")
-    assert first != second and first.startswith("scrypt$")
+    assert first != second and first.startswith("$argon2id$")
     assert verify_password("mật khẩu dài", first) and not verify_password("mat khau dai", first)
     assert not verify_password("x", "not-a-hash")
 
@@ -63,9 +63,9 @@ def setup(tmp_path):
         sessions, SqlConversationStore(sessions), ResponseCatalogue.load(), deliver=channels.deliver
     )
     users = UserService(sessions)
-    users.add("lan", "matkhau-lan", "officer", "Trần Thị Lan")
-    users.add("minh", "matkhau-minh", "officer", "Lê Văn Minh")
-    users.add("hoa", "matkhau-hoa", "editor", "Phạm Hoa")
+    users.add("lan", "sen-hong-2026", "officer", "Trần Thị Lan")
+    users.add("minh", "tre-xanh-2026", "officer", "Lê Văn Minh")
+    users.add("hoa", "lua-vang-2026", "editor", "Phạm Hoa")
     auth = ConsoleAuth(users, "test-secret")
     app = console_app(auth, tickets=service)
     yield app, service, channels
@@ -98,15 +98,15 @@ async def test_login_page_wrong_password_and_csrf(setup) -> None:
         page = await c.get("/console/login")
         assert "Đăng nhập" in page.text
         cookie = page.headers["set-cookie"].lower()
-        assert COOKIE_NAME in cookie and "httponly" in cookie and "samesite=lax" in cookie
+        assert COOKIE_NAME in cookie and "httponly" in cookie and "samesite=lax" in cookie  # plain http
         token = csrf_of(page.text)
         # no CSRF token: refused
-        res = await c.post("/console/login", data={"username": "lan", "password": "matkhau-lan"})
+        res = await c.post("/console/login", data={"username": "lan", "password": "sen-hong-2026"})
         assert res.status_code == 403
         res = await c.post("/console/login", data={"username": "lan", "password": "sai", "csrf_token": token})
         assert res.status_code == 401 and "không đúng" in res.text
         res = await c.post(
-            "/console/login", data={"username": "lan", "password": "matkhau-lan", "csrf_token": token}
+            "/console/login", data={"username": "lan", "password": "sen-hong-2026", "csrf_token": token}
         )
         assert res.status_code == 303 and res.headers["location"] == "/console"
         inbox = await c.get("/console")
@@ -122,7 +122,7 @@ async def test_login_page_wrong_password_and_csrf(setup) -> None:
 async def test_roles_editor_cannot_work_tickets(setup) -> None:
     app, _, _ = setup
     async with client(app) as c:
-        await api_login(c, "hoa", "matkhau-hoa")
+        await api_login(c, "hoa", "lua-vang-2026")
         assert (await c.get("/api/me")).json()["role"] == "editor"
         assert (await c.get("/api/tickets")).status_code == 403
         assert (await c.get("/console")).status_code == 403
@@ -133,8 +133,8 @@ async def test_api_claim_reply_close_flow(setup) -> None:
     key = ConversationKey("rest", "web-1")
     ticket = service.open(key, TicketReason.REQUEST_HUMAN)
     async with client(app) as lan, client(app) as minh:
-        lan_token = await api_login(lan, "lan", "matkhau-lan")
-        minh_token = await api_login(minh, "minh", "matkhau-minh")
+        lan_token = await api_login(lan, "lan", "sen-hong-2026")
+        minh_token = await api_login(minh, "minh", "tre-xanh-2026")
         waiting = (await lan.get("/api/tickets", params={"status": "waiting"})).json()
         assert [t["id"] for t in waiting] == [ticket.id] and waiting[0]["position"] == 1
         summary = (await lan.get("/api/tickets/summary")).json()
@@ -176,7 +176,7 @@ async def test_console_pages_claim_and_reply_by_form(setup) -> None:
     async with client(app) as c:
         token = csrf_of((await c.get("/console/login")).text)
         await c.post(
-            "/console/login", data={"username": "lan", "password": "matkhau-lan", "csrf_token": token}
+            "/console/login", data={"username": "lan", "password": "sen-hong-2026", "csrf_token": token}
         )
         page = await c.get(f"/console/tickets/{ticket.id}")
         assert "Nhận xử lý" in page.text
@@ -205,7 +205,7 @@ async def test_an_id_above_64_bits_is_refused_not_a_server_error(setup) -> None:
     app, _, _ = setup
     huge = 2**64
     async with client(app) as c:
-        token = await api_login(c, "lan", "matkhau-lan")
+        token = await api_login(c, "lan", "sen-hong-2026")
         headers = {"X-CSRF-Token": token}
         assert (await c.get(f"/api/tickets/{huge}")).status_code == 422
         assert (await c.post(f"/api/tickets/{huge}/claim", headers=headers)).status_code == 422

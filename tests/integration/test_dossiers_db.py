@@ -21,6 +21,7 @@ from bot.dossiers.local import LocalDossierGateway, NewDossier
 from bot.dossiers.subscriptions import SqlDossierSubscriptions
 from bot.dossiers.tables import DossierRow
 from bot.dossiers.watcher import DossierWatcher
+from bot.storage.throttle import SqlThrottleStore
 from knowledge.db import make_session_factory
 from tests import factories as f
 from tests.fakes.clock import FakeClock
@@ -145,25 +146,33 @@ def test_demo_file_with_a_mistake_is_refused(tmp_path: Path, change: tuple[str, 
         load_demo_dossiers(bad)
 
 
-async def test_guard_locks_after_five_failures_and_forgets_after_the_lock(db_engine: Engine) -> None:
+async def test_guard_makes_a_chat_wait_after_five_failures_and_spares_a_clean_chat(db_engine: Engine) -> None:
     clock = FakeClock(NOW)
-    guard = SqlDossierAccessGuard(make_session_factory(db_engine), DossierConfig(), clock=clock)
+    sessions = make_session_factory(db_engine)
+    guard = SqlDossierAccessGuard(sessions, DossierConfig(), SqlThrottleStore(sessions), clock=clock)
     subjects = ("chat:telegram:42", "dossier:H12.22-250301-0001")
     for _ in range(4):
         assert await guard.failed(subjects) is False
     assert await guard.locked(subjects) is False
     assert await guard.failed(subjects) is True
-    assert await guard.locked(["dossier:H12.22-250301-0001"]) is True
-    assert await guard.locked(["chat:zalo_oa:1"]) is False
-    clock.now = NOW + timedelta(minutes=31)
+    assert await guard.locked(subjects) is True
+    # The code cools down for requesters that failed; a clean chat (the owner's) may still try.
+    assert await guard.locked(["chat:zalo_oa:1", "dossier:H12.22-250301-0001"]) is False
+    # Another worker process on the same database sees the same counts.
+    other = SqlDossierAccessGuard(sessions, DossierConfig(), SqlThrottleStore(sessions), clock=clock)
+    assert await other.locked(subjects) is True
+    clock.now = NOW + timedelta(seconds=61)
     assert await guard.locked(subjects) is False
-    assert await guard.failed(subjects) is False  # a fresh count
+    assert await guard.failed(subjects) is True  # the sixth failure: a wait of two minutes
+    clock.now = NOW + timedelta(seconds=61 + 121)
+    assert await guard.locked(subjects) is False
 
 
 async def test_guard_grants_and_success_clears_failures(db_engine: Engine) -> None:
     clock = FakeClock(NOW)
+    sessions = make_session_factory(db_engine)
     guard = SqlDossierAccessGuard(
-        make_session_factory(db_engine), DossierConfig(grant_minutes=60), clock=clock
+        sessions, DossierConfig(grant_minutes=60), SqlThrottleStore(sessions), clock=clock
     )
     subjects = ("chat:telegram:42", "dossier:X")
     for _ in range(4):
@@ -171,7 +180,7 @@ async def test_guard_grants_and_success_clears_failures(db_engine: Engine) -> No
     await guard.succeeded(subjects, "grant:telegram:42|X")
     assert await guard.granted("grant:telegram:42|X") is True
     assert await guard.granted("grant:telegram:43|X") is False
-    assert await guard.failed(subjects) is False  # the count started again
+    assert await guard.failed(["chat:telegram:42", "dossier:Y"]) is False  # the chat's count started again
     clock.now = NOW + timedelta(minutes=61)
     assert await guard.granted("grant:telegram:42|X") is False
     assert guard.prune() >= 1

@@ -29,7 +29,7 @@ def env(db_engine):
     repo = SqlKnowledgeRepository(sessions)
     repo.upsert([f.marriage_registration(), f.birth_registration()])
     users = UserService(sessions)
-    hoa = users.add("hoa", "matkhau-hoa", "editor", "Phạm Hoa")
+    hoa = users.add("hoa", "lua-vang-2026", "editor", "Phạm Hoa")
     overrides = SqlResponseOverrides(sessions)
     responses = LiveResponses(load_responses(DEFAULT_PATH, overrides))
     scratch = ScratchConversationStore()

@@ -37,9 +37,9 @@ def app(tmp_path):
     repo = SqlKnowledgeRepository(sessions)
     repo.upsert([f.marriage_registration(), f.birth_registration()])
     users = UserService(sessions)
-    users.add("hoa", "matkhau-hoa", "editor", "Phạm Hoa")
-    users.add("lan", "matkhau-lan", "officer", "Trần Thị Lan")
-    users.add("an", "matkhau-an", "admin", "Quản trị An")
+    users.add("hoa", "lua-vang-2026", "editor", "Phạm Hoa")
+    users.add("lan", "sen-hong-2026", "officer", "Trần Thị Lan")
+    users.add("an", "nui-cao-2026", "admin", "Quản trị An")
     auth = ConsoleAuth(users, "test-secret")
     overrides = SqlResponseOverrides(sessions)
     responses = LiveResponses(load_responses(DEFAULT_PATH, overrides))
@@ -87,11 +87,11 @@ async def test_auth_roles_and_csrf(app) -> None:
         assert (await anon.get("/api/editor/status")).status_code == 401
         assert (await anon.get("/console/editor")).headers["location"] == "/console/login"
     async with client(app) as lan:
-        await api_login(lan, "lan", "matkhau-lan")
+        await api_login(lan, "lan", "sen-hong-2026")
         assert (await lan.get("/api/editor/status")).status_code == 403
         assert (await lan.get("/console/editor")).status_code == 403
     async with client(app) as hoa:
-        headers = await api_login(hoa, "hoa", "matkhau-hoa")
+        headers = await api_login(hoa, "hoa", "lua-vang-2026")
         assert (await hoa.get("/api/editor/status")).json()["state"] == "idle"
         body = (await hoa.get(f"/api/editor/procedures/{f.BIRTH}")).json()
         body["result"] = "Giấy khai sinh bản chính"
@@ -99,7 +99,7 @@ async def test_auth_roles_and_csrf(app) -> None:
         res = await hoa.put(f"/api/editor/procedures/{f.BIRTH}", json=body, headers=headers)
         assert res.status_code == 200 and res.json()["changed"] and res.json()["audit_id"]
     async with client(app) as an:  # admins edit too
-        await api_login(an, "an", "matkhau-an")
+        await api_login(an, "an", "nui-cao-2026")
         assert (await an.get("/api/editor/status")).status_code == 200
 
 
@@ -108,7 +108,7 @@ async def test_editor_login_lands_on_the_editor_console(app) -> None:
         page = await c.get("/console/login")
         res = await c.post(
             "/console/login",
-            data={"username": "hoa", "password": "matkhau-hoa", "csrf_token": csrf_of(page.text)},
+            data={"username": "hoa", "password": "lua-vang-2026", "csrf_token": csrf_of(page.text)},
         )
         assert res.status_code == 303 and res.headers["location"] == "/console/editor"
         home = await c.get("/console/editor")
@@ -117,7 +117,7 @@ async def test_editor_login_lands_on_the_editor_console(app) -> None:
 
 async def test_api_procedure_validation_rollback_and_audit(app) -> None:
     async with client(app) as c:
-        headers = await api_login(c, "hoa", "matkhau-hoa")
+        headers = await api_login(c, "hoa", "lua-vang-2026")
         found = (await c.get("/api/editor/procedures", params={"q": "kết hôn"})).json()
         assert [p["code"] for p in found] == [f.MARRIAGE]
         body = (await c.get(f"/api/editor/procedures/{f.MARRIAGE}")).json()
@@ -161,7 +161,7 @@ async def test_api_procedure_validation_rollback_and_audit(app) -> None:
 
 async def test_api_responses_faq_and_try(app) -> None:
     async with client(app) as c:
-        headers = await api_login(c, "hoa", "matkhau-hoa")
+        headers = await api_login(c, "hoa", "lua-vang-2026")
         res = await c.put(
             "/api/editor/responses/utter_fee_free",
             json={"variants": [{"text": "Thủ tục {ten} miễn phí."}]},
@@ -202,7 +202,7 @@ async def test_api_responses_faq_and_try(app) -> None:
 
 async def test_pages_edit_procedure_with_fieldsets_and_show_errors(app) -> None:
     async with client(app) as c:
-        await api_login(c, "hoa", "matkhau-hoa")
+        await api_login(c, "hoa", "lua-vang-2026")
         page = await c.get(f"/console/editor/procedures/{f.MARRIAGE}")
         assert (
             page.status_code == 200

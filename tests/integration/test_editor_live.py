@@ -115,7 +115,7 @@ def live_container(real_settings, tmp_path):
     shutil.copytree(real_settings.model_dir, models)
     container = bootstrap(real_settings.model_copy(update={"model_dir": models}))
     container.migrate()
-    container.users.add("hoa", "matkhau-hoa", "editor", "Phạm Hoa")
+    container.users.add("hoa", "lua-vang-2026", "editor", "Phạm Hoa")
     return container
 
 
@@ -130,7 +130,7 @@ async def test_saved_alias_is_understood_without_restart(live_container) -> None
     from bot.app.server import create_app
 
     app = create_app(live_container)
-    hoa = live_container.users.authenticate("hoa", "matkhau-hoa")
+    hoa = live_container.users.authenticate("hoa", "lua-vang-2026")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
         before = await ask(c, "citizen-1", QUESTION)
         assert "khai sinh" not in before.lower()
@@ -169,7 +169,7 @@ async def test_failed_retrain_keeps_the_old_model_and_says_why(live_container) -
         c.interpreter, c.build_search_index, train=broken_trainer, load=nlu_loader(c.settings.model_dir)
     )
     app = create_app(c)
-    hoa = c.users.authenticate("hoa", "matkhau-hoa")
+    hoa = c.users.authenticate("hoa", "lua-vang-2026")
     old_model = c.interpreter.target
     draft = procedure_draft(c.editor.procedure(BIRTH))
     draft["aliases"] = [*draft["aliases"], NEW_ALIAS]

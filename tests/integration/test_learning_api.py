@@ -46,8 +46,8 @@ def app(tmp_path):
         ]
     )  # fmt: skip
     users = UserService(sessions)
-    users.add("hoa", "matkhau-hoa", "editor", "Phạm Hoa")
-    users.add("lan", "matkhau-lan", "officer", "Trần Thị Lan")
+    users.add("hoa", "lua-vang-2026", "editor", "Phạm Hoa")
+    users.add("lan", "sen-hong-2026", "officer", "Trần Thị Lan")
     auth = ConsoleAuth(users, "test-secret")
     live: list[str] = []
     service = LearningService(
@@ -77,11 +77,11 @@ async def test_auth_roles_and_csrf(app) -> None:
         assert (await anon.get("/api/learning/inbox")).status_code == 401
         assert (await anon.get("/console/learning")).headers["location"] == "/console/login"
     async with client(app) as lan:
-        await api_login(lan, "lan", "matkhau-lan")
+        await api_login(lan, "lan", "sen-hong-2026")
         assert (await lan.get("/api/learning/inbox")).status_code == 403
         assert (await lan.get("/console/learning")).status_code == 403
     async with client(app) as hoa:
-        headers = await api_login(hoa, "hoa", "matkhau-hoa")
+        headers = await api_login(hoa, "hoa", "lua-vang-2026")
         body = {"text": MISSED, "intent": "ask_documents"}
         assert (await hoa.post("/api/learning/assign", json=body)).status_code == 403  # no CSRF token
         assert (await hoa.post("/api/learning/assign", json=body, headers=headers)).status_code == 200
@@ -89,7 +89,7 @@ async def test_auth_roles_and_csrf(app) -> None:
 
 async def test_inbox_assign_and_dismiss_through_the_api(app) -> None:
     async with client(app) as hoa:
-        headers = await api_login(hoa, "hoa", "matkhau-hoa")
+        headers = await api_login(hoa, "hoa", "lua-vang-2026")
         inbox = (await hoa.get("/api/learning/inbox")).json()
         assert [i["text"] for i in inbox] == ["alo alo", MISSED]
         choices = (await hoa.get("/api/learning/choices")).json()
@@ -121,7 +121,7 @@ async def test_inbox_assign_and_dismiss_through_the_api(app) -> None:
 
 async def test_export_and_import_files_through_the_api(app) -> None:
     async with client(app) as hoa:
-        headers = await api_login(hoa, "hoa", "matkhau-hoa")
+        headers = await api_login(hoa, "hoa", "lua-vang-2026")
         res = await hoa.post(
             "/api/learning/import/training.csv",
             content="text,intent,procedure_code\nchào ad,greet,\ngiấy khai sinh cần gì,ask_documents,1.001193\n",
@@ -158,7 +158,7 @@ async def test_pages_assign_dismiss_and_upload(app) -> None:
         page = await c.get("/console/login")
         await c.post(
             "/console/login",
-            data={"username": "hoa", "password": "matkhau-hoa", "csrf_token": csrf_of(page.text)},
+            data={"username": "hoa", "password": "lua-vang-2026", "csrf_token": csrf_of(page.text)},
         )
         inbox = await c.get("/console/learning")
         assert inbox.status_code == 200 and "Câu chưa trả lời được" in inbox.text and MISSED in inbox.text

@@ -40,7 +40,7 @@ def world(db_engine: DbEngine):  # type: ignore[no-untyped-def]
     )
     delivered = Delivered()
     app.tickets.use_delivery(delivered)
-    officer = app.users.add("lan", "matkhau-lan", display_name="Trần Thị Lan")
+    officer = app.users.add("lan", "sen-hong-2026", display_name="Trần Thị Lan")
     return app, delivered, officer
 
 

@@ -82,8 +82,8 @@ class World:
         self.channels = FakeChannels()
         self.service.use_delivery(self.channels.deliver)  # the server passes the channel registry's
         self.handle = self.app.handler
-        self.lan = self.app.users.add("lan", "matkhau-lan", display_name="Trần Thị Lan")
-        self.minh = self.app.users.add("minh", "matkhau-minh", display_name="Lê Văn Minh")
+        self.lan = self.app.users.add("lan", "sen-hong-2026", display_name="Trần Thị Lan")
+        self.minh = self.app.users.add("minh", "tre-xanh-2026", display_name="Lê Văn Minh")
 
     async def say(self, key: ConversationKey, text: str) -> list[OutboundMessage]:
         """A citizen's message, through the server's handler."""

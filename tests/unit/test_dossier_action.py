@@ -168,7 +168,7 @@ async def test_too_few_digits_is_not_counted_as_a_failure() -> None:
     drafts, events = await f.run_action(s.action, awaiting_digits("56"))
     assert [d.response for d in drafts] == ["utter_dossier_verification_invalid"]
     assert events == [ModeChanged(Mode.AWAITING_VERIFICATION)]
-    assert s.guard.failures == {}
+    assert s.guard.store.states == {}
 
 
 async def test_unknown_code_looks_exactly_like_wrong_digits() -> None:
@@ -188,7 +188,7 @@ async def test_unknown_code_looks_exactly_like_wrong_digits() -> None:
 
 
 @pytest.mark.parametrize("code", [CODE, UNKNOWN])
-async def test_fifth_failure_locks_the_chat_and_the_code(code: str) -> None:
+async def test_fifth_failure_makes_the_chat_wait_and_the_wait_doubles(code: str) -> None:
     s = Setup()
     for _ in range(4):
         drafts, _ = await f.run_action(s.action, awaiting_digits("0000", code))
@@ -196,27 +196,51 @@ async def test_fifth_failure_locks_the_chat_and_the_code(code: str) -> None:
     drafts, events = await f.run_action(s.action, awaiting_digits("0000", code))
     assert [d.response for d in drafts] == ["utter_dossier_locked"]
     assert events == [ModeChanged(Mode.ANSWERING)]
-    # Locked: even the right digits get nothing, and a new code in this chat is not asked about.
+    # Waiting: even the right digits get nothing, and a new code in this chat is not asked about.
     drafts, _ = await f.run_action(s.action, awaiting_digits("5678", code))
     assert [d.response for d in drafts] == ["utter_dossier_locked"]
     drafts, _ = await f.run_action(
         s.action, f.tracker("nlu_fallback", text=LATE, mode=Mode.AWAITING_DOSSIER_CODE)
     )
     assert [d.response for d in drafts] == ["utter_dossier_locked"]
-    # Another chat cannot try the same code either.
-    other = f.tracker(
-        "nlu_fallback",
-        "5678",
-        conversation=f.key("other"),
-        mode=Mode.AWAITING_VERIFICATION,
-        dossier_code=code,
-    )
-    drafts, _ = await f.run_action(s.action, other)
+    # A minute later the chat may try once more; a sixth failure makes it wait two minutes.
+    s.clock = NOW + timedelta(seconds=61)
+    drafts, _ = await f.run_action(s.action, awaiting_digits("0000", code))
     assert [d.response for d in drafts] == ["utter_dossier_locked"]
-    # The lock ends after its time.
-    s.clock = NOW + timedelta(minutes=31)
+    s.clock = NOW + timedelta(seconds=61 + 119)
+    drafts, _ = await f.run_action(s.action, awaiting_digits("5678", code))
+    assert [d.response for d in drafts] == ["utter_dossier_locked"]
+    s.clock = NOW + timedelta(seconds=61 + 121)
     drafts, _ = await f.run_action(s.action, awaiting_digits("5678", CODE))
     assert [d.response for d in drafts] == ["utter_dossier_result"]
+
+
+async def test_strangers_failures_do_not_lock_the_owner_out() -> None:
+    """Issue 13: 5 wrong verifications from anyone locked a dossier for 30 minutes, owner included."""
+    s = Setup()
+    for stranger in ("a", "b", "c"):
+        for _ in range(5):
+            t = f.tracker(
+                "nlu_fallback",
+                "0000",
+                conversation=f.key(stranger),
+                mode=Mode.AWAITING_VERIFICATION,
+                dossier_code=CODE,
+            )
+            await f.run_action(s.action, t)
+    # The strangers wait; the owner, from their own chat, is answered at once.
+    stranger = f.tracker(
+        "nlu_fallback", "5678", conversation=f.key("a"), mode=Mode.AWAITING_VERIFICATION, dossier_code=CODE
+    )
+    drafts, _ = await f.run_action(s.action, stranger)
+    assert [d.response for d in drafts] == ["utter_dossier_locked"]
+    drafts, _ = await f.run_action(s.action, awaiting_digits("5678", CODE))
+    assert [d.response for d in drafts] == ["utter_dossier_result"]
+    # A requester that failed before is held by the code's cool-down too (guessing on it stays slow).
+    drafts, _ = await f.run_action(s.action, awaiting_digits("0000", LATE))
+    assert [d.response for d in drafts] == ["utter_dossier_verification_failed"]
+    drafts, _ = await f.run_action(s.action, awaiting_digits("5678", CODE))
+    assert [d.response for d in drafts] == ["utter_dossier_locked"]
 
 
 async def test_a_new_code_while_awaiting_digits_starts_over() -> None:
@@ -287,13 +311,12 @@ async def test_in_memory_guard_prunes_only_what_has_run_out() -> None:
     for _ in range(5):
         await s.guard.failed(["chat:locked"])
     await s.guard.succeeded(["chat:b"], "grant:b")
-    assert s.guard.prune() == 0  # a recent failure, a running lock and a running grant are kept
-    s.clock = NOW + timedelta(minutes=31)
-    assert s.guard.prune() == 2  # the failure and the lock ran out; the grant lasts an hour
-    assert await s.guard.granted("grant:b") is True
+    assert s.guard.prune() == 0  # recent failures, a running wait and a running grant are kept
     s.clock = NOW + timedelta(minutes=61)
-    assert s.guard.prune() == 1
-    assert (s.guard.failures, s.guard.locked_until, s.guard.grants) == ({}, {}, {})
+    assert s.guard.prune() == 2  # the grant (an hour) and the system-wide count (10 minutes) ran out
+    s.clock = NOW + timedelta(days=1, minutes=1)
+    assert s.guard.prune() == 2  # the requesters' windows (a day) ran out
+    assert (s.guard.store.states, s.guard.memory.until) == ({}, {})
 
 
 # --- the shared rules (bot.core.dossier) -----------------------------------------------------------

@@ -22,6 +22,7 @@ TABLE_MODULES = (
     "bot.storage.sql",
     "bot.storage.inbox",
     "bot.storage.overrides",
+    "bot.storage.throttle",
     "bot.channels.rest",
     "bot.dossiers.tables",
     "console.auth.tables",
