@@ -101,10 +101,6 @@ class Settings(BaseSettings):
     dev_mode: bool = False
     # Where generated state lives (the session secret generated when HELPLINE_SESSION_SECRET is unset).
     state_dir: Path = PROJECT_ROOT / "var"
-    # Development mode: weak secrets of our own are accepted (with a loud warning). Never in production.
-    dev_mode: bool = False
-    # Where generated state lives (the session secret generated when HELPLINE_SESSION_SECRET is unset).
-    state_dir: Path = PROJECT_ROOT / "var"
 
     # Provincial one-stop-shop system for dossier lookups; unset: the local ``dossiers`` table answers.
     dossier_api_url: str = ""
