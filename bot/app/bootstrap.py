@@ -38,6 +38,7 @@ from actions.remote import remote_actions
 from bot.app.leases import LeasedJob
 from bot.app.migrations import migrate
 from bot.app.rasa_export import app_domain
+from bot.app.retention import PurgeJob, Retention
 from bot.channels.base import ChannelRegistry, Inbound, MessageHandler, OutputChannel
 from bot.channels.durable import DurableInboundQueue, OutboxSender
 from bot.channels.media import AttachmentReader
@@ -283,7 +284,7 @@ def bootstrap(
 # --- the app ------------------------------------------------------------------------------------------------
 
 
-SINGLE_JOBS = frozenset({"telegram polling", "dossier watcher", "officer reply retries"})
+SINGLE_JOBS = frozenset({"telegram polling", "dossier watcher", "officer reply retries", "privacy purge"})
 """Jobs exactly one process of the deployment runs (under a lease, :mod:`bot.app.leases`)."""
 
 
@@ -456,6 +457,17 @@ class App:
         )
 
     # --- officers ------------------------------------------------------------------------------------------
+
+    @cached_property
+    def retention(self) -> Retention:
+        """The privacy purge of config.yml's ``privacy:`` (``helpline purge``, the daily job); old log
+        files are looked for beside the models folder, where ``helpline chat`` writes its log."""
+        return Retention(
+            self.adapters.sessions,
+            self.config.privacy,
+            log_dir=self.settings.model_dir.parent,
+            clock=self.adapters.clock,
+        )
 
     @cached_property
     def tickets(self) -> TicketService:
@@ -683,6 +695,7 @@ class App:
         housekeeping, and the live reloader's shutdown."""
         self.tickets.use_delivery(self.registry.deliver)
         retrier = DeliveryRetrier(self.tickets, self.config.escalation.retry_interval_seconds)
+        purge = PurgeJob(self.retention)
 
         async def stop_delivery() -> None:  # turns in progress queue their replies first
             await self.queue.stop()
@@ -698,6 +711,7 @@ class App:
             Job("outbox delivery", self.delivery.start, stop_delivery),
             self._dossier_job(),
             Job("live reload", _nothing, finish_reload),
+            Job(PurgeJob.name, purge.start, purge.stop),
         ]
         if self.config.action_endpoint.actions:
             jobs.append(Job("action server client", _nothing, self.action_client.aclose))

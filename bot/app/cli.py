@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from bot.app.bootstrap import App, bootstrap
 from bot.core.redact import install_log_redaction
+from bot.core.redact import install_log_redaction
 from bot.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -53,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("chat", help="trò chuyện với trợ lý ngay trong cửa sổ dòng lệnh")
     p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("purge", help="xoá dữ liệu cá nhân quá thời hạn lưu (mục privacy: của config.yml)")
+    p.add_argument("--dry-run", action="store_true", help="chỉ đếm, không xoá")
+    p.set_defaults(func=cmd_purge)
     return parser
 
 
@@ -140,6 +145,13 @@ def serve_workers(args: argparse.Namespace, container: App, workers: int) -> int
     return 0
 
 
+def cmd_purge(args: argparse.Namespace, container: App) -> int:
+    """Delete what is older than config.yml's ``privacy:`` allows (the server's daily job does the same)."""
+    container.migrate()
+    print(container.retention.purge(dry_run=args.dry_run).summary())
+    return 0
+
+
 def cmd_chat(args: argparse.Namespace, container: App) -> int:
     """Talk to the bot in a terminal; buttons are shown numbered and a number chooses one."""
     import asyncio
@@ -167,6 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    install_log_redaction()  # every log record masked: ID and phone numbers never in full
     install_log_redaction()  # every log record masked: ID and phone numbers never in full
     # httpx logs whole request URLs at INFO, and Telegram / Zalo Bot put the token in the URL.
     logging.getLogger("httpx").setLevel(logging.WARNING)

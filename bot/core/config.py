@@ -14,6 +14,7 @@ section               model                          read by
 ``dossier:``          :class:`DossierConfig`         dossier look-up, verification and the watcher
 ``learning:``         :class:`LearningConfig`        the learning inbox and the analytics dashboard
 ``action_endpoint:``  :class:`ActionEndpointConfig`  actions run on a Rasa action server (actions/remote.py)
+``privacy:``          :class:`PrivacyConfig`         how long personal data is kept (bot/app/retention.py)
 ====================  =============================  =======================================================
 """
 
@@ -305,6 +306,33 @@ class WorkingHours:
         return None
 
 
+# --- privacy: --------------------------------------------------------------------------------------
+
+
+class PrivacyConfig(BaseModel):
+    """The ``privacy:`` section: how long what citizens wrote is kept (``helpline purge`` and the daily
+    purge job of :mod:`bot.app.retention` delete what is older).
+
+    Attributes:
+        conversations_days: a conversation (its state and its message log) untouched for this long.
+        tickets_days: a ticket closed this long ago, with its messages and the officer's note.
+        dossier_access_days: a dossier verification record (failures, lock, grant) untouched this long,
+            once no lock or grant is running.
+        web_outbox_days: a message queued for a web-chat page.
+        logs_days: a log file (``*.log``, ``*.log.N`` in the log folder) not written to for this long.
+        purge_every_hours: how often the server's purge job runs (it also runs at start-up).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    conversations_days: int = Field(default=180, ge=1, le=3650)
+    tickets_days: int = Field(default=365, ge=1, le=3650)
+    dossier_access_days: int = Field(default=30, ge=1, le=3650)
+    web_outbox_days: int = Field(default=7, ge=1, le=3650)
+    logs_days: int = Field(default=30, ge=1, le=3650)
+    purge_every_hours: int = Field(default=24, ge=1, le=24 * 7)
+
+
 # --- the whole file ---------------------------------------------------------------------------------
 
 
@@ -314,8 +342,8 @@ class HelplineConfig(BaseModel):
     Attributes:
         language: the bot's language (``vi``).
         pipeline: the NLU components, as Rasa writes them; validated by :mod:`nlu.pipeline`.
-        policy, escalation, dossier, learning, action_endpoint: the sections above (defaults when a
-            section is absent).
+        policy, escalation, dossier, learning, action_endpoint, privacy: the sections above (defaults
+            when a section is absent).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -327,6 +355,7 @@ class HelplineConfig(BaseModel):
     dossier: DossierConfig = Field(default_factory=DossierConfig)
     learning: LearningConfig = Field(default_factory=LearningConfig)
     action_endpoint: ActionEndpointConfig = Field(default_factory=ActionEndpointConfig)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
 
 
 def load_config(path: str | Path) -> HelplineConfig:
