@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 from bot.app.bootstrap import App, bootstrap
 from bot.core.redact import install_log_redaction
-from bot.core.redact import install_log_redaction
 from bot.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -179,7 +178,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    install_log_redaction()  # every log record masked: ID and phone numbers never in full
     install_log_redaction()  # every log record masked: ID and phone numbers never in full
     # httpx logs whole request URLs at INFO, and Telegram / Zalo Bot put the token in the URL.
     logging.getLogger("httpx").setLevel(logging.WARNING)
