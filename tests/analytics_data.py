@@ -20,7 +20,14 @@ E      rest        L     two fallbacks; a repeated-fallback ticket nobody has an
 H      zalo        L-2   asks for an officer; ticket answered in 1 min, closed, rated 3
 F      telegram    L-6   writes at 23:59 on L-7 (outside; a ticket opened then too) and at 00:00 on L-6
 G      rest        L     writes at 23:59:59 on L (inside) and 00:00 on L+1 (outside)
+K      zalo        L-1   a refusal (out of scope), an FAQ answer, a choice picked and answered, a
+                         choice left unanswered (what each turn came to: issue 14, item 4)
 =====  ==========  ====  ==========================================================================
+
+Each answered turn also files what it came to (``turn_outcomes``, as the ticket sink does): the kind
+given, else the one its intent leads to (:data:`KIND_BY_INTENT`). Questions of the week: 11 (A 1, B 2,
+C 1, D 1, E 2, K 4); understood 5 (three procedure answers, K's FAQ answer, K's choice picked), not
+understood 4, out of scope 1, choices left unanswered 1.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.core.messages import ConversationKey, OutboundMessage
 from bot.core.ports import MessageRecord
 from bot.handoff.service import TicketService
+from bot.handoff.tables import TurnOutcomeRow
 from bot.storage.sql import SqlConversationStore
 from console.auth.users import UserService
 from tests import factories as f
@@ -57,6 +65,10 @@ def local(day: date, hour: int, minute: int = 0, second: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute, second), tzinfo=VN).astimezone(UTC)
 
 
+KIND_BY_INTENT = {"nlu_fallback": "fallback", "ask_documents": "answer", "ask_procedure_overview": "answer"}
+"""What a turn of this intent came to, unless ``say`` is told (greetings, ratings ...: ``other``)."""
+
+
 class Week:
     """Writes the week: ``say``/``reply`` log messages, ticket helpers drive the ticket service."""
 
@@ -68,6 +80,7 @@ class Week:
             sessions, self.store, f.catalogue(), deliver=self.channel.deliver, clock=self.clock
         )
         self.officer = officer_id
+        self.sessions = sessions
 
     def say(
         self,
@@ -79,12 +92,29 @@ class Week:
         procedure: str | None = None,
         *,
         answer: bool = True,
+        kind: str | None = None,
     ) -> None:
-        """A citizen's turn as the engine logs it: the message, and the bot's reply the same second."""
+        """A citizen's turn as the engine logs it: the message, and the bot's reply the same second; an
+        answered turn files what it came to (``kind``, else :data:`KIND_BY_INTENT`, else ``other``)."""
         records = [MessageRecord(key, "in", text, "citizen", intent, confidence, procedure, at)]
         if answer:
             records.append(MessageRecord(key, "out", "Dạ, …", "bot", intent, None, procedure, at))
         self.store.log(records)
+        if answer and intent is not None:
+            with self.sessions.begin() as session:
+                session.add(
+                    TurnOutcomeRow(
+                        channel=key.channel,
+                        chat_id=key.chat_id,
+                        created_at=at,
+                        kind=kind or KIND_BY_INTENT.get(intent, "other"),
+                        intent=intent,
+                        confidence=confidence,
+                        procedure_code=procedure,
+                        question=text,
+                        reply="Dạ, …",
+                    )
+                )
 
     def open(self, key: ConversationKey, at: datetime, reason: str) -> int:
         self.clock.now = at
@@ -155,6 +185,13 @@ def seed_week(sessions: sessionmaker[Session], last: date, p1: str, p2: str) -> 
     week.open(f, local(d(7), 23, 59, 30), "request_human")
     week.say(f, local(d(6), 0, 0), "tin đầu kỳ", "greet", 0.9)
 
+    k = ConversationKey("zalo", "zl-k")
+    week.say(k, local(d(1), 11, 0), "lương tối thiểu vùng năm nay", "out_of_scope", 0.99, kind="out_of_scope")
+    week.say(k, local(d(1), 11, 1), "giờ làm việc bộ phận một cửa", "out_of_scope", 0.9, kind="faq")
+    week.say(k, local(d(1), 11, 2), "giấy phép xây dựng", "ask_procedure_overview", 0.8, kind="choice")
+    week.say(k, local(d(1), 11, 3), f'/choose{{"procedure":"{p1}"}}', "choose", 1.0, p1, kind="answer")
+    week.say(k, local(d(1), 11, 4), "giấy phép lái xe cần gì", "ask_documents", 0.85, kind="choice")
+
     g = ConversationKey("rest", "web-g")
     week.say(g, local(d(0), 23, 59, 59), "cảm ơn", "thank", 0.99)
     week.say(g, local(d(-1), 0, 0), "tin ngày mai", "greet", 0.9)
@@ -162,16 +199,20 @@ def seed_week(sessions: sessionmaker[Session], last: date, p1: str, p2: str) -> 
 
 def expected_daily(last: date) -> list[tuple[date, str, dict[str, int]]]:
     """Per day and channel of the week: conversations, messages in/out, turns, understood, fallbacks,
-    escalations."""
+    escalations, questions, FAQ answers, refusals (out of scope), choices left unanswered."""
     d = lambda n: last - timedelta(days=n)  # noqa: E731
-    keys = ("conversations", "messages_in", "messages_out", "turns", "understood", "fallbacks", "escalations")
+    keys = (
+        "conversations", "messages_in", "messages_out", "turns", "understood", "fallbacks", "escalations",
+        "questions", "faq", "out_of_scope", "choices_unanswered",
+    )  # fmt: skip
     rows = [
-        (d(6), "telegram", (1, 1, 1, 1, 1, 0, 0)),  # F at 00:00
-        (d(2), "zalo", (1, 2, 4, 2, 2, 0, 1)),  # H: reply, officer, closing text, thanks
-        (d(1), "rest", (1, 5, 6, 4, 2, 2, 1)),  # B
-        (d(1), "telegram", (1, 2, 2, 2, 2, 0, 0)),  # A
-        (d(0), "rest", (2, 3, 3, 3, 1, 2, 1)),  # E and G
-        (d(0), "telegram", (1, 3, 4, 3, 3, 0, 1)),  # D
-        (d(0), "zalo", (1, 2, 2, 2, 2, 0, 0)),  # C
+        (d(6), "telegram", (1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0)),  # F at 00:00 (a greeting: no question)
+        (d(2), "zalo", (1, 2, 4, 2, 0, 0, 1, 0, 0, 0, 0)),  # H: reply, officer, closing text, thanks
+        (d(1), "rest", (1, 5, 6, 4, 0, 2, 1, 2, 0, 0, 0)),  # B
+        (d(1), "telegram", (1, 2, 2, 2, 1, 0, 0, 1, 0, 0, 0)),  # A
+        (d(1), "zalo", (1, 5, 5, 5, 2, 0, 0, 4, 1, 1, 1)),  # K: the pick is not a question of its own
+        (d(0), "rest", (2, 3, 3, 3, 0, 2, 1, 2, 0, 0, 0)),  # E and G
+        (d(0), "telegram", (1, 3, 4, 3, 1, 0, 1, 1, 0, 0, 0)),  # D
+        (d(0), "zalo", (1, 2, 2, 2, 1, 0, 0, 1, 0, 0, 0)),  # C
     ]
     return [(day, channel, dict(zip(keys, values, strict=True))) for day, channel, values in rows]

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.core.timeutil import as_utc
 from bot.handoff.model import RATING_WINDOW
-from bot.handoff.tables import TicketRow
+from bot.handoff.tables import TicketRow, TurnOutcomeRow
 from bot.storage.sql import ConversationRow, MessageRow
 from console.analytics.report import (
     FALLBACK_INTENT,
@@ -95,20 +95,29 @@ def daily(
         count_if(incoming),
         count_if(rows.c.direction == "out"),
         count_if(turn),
-        count_if(and_(turn, rows.c.intent != FALLBACK_INTENT)),
-        count_if(and_(incoming, rows.c.intent == FALLBACK_INTENT)),
     ).group_by(rows.c.day, rows.c.channel)
     out: dict[tuple[int, str], dict[str, int]] = {}
-    for day, channel, convs, m_in, m_out, turns, understood, fallbacks in session.execute(stmt):
+    # understood and fallbacks are read from what each turn came to (outcomes), not from the intent
+    for day, channel, convs, m_in, m_out, turns in session.execute(stmt):
         out[(int(day), str(channel))] = {
             "conversations": int(convs),
             "messages_in": int(m_in),
             "messages_out": int(m_out),
             "turns": int(turns),
-            "understood": int(understood),
-            "fallbacks": int(fallbacks),
         }
     return out
+
+
+def outcomes(session: Session, since: datetime, until: datetime) -> list[tuple[str, str, datetime, str]]:
+    """What each turn from ``since`` to ``until`` came to, as (channel, chat id, time, kind), in order of
+    conversation then time (``turn_outcomes``, :mod:`bot.handoff.outcomes`)."""
+    o = TurnOutcomeRow
+    stmt = (
+        select(o.channel, o.chat_id, o.created_at, o.kind)
+        .where(in_range(o.created_at, since, until))
+        .order_by(o.channel, o.chat_id, o.created_at, o.id)
+    )
+    return [(str(ch), str(chat), as_utc(at), str(kind)) for ch, chat, at, kind in session.execute(stmt)]
 
 
 def conversations(session: Session, since: datetime, until: datetime) -> dict[str, tuple[int, int]]:

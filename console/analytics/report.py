@@ -6,8 +6,18 @@ Definitions (the dashboard and the CSV repeat them in plain Vietnamese):
 * **conversation**: a chat (channel + chat id) counted on a day when the citizen wrote at least once
   that day; over the range, when they wrote at least once in the range.
 * **turn**: a citizen message the bot interpreted (it has an intent; messages sent while an officer
-  handles the chat have none). **Understood**: a turn whose intent is not ``nlu_fallback``;
-  **fallback**: a turn whose intent is ``nlu_fallback``. Both rates are shares of turns.
+  handles the chat have none).
+* **question**: a turn the bot had to answer, read from what the turn came to (``turn_outcomes``,
+  :mod:`bot.handoff.outcomes`), not from the intent the NLU guessed: a procedure answer, an FAQ answer,
+  a completed dossier look-up, a choice asked back ("which procedure?"), a refusal (out of scope) or a
+  fallback. Greetings, thanks, ratings, asking for an officer and the steps of a look-up are not
+  questions. The turn right after a choice that gets answered is the same question, not a new one.
+* **understood** (answered): a question answered with a procedure answer, an FAQ answer or a completed
+  look-up, or a choice the citizen then picked and got answered. Every question is exactly one of:
+  understood, **fallback** (not understood), **out of scope** (refused), **choice left unanswered**
+  (asked back, and the next turn did not answer it). The rates are shares of questions. Before this,
+  understood meant "intent not ``nlu_fallback``", so FAQ answers (intent ``out_of_scope``) and
+  refusals counted as understood.
 * **contained**: a conversation of the range for which no ticket was opened in the range.
 * **escalation**: a ticket opened in the range. **Waiting time**: ``first_reply_at - created_at`` of
   those an officer answered; median (mean of the two middle values for an even count) and p90 by the
@@ -28,7 +38,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 
 from bot.core.errors import ValidationFailed
@@ -52,6 +62,80 @@ class AnalyticsRangeError(ValidationFailed):
 # --- What a report holds -------------------------------------------------------------------------------
 
 
+@dataclass
+class QuestionCounts:
+    """What the citizens' questions came to (see the module's definitions).
+
+    ``questions == understood + fallbacks + out_of_scope + choices_unanswered`` and
+    ``understood == procedure_answers + faq + flows + choices_answered``.
+
+    Attributes:
+        questions: questions asked.
+        understood: of them, answered.
+        procedure_answers: answered with a procedure answer (documents, fee, where ...).
+        faq: answered from the FAQ.
+        flows: dossier look-ups completed.
+        choices_answered: choices asked back that the next turn answered.
+        fallbacks: not understood.
+        out_of_scope: refused as out of the bot's scope.
+        choices_unanswered: choices asked back that the next turn did not answer.
+    """
+
+    questions: int = 0
+    understood: int = 0
+    procedure_answers: int = 0
+    faq: int = 0
+    flows: int = 0
+    choices_answered: int = 0
+    fallbacks: int = 0
+    out_of_scope: int = 0
+    choices_unanswered: int = 0
+
+    def add(self, other: QuestionCounts) -> None:
+        """Add ``other``'s counts to these."""
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+_ANSWERED_BY = {"answer": "procedure_answers", "faq": "faq", "flow": "flows"}
+
+
+def tally_questions(kinds: Sequence[str]) -> list[QuestionCounts | None]:
+    """For one conversation's turns in order (their kinds, :mod:`bot.handoff.outcomes`): what each turn
+    counts for, None for a turn that is no question (``other``) or that answers the choice before it.
+
+    A choice is answered when the turn right after it is answered; otherwise it is left unanswered and
+    the next turn counts on its own.
+    """
+    out: list[QuestionCounts | None] = []
+    i = 0
+    while i < len(kinds):
+        kind = kinds[i]
+        counts = QuestionCounts(questions=1)
+        if kind in _ANSWERED_BY:
+            counts.understood = 1
+            setattr(counts, _ANSWERED_BY[kind], 1)
+        elif kind == "choice":
+            follow = kinds[i + 1] if i + 1 < len(kinds) else None
+            if follow in _ANSWERED_BY:
+                counts.understood = counts.choices_answered = 1
+                out.extend([counts, None])
+                i += 2
+                continue
+            counts.choices_unanswered = 1
+        elif kind == "fallback":
+            counts.fallbacks = 1
+        elif kind == "out_of_scope":
+            counts.out_of_scope = 1
+        else:
+            out.append(None)
+            i += 1
+            continue
+        out.append(counts)
+        i += 1
+    return out
+
+
 @dataclass(frozen=True)
 class DayChannel:
     """The figures of one day on one channel (days and channels without activity are left out).
@@ -61,9 +145,10 @@ class DayChannel:
         messages_in: messages from citizens.
         messages_out: messages to citizens (bot and officers).
         turns: citizen messages the bot interpreted.
-        understood: turns with an intent other than ``nlu_fallback``.
-        fallbacks: turns with ``nlu_fallback``.
+        understood: questions answered (see the module's definitions).
+        fallbacks: questions not understood.
         escalations: tickets opened that day.
+        questions, faq, out_of_scope, choices_unanswered: see :class:`QuestionCounts`.
     """
 
     day: date
@@ -75,6 +160,10 @@ class DayChannel:
     understood: int = 0
     fallbacks: int = 0
     escalations: int = 0
+    questions: int = 0
+    faq: int = 0
+    out_of_scope: int = 0
+    choices_unanswered: int = 0
 
 
 @dataclass(frozen=True)
@@ -89,6 +178,10 @@ class DayTotal:
     understood: int
     fallbacks: int
     escalations: int
+    questions: int = 0
+    faq: int = 0
+    out_of_scope: int = 0
+    choices_unanswered: int = 0
 
 
 @dataclass(frozen=True)
@@ -109,6 +202,10 @@ class ChannelTotal:
     fallbacks: int
     escalated: int
     contained: int
+    questions: int = 0
+    faq: int = 0
+    out_of_scope: int = 0
+    choices_unanswered: int = 0
 
 
 @dataclass(frozen=True)
@@ -126,6 +223,7 @@ class Totals:
     contained: int
     escalated: int
     containment_rate: float | None
+    questions: QuestionCounts = field(default_factory=lambda: QuestionCounts())
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,14 @@ from console.analytics.report import (
     DayChannel,
     DayTotal,
     Escalations,
+    QuestionCounts,
     RatingCount,
     Satisfaction,
     Totals,
     median,
     percentile,
     rate,
+    tally_questions,
 )
 
 
@@ -121,6 +123,8 @@ class AnalyticsService:
             procedures = queries.top_procedures(session, since, until, self.top)
             intents = queries.top_intents(session, since, until, self.top)
             unanswered = queries.unanswered(session, since, until, self.low_confidence, self.top)
+            # a day more, to see whether a choice asked on the last evening was answered
+            outcomes = queries.outcomes(session, since, until + timedelta(days=1))
 
         # tickets per day and channel
         escalations_by: Counter[tuple[int, str]] = Counter()
@@ -132,6 +136,16 @@ class AnalyticsService:
             cells[(day_index, channel)].update(figures)
         for (day_index, channel), count in escalations_by.items():
             cells[(day_index, channel)]["escalations"] = count
+        questions = self._questions(outcomes, boundaries, since, until)
+        for (day_index, channel), counts in questions.items():
+            cells[(day_index, channel)].update(
+                understood=counts.understood,
+                fallbacks=counts.fallbacks,
+                questions=counts.questions,
+                faq=counts.faq,
+                out_of_scope=counts.out_of_scope,
+                choices_unanswered=counts.choices_unanswered,
+            )
         per_day_channel = [
             DayChannel(day=days[i], channel=channel, **cells[(i, channel)]) for i, channel in sorted(cells)
         ]
@@ -149,6 +163,7 @@ class AnalyticsService:
                     understood=sum(r.understood for r in rows),
                     fallbacks=sum(r.fallbacks for r in rows),
                     escalations=sum(r.escalations for r in rows),
+                    **self._question_sums(rows),
                 )
             )
 
@@ -168,11 +183,14 @@ class AnalyticsService:
                     fallbacks=sum(r.fallbacks for r in rows),
                     escalated=escalated,
                     contained=active - escalated,
+                    **self._question_sums(rows),
                 )
             )
         turns = sum(c.turns for c in channels)
-        understood = sum(c.understood for c in channels)
-        fallbacks = sum(c.fallbacks for c in channels)
+        asked = QuestionCounts()
+        for counts in questions.values():
+            asked.add(counts)
+        understood, fallbacks = asked.understood, asked.fallbacks
         active_all = sum(c.conversations for c in channels)
         contained = sum(c.contained for c in channels)
         totals = Totals(
@@ -182,11 +200,12 @@ class AnalyticsService:
             turns=turns,
             understood=understood,
             fallbacks=fallbacks,
-            understood_rate=rate(understood, turns),
-            fallback_rate=rate(fallbacks, turns),
+            understood_rate=rate(understood, asked.questions),
+            fallback_rate=rate(fallbacks, asked.questions),
             contained=contained,
             escalated=active_all - contained,
             containment_rate=rate(contained, active_all),
+            questions=asked,
         )
 
         return AnalyticsReport(
@@ -213,6 +232,31 @@ class AnalyticsService:
         return index
 
     # --- figures computed here ---------------------------------------------------------------------
+
+    def _questions(
+        self,
+        outcomes: list[tuple[str, str, datetime, str]],
+        boundaries: Sequence[datetime],
+        since: datetime,
+        until: datetime,
+    ) -> dict[tuple[int, str], QuestionCounts]:
+        """What the questions asked in the range came to, per (day index, channel)."""
+        by_conversation: dict[tuple[str, str], list[tuple[datetime, str]]] = defaultdict(list)
+        for channel, chat_id, at, kind in outcomes:
+            by_conversation[(channel, chat_id)].append((at, kind))
+        cells: dict[tuple[int, str], QuestionCounts] = defaultdict(QuestionCounts)
+        for (channel, _), turns in by_conversation.items():
+            for (at, _), counts in zip(turns, tally_questions([k for _, k in turns]), strict=True):
+                if counts is not None and since <= at < until:
+                    cells[(self._day_index(at, boundaries), channel)].add(counts)
+        return cells
+
+    @staticmethod
+    def _question_sums(rows: Sequence[DayChannel]) -> dict[str, int]:
+        return {
+            name: sum(getattr(r, name) for r in rows)
+            for name in ("questions", "faq", "out_of_scope", "choices_unanswered")
+        }
 
     @staticmethod
     def _escalations(opened: list[dict[str, Any]]) -> Escalations:

@@ -1,7 +1,7 @@
 """The analytics dashboard page, ``/console/analytics``: figures, charts and CSV links for a range of days.
 
 The charts are inline SVG drawn here, on the server (no chart library, no JavaScript): bars per day
-(conversations by channel, understood and fallback turns) and the 1-5 rating distribution. Each bar
+(conversations by channel, what the questions came to) and the 1-5 rating distribution. Each bar
 carries a ``<title>`` (the tooltip) and ``data-value``, which the browser test reads.
 """
 
@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
-from console.analytics.report import AnalyticsRangeError, AnalyticsReport
+from console.analytics.report import AnalyticsRangeError, AnalyticsReport, rate
 from console.web.analytics_api import CSV_TABLES, parse_range
 from console.web.deps import Analytics, Auth, analytics_roles
 from console.web.errors import status_of
@@ -26,6 +26,7 @@ from console.web.labels import REASON_LABELS, channel_label, intent_label
 
 CHANNEL_COLOURS = ("#1f6fb2", "#2e8b57", "#c77c02", "#8e44ad", "#b3261e", "#44556a")
 UNDERSTOOD_COLOUR, FALLBACK_COLOUR = "#2e8b57", "#b3261e"
+OUT_OF_SCOPE_COLOUR, CHOICE_COLOUR = "#8a6d00", "#5b6b7c"
 WEEKDAYS = ("T2", "T3", "T4", "T5", "T6", "T7", "CN")
 CSV_LABELS = {
     "daily": "Theo ngày và kênh",
@@ -187,11 +188,13 @@ def charts(report: AnalyticsReport) -> dict[str, Markup]:
     )
     understanding = stacked_bars(
         "chart-understanding",
-        "Lượt hỏi mỗi ngày: hiểu và không hiểu",
+        "Câu hỏi mỗi ngày: trả lời được, không hiểu, ngoài phạm vi, chưa chọn",
         labels,
         [
-            ("Hiểu", UNDERSTOOD_COLOUR, [d.understood for d in report.days]),
+            ("Trả lời được", UNDERSTOOD_COLOUR, [d.understood for d in report.days]),
             ("Không hiểu", FALLBACK_COLOUR, [d.fallbacks for d in report.days]),
+            ("Ngoài phạm vi", OUT_OF_SCOPE_COLOUR, [d.out_of_scope for d in report.days]),
+            ("Chưa chọn", CHOICE_COLOUR, [d.choices_unanswered for d in report.days]),
         ],
     )
     ratings = rating_bars(
@@ -204,7 +207,9 @@ def charts(report: AnalyticsReport) -> dict[str, Markup]:
 
 # --- Router -------------------------------------------------------------------------------------------
 
-templates = console_templates(REASON_LABELS=REASON_LABELS, CSV_LABELS=CSV_LABELS, CSV_TABLES=CSV_TABLES)
+templates = console_templates(
+    REASON_LABELS=REASON_LABELS, CSV_LABELS=CSV_LABELS, CSV_TABLES=CSV_TABLES, share=rate
+)
 templates.env.filters.update(
     percent=percent,
     decimal=decimal,

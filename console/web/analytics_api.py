@@ -45,6 +45,23 @@ class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+class QuestionsOut(_Out):
+    """What the citizens' questions came to: questions = understood + fallbacks + out_of_scope +
+    choices_unanswered; understood = procedure_answers + faq + flows + choices_answered."""
+
+    questions: int = Field(
+        description="turns the bot had to answer (not greetings, ratings, officer requests)"
+    )
+    understood: int = Field(description="answered: a procedure answer, an FAQ answer, a look-up done")
+    procedure_answers: int
+    faq: int = Field(description="answered from the FAQ")
+    flows: int = Field(description="dossier look-ups completed")
+    choices_answered: int = Field(description="choices asked back that the next turn answered")
+    fallbacks: int = Field(description="not understood")
+    out_of_scope: int = Field(description="refused as out of the bot's scope")
+    choices_unanswered: int = Field(description="choices asked back that the next turn did not answer")
+
+
 class TotalsOut(_Out):
     """The whole range over every channel."""
 
@@ -52,13 +69,14 @@ class TotalsOut(_Out):
     messages_in: int = Field(description="messages from citizens")
     messages_out: int = Field(description="messages to citizens (bot and officers)")
     turns: int = Field(description="citizen messages the bot interpreted (it found an intent)")
-    understood: int = Field(description="turns whose intent is not nlu_fallback")
-    fallbacks: int = Field(description="turns whose intent is nlu_fallback")
-    understood_rate: float | None = Field(description="understood / turns (0-1)")
-    fallback_rate: float | None = Field(description="fallbacks / turns (0-1)")
+    understood: int = Field(description="questions answered (see questions)")
+    fallbacks: int = Field(description="questions not understood")
+    understood_rate: float | None = Field(description="understood / questions (0-1)")
+    fallback_rate: float | None = Field(description="fallbacks / questions (0-1)")
     contained: int = Field(description="conversations without a ticket opened in the range")
     escalated: int = Field(description="conversations with a ticket opened in the range")
     containment_rate: float | None = Field(description="contained / conversations (0-1)")
+    questions: QuestionsOut
 
 
 class DayOut(_Out):
@@ -72,6 +90,10 @@ class DayOut(_Out):
     understood: int
     fallbacks: int
     escalations: int = Field(description="tickets opened that day")
+    questions: int
+    faq: int
+    out_of_scope: int
+    choices_unanswered: int
 
 
 class DayChannelOut(DayOut):
@@ -92,6 +114,10 @@ class ChannelOut(_Out):
     fallbacks: int
     escalated: int
     contained: int
+    questions: int
+    faq: int
+    out_of_scope: int
+    choices_unanswered: int
 
 
 class EscalationsOut(_Out):
@@ -214,9 +240,12 @@ def csv_rows(report: AnalyticsReport, table: str, timezone: str) -> list[list[An
                 "Hội thoại",
                 "Tin nhắn đến",
                 "Tin nhắn đi",
-                "Lượt hỏi",
-                "Lượt hiểu",
-                "Lượt không hiểu",
+                "Câu hỏi",
+                "Trả lời được",
+                "Không hiểu",
+                "Ngoài phạm vi",
+                "Chưa chọn",
+                "Trả lời bằng câu hỏi thường gặp",
                 "Chuyển cán bộ",
             ]
         ]
@@ -227,9 +256,12 @@ def csv_rows(report: AnalyticsReport, table: str, timezone: str) -> list[list[An
                 d.conversations,
                 d.messages_in,
                 d.messages_out,
-                d.turns,
+                d.questions,
                 d.understood,
                 d.fallbacks,
+                d.out_of_scope,
+                d.choices_unanswered,
+                d.faq,
                 d.escalations,
             ]
             for d in report.daily
@@ -242,9 +274,12 @@ def csv_rows(report: AnalyticsReport, table: str, timezone: str) -> list[list[An
                 "Hội thoại",
                 "Tin nhắn đến",
                 "Tin nhắn đi",
-                "Lượt hỏi",
-                "Lượt hiểu",
-                "Lượt không hiểu",
+                "Câu hỏi",
+                "Trả lời được",
+                "Không hiểu",
+                "Ngoài phạm vi",
+                "Chưa chọn",
+                "Trả lời bằng câu hỏi thường gặp",
                 "Hội thoại chuyển cán bộ",
                 "Hội thoại trợ lý ảo tự xử lý",
             ]
@@ -255,9 +290,12 @@ def csv_rows(report: AnalyticsReport, table: str, timezone: str) -> list[list[An
                 c.conversations,
                 c.messages_in,
                 c.messages_out,
-                c.turns,
+                c.questions,
                 c.understood,
                 c.fallbacks,
+                c.out_of_scope,
+                c.choices_unanswered,
+                c.faq,
                 c.escalated,
                 c.contained,
             ]
@@ -272,11 +310,18 @@ def csv_rows(report: AnalyticsReport, table: str, timezone: str) -> list[list[An
             ("Hội thoại", t.conversations),
             ("Tin nhắn đến", t.messages_in),
             ("Tin nhắn đi", t.messages_out),
-            ("Lượt hỏi", t.turns),
-            ("Lượt hiểu", t.understood),
-            ("Tỷ lệ hiểu (%)", _pct(t.understood_rate)),
-            ("Lượt không hiểu", t.fallbacks),
+            ("Tin nhắn được phân tích", t.turns),
+            ("Câu hỏi", t.questions.questions),
+            ("Trả lời được", t.understood),
+            ("Tỷ lệ trả lời được (%)", _pct(t.understood_rate)),
+            ("Trả lời theo thủ tục", t.questions.procedure_answers),
+            ("Trả lời bằng câu hỏi thường gặp", t.questions.faq),
+            ("Tra cứu hồ sơ xong", t.questions.flows),
+            ("Hỏi lại để chọn, rồi trả lời được", t.questions.choices_answered),
+            ("Không hiểu", t.fallbacks),
             ("Tỷ lệ không hiểu (%)", _pct(t.fallback_rate)),
+            ("Ngoài phạm vi", t.questions.out_of_scope),
+            ("Hỏi lại để chọn, chưa được chọn", t.questions.choices_unanswered),
             ("Hội thoại trợ lý ảo tự xử lý", t.contained),
             ("Tỷ lệ tự xử lý (%)", _pct(t.containment_rate)),
             ("Yêu cầu chuyển cán bộ", e.tickets),

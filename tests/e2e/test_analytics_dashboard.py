@@ -47,16 +47,16 @@ def test_dashboard_shows_the_weeks_figures_and_charts(analytics_server, browser_
     assert (
         page.input_value("#start") == week_start.isoformat() and page.input_value("#end") == today.isoformat()
     )
-    assert kpi("conversations") == "8"
-    assert kpi("understood") == "76,5%" and kpi("fallback") == "23,5%"
-    assert kpi("containment") == "50,0%" and kpi("escalations") == "4"
+    assert kpi("conversations") == "9"
+    assert kpi("understood") == "45,5%" and kpi("fallback") == "36,4%"  # 5 and 4 of 11 questions
+    assert kpi("containment") == "55,6%" and kpi("escalations") == "4"
     assert kpi("wait") == "5 phút" and "30 phút" in page.locator("#kpi-wait .kpi__note").inner_text()
     assert kpi("satisfaction") == "3,50"
     assert "4 lượt đánh giá" in page.locator("#kpi-satisfaction").inner_text()
 
     # the charts are drawn: bars with a size, one per day and channel / per series / per rating
     conversations = page.locator("#chart-conversations rect.bar")
-    assert conversations.count() == 7
+    assert conversations.count() == 8
     box = conversations.first.bounding_box()
     assert box is not None and box["height"] > 5 and box["width"] > 5
     assert page.locator("#chart-understanding rect.bar").count() == 6
@@ -67,8 +67,8 @@ def test_dashboard_shows_the_weeks_figures_and_charts(analytics_server, browser_
 
     marriage = page.locator(f'#top-procedures tr[data-key="{MARRIAGE}"]')
     assert marriage_name[:30] in marriage.inner_text() and marriage.locator("td.num").all_inner_texts() == [
-        "2",
-        "4",
+        "3",
+        "5",
     ]
     first_unanswered = page.locator("#top-unanswered tr").nth(1).locator("td").all_inner_texts()
     assert first_unanswered[:3] == ["abc xyz", "3", "3"]

@@ -11,25 +11,17 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.conftest import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    EDITOR,
-    OFFICER,
-    Account,
-    container_with,
-    log_in,
-    serve,
-)
+from tests.e2e.conftest import EDITOR, OFFICER, Account, container_with, serve
+from tests.e2e.console_pages import SIZES, console_browser, open_as, page_height, page_width, sized_page
 
 pytestmark = pytest.mark.browser
 
-SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
+__all__ = ["console_browser", "sized_page"]  # fixtures used by name
+
 BIRTH = "1.001193"
 ADMIN = Account("minh", "cay-tre-xanh-2026", "admin", "Lê Văn Minh")
 
@@ -41,42 +33,9 @@ def server(module_real_settings, tmp_path_factory) -> Iterator[str]:
         yield live.url
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (make test installs it)")
-    os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(params=list(SIZES))
-def page(request, browser):
-    context = browser.new_context(locale="vi-VN", viewport=SIZES[request.param])
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.size = request.param
-    yield page
-    context.close()
-
-
-def open_as(page, url: str, account: Account) -> None:
-    """Log in as ``account`` and open ``url`` (the login page leads to the account's home)."""
-    log_in(page, url, account)
-    page.locator(".who", has_text=account.display_name).wait_for()
-    page.goto(url)
-
-
-def page_height(page) -> int:
-    return int(page.evaluate("document.documentElement.scrollHeight"))
-
-
-def page_width(page) -> int:
-    return int(page.evaluate("document.documentElement.scrollWidth"))
+@pytest.fixture
+def page(sized_page):
+    return sized_page
 
 
 def test_the_procedure_form_is_short_and_opens_the_section_with_a_problem(server, page) -> None:

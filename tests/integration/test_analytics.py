@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
@@ -59,10 +60,21 @@ def test_default_range_is_the_last_seven_days_in_vietnam(service: AnalyticsServi
 
 def test_totals_rates_and_containment(service: AnalyticsService) -> None:
     t = service.report().totals
-    assert (t.conversations, t.messages_in, t.messages_out) == (8, 18, 22)
-    assert (t.turns, t.understood, t.fallbacks) == (17, 13, 4)
-    assert t.understood_rate == 13 / 17 and t.fallback_rate == 4 / 17
-    assert (t.contained, t.escalated, t.containment_rate) == (4, 4, 0.5)
+    assert (t.conversations, t.messages_in, t.messages_out) == (9, 23, 27)
+    assert (t.contained, t.escalated, t.containment_rate) == (5, 4, 5 / 9)
+
+
+def test_understood_means_answered_and_the_rest_is_counted_apart(service: AnalyticsService) -> None:
+    # issue 14, item 4: the seeded week's 11 questions (see tests/analytics_data.py). Read from the
+    # intent, 18 of its 22 turns looked understood (82%): the FAQ answer and the refusal (intent
+    # out_of_scope), the greetings, thanks and ratings all counted.
+    t = service.report().totals
+    q = t.questions
+    assert t.turns == 22
+    assert (q.questions, q.understood, q.fallbacks, q.out_of_scope, q.choices_unanswered) == (11, 5, 4, 1, 1)
+    assert (q.procedure_answers, q.faq, q.flows, q.choices_answered) == (3, 1, 0, 1)
+    assert (t.understood, t.fallbacks) == (5, 4)
+    assert t.understood_rate == 5 / 11 and t.fallback_rate == 4 / 11
 
 
 def test_counts_per_day_and_channel(service: AnalyticsService) -> None:
@@ -74,8 +86,10 @@ def test_counts_per_day_and_channel(service: AnalyticsService) -> None:
     assert got == expected_daily(LAST)
     # every day of the range is listed, quiet ones with zeros
     assert [x.day for x in report.days] == [d(n) for n in range(6, -1, -1)]
-    assert [x.conversations for x in report.days] == [1, 0, 0, 0, 1, 2, 4]
-    assert [x.messages_in for x in report.days] == [1, 0, 0, 0, 2, 7, 8]
+    assert [x.conversations for x in report.days] == [1, 0, 0, 0, 1, 3, 4]
+    assert [x.messages_in for x in report.days] == [1, 0, 0, 0, 2, 12, 8]
+    assert [x.questions for x in report.days] == [0, 0, 0, 0, 0, 7, 4]
+    assert [x.understood for x in report.days] == [0, 0, 0, 0, 0, 3, 2]
     assert [x.fallbacks for x in report.days] == [0, 0, 0, 0, 0, 2, 2]
     assert [x.escalations for x in report.days] == [0, 0, 0, 0, 1, 1, 2]
 
@@ -87,16 +101,38 @@ def test_totals_per_channel(service: AnalyticsService) -> None:
     assert (rest.conversations, rest.escalated, rest.contained) == (3, 2, 1)  # B, E escalated; G not
     # F's ticket was opened before the range: F counts as contained in it
     assert (tg.conversations, tg.escalated, tg.contained) == (3, 1, 2)
-    assert (zalo.conversations, zalo.escalated, zalo.contained) == (2, 1, 1)
-    assert (rest.messages_in, rest.messages_out, rest.turns, rest.understood, rest.fallbacks) == (
+    assert (zalo.conversations, zalo.escalated, zalo.contained) == (3, 1, 2)
+    assert (
+        rest.messages_in,
+        rest.messages_out,
+        rest.turns,
+        rest.questions,
+        rest.understood,
+        rest.fallbacks,
+    ) == (
         8,
         9,
         7,
-        3,
+        4,
+        0,
         4,
     )
-    assert (tg.messages_in, tg.messages_out, tg.turns, tg.understood, tg.fallbacks) == (6, 7, 6, 6, 0)
-    assert (zalo.messages_in, zalo.messages_out, zalo.turns) == (4, 6, 4)
+    assert (tg.messages_in, tg.messages_out, tg.turns, tg.questions, tg.understood, tg.fallbacks) == (
+        6,
+        7,
+        6,
+        2,
+        2,
+        0,
+    )
+    assert (zalo.messages_in, zalo.messages_out, zalo.turns, zalo.questions, zalo.understood) == (
+        9,
+        11,
+        9,
+        5,
+        3,
+    )
+    assert (zalo.faq, zalo.out_of_scope, zalo.choices_unanswered) == (1, 1, 1)
 
 
 def test_escalations_and_waiting_times(service: AnalyticsService) -> None:
@@ -121,16 +157,18 @@ def test_satisfaction_counts_ticket_and_bot_ratings_once(service: AnalyticsServi
 def test_top_procedures_and_intents(service: AnalyticsService) -> None:
     report = service.report()
     assert [(p.key, p.label, p.turns, p.conversations) for p in report.top_procedures] == [
-        (P1, "Cấp giấy phép xây dựng mới đối với nhà ở riêng lẻ", 4, 2),  # A once, D three times
+        (P1, "Cấp giấy phép xây dựng mới đối với nhà ở riêng lẻ", 5, 3),  # A once, D three times, K's pick
         (P2, "", 2, 1),  # C; not in the knowledge base
     ]
     assert [(i.key, i.turns, i.conversations) for i in report.top_intents] == [
         ("give_feedback", 5, 4),
         ("nlu_fallback", 4, 2),
-        ("ask_documents", 2, 2),
+        ("ask_documents", 3, 3),
+        ("ask_procedure_overview", 2, 2),
         ("greet", 2, 2),
         ("request_human", 2, 2),
-        ("ask_procedure_overview", 1, 1),
+        ("out_of_scope", 2, 1),
+        ("choose", 1, 1),
         ("thank", 1, 1),
     ]
     short = AnalyticsService(service._sessions, clock=lambda: NOW, top=2).report()
@@ -160,7 +198,7 @@ def test_day_boundaries_are_vietnam_midnights(service: AnalyticsService) -> None
     after = service.report(d(-1), d(-1))
     assert after.totals.messages_in == 1 and [c.channel for c in after.channels] == ["rest"]
     # a long range sums the same messages once
-    assert service.report(d(30), d(-1)).totals.messages_in == 18 + 2
+    assert service.report(d(30), d(-1)).totals.messages_in == 23 + 2
 
 
 def test_ratings_filed_on_tickets_before_the_range_are_not_the_bots(service: AnalyticsService) -> None:
@@ -216,17 +254,26 @@ def test_csv_tables(service: AnalyticsService) -> None:
         "Hội thoại",
         "Tin nhắn đến",
         "Tin nhắn đi",
-        "Lượt hỏi",
-        "Lượt hiểu",
-        "Lượt không hiểu",
+        "Câu hỏi",
+        "Trả lời được",
+        "Không hiểu",
+        "Ngoài phạm vi",
+        "Chưa chọn",
+        "Trả lời bằng câu hỏi thường gặp",
         "Chuyển cán bộ",
     ]
-    assert daily[1] == [d(6).isoformat(), "Telegram", "1", "1", "1", "1", "1", "0", "0"]
-    assert daily[3] == [d(1).isoformat(), "Trang web", "1", "5", "6", "4", "2", "2", "1"]
-    assert len(daily) == 1 + 7
+    assert daily[1] == [d(6).isoformat(), "Telegram", "1", "1", "1", "0", "0", "0", "0", "0", "0", "0"]
+    assert daily[3] == [d(1).isoformat(), "Trang web", "1", "5", "6", "2", "0", "2", "0", "0", "0", "1"]
+    assert daily[5] == [d(1).isoformat(), "Zalo OA", "1", "5", "5", "4", "2", "0", "1", "1", "1", "0"]
+    assert len(daily) == 1 + 8
     summary = dict(rows(report_csv(report, "summary"))[1:])
-    assert summary["Tỷ lệ hiểu (%)"] == "76.47" and summary["Tỷ lệ không hiểu (%)"] == "23.53"
-    assert summary["Tỷ lệ tự xử lý (%)"] == "50.00" and summary["Điểm trung bình"] == "3.50"
+    assert summary["Tỷ lệ trả lời được (%)"] == "45.45" and summary["Tỷ lệ không hiểu (%)"] == "36.36"
+    assert (summary["Câu hỏi"], summary["Trả lời bằng câu hỏi thường gặp"], summary["Ngoài phạm vi"]) == (
+        "11",
+        "1",
+        "1",
+    )
+    assert summary["Tỷ lệ tự xử lý (%)"] == "55.56" and summary["Điểm trung bình"] == "3.50"
     assert summary["Thời gian chờ trung vị (giây)"] == "300" and summary["Thời gian chờ P90 (giây)"] == "1800"
     assert summary["Yêu cầu: Người dân chấm điểm thấp"] == "1"
     assert rows(report_csv(report, "ratings")) == [
@@ -302,17 +349,28 @@ async def test_api_figures_match_the_report(http: Http) -> None:
     assert res.status_code == 200
     body = res.json()
     assert (body["start"], body["end"]) == (d(6).isoformat(), LAST.isoformat())
-    assert body["totals"]["understood_rate"] == 13 / 17 and body["totals"]["containment_rate"] == 0.5
+    assert body["totals"]["understood_rate"] == 5 / 11 and body["totals"]["containment_rate"] == 5 / 9
+    assert body["totals"]["questions"] == {
+        "questions": 11,
+        "understood": 5,
+        "procedure_answers": 3,
+        "faq": 1,
+        "flows": 0,
+        "choices_answered": 1,
+        "fallbacks": 4,
+        "out_of_scope": 1,
+        "choices_unanswered": 1,
+    }
     assert (
         body["escalations"]["median_wait_seconds"] == 300 and body["escalations"]["p90_wait_seconds"] == 1800
     )
     assert [r["count"] for r in body["satisfaction"]["distribution"]] == [0, 1, 1, 1, 1]
     assert body["satisfaction"]["average"] == 3.5
-    assert len(body["days"]) == 7 and len(body["daily"]) == 7
+    assert len(body["days"]) == 7 and len(body["daily"]) == 8
     assert body["top_unanswered"][0]["text"] == "abc xyz" and body["top_procedures"][0]["key"] == P1
     async with http.client("hoa") as c:
         one = (await c.get("/api/analytics", params={"start": "09/03/2026", "end": "2026-03-09"})).json()
-    assert (one["start"], one["end"]) == ("2026-03-09", "2026-03-09") and one["totals"]["messages_in"] == 7
+    assert (one["start"], one["end"]) == ("2026-03-09", "2026-03-09") and one["totals"]["messages_in"] == 12
 
 
 async def test_api_bad_dates_answer_422_in_vietnamese(http: Http) -> None:
@@ -340,7 +398,7 @@ async def test_csv_download(http: Http) -> None:
     )
     assert res.content.startswith("\ufeff".encode())
     table = rows(res.content.decode("utf-8-sig"))
-    assert table[0][:3] == ["Ngày", "Kênh", "Hội thoại"] and len(table) == 8
+    assert table[0][:3] == ["Ngày", "Kênh", "Hội thoại"] and len(table) == 9
 
 
 async def test_openapi_documents_the_routes(http: Http) -> None:
@@ -359,8 +417,21 @@ async def test_dashboard_page(http: Http) -> None:
     assert page.status_code == 200
     html = page.text
     assert "Thống kê hoạt động" in html and 'id="nav-analytics"' in html
-    assert "76,5%" in html and "50,0%" in html and "5 phút" in html and "30 phút" in html
-    assert html.count('<rect class="bar"') == 7 + 6 + 5  # conversations, understood/fallback, ratings
+    assert "45,5%" in html and "55,6%" in html and "5 phút" in html and "30 phút" in html
+    # the figure is defined on the page, and each kind of question is counted on its own line
+    assert 'id="defs-understood"' in html and "Tỷ lệ trả lời được = trả lời được / tổng số câu hỏi" in html
+    for kind, count in [
+        ("understood", 5),
+        ("faq", 1),
+        ("fallbacks", 4),
+        ("out_of_scope", 1),
+        ("choices_unanswered", 1),
+        ("questions", 11),
+    ]:
+        assert re.search(rf'data-kind="{kind}">.*?<t[dh] class="num">{count}</t[dh]>', html), kind
+    # conversations (8 day-channel bars), what the questions came to (answered 2 days, fallbacks 2,
+    # out of scope 1, choice left 1), ratings (5)
+    assert html.count('<rect class="bar"') == 8 + 6 + 5
     assert 'data-series="Telegram" data-value="1"' in html
 
 
