@@ -797,6 +797,7 @@ class App:
         invalidate = getattr(self.knowledge, "invalidate", None)
         if invalidate is not None:
             invalidate()
+        self.knowledge.count()  # the snapshot read now, before the first citizen waits for it
         self.faq_matcher.reload(self.knowledge.list_faqs())
         dossiers = self.adapters.dossiers
         if isinstance(dossiers, LocalDossierGateway) and seed_demo_dossiers(dossiers):
