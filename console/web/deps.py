@@ -184,6 +184,6 @@ LearningUser = Annotated[User, Depends(learning_api_user)]
 AnalyticsReader = Annotated[User, Depends(analytics_api_user)]
 
 
-RowId = Annotated[int, Path(le=2**63 - 1, description="a row id (64-bit)")]
-"""A row id in a URL: one above the databases' 64-bit integers is refused with 422, never a 500
-(SQLite raises OverflowError on it)."""
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="a row id (64-bit, from 1)")]
+"""A row id in a URL: one outside 1 .. 2**63-1 (the databases' 64-bit integers; ids start at 1) is refused
+with 422, never a 500 (SQLite raises OverflowError below -2**63 or above 2**63-1)."""

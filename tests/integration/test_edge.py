@@ -84,3 +84,19 @@ async def test_poll_after_the_largest_id_is_answered(client: httpx.AsyncClient) 
 )
 def test_json_depth_counts_only_structure(body: bytes, deeper_than_limit: bool) -> None:
     assert (json_depth(body) > MAX_JSON_DEPTH) is deeper_than_limit
+
+
+async def test_an_id_below_64_bits_is_refused_not_a_server_error(factory_settings) -> None:  # type: ignore[no-untyped-def]
+    # found by the schemathesis run: SQLite raised OverflowError (a 500) on ids below -2**63
+    app = factory_app(factory_settings)
+    app.users.add("lan", "hoa-sen-ven-ho-2026", "officer", "Trần Thị Lan")
+    server = create_app(app)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=server), base_url="http://test") as c:
+        token = (await c.get("/api/csrf")).json()["csrf_token"]
+        login = {"username": "lan", "password": "hoa-sen-ven-ho-2026"}
+        assert (await c.post("/api/login", json=login, headers={"X-CSRF-Token": token})).status_code == 200
+        headers = {"X-CSRF-Token": (await c.get("/api/csrf")).json()["csrf_token"]}
+        for ticket_id in (-(2**63) - 1, -1, 0):
+            res = await c.post(f"/api/tickets/{ticket_id}/reply", json={"text": "0"}, headers=headers)
+            assert res.status_code == 422, (ticket_id, res.text)
+        assert (await c.get("/api/tickets/1")).status_code == 404

@@ -57,7 +57,7 @@ async def _world(app) -> dict[str, ConversationKey]:  # type: ignore[no-untyped-
         await app.handler(InboundMessage(key, "xin chào"))
     for name in ("open", "closed"):
         await app.handler(InboundMessage(keys[name], "cho tôi gặp cán bộ"))
-    officer = app.users.add("lan", "matkhau-lan", display_name="Trần Thị Lan")
+    officer = app.users.add("lan", "sen-hong-2026", display_name="Trần Thị Lan")
     ticket = app.tickets.open_ticket(keys["closed"])
     await app.tickets.claim(ticket.id, officer.id)
     await app.tickets.close(ticket.id, officer.id, "đã hướng dẫn")
