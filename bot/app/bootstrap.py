@@ -43,7 +43,7 @@ from bot.channels.base import ChannelRegistry, Inbound, MessageHandler, OutputCh
 from bot.channels.durable import DurableInboundQueue, OutboxSender
 from bot.channels.media import AttachmentReader
 from bot.channels.rasa_http import RasaApi, rasa_router
-from bot.channels.rest import RestOutbox, SqlRestOutbox, rest_router
+from bot.channels.rest import RestOutbox, SqlRestOutbox, WebChatSessions, rest_router
 from bot.core.config import EscalationConfig, HelplineConfig, WorkingHours, load_config
 from bot.core.coordination import LocalChangeFeed, LocalLocks
 from bot.core.live import InterpreterHolder, LiveResponses
@@ -664,8 +664,13 @@ class App:
 
     @cached_property
     def rest_router(self) -> APIRouter:
-        """The web chat's REST channel (Rasa's REST protocol, plus the poll for officers' replies)."""
-        return rest_router(self.handler, self.adapters.web_outbox)
+        """The web chat's REST channel (Rasa's REST protocol, plus the poll for officers' replies and the
+        page's history): each page speaks in its server-issued session; only a client with the Rasa
+        HTTP API's token names its own sender."""
+        sessions = WebChatSessions(
+            self.settings.rasa_auth_token, secure_cookie=self.settings.public_url.startswith("https://")
+        )
+        return rest_router(self.handler, self.adapters.web_outbox, sessions)
 
     @cached_property
     def rasa_router(self) -> APIRouter:

@@ -14,6 +14,8 @@ from bot.core.redact import install_log_redaction
 from bot.core.settings import Settings
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from knowledge.search import SearchIndex
     from nlu.cli import NluCommand
 
@@ -77,6 +79,14 @@ def _with_nlu_files(command: NluCommand) -> Callable[[argparse.Namespace, App], 
     return run
 
 
+def starting_message(model_dir: Path) -> str:
+    """What ``serve`` says while it prepares: the first start (no NLU model yet, so it trains one and
+    loads the knowledge base) warns that it takes a while; later starts only say they are starting."""
+    if (model_dir / "latest").exists():
+        return "Đang khởi động trợ lý..."
+    return "Đang chuẩn bị cơ sở dữ liệu và mô hình NLU (lần đầu có thể mất khoảng một phút)..."
+
+
 def cmd_serve(args: argparse.Namespace, container: App) -> int:
     """Start the server (uvicorn) with everything the settings enable."""
     import uvicorn
@@ -86,7 +96,7 @@ def cmd_serve(args: argparse.Namespace, container: App) -> int:
     workers = args.workers if args.workers is not None else container.settings.workers
     if workers != 1:
         return serve_workers(args, container, workers)
-    print("Đang chuẩn bị cơ sở dữ liệu và mô hình NLU (lần đầu có thể mất khoảng một phút)...", flush=True)
+    print(starting_message(container.settings.model_dir), flush=True)
     app = create_app(container)
     host = args.host or container.settings.host
     port = args.port or container.settings.port

@@ -1,33 +1,53 @@
-"""The Rasa REST channel protocol: ``POST /webhooks/rest/webhook``.
+"""The Rasa REST channel protocol: ``POST /webhooks/rest/webhook``, and the web chat's session.
 
 Request ``{"sender": "...", "message": "..."}``; response a JSON list of
 ``{"recipient_id", "text", "buttons": [{"title", "payload"}]}`` — the shape Rasa's ``RestInput`` returns,
 so Rasa-compatible web widgets work against this server unchanged. A button's payload sent back as the
 message is understood by the engine.
 
+**Whose conversation a request speaks in.** The public page cannot be trusted with a ``sender`` of its
+choosing (anyone could then read another citizen's officer replies, or act in their conversation), so
+the server issues each browser a web-chat session: a random token in an ``HttpOnly``, ``SameSite=Strict``
+cookie (``Secure`` behind HTTPS), kept for :data:`SESSION_MAX_AGE` and renewed on use. The conversation
+is ``"web-"`` and the first 32 hex digits of the token's SHA-256, so the id officers see cannot be
+turned back into the cookie, and no client-chosen string can name another conversation; the ``sender``
+in the body is then ignored. Only a trusted API client may name the sender, as Rasa's REST channel
+lets every client do: one presenting the Rasa HTTP API's token (``HELPLINE_RASA_AUTH_TOKEN``, as
+``Authorization: Bearer ...`` or Rasa's ``?token=...``), which can already read and write every
+conversation through ``/conversations/{id}/...``. Without that token set, no client may.
+
 As lenient as Rasa 3.6: no sender (or an empty one) is Rasa's ``"default"``, a number as sender or
 message is read as its text, ``metadata`` is kept with the message. ``?stream=true`` answers as Rasa
 does, ``text/event-stream`` with one JSON message per line. A reply with an image or custom JSON (an
 external action server's) gets them as separate messages after its text, as Rasa's output channels
 send them (``{"recipient_id", "image"}``, ``{"recipient_id", "custom"}``).
+
+The web chat's own routes: ``GET /webhooks/rest/poll?after=SEQ`` (messages that reach the page outside
+a request: an officer's replies, a dossier's news) and ``GET /webhooks/rest/history`` (the
+conversation as the page showed it, to restore it after a reload).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import itertools
 import json
 import logging
 import numbers
+import re
+import secrets
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field, ValidationError, field_validator
-from sqlalchemy import JSON, DateTime, Index, Integer, String, delete, select
+from sqlalchemy import JSON, DateTime, Index, Integer, String, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from bot.channels.base import DeliveryError, MessageHandler
@@ -38,15 +58,31 @@ from knowledge.db import Base
 log = logging.getLogger(__name__)
 CHANNEL = "rest"
 MAX_MESSAGE_CHARS = 4000
+HISTORY_LIMIT = 200
+"""The most messages the history of a conversation gives back (the newest)."""
+
+SESSION_COOKIE = "helpline_chat"
+SESSION_PATH = "/webhooks/rest"
+SESSION_MAX_AGE = int(timedelta(days=7).total_seconds())
+"""A web-chat session lives as long as the outbox keeps its messages, renewed on each message sent."""
+_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
+
+Via = Literal["push", "reply", "user"]
+"""How an outbox entry reached the page: pushed (the poll fetches it), a reply in the response to the
+page's request, or the citizen's own message (both only for the history)."""
 
 
 class RestMessage(BaseModel):
-    """Body of a REST channel post (read as leniently as Rasa reads it)."""
+    """Body of a REST channel post (read as leniently as Rasa reads it).
+
+    ``title`` is the web chat's own: what the page showed for a button's payload, kept for the history.
+    """
 
     sender: str = Field(default=DEFAULT_SENDER_ID, min_length=1, max_length=128)
     message: str = Field(default="", max_length=20_000)
     message_id: str | None = Field(default=None, max_length=128)
     metadata: dict[str, Any] | None = None
+    title: str | None = Field(default=None, max_length=500)
 
     @field_validator("sender", mode="before")
     @classmethod
@@ -100,44 +136,61 @@ def rest_messages(message: OutboundMessage) -> list[dict[str, object]]:
     return out
 
 
-class RestOutbox:
-    """Output channel for messages that reach a web-chat user outside a request (officer replies).
+def _with_seq(data: dict[str, Any], seq: int) -> dict[str, Any]:
+    out = {k: v for k, v in data.items() if k != "via"}
+    out["custom"] = {**(out.get("custom") or {}), "seq": seq}
+    return out
 
-    The page polls ``GET /webhooks/rest/poll?sender=...&after=SEQ``; each message carries a
-    sequence number in ``custom.seq`` so nothing is shown twice. This one keeps them in memory per chat
-    (bounded), for tests and fakes; the server uses :class:`SqlRestOutbox`, which survives restarts.
+
+class RestOutbox:
+    """Output channel for messages that reach a web-chat user outside a request (officer replies), and
+    the transcript of what the page showed (for its history after a reload).
+
+    The page polls ``GET /webhooks/rest/poll?after=SEQ``; each message carries a sequence number in
+    ``custom.seq`` so nothing is shown twice. This one keeps them in memory per chat (bounded), for tests
+    and fakes; the server uses :class:`SqlRestOutbox`, which survives restarts.
     """
 
     name = CHANNEL
 
     def __init__(self, per_chat: int = 200) -> None:
         self._seq = itertools.count(1)
-        self._queues: dict[str, deque[tuple[int, OutboundMessage]]] = defaultdict(
+        self._queues: dict[str, deque[tuple[int, dict[str, Any]]]] = defaultdict(
             lambda: deque(maxlen=per_chat)
         )
         self._lock = asyncio.Lock()
 
+    async def _add(self, chat_id: str, entries: list[dict[str, Any]]) -> None:
+        async with self._lock:
+            for entry in entries:
+                self._queues[chat_id].append((next(self._seq), entry))
+
+    async def _entries(self, chat_id: str, after: int) -> list[tuple[int, dict[str, Any]]]:
+        async with self._lock:
+            return [(seq, dict(e)) for seq, e in self._queues.get(chat_id, ()) if seq > after]
+
     async def send(self, message: OutboundMessage) -> None:
         """Queue a message for the chat's next poll."""
-        async with self._lock:
-            self._queues[message.key.chat_id].append((next(self._seq), message))
+        await self._add(message.key.chat_id, [{**to_rest(message), "via": "push"}])
+
+    async def record(self, chat_id: str, messages: list[dict[str, object]], via: Via) -> None:
+        """Keep what the page already showed (the citizen's message, the replies to it) for its history."""
+        await self._add(chat_id, [{**m, "via": via} for m in messages])
 
     async def pending(self, chat_id: str, after: int) -> list[dict[str, object]]:
-        """Messages for ``chat_id`` newer than ``after``, in REST shape with ``custom.seq``."""
-        async with self._lock:
-            items = [(seq, m) for seq, m in self._queues.get(chat_id, ()) if seq > after]
-        out = []
-        for seq, message in items:
-            data = to_rest(message)
-            custom = dict(data.get("custom") or {})  # type: ignore[call-overload]
-            custom["seq"] = seq
-            data["custom"] = custom
-            out.append(data)
-        return out
+        """Pushed messages for ``chat_id`` newer than ``after``, in REST shape with ``custom.seq``."""
+        entries = await self._entries(chat_id, after)
+        return [_with_seq(e, seq) for seq, e in entries if e.get("via", "push") == "push"]
+
+    async def history(self, chat_id: str, limit: int = HISTORY_LIMIT) -> list[dict[str, object]]:
+        """The newest ``limit`` messages of the conversation in order, each with ``custom.seq`` and
+        ``custom.sender`` (``user``, ``bot`` or ``officer``)."""
+        entries = (await self._entries(chat_id, 0))[-limit:]
+        return [_with_seq(e, seq) for seq, e in entries]
 
 
 class WebOutboxRow(Base):
-    """A message waiting for (or already fetched by) a web-chat page's poll."""
+    """A message waiting for (or already fetched by) a web-chat page's poll, or one of its transcript."""
 
     __tablename__ = "web_outbox"
     __table_args__ = (Index("ix_web_outbox_chat_id_id", "chat_id", "id"),)
@@ -152,7 +205,8 @@ class SqlRestOutbox(RestOutbox):
     """The web chat's outbox in the database, so an officer's reply survives a server restart.
 
     Same protocol as :class:`RestOutbox`; the sequence number is the row id. Rows older than ``keep``
-    are pruned now and then.
+    are pruned now and then. How an entry reached the page is its message's ``via`` key (rows written
+    before it existed are pushed ones).
     """
 
     def __init__(self, sessions: sessionmaker[Session], keep: timedelta = timedelta(days=7)) -> None:
@@ -161,47 +215,173 @@ class SqlRestOutbox(RestOutbox):
         self._keep = keep
         self._sent = 0
 
-    def _insert(self, message: OutboundMessage) -> None:
+    def _insert(self, chat_id: str, entries: list[dict[str, Any]]) -> None:
         now = datetime.now(UTC)
         with self._sessions.begin() as session:
-            session.add(WebOutboxRow(chat_id=message.key.chat_id, message=to_rest(message), created_at=now))
-            self._sent += 1
-            if self._sent % 500 == 0:
+            session.add_all(WebOutboxRow(chat_id=chat_id, message=e, created_at=now) for e in entries)
+            self._sent += len(entries)
+            if self._sent >= 500:
+                self._sent = 0
                 session.execute(delete(WebOutboxRow).where(WebOutboxRow.created_at < now - self._keep))
 
-    def _select(self, chat_id: str, after: int) -> list[tuple[int, dict[str, Any]]]:
+    def _select(
+        self, chat_id: str, after: int, pushed_only: bool, limit: int
+    ) -> list[tuple[int, dict[str, Any]]]:
+        query = select(WebOutboxRow.id, WebOutboxRow.message).where(
+            WebOutboxRow.chat_id == chat_id, WebOutboxRow.id > after
+        )
+        if pushed_only:
+            via = func.coalesce(WebOutboxRow.message["via"].as_string(), "push")
+            query = query.where(via == "push").order_by(WebOutboxRow.id).limit(limit)
+        else:
+            query = query.order_by(WebOutboxRow.id.desc()).limit(limit)
         with self._sessions() as session:
-            rows = session.execute(
-                select(WebOutboxRow.id, WebOutboxRow.message)
-                .where(WebOutboxRow.chat_id == chat_id, WebOutboxRow.id > after)
-                .order_by(WebOutboxRow.id)
-                .limit(200)
-            ).all()
-        return [(int(r.id), dict(r.message)) for r in rows]
+            rows = session.execute(query).all()
+        return sorted((int(r.id), dict(r.message)) for r in rows)
 
-    async def send(self, message: OutboundMessage) -> None:
-        """Store a message for the chat's next poll (a database error is a failed delivery)."""
+    async def _add(self, chat_id: str, entries: list[dict[str, Any]]) -> None:
         try:
-            await asyncio.to_thread(self._insert, message)
+            await asyncio.to_thread(self._insert, chat_id, entries)
         except Exception as exc:
             raise DeliveryError(f"web chat outbox unavailable: {type(exc).__name__}", retryable=True) from exc
 
     async def pending(self, chat_id: str, after: int) -> list[dict[str, object]]:
-        out: list[dict[str, object]] = []
-        for seq, data in await asyncio.to_thread(self._select, chat_id, after):
-            data["custom"] = {**(data.get("custom") or {}), "seq": seq}
-            out.append(data)
-        return out
+        rows = await asyncio.to_thread(self._select, chat_id, after, True, 200)
+        return [_with_seq(data, seq) for seq, data in rows]
+
+    async def history(self, chat_id: str, limit: int = HISTORY_LIMIT) -> list[dict[str, object]]:
+        rows = await asyncio.to_thread(self._select, chat_id, 0, False, limit)
+        return [_with_seq(data, seq) for seq, data in rows]
 
 
-def rest_router(handler: MessageHandler, outbox: RestOutbox | None = None) -> APIRouter:
-    """The REST channel routes, answering with the engine's replies to each message."""
+# --- who is speaking ---------------------------------------------------------------------------------
+
+
+def web_sender(token: str) -> str:
+    """The conversation id of a web-chat session token (one way: the id does not give the token)."""
+    return "web-" + hashlib.sha256(token.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """Whose conversation a request speaks in.
+
+    Attributes:
+        sender: the conversation id (``chat_id``).
+        web: a web-chat session (its transcript is kept for the page's history).
+        new_token: a session token just issued, to set as the cookie.
+    """
+
+    sender: str
+    web: bool
+    new_token: str | None = None
+
+
+class WebChatSessions:
+    """The web chat's server-issued sessions, and the trusted API clients that may name a sender.
+
+    Args:
+        api_token: the token of trusted API clients (the Rasa HTTP API's); empty: nobody names a sender.
+        secure_cookie: mark the cookie ``Secure`` (the site is served over HTTPS).
+        raw_senders: every client names its sender, as Rasa's own REST channel allows (for a router
+            behind a gateway of its own, and the protocol's tests); never the public server's setting.
+    """
+
+    def __init__(self, api_token: str = "", *, secure_cookie: bool = False, raw_senders: bool = False):
+        self._api_token = api_token
+        self._secure = secure_cookie
+        self._raw = raw_senders
+
+    def trusted(self, request: Request) -> bool:
+        """Whether the request comes from a client that may name any sender."""
+        if self._raw:
+            return True
+        if not self._api_token:
+            return False
+        header = request.headers.get("authorization", "")
+        offered = (
+            header[7:].strip() if header[:7].lower() == "bearer " else request.query_params.get("token", "")
+        )
+        return bool(offered) and hmac.compare_digest(offered.encode(), self._api_token.encode())
+
+    def session_sender(self, request: Request) -> str | None:
+        """The conversation of the request's session cookie, if it carries a well-formed one."""
+        token = request.cookies.get(SESSION_COOKIE, "")
+        return web_sender(token) if _TOKEN_RE.fullmatch(token) else None
+
+    def speaker(self, request: Request, named: str | None, *, issue: bool) -> Speaker | None:
+        """The request's conversation: the ``named`` sender for a trusted client, else the session's (a
+        new session when ``issue`` and it has none; None otherwise)."""
+        if named is not None and self.trusted(request):
+            return Speaker(named, web=False)
+        sender = self.session_sender(request)
+        if sender is not None:
+            return Speaker(sender, web=True, new_token=request.cookies[SESSION_COOKIE])
+        if not issue:
+            return None
+        token = secrets.token_urlsafe(32)
+        return Speaker(web_sender(token), web=True, new_token=token)
+
+    def set_cookie(self, response: Response, speaker: Speaker) -> None:
+        """(Re)set the session cookie, so a session in use does not expire."""
+        if speaker.new_token is None:
+            return
+        response.set_cookie(
+            SESSION_COOKIE,
+            speaker.new_token,
+            max_age=SESSION_MAX_AGE,
+            path=SESSION_PATH,
+            httponly=True,
+            samesite="strict",
+            secure=self._secure,
+        )
+
+
+# --- the routes --------------------------------------------------------------------------------------
+
+
+def rest_router(
+    handler: MessageHandler, outbox: RestOutbox | None = None, sessions: WebChatSessions | None = None
+) -> APIRouter:
+    """The REST channel routes, answering with the engine's replies to each message.
+
+    Args:
+        handler: the engine (with the hand-off's recorder) a message goes to.
+        outbox: officers' replies waiting for the page, and the page's transcript.
+        sessions: whose conversation a request speaks in; by default web-chat sessions only (no client
+            names its sender).
+    """
     router = APIRouter()
     outbox = outbox or RestOutbox()
+    sessions = sessions or WebChatSessions()
+
+    async def keep(speaker: Speaker, messages: list[dict[str, object]], via: Via) -> None:
+        if not (speaker.web and messages):
+            return
+        try:
+            await outbox.record(speaker.sender, messages, via)
+        except DeliveryError as exc:  # the citizen still gets the answer; only a reload would miss it
+            log.warning("web chat transcript not kept: %s", exc)
 
     @router.get("/webhooks/rest/poll")
-    async def poll(sender: str, after: int = Query(0, ge=0, le=2**63 - 1)) -> JSONResponse:
-        return JSONResponse(await outbox.pending(sender[:128], after))
+    async def poll(
+        request: Request, sender: str | None = None, after: int = Query(0, ge=0, le=2**63 - 1)
+    ) -> JSONResponse:
+        speaker = sessions.speaker(request, sender[:128] if sender else None, issue=False)
+        if speaker is None:
+            return JSONResponse([])
+        return JSONResponse(await outbox.pending(speaker.sender, after))
+
+    @router.get("/webhooks/rest/history")
+    async def history(request: Request, sender: str | None = None) -> JSONResponse:
+        """The conversation as the page showed it (the newest messages), and the poll's starting point."""
+        speaker = sessions.speaker(request, sender[:128] if sender else None, issue=True)
+        assert speaker is not None  # issue=True always gives one
+        messages = await outbox.history(speaker.sender)
+        seq = max((int(m["custom"]["seq"]) for m in messages), default=0)  # type: ignore[index]
+        response = JSONResponse({"messages": messages, "after": seq})
+        sessions.set_cookie(response, speaker)
+        return response
 
     @router.get("/webhooks/rest/")
     async def health() -> dict[str, str]:
@@ -215,24 +395,37 @@ def rest_router(handler: MessageHandler, outbox: RestOutbox | None = None) -> AP
             return JSONResponse(
                 {"error": "Yêu cầu không hợp lệ: cần JSON có 'sender' và 'message'."}, status_code=400
             )
+        speaker = sessions.speaker(request, body.sender, issue=True)
+        assert speaker is not None
         text = body.message[:MAX_MESSAGE_CHARS]
         inbound = InboundMessage(
-            key=ConversationKey(CHANNEL, body.sender),
+            key=ConversationKey(CHANNEL, speaker.sender),
             text=text,
             message_id=body.message_id,
             is_button=text.startswith("/"),
             metadata=dict(body.metadata or {}),
         )
+        shown = body.title or ("" if inbound.is_button else text)  # a bare payload (/start) is no message
+        if shown:
+            await keep(speaker, [{"text": shown, "custom": {"sender": "user"}}], "user")
+
+        async def answer() -> list[dict[str, object]]:
+            messages = [m for r in await handler(inbound) for m in rest_messages(r)]
+            await keep(speaker, messages, "reply")
+            return messages
+
+        response: JSONResponse | StreamingResponse
         if stream.lower() == "true":  # Rasa's bool_arg: only "true" streams
-            return StreamingResponse(_stream(handler, inbound), media_type="text/event-stream")
-        replies = await handler(inbound)
-        return JSONResponse([m for r in replies for m in rest_messages(r)])
+            response = StreamingResponse(_stream(answer), media_type="text/event-stream")
+        else:
+            response = JSONResponse(await answer())
+        sessions.set_cookie(response, speaker)
+        return response
 
     return router
 
 
-async def _stream(handler: MessageHandler, inbound: InboundMessage) -> AsyncIterator[str]:
+async def _stream(answer: Callable[[], Awaitable[list[dict[str, object]]]]) -> AsyncIterator[str]:
     """Rasa's streamed answer: each message as one line of JSON (its ``stream_response``)."""
-    for reply in await handler(inbound):
-        for message in rest_messages(reply):
-            yield json.dumps(message, ensure_ascii=False) + "\n"
+    for message in await answer():
+        yield json.dumps(message, ensure_ascii=False) + "\n"

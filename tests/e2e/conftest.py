@@ -132,9 +132,10 @@ def live_server(real_settings) -> Iterator[LiveServer]:
         yield server
 
 
-@pytest.fixture
-def browser_page():
-    """A fresh Chromium page (Debian's chromium; Playwright cannot download browsers here)."""
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium for the whole session (Debian's; Playwright cannot download browsers here);
+    each test gets contexts of its own, so no cookie or storage crosses tests."""
     if not CHROMIUM.exists():
         pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (make test installs it)")
     os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
@@ -142,12 +143,18 @@ def browser_page():
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(locale="vi-VN")
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        context.close()
+        yield browser
         browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium):
+    """A fresh Chromium page in a context of its own."""
+    context = chromium.new_context(locale="vi-VN")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
 
 
 @pytest.fixture

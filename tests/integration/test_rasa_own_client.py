@@ -64,8 +64,9 @@ def test_rasa_reads_the_parse_and_the_tracker(server: str) -> None:
         f"{server}/webhooks/rest/webhook", json={"sender": "rasa_user", "message": "lệ phí kết hôn"}
     )
     assert replies.status_code == 200
+    conversation = replies.json()[0]["recipient_id"]  # the server's session: no API token is set here
     run = subprocess.run(
-        [str(RASA_PYTHON), str(CLIENT), server, "rasa_user"],
+        [str(RASA_PYTHON), str(CLIENT), server, conversation],
         capture_output=True,
         text=True,
         timeout=300,

@@ -100,12 +100,18 @@ def _config(url: str) -> HelplineConfig:
     return load_config(ROOT / "config.yml").model_copy(update={"action_endpoint": endpoint})
 
 
+API_TOKEN = "sdk-test-" + "4b1e8c27d93a4f6e8a0b5c71e2d9f384"
+
+
 def _client(db_engine: Engine, tmp_path: Path, url: str) -> httpx.AsyncClient:
     # the factory procedures instead of the 4,259 of the seed: importing those took most of each test
-    settings = settings_for("sqlite://", model_dir=tmp_path / "models")
+    # a trusted API client (the Rasa HTTP API's token): it names the sender of each conversation
+    settings = settings_for("sqlite://", model_dir=tmp_path / "models", rasa_auth_token=API_TOKEN)
     interpreter = FakeInterpreter(intents=[IntentRule("thoi tiet", "ask_weather")])
     app = create_app(factory_app(settings, interpreter=interpreter, db=db_engine, config=_config(url)))
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test", params={"token": API_TOKEN}
+    )
 
 
 async def say(client: httpx.AsyncClient, text: str, sender: str = "u1") -> list[dict]:

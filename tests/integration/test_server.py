@@ -11,12 +11,24 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from bot.app.bootstrap import bootstrap
+from bot.app.bootstrap import bootstrap as _bootstrap
 from bot.app.server import create_app
+
+API_TOKEN = "rest-api-" + "7f3c9a51d2e84b06a9c1e5f27d4b8e30"
+"""These tests speak Rasa's REST protocol as a trusted API client, naming each conversation's sender (the
+web page's own sessions are tests/integration/test_webchat_sessions.py)."""
+
+
+def bootstrap(settings):
+    return _bootstrap(settings.model_copy(update={"rasa_auth_token": API_TOKEN}))
 
 
 async def _client(app) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://test",
+        headers={"Authorization": f"Bearer {API_TOKEN}"},
+    )
 
 
 async def post(client: httpx.AsyncClient, sender: str, message: str) -> list[dict]:

@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from bot.channels.base import ChannelRegistry
-from bot.channels.rest import rest_messages, rest_router
+from bot.channels.rest import WebChatSessions, rest_messages, rest_router
 from bot.core.messages import Button, ConversationKey, InboundMessage, OutboundMessage
 
 
@@ -33,7 +33,7 @@ class Recorder:
 
 def client(handler: Recorder) -> httpx.AsyncClient:
     api = FastAPI()
-    api.include_router(rest_router(handler))
+    api.include_router(rest_router(handler, sessions=WebChatSessions(raw_senders=True)))  # Rasa's own rule
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://test")
 
 
