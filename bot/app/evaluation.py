@@ -185,11 +185,13 @@ _PROCEDURE_BUTTONS = frozenset({Intent.CHOOSE, Intent.CHOOSE_GROUP})
 
 # Response keys whose text tells outcomes of one action apart.
 MISSING_KEYS = ("utter_missing_detail", "utter_missing_detail_no_link")
-CATALOGUE_ONLY_KEY = "utter_catalogue_only"
+CATALOGUE_ONLY_KEYS = ("utter_catalogue_only", "utter_catalogue_where")
+"""A catalogue-only procedure's reply: what the catalogue holds (for "where": its agency and levels), the
+portal search and an officer; the portal pointer, whichever part was asked."""
 UNKNOWN_PROCEDURE_KEY = "utter_procedure_unknown"
 ASK_CASE_KEY = "utter_ask_document_case"
 APOLOGY_KEY = "utter_error"
-TEMPLATE_KEYS = (*MISSING_KEYS, CATALOGUE_ONLY_KEY, UNKNOWN_PROCEDURE_KEY, ASK_CASE_KEY, APOLOGY_KEY)
+TEMPLATE_KEYS = (*MISSING_KEYS, *CATALOGUE_ONLY_KEYS, UNKNOWN_PROCEDURE_KEY, ASK_CASE_KEY, APOLOGY_KEY)
 
 
 class ReplyTemplates:
@@ -303,7 +305,7 @@ def classify(
         if templates.said(replies, UNKNOWN_PROCEDURE_KEY):
             return Outcome(Kind.ABSTAIN, Detail.UNKNOWN_PROCEDURE, **common)
         common["procedure"] = state.procedure
-        if templates.said(replies, CATALOGUE_ONLY_KEY):
+        if templates.said(replies, *CATALOGUE_ONLY_KEYS):
             return Outcome(Kind.ABSTAIN, Detail.PORTAL_POINTER, **common)
         if templates.said(replies, *MISSING_KEYS):
             return Outcome(Kind.ANSWER, Detail.MISSING, **common)

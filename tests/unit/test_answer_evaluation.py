@@ -102,6 +102,20 @@ def test_a_catalogue_only_procedure_is_a_portal_pointer_naming_it() -> None:
     assert outcome.buttons == ("/request_human",)
 
 
+def test_a_catalogue_only_procedure_s_where_answer_is_its_portal_pointer_too() -> None:
+    # what the catalogue holds (agency, levels), the portal search and an officer: not a detailed answer
+    replies = rendered(
+        "utter_catalogue_where", procedure_name="karaoke", details="Cơ quan thực hiện: UBND cấp huyện"
+    )
+    outcome = classify(state("action_where", KARAOKE, "ask_where"), replies, TEMPLATES)
+    assert (outcome.kind, outcome.detail, outcome.procedure, outcome.aspect) == (
+        Kind.ABSTAIN,
+        Detail.PORTAL_POINTER,
+        KARAOKE,
+        "where",
+    )
+
+
 def test_an_empty_optional_part_at_the_end_of_a_text_still_matches() -> None:
     templates = ReplyTemplates({"utter_catalogue_only": ["Thủ tục {procedure_name}.\n{details}"]})
     replies = reply("Thủ tục karaoke.")  # rendered texts lose their trailing line break
