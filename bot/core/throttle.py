@@ -239,6 +239,37 @@ class Throttle:
         refused = [v for v in (verdict(st, now) for st in new.values()) if not v.allowed]
         return max(refused, key=lambda v: (v.locked, v.retry_after)) if refused else Verdict(True)
 
+    def charge(self, subjects: Sequence[str]) -> Verdict:
+        """Count one failure *before* the attempt is checked, atomically: so parallel attempts cannot all
+        pass :meth:`check` before any failure is counted. A subject that may not try now is left as it
+        is. Refused: the longest wait; allowed: go on, then :meth:`succeed` or :meth:`refund` on success.
+        """
+        now = self.clock()
+        refused: list[Verdict] = []
+
+        def step(subject: str, state: ThrottleState) -> ThrottleState:
+            current = verdict(state, now)
+            if not current.allowed:
+                refused.append(current)
+                return state
+            return after_failure(self.rule(subject), state, now)
+
+        self.store.change(subjects, step)
+        return max(refused, key=lambda v: (v.locked, v.retry_after)) if refused else Verdict(True)
+
+    def refund(self, subjects: Sequence[str]) -> None:
+        """Take back a failure counted by :meth:`charge` (the attempt succeeded), with the wait it started."""
+        now = self.clock()
+
+        def step(subject: str, state: ThrottleState) -> ThrottleState:
+            if state.failures == 0 or (state.locked and verdict(state, now).locked):
+                return state
+            failures = state.failures - 1
+            blocked = state.blocked_until if failures >= self.rule(subject).free else None
+            return replace(state, failures=failures, blocked_until=blocked)
+
+        self.store.change(subjects, step)
+
     def succeed(self, subjects: Sequence[str]) -> None:
         """Forget the failures of ``subjects`` (not a running lock: a lock is lifted by an admin or by
         time)."""

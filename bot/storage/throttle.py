@@ -2,12 +2,14 @@
 
 One row per subject (``login:user:lan``, ``chat:telegram:42``, ``dossier:H12.22-250301-0001`` ...) with
 its failure count, window and block, so every worker process sees the same counts. A change reads the
-rows ``FOR UPDATE`` (PostgreSQL locks them; SQLite serialises writers) and writes them in the same
-transaction, so two workers counting a failure at once count two.
+rows ``FOR UPDATE`` and writes them in the same transaction, so two workers counting a failure at once
+count two on PostgreSQL; within one process changes also take a lock, which is what keeps SQLite (one
+process, worker threads reading before either writes) from losing a count.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -18,6 +20,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from bot.core.throttle import CLEAR, ThrottleState
 from bot.core.timeutil import as_utc, utcnow
 from knowledge.db import Base
+
+_CHANGES = threading.Lock()
+"""One change at a time in this process (SQLite's deferred transactions would otherwise lose counts)."""
 
 
 class ThrottleRow(Base):
@@ -66,7 +71,7 @@ class SqlThrottleStore:
         wanted = sorted(set(subjects))  # one order for every worker: no deadlock between two changes
         for attempt in range(2):
             try:
-                with self._sessions.begin() as session:
+                with _CHANGES, self._sessions.begin() as session:
                     stmt = select(ThrottleRow).where(ThrottleRow.subject.in_(wanted)).with_for_update()
                     rows = {r.subject: r for r in session.scalars(stmt)}
                     new: dict[str, ThrottleState] = {}

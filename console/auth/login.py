@@ -99,10 +99,15 @@ class LoginGuard:
         self.events = events
 
     def attempt(self, username: str, password: str, address: str) -> LoginResult:
-        """Try to log in ``username`` from ``address``."""
+        """Try to log in ``username`` from ``address``.
+
+        The failure is counted before the password is checked (:meth:`bot.core.throttle.Throttle.charge`)
+        and taken back when it was right, so a burst of parallel attempts gets no more tries than a
+        sequence.
+        """
         name = _name(username)
-        subjects = [ACCOUNT + name, ADDRESS + address]
-        verdict = self.throttle.check(subjects)
+        account, origin = ACCOUNT + name, ADDRESS + address
+        verdict = self.throttle.charge([account, origin])
         if not verdict.allowed:
             self.events.record(
                 "login_refused", name, address=address, detail=f"retry in {verdict.retry_after}"
@@ -110,10 +115,11 @@ class LoginGuard:
             return LoginResult(None, verdict, checked=False)
         user = self.users.authenticate(name, password)
         if user is not None:
-            self.throttle.succeed([ACCOUNT + name])
+            self.throttle.succeed([account])
+            self.throttle.refund([origin])
             return LoginResult(user)
-        after = self.throttle.fail(subjects)
         self.events.record("login_failed", name, address=address)
+        after = self.throttle.check([account, origin])
         if after.locked:
             self.events.record("account_locked", name, address=address, detail=f"for {after.retry_after}")
         return LoginResult(None, after if not after.allowed else None)

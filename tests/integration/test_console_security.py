@@ -7,6 +7,7 @@ Each test here failed on the code before issue 13 (the hole named in its docstri
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -97,6 +98,25 @@ async def test_wrong_passwords_are_throttled_then_the_right_one_is_refused_too(c
     assert ("login_failed", "lan") in console.events() and ("login_refused", "lan") in console.events()
 
 
+async def test_a_burst_of_parallel_guesses_gets_no_more_tries_than_a_sequence(console) -> None:
+    async with console.client() as c:
+        token = (await c.get("/api/csrf")).json()["csrf_token"]
+
+        async def guess(i: int) -> int:
+            body = {"username": "lan", "password": f"sai-{i}"}
+            return (await c.post("/api/login", json=body, headers={"X-CSRF-Token": token})).status_code
+
+        statuses = await asyncio.gather(*(guess(i) for i in range(30)))
+    assert sorted(statuses) == [401] * 5 + [429] * 25
+
+
+async def test_an_office_behind_one_address_logging_in_all_day_is_not_throttled(console) -> None:
+    async with console.client() as c:
+        for _ in range(25):  # each success takes back the failure counted before the check
+            assert (await login(c, "lan", "sen-hong-2026")).status_code == 200
+        assert (await login(c, "lan", "sai")).status_code == 401
+
+
 async def test_an_unknown_account_is_throttled_the_same(console) -> None:
     async with console.client() as c:
         for i in range(5):
@@ -175,6 +195,7 @@ def test_new_hashes_are_argon2id_and_old_scrypt_ones_are_rehashed_at_login(conso
         stored = session.scalars(select(UserRow.password_hash).where(UserRow.username == "lan")).one()
     assert stored.startswith("$argon2id$")
     assert console.users.authenticate("lan", "cu-ma-van-dung") is not None  # the new hash verifies
+    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")  # OWASP's parameters
 
 
 # --- 2. server-side sessions ------------------------------------------------------------------------------
