@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from actions.procedure.places import place_of
 from bot.core.domain import LIST_TOPICS, Topic
 from bot.core.responses import ResponseCatalogue
 from bot.core.sdk import CollectingDispatcher
+from knowledge.cases import dossier
 from knowledge.domain import Procedure
 from knowledge.seed import SEED_PATH, read_records
 
@@ -87,7 +89,37 @@ def coverage(records: list[Procedure], catalogue: ResponseCatalogue) -> dict[str
         "answered": result,
         "first_reply": replies,
         "where_read_from": dict(places.most_common()),
+        "documents_reading": reading(records, catalogue),
     }
+
+
+_REMARK_LINE_RE = re.compile(r"^\d+\. (?:Lưu ý|Ví dụ|Chú ý|Ghi chú)\s*:", re.MULTILINE)
+
+
+def reading(records: list[Procedure], catalogue: ResponseCatalogue) -> dict[str, int]:
+    """How the documents answers read, over every detailed record: each answer (everyone's papers, and
+    each case's) counted once. ``answers``: how many were read; ``cut``: with a short form cut with
+    "…"; ``remark_as_paper``: a numbered paper that is a remark ("1. Lưu ý: ..."); ``choice_of_one``:
+    the citizen asked to pick among a single case; ``buttons_on_text``: telling the citizen to press
+    ("bấm", "nút «...»") what a text-only channel shows as a number."""
+    counts: Counter[str] = Counter()
+    for proc in records:
+        if proc.catalogue_only or not proc.documents:
+            continue
+        cases = len(dossier(proc).cases)
+        for group in [None, *(str(i) for i in range(1, cases + 1))]:
+            dispatcher = CollectingDispatcher(catalogue)
+            answer(dispatcher, proc, Topic.DOCUMENTS, group=group)
+            text = "\n".join(d.text for d in dispatcher.messages)
+            counts["answers"] += 1
+            counts["cut"] += "…" in text
+            counts["remark_as_paper"] += bool(_REMARK_LINE_RE.search(text))
+            counts["buttons_on_text"] += "bấm" in text.lower() or "nút «" in text
+        first = CollectingDispatcher(catalogue)
+        answer(first, proc, Topic.DOCUMENTS)
+        asked = first.responses_sent[:1] in (["utter_ask_document_case"], ["utter_ask_document_case_list"])
+        counts["choice_of_one"] += asked and cases == 1
+    return {k: counts[k] for k in ("answers", "cut", "remark_as_paper", "choice_of_one", "buttons_on_text")}
 
 
 def table(data: dict[str, object]) -> str:
@@ -117,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(table(data))
+    print("documents answers read:", json.dumps(data["documents_reading"], ensure_ascii=False))
     return 0
 
 

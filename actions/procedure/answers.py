@@ -196,6 +196,8 @@ def _answer_documents(
     if index is None:
         index = match_group(case, said, ignore=what)
     common = documents_view(record).common_count > 0
+    if index is None and not common and len(record.cases) == 1:
+        index = 0  # one case and nothing else: its papers, not a choice of one
     if index is None:
         if not common:
             return _ask_case(dispatcher, proc, record.cases)

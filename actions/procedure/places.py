@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from actions.procedure.names import ITEM_CHARS
+from actions.procedure.names import ITEM_CHARS, whole_phrase
 from bot.core.domain import OnlineLevel, SubmissionKind
 from knowledge.domain import Procedure
 from knowledge.text import clip, fold
@@ -315,8 +315,10 @@ _COMMUNE_POLICE = "Công an xã, phường, đặc khu"
 
 
 _PERSON_RE = re.compile(r"^(?:chủ tịch|giám đốc|thủ trưởng|trưởng)\b", re.IGNORECASE)
-_ADDRESS_WORD_RE = re.compile(
-    r"\d|\b(?:số|đường|phố|tầng|tòa|thôn|xóm|ấp|bản|tổ|xã|phường|quận|huyện|thị xã|tỉnh|thành phố|tp\.?)\b",
+_ADDRESS_START_RE = re.compile(
+    r"^[-–+•\s]*(?:tại|số|tầng|tòa|trụ sở|bộ phận|trung tâm|văn phòng|phòng|chi nhánh|cục|chi cục|tổng cục|sở|"
+    r"bộ|ban|ủy ban|uỷ ban|ubnd|hđnd|công an|ngân hàng|nhnn|cảng vụ|cơ quan|thuế|kho bạc|bảo hiểm|hải quan|"
+    r"đơn vị|các|bất kỳ|trực tiếp|nộp|gửi|qua|hồ sơ|https?)\b",
     re.IGNORECASE,
 )
 
@@ -330,13 +332,14 @@ def _offices(agencies: str) -> str:
 
 
 def _address(text: str) -> str:
-    """The published receiving address when it reads as one: short enough to say whole, with a number
-    or a place word ("số 8 Hoàng Diệu", "UBND xã"); "" for a sentence the portal put there ("Sĩ quan, hạ
-    sĩ quan ... đại diện cho thân nhân ...")."""
+    """The published receiving address when it reads as one: with a number, or starting with an office
+    or a place ("số 8 Hoàng Diệu", "Bộ phận Một cửa Ngân hàng Nhà nước Khu vực", "tại đơn vị Công an
+    ..."), said as a whole phrase; "" for a sentence about who applies that the portal put there ("Sĩ
+    quan, hạ sĩ quan ... đại diện cho thân nhân ...", "Người đề nghị cấp Giấy phép ... nộp ...")."""
     text = " ".join(text.split())
-    if not text or len(text) > ITEM_CHARS or not _ADDRESS_WORD_RE.search(text):
+    if not text or not (re.search(r"\d", text) or _ADDRESS_START_RE.match(text)):
         return ""
-    return text
+    return whole_phrase(text, ITEM_CHARS)
 
 
 def place_of(proc: Procedure) -> Place | None:

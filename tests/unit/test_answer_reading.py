@@ -183,3 +183,16 @@ def test_an_exemption_beside_an_amount_says_who_is_exempt() -> None:
     dispatcher = CollectingDispatcher(f.catalogue())
     answer(dispatcher, record(channels=(SubmissionChannel("truc_tiep", fee_text=fee, fee_vnd=20000),)), "fee")
     assert "20.000 đồng (trừ công dân thuộc diện được miễn lệ phí)" in dispatcher.messages[0].text
+
+
+def test_one_case_and_no_paper_of_everyones_is_answered_not_asked() -> None:
+    heading = "Đối với người nước ngoài"
+    proc = record(
+        Document("Lưu ý: bản sao phải có chứng thực."),
+        Document("Hộ chiếu còn thời hạn", group=heading, originals=1),
+        Document("Thẻ tạm trú", group=heading, originals=1),
+    )
+    dispatcher = CollectingDispatcher(f.catalogue())
+    answer(dispatcher, proc, "documents")
+    assert dispatcher.responses_sent[0] == "utter_documents_case"
+    assert "1. Hộ chiếu còn thời hạn" in dispatcher.messages[0].text
