@@ -303,7 +303,18 @@ REQUESTER = "chat:"
 CODE = "dossier:"
 """Subjects of the dossier code asked about."""
 EVERYONE = "all:verifications"
-"""The one subject counting every failed verification of the system."""
+"""Subjects counting every failed verification of one channel (``all:verifications:telegram``): a
+flood of cheap web-chat identities cools down the web chat, not Telegram's or Zalo's citizens."""
+
+
+def everyone_of(subjects: Sequence[str]) -> str:
+    """The :data:`EVERYONE` subject of the channel of the requester in ``subjects``
+    (``chat:telegram:42`` -> ``all:verifications:telegram``)."""
+    for subject in subjects:
+        if subject.startswith(REQUESTER):
+            channel = subject.removeprefix(REQUESTER).partition(":")[0]
+            return f"{EVERYONE}:{channel}"
+    return f"{EVERYONE}:"
 
 
 @dataclass(frozen=True)
@@ -317,9 +328,10 @@ class VerificationLimits:
         code: per dossier code: a cool-down after a few failures, doubling up to ``code.max_wait``. It
             holds the requesters that already failed in their window; a requester with a clean record
             (the owner, most likely) is not held by it, so strangers' failures do not lock the owner out.
-        everyone: every failed verification of the system: past ``everyone.free`` in its window, a short
-            global cool-down (a minute, doubling up to ten) holds every requester. It caps what many
-            fresh identities can guess together; the officer still helps while it runs.
+        everyone: every failed verification of one channel: past ``everyone.free`` in its window, a
+            short cool-down of that channel (a minute, doubling up to ten) holds every requester on it.
+            It caps what many fresh identities can guess together; the officer still helps while it
+            runs, and the other channels go on.
     """
 
     requester: ThrottleRule = ThrottleRule(
@@ -400,8 +412,8 @@ class VerificationGuard:
     """:class:`bot.core.ports.DossierAccessGuard` on a :class:`Throttle` (the login's mechanism).
 
     The action passes the subjects ``("chat:<conversation>", "dossier:<code>")``; the guard adds the
-    system-wide :data:`EVERYONE`. A request is held by its requester's backoff and the global cool-down
-    always, and by the code's cool-down only when the requester already failed in its window: so an
+    channel-wide :data:`EVERYONE` subject. A request is held by its requester's backoff and its channel's
+    cool-down always, and by the code's cool-down only when the requester already failed in its window: so an
     attacker's failures on a code slow the attacker, and never stop the owner's first try from their
     own chat (see :class:`VerificationLimits`).
 
@@ -440,7 +452,7 @@ class VerificationGuard:
             st.window_started_at is not None and now - st.window_started_at < self.throttle.rule(s).window
             for s, st in self.throttle.states(requesters).items()
         )
-        return [*requesters, *(codes if dirty else ()), EVERYONE]
+        return [*requesters, *(codes if dirty else ()), everyone_of(subjects)]
 
     def check_now(self, subjects: Sequence[str]) -> Verdict:
         """Blocking :meth:`locked`, with the wait."""
@@ -451,7 +463,7 @@ class VerificationGuard:
 
     def fail_now(self, subjects: Sequence[str]) -> Verdict:
         """Blocking :meth:`failed`, with the wait."""
-        self.throttle.fail([*subjects, EVERYONE])
+        self.throttle.fail([*subjects, everyone_of(subjects)])
         return self.throttle.check(self._holding(subjects))
 
     async def failed(self, subjects: Sequence[str]) -> bool:

@@ -307,13 +307,13 @@ async def test_subscribe_without_verification_asks_for_the_digits_first() -> Non
 
 async def test_in_memory_guard_prunes_only_what_has_run_out() -> None:
     s = Setup()
-    await s.guard.failed(["chat:a"])
+    await s.guard.failed(["chat:telegram:a"])
     for _ in range(5):
-        await s.guard.failed(["chat:locked"])
-    await s.guard.succeeded(["chat:b"], "grant:b")
+        await s.guard.failed(["chat:telegram:locked"])
+    await s.guard.succeeded(["chat:telegram:b"], "grant:b")
     assert s.guard.prune() == 0  # recent failures, a running wait and a running grant are kept
     s.clock = NOW + timedelta(minutes=61)
-    assert s.guard.prune() == 2  # the grant (an hour) and the system-wide count (10 minutes) ran out
+    assert s.guard.prune() == 2  # the grant (an hour) and Telegram's count (10 minutes) ran out
     s.clock = NOW + timedelta(days=1, minutes=1)
     assert s.guard.prune() == 2  # the requesters' windows (a day) ran out
     assert (s.guard.store.states, s.guard.memory.until) == ({}, {})
