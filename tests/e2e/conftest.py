@@ -37,8 +37,8 @@ class Account:
     display_name: str
 
 
-EDITOR = Account("hoa", "matkhau-hoa", "editor", "Phạm Thị Hoa")
-OFFICER = Account("lan", "matkhau-lan", "officer", "Trần Thị Lan")
+EDITOR = Account("hoa", "lua-vang-2026", "editor", "Phạm Thị Hoa")
+OFFICER = Account("lan", "sen-hong-2026", "officer", "Trần Thị Lan")
 
 
 def _free_port() -> int:
