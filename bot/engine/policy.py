@@ -212,6 +212,36 @@ def dominant_candidate(text: str, candidates: Sequence[Candidate], coverage: flo
     return found[0] if len(found) == 1 else None
 
 
+_LEVEL_RE = re.compile(
+    r"\s*\((?:thuc hien )?(?:tai |o )?cap (xa|huyen|tinh|tinh thanh pho|trung uong|tw|bo)\b[^()]*\)\s*$"
+)
+_LEVEL_ORDER = {"xa": 0, "huyen": 1, "tinh": 2, "tinh thanh pho": 2, "trung uong": 3, "tw": 3, "bo": 3}
+"""The levels a procedure of the catalogue is published at ("… (thực hiện tại cấp tỉnh)", "(cấp TW)"),
+nearest to the citizen first."""
+
+
+def level_variant(candidates: Sequence[Candidate]) -> Candidate | None:
+    """When the close candidates are one procedure published at several levels (the same name, the level
+    in brackets: passports at province and central level, identity cards, visas), the variant nearest
+    to the citizen (commune, district, province, then central); None otherwise. The levels share the
+    papers, the fee and the time; where to go is what differs, so :meth:`Policy._question` still asks
+    when that is the part asked."""
+    if len(candidates) < 2:
+        return None
+    bases: set[str] = set()
+    ranked: list[tuple[int, int, Candidate]] = []
+    for i, cand in enumerate(candidates):
+        name = fold(cand.name.lower()).strip()
+        found = _LEVEL_RE.search(name)
+        if found is None:
+            return None
+        bases.add(" ".join(_WORD_RE.findall(name[: found.start()])))
+        ranked.append((_LEVEL_ORDER[found.group(1)], i, cand))
+    if len(bases) != 1 or len({level for level, _, _ in ranked}) != len(ranked):
+        return None
+    return min(ranked, key=lambda t: (t[0], t[1]))[2]
+
+
 @dataclass(frozen=True)
 class Decision:
     """What to do with one message.
@@ -253,6 +283,10 @@ class Policy:
         config: thresholds and limits.
         faq: the FAQ entries to answer from; None answers no FAQ.
     """
+
+    answer_level_variants = True
+    """One procedure at several levels is answered for the nearest level (:func:`level_variant`), but
+    where to go; False asks which (for measuring what the rule adds)."""
 
     def __init__(self, config: PolicyConfig | None = None, faq: FaqMatcher | None = None) -> None:
         self.config = config or PolicyConfig()
@@ -520,6 +554,11 @@ class Policy:
             # "can giay to gi" about the permit being discussed: close candidates that no words of the
             # message name ("giấy tờ có giá"...) do not override the procedure being discussed.
             resolution = ProcedureResolution()
+        if resolution.ambiguous and self.answer_level_variants:
+            asked = TOPIC_BY_INTENT.get(state.pending_intent or "") if intent == Intent.NLU_FALLBACK else None
+            variant = level_variant(resolution.candidates)
+            if variant is not None and (asked or TOPIC_BY_INTENT.get(intent)) not in (Topic.WHERE, None):
+                resolution = ProcedureResolution(code=variant.code)
         if resolution.ambiguous:
             return Decision(
                 (ActionName.CHOOSE_PROCEDURE,),
