@@ -30,6 +30,7 @@ from actions.procedure.facts import (
 from actions.procedure.lists import PAGED_LISTS, documents_view, forms_of, send_documents, send_list_page
 from actions.procedure.names import (
     BUTTON_CHARS,
+    CASE_LABEL_SHORTEST,
     ITEM_CHARS,
     case_title,
     clip_block,
@@ -134,7 +135,7 @@ def _group_titles(proc: Procedure, cases: Sequence[DocumentCase]) -> tuple[list[
     (:func:`actions.procedure.names.distinct_labels`); a case whose label would still look like
     another's is numbered."""
     titles = [case_title(c.key, proc.name, 10_000) for c in cases]
-    labels = distinct_labels(titles)
+    labels = distinct_labels(titles, shortest=CASE_LABEL_SHORTEST)
     return [
         label if label is not None else f"{i}. {whole_phrase(title, BUTTON_CHARS - 4, 12)}"
         for i, (label, title) in enumerate(zip(labels, titles, strict=True), 1)

@@ -65,6 +65,10 @@ STRETCH = 1.6
 DIFFERENCE_CHARS = 12
 """How much longer than :data:`BUTTON_CHARS` a label may grow to say how it differs from another."""
 
+CASE_LABEL_SHORTEST = 20
+"""Shortest beginning of a long case title kept as its button label: "Hộ kinh doanh" for "Hộ kinh doanh
+do thành viên hộ gia đình đăng ký thành lập thay đổi chủ hộ do chủ hộ chết ..." names no case."""
+
 
 def _balanced(text: str) -> bool:
     return text.count("(") == text.count(")")
@@ -278,7 +282,7 @@ def _look_alike(a: str, b: str) -> bool:
     return a.lower() == b.lower() or _words(a, folded=False) == _words(b, folded=False)
 
 
-def distinct_labels(names: Sequence[str], limit: int = BUTTON_CHARS) -> list[str | None]:
+def distinct_labels(names: Sequence[str], limit: int = BUTTON_CHARS, shortest: int = 12) -> list[str | None]:
     """Labels of at most ``limit`` characters for texts shown side by side, each a whole phrase, no two
     alike; None for a text whose label would still look like another's.
 
@@ -296,7 +300,7 @@ def distinct_labels(names: Sequence[str], limit: int = BUTTON_CHARS) -> list[str
         heads = [m.group("head") for m in parts if m]
         if len(tails) == 1 and len({fold(h.lower()) for h in heads}) == len(heads):
             texts = heads
-    labels: list[str | None] = [whole_phrase(t, limit, 12) for t in texts]
+    labels: list[str | None] = [whole_phrase(t, limit, shortest) for t in texts]
     folded = [fold(t.lower()) for t in texts]
     for i in range(len(labels)):
         alike = [j for j in range(len(labels)) if _alike_at(labels, i, j)]
