@@ -96,6 +96,7 @@ def cmd_user_add(args: argparse.Namespace, container: AccountsContext) -> int:
     except ValueError as exc:
         print(f"Không tạo được tài khoản: {exc}.", file=sys.stderr)
         return 2
+    container.console_auth.events.record("account_created", user.username, actor=CLI_ACTOR, detail=user.role)
     print(f"Đã tạo tài khoản {user.username} ({user.role}).")
     return 0
 

@@ -1,7 +1,8 @@
 """Security events of the console's accounts (the ``auth_events`` table, and the log).
 
 Kinds: ``login_failed``, ``login_refused`` (throttled or locked), ``account_locked``, ``unlocked``,
-``logout``, ``password_changed``, ``role_changed``, ``disabled``, ``enabled``, ``account_created``.
+``logout``, ``password_changed``, ``role_changed``, ``disabled``, ``enabled``, ``account_created``
+(``helpline user add``).
 Never a password; the address is the client's as the server saw it.
 """
 

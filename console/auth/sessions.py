@@ -53,6 +53,8 @@ CLOCK_SKEW = 60
 """Seconds a cookie's signing time may be ahead of this server's clock (another worker's clock)."""
 _TOUCH_EVERY = 60
 """Seconds between two writes of a session's last request time (not one write per poll)."""
+HOUSEKEEPING_EVERY = 3600
+"""Seconds between two clean-ups of ended sessions and stale login counts (at a login)."""
 
 
 # --- Signed cookies -----------------------------------------------------------------------------------
@@ -247,6 +249,8 @@ class ConsoleAuth:
         self.logins = LoginGuard(
             users, throttle or Throttle(InMemoryThrottleStore(), LOGIN_RULES, clock), self.events
         )
+        self._clock = clock
+        self._swept_at: datetime | None = None
 
     # session
 
@@ -293,9 +297,20 @@ class ConsoleAuth:
         sid = self.store.open(user.id, address)
         return self.signer.dumps({"sid": sid, "csrf": secrets.token_urlsafe(24)})
 
+    def housekeeping(self) -> int:
+        """Delete ended sessions and login counts that no longer matter; how many rows (blocking)."""
+        return self.store.prune() + self.logins.throttle.prune()
+
     def login(self, response: Response, user: User, address: str = "") -> None:
-        """Start a session for ``user`` with a fresh CSRF token (no fixation of the anonymous one).
-        Blocking (a database write)."""
+        """Start a session for ``user`` with a fresh CSRF token (no fixation of the anonymous one), and
+        at most once an hour clean up (:meth:`housekeeping`). Blocking (database writes)."""
+        now = self._clock()
+        if self._swept_at is None or (now - self._swept_at).total_seconds() >= HOUSEKEEPING_EVERY:
+            self._swept_at = now
+            try:
+                self.housekeeping()
+            except Exception:  # housekeeping must never cost a login; the next one tries again
+                log.exception("could not clean up ended console sessions")
         sid = self.store.open(user.id, address)
         self.write(response, {"sid": sid, "csrf": secrets.token_urlsafe(24)})
 

@@ -289,6 +289,16 @@ async def test_cookie_is_secure_and_strict_over_https(tmp_path) -> None:
     assert "secure" in cookie and "samesite=strict" in cookie and "httponly" in cookie
 
 
+async def test_ended_sessions_and_stale_login_counts_are_cleaned_up(console) -> None:
+    async with console.client() as c:
+        await login(c, "lan", "sai-mat-khau")
+        await login(c, "lan", "sen-hong-2026")
+    assert console.auth.store.count(console.lan.id) == 1
+    console.clock.advance(timedelta(days=2))
+    assert console.auth.housekeeping() == 2  # the idle session and the address's stale count
+    assert console.auth.store.count(console.lan.id) == 0
+
+
 def test_sessions_are_shared_by_two_processes(tmp_path) -> None:
     """Two ConsoleAuth on one database (two worker processes): a logout on one ends it on the other."""
     console = Console(tmp_path)
