@@ -20,12 +20,14 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.core.redact import redact
 from console.analytics.report import text_key
 from console.auth.users import User
 from console.editor.drafts import yes_no
 from console.learning.errors import ImportRefused
 from console.learning.examples import MAX_EXAMPLE_CHARS, TrainingExamples, code_problem
 from console.learning.tables import TrainingExampleRow, key_of
+from console.spreadsheet import from_spreadsheet, spreadsheet_safe
 from knowledge.importers.parsing import CODE_RE
 from knowledge.models import FaqRow
 from knowledge.ports import KnowledgeRepository
@@ -103,7 +105,8 @@ class DataTransfer:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(TRAINING_CSV_COLUMNS)
         for e in self.examples.all():
-            writer.writerow([e.text, e.intent, e.procedure_code or ""])
+            # an example may come from a citizen's message: masked, and never a formula in a spreadsheet
+            writer.writerow([spreadsheet_safe(c) for c in (redact(e.text), e.intent, e.procedure_code or "")])
         return out.getvalue()
 
     def export_faq_csv(self) -> str:
@@ -112,16 +115,15 @@ class DataTransfer:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(FAQ_CSV_COLUMNS)
         for f in self.knowledge.list_faqs(enabled_only=False):
-            writer.writerow(
-                [
-                    f.id,
-                    LIST_SEPARATOR.join(f.questions),
-                    f.answer,
-                    LIST_SEPARATOR.join(f.procedure_codes),
-                    LIST_SEPARATOR.join(f.tags),
-                    "có" if f.enabled else "không",
-                ]
-            )
+            row = [
+                f.id,
+                LIST_SEPARATOR.join(f.questions),
+                f.answer,  # written by editors for citizens: an office's phone number stays whole
+                LIST_SEPARATOR.join(f.procedure_codes),
+                LIST_SEPARATOR.join(f.tags),
+                "có" if f.enabled else "không",
+            ]
+            writer.writerow([spreadsheet_safe(c) for c in row])
         return out.getvalue()
 
     def export_faq_yaml(self) -> str:
@@ -244,7 +246,8 @@ class DataTransfer:
             if len(values) != len(columns):
                 raw.append((line, None, f"Dòng {line}: có {len(values)} cột, cần {len(columns)}."))
                 continue
-            raw.append((line, dict(zip(columns, values, strict=True)), None))
+            cells = [from_spreadsheet(v) for v in values]  # the apostrophe our export put before a formula
+            raw.append((line, dict(zip(columns, cells, strict=True)), None))
         return self._faq_drafts(raw)
 
     def _faq_drafts_yaml(self, text: str) -> list[_FaqDraft]:
@@ -380,7 +383,7 @@ class DataTransfer:
             if len(values) != len(columns):
                 problems.append(f"Dòng {line}: có {len(values)} cột, cần {len(columns)}.")
                 continue
-            row = dict(zip(columns, values, strict=True))
+            row = dict(zip(columns, (from_spreadsheet(v) for v in values), strict=True))
             ex = LearnedExample(
                 " ".join(row["text"].split()),
                 row["intent"].strip(),

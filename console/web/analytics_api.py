@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from console.analytics.report import AnalyticsRangeError, AnalyticsReport
 from console.analytics.service import AnalyticsService
+from console.spreadsheet import spreadsheet_safe
 from console.web.deps import Analytics, AnalyticsReader
 from console.web.errors import ApiRoute
 from console.web.labels import REASON_LABELS, channel_label, intent_label
