@@ -363,19 +363,6 @@ def csv_rows(report: AnalyticsReport, table: str, timezone: str) -> list[list[An
     raise ValueError(f"unknown CSV table {table!r}")
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-"""What makes Excel, LibreOffice or Google Sheets read a cell as a formula (OWASP's CSV injection list)."""
-
-
-def spreadsheet_safe(cell: Any) -> Any:
-    """``cell`` as a spreadsheet shows it as text: a string starting like a formula gets a leading
-    apostrophe, which spreadsheets hide and which stops ``=HYPERLINK(...)`` from running. Numbers are left
-    as numbers (a negative count is not text a citizen wrote)."""
-    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
-        return "'" + cell
-    return cell
-
-
 def report_csv(report: AnalyticsReport, table: str = "daily") -> str:
     """One table of ``report`` as CSV text (comma-separated, CRLF line ends, no BOM). Citizens' messages
     appear in it (the unanswered table), so every text cell is made :func:`spreadsheet_safe`."""
