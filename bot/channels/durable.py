@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -51,6 +53,23 @@ log = logging.getLogger(__name__)
 Offload = Callable[..., Awaitable[Any]]
 
 
+class Threads:
+    """An offload onto threads of its own: the inbox's writes that a webhook waits for, and the outbox's
+    marks, never queue behind the turns' NLU and database work in the default pool (on a busy server
+    that queue is where an acknowledgement's time, and a crash's doubt, would go).
+
+    Args:
+        count: how many threads (started when first needed).
+        name: their name prefix.
+    """
+
+    def __init__(self, count: int, name: str) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix=name)
+
+    async def __call__(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, functools.partial(fn, *args))
+
+
 class InboxUnavailableError(QueueFullError):
     """The inbox could not store the message (database down); the webhook answers 503 so the platform
     delivers it again later, and nothing is acknowledged that was not stored."""
@@ -70,7 +89,8 @@ class DurableInboundQueue:
         prune_interval: seconds between two prunes of finished rows.
         housekeeping: more prunes to run with the inbox's (the outbox's).
         outbox_idle: tells :meth:`join` whether the replies queued were delivered.
-        offload: runs blocking calls off the event loop.
+        offload: runs the workers' blocking calls off the event loop.
+        accept: runs the webhook's write of a message (threads of its own by default).
     """
 
     def __init__(
@@ -86,6 +106,7 @@ class DurableInboundQueue:
         housekeeping: Sequence[Callable[[], int]] = (),
         outbox_idle: Callable[[], Awaitable[bool]] | None = None,
         offload: Offload = asyncio.to_thread,
+        accept: Offload | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -97,6 +118,7 @@ class DurableInboundQueue:
         self._poll_interval = poll_interval
         self._prune_interval = prune_interval
         self._offload = offload
+        self._accept: Offload = accept if accept is not None else Threads(4, "inbox-accept")
         self._prunes = (inbox.prune, *housekeeping)
         self._outbox_idle = outbox_idle
         self._wake = asyncio.Event()
@@ -155,7 +177,7 @@ class DurableInboundQueue:
             # its own, so it is not lost.
             message = replace(message, message_id=f"local:{uuid.uuid4().hex}")
         try:
-            stored = await self._offload(self._inbox.add, message)
+            stored = await self._accept(self._inbox.add, message)
         except Exception as exc:
             log.error(
                 "inbox unavailable: %s message not stored (%s)", message.key.channel, type(exc).__name__
@@ -229,7 +251,9 @@ class OutboxSender:
         backoff: seconds to wait after the 1st, 2nd ... failed attempt; the last value repeats.
         max_attempts: attempts before a reply is set aside for good.
         clock: the current time (UTC aware).
-        offload: runs blocking calls off the event loop.
+        parallel: how many replies this process hands to platforms at once (more chats wait their turn:
+            the fewer replies in flight, the fewer a crash leaves in doubt; Telegram takes 30/s anyway).
+        offload: runs blocking calls off the event loop (threads of its own by default).
     """
 
     def __init__(
@@ -240,7 +264,8 @@ class OutboxSender:
         backoff: Sequence[float] = (10, 30, 120, 600),
         max_attempts: int = 10,
         clock: Callable[[], datetime] = utcnow,
-        offload: Offload = asyncio.to_thread,
+        parallel: int = 8,
+        offload: Offload | None = None,
     ) -> None:
         if not backoff:
             raise ValueError("backoff needs at least one delay")
@@ -249,7 +274,9 @@ class OutboxSender:
         self._backoff = tuple(float(b) for b in backoff)
         self._max_attempts = max_attempts
         self._clock = clock
-        self._offload = offload
+        self._offload: Offload = offload if offload is not None else Threads(2, "outbox")
+        self._limit = parallel
+        self._parallel: asyncio.Semaphore | None = None
         self._chats: dict[ConversationKey, asyncio.Task[None]] = {}
 
     def _delay(self, attempts: int) -> timedelta:
@@ -259,6 +286,8 @@ class OutboxSender:
         """Start delivering every chat with a reply due (each chat in a task of its own, so one slow
         chat never holds the others up); the number of chats started."""
         started = 0
+        if self._parallel is None:  # made in the running loop (the server's, or a test's)
+            self._parallel = asyncio.Semaphore(self._limit)
         for key in await self._offload(self._outbox.due_chats):
             task = self._chats.get(key)
             if task is not None and not task.done():
@@ -277,6 +306,7 @@ class OutboxSender:
         """Let deliveries in progress finish (up to ``timeout``); the rest stays in the outbox."""
         await finish_tasks(self._chats.values(), timeout)
         self._chats.clear()
+        self._parallel = None
 
     def _stamper(self, item_id: int) -> Callable[[], Awaitable[None]]:
         """The :func:`bot.channels.base.on_the_wire` hook of one delivery: stamps the row once."""
@@ -295,7 +325,9 @@ class OutboxSender:
             while (item := await self._offload(self._outbox.claim_next, key)) is not None:
                 token = _ON_THE_WIRE.set(self._stamper(item.id))
                 try:
-                    await self._deliver(item.message)
+                    assert self._parallel is not None  # made by send_due, which started this task
+                    async with self._parallel:
+                        await self._deliver(item.message)
                 except DeliveryError as exc:
                     reason, retryable = exc.reason, exc.retryable
                 except ChannelError as exc:

@@ -39,6 +39,7 @@ class DeliveryRetrier:
         self.interval = interval
         self._outbox = outbox
         self._wake = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
@@ -48,15 +49,17 @@ class DeliveryRetrier:
     async def start(self) -> None:
         """Start the loop in the running event loop (the outbox left by an earlier run goes first)."""
         if self._task is None:
+            self._stopping = False
             self._wake.set()
             self._task = asyncio.create_task(self._run(), name="delivery-retry")
 
-    async def stop(self) -> None:
-        """Stop the loop."""
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop the loop once its pass in progress is done (cut after ``timeout`` seconds)."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stopping = True
+            self._wake.set()
+            with contextlib.suppress(TimeoutError):  # past the timeout, wait_for cancelled it
+                await asyncio.wait_for(self._task, timeout)
             self._task = None
 
     async def _run(self) -> None:
@@ -67,6 +70,8 @@ class DeliveryRetrier:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
             self._wake.clear()
+            if self._stopping:
+                return
             if self._outbox is not None:
                 try:
                     await self._outbox()

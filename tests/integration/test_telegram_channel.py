@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from pytest_socket import SocketConnectBlockedError
 
 from bot.channels.base import ChannelRegistry, DeliveryError, InboundQueue, InMemoryDeduplicator
+from bot.channels.durable import InboxUnavailableError
 from bot.channels.ratelimit import RateLimiter
 from bot.channels.telegram import (
     MAX_CALLBACK_DATA_BYTES,
@@ -207,6 +208,42 @@ async def test_polling_duplicate_update_is_processed_once(polling: Rig) -> None:
     await polling.queue.join()
     assert [m.text for m in polling.engine.received] == ["một lần thôi", "tiếp theo"]
     assert len(polling.fake.calls_to("sendMessage")) == 2
+
+
+async def test_polling_confirms_an_update_only_once_it_is_stored(fake: FakeTelegramServer) -> None:
+    """Issue 12: the offset moves past an update only after the inbox stored it; a failed store asks
+    Telegram again from the same update, so an update is never confirmed and lost."""
+
+    class FlakyInbox:
+        def __init__(self, inner: InboundQueue) -> None:
+            self.inner, self.failures = inner, 1
+
+        async def offer(self, message: InboundMessage) -> bool:
+            if self.failures:
+                self.failures -= 1
+                raise InboxUnavailableError("inbox unavailable")
+            return await self.inner.offer(message)
+
+    engine = EchoEngine()
+    app = build_application(fake.token, base_url=fake.base_url, poll_timeout=1)
+    channel = TelegramChannel(app.bot, limiter=fast_limiter())
+    queue = InboundQueue(engine, ChannelRegistry([channel]), deduplicator=InMemoryDeduplicator())
+    poller = TelegramPolling(app, channel, FlakyInbox(queue), retry_pause=0.05)
+    queue.start()
+    await poller.start()
+    try:
+        fake.push_update(text_update(40, "lần đầu lỗi"))
+        fake.push_update(text_update(41, "sau đó"))
+        await fake.wait_for("sendMessage", 2)
+        await queue.join()
+    finally:
+        await poller.stop()
+        await queue.stop()
+    assert [m.text for m in engine.received] == ["lần đầu lỗi", "sau đó"]
+    offsets = [int(c.get("offset") or 0) for c in fake.calls_to("getUpdates")]
+    # asked again without confirming update 40 after the failed store, then past both
+    assert offsets[:2] == [0, 0]
+    assert offsets[-1] == 42
 
 
 async def test_polling_flood_control_is_waited_out_and_retried(polling: Rig) -> None:

@@ -169,6 +169,33 @@ def test_signature_matches_the_known_answer() -> None:
     assert sign_event(KNOWN_APP_ID, KNOWN_BODY, KNOWN_TIMESTAMP, OA_SECRET) == KNOWN_MAC
 
 
+@pytest.mark.parametrize(
+    "offset",
+    [timedelta(days=-30), timedelta(minutes=-11), timedelta(minutes=11)],
+    ids=["month", "11min", "future"],
+)
+async def test_oa_event_outside_the_window_is_a_replay_ignored_with_200(oa: OARig, offset: timedelta) -> None:
+    # Issue 13: a validly signed event 30 days old was processed again once its dedup row was pruned.
+    data = json.loads(raw("zalo_oa_user_send_text.json"))
+    data["timestamp"] = str(int((oa.clock.now + offset).timestamp() * 1000))
+    body = json.dumps(data, ensure_ascii=False).encode()
+    response = await oa.client.post("/webhooks/zalo", content=body, headers=signed(body))
+    assert response.status_code == 200  # a refusal would only make Zalo count the webhook as failing
+    assert response.json() == {"ok": True, "ignored": "stale"}
+    await oa.queue.join()
+    assert oa.engine.received == []
+    assert oa.fake.message_calls() == []
+
+
+async def test_oa_event_inside_the_window_is_taken(oa: OARig) -> None:
+    data = json.loads(raw("zalo_oa_user_send_text.json"))
+    data["timestamp"] = str(int((oa.clock.now - timedelta(minutes=9)).timestamp() * 1000))
+    body = json.dumps(data, ensure_ascii=False).encode()
+    assert (await oa.client.post("/webhooks/zalo", content=body, headers=signed(body))).status_code == 200
+    await oa.queue.join()
+    assert len(oa.engine.received) == 1
+
+
 async def test_oa_known_answer_signature_is_accepted(oa: OARig) -> None:
     headers = {SIGNATURE_HEADER: KNOWN_MAC, "content-type": "application/json"}
     response = await oa.client.post("/webhooks/zalo", content=KNOWN_BODY, headers=headers)

@@ -1,0 +1,196 @@
+"""The durable inbound queue and the outbox sender (bot/channels/durable.py) over the SQL inbox and outbox
+on both backends: stored before ``offer`` returns, replies only through the outbox, a refused reply
+retried with backoff in order per chat, a final refusal set aside, a process's unfinished work taken
+over by the next one."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine
+
+from bot.channels.base import ChannelRegistry, DeliveryError, on_the_wire
+from bot.channels.durable import DurableInboundQueue, InboxUnavailableError, OutboxSender
+from bot.core.messages import ConversationKey, InboundMessage, OutboundMessage
+from bot.core.ports import INBOX_ID
+from bot.handoff.retry import DeliveryRetrier
+from bot.storage.inbox import SqlInbox, SqlOutbox
+from knowledge.db import make_session_factory
+from tests.fakes.clock import FakeClock
+
+A = ConversationKey("zalo_bot", "a")
+B = ConversationKey("zalo_bot", "b")
+
+
+class Channel:
+    """Records what it sends; ``refuse[chat_id]`` holds the errors to raise, one per send to that chat."""
+
+    name = "zalo_bot"
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+        self.refuse: dict[str, list[DeliveryError]] = {}
+
+    async def send(self, message: OutboundMessage) -> None:
+        await on_the_wire()
+        if self.refuse.get(message.key.chat_id):
+            raise self.refuse[message.key.chat_id].pop(0)
+        self.sent.append((message.key.chat_id, message.text))
+
+
+class Handler:
+    """Answers "Đã nhận: <text>"; "hỏng" raises; records the inbox id each message carried."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, object]] = []
+
+    async def __call__(self, message: InboundMessage) -> list[OutboundMessage]:
+        self.seen.append((message.text, message.metadata.get(INBOX_ID)))
+        if message.text == "hỏng":
+            raise RuntimeError("engine bug, CCCD 001203004567")
+        return [OutboundMessage(message.key, f"Đã nhận: {message.text}")]
+
+
+class Rig:
+    def __init__(self, db: Engine, clock: FakeClock) -> None:
+        sessions = make_session_factory(db)
+        self.clock = clock
+        self.inbox = SqlInbox(sessions, lease=timedelta(seconds=60), clock=clock)
+        self.outbox = SqlOutbox(sessions, clock=clock)
+        self.channel = Channel()
+        self.handler = Handler()
+        self.sender = OutboxSender(
+            self.outbox,
+            ChannelRegistry([self.channel]).deliver,
+            backoff=(10, 30),
+            max_attempts=3,
+            clock=clock,
+        )
+        self.retrier = DeliveryRetrier(None, interval=0.05, outbox=self.sender.send_due)
+        self.queue = DurableInboundQueue(
+            self.handler,
+            self.inbox,
+            error_reply=lambda key: OutboundMessage(key, "Xin lỗi, hệ thống đang gặp sự cố."),
+            on_reply=self.retrier.wake,
+            poll_interval=0.05,
+            outbox_idle=self.sender.idle,
+        )
+
+    async def start(self) -> None:
+        self.queue.start()
+        await self.retrier.start()
+
+    async def stop(self) -> None:
+        await self.queue.stop()
+        await self.retrier.stop()
+        await self.sender.stop()
+
+
+@pytest.fixture
+async def rig(db_engine: Engine) -> AsyncIterator[Rig]:
+    rig = Rig(db_engine, FakeClock())
+    await rig.start()
+    try:
+        yield rig
+    finally:
+        await rig.stop()
+
+
+def msg(key: ConversationKey, text: str, message_id: str) -> InboundMessage:
+    return InboundMessage(key=key, text=text, message_id=message_id)
+
+
+async def test_offer_stores_before_it_returns_and_drops_a_redelivery(db_engine: Engine) -> None:
+    rig = Rig(db_engine, FakeClock())  # not started: nothing is processed
+    assert await rig.queue.offer(msg(A, "lệ phí", "m1"))
+    assert not await rig.queue.offer(msg(A, "lệ phí", "m1"))
+    assert rig.inbox.unfinished() == 1
+    assert rig.handler.seen == []
+
+
+async def test_replies_go_out_through_the_outbox_in_order(rig: Rig) -> None:
+    for n, text in enumerate(["một", "hai", "ba"]):
+        await rig.queue.offer(msg(A, text, f"a{n}"))
+    await rig.queue.offer(msg(B, "khác", "b0"))
+    await rig.queue.join()
+    assert [t for c, t in rig.channel.sent if c == "a"] == ["Đã nhận: một", "Đã nhận: hai", "Đã nhận: ba"]
+    assert ("b", "Đã nhận: khác") in rig.channel.sent
+    assert all(isinstance(inbox_id, int) for _, inbox_id in rig.handler.seen)
+    assert rig.outbox.undelivered() == 0
+
+
+async def test_a_handler_failure_is_answered_with_the_apology(rig: Rig) -> None:
+    await rig.queue.offer(msg(A, "hỏng", "a0"))
+    await rig.queue.offer(msg(A, "tiếp", "a1"))
+    await rig.queue.join()
+    assert rig.channel.sent == [("a", "Xin lỗi, hệ thống đang gặp sự cố."), ("a", "Đã nhận: tiếp")]
+
+
+async def test_a_refused_reply_is_retried_after_the_backoff_and_holds_its_chat_back(rig: Rig) -> None:
+    rig.channel.refuse = {"a": [DeliveryError("Zalo Bot error 429", retryable=True)]}
+    await rig.queue.offer(msg(A, "một", "a0"))
+    await rig.queue.offer(msg(A, "hai", "a1"))
+    await rig.queue.offer(msg(B, "khác", "b0"))
+    await rig.queue.join()
+    assert rig.channel.sent == [("b", "Đã nhận: khác")]  # "một" waits 10 s; "hai" waits behind it
+    assert rig.outbox.undelivered() == 2
+    rig.clock.advance(timedelta(seconds=10))
+    await rig.queue.join()
+    assert rig.channel.sent[1:] == [("a", "Đã nhận: một"), ("a", "Đã nhận: hai")]
+
+
+async def test_a_final_refusal_sets_the_reply_aside_and_the_chat_goes_on(rig: Rig) -> None:
+    rig.channel.refuse = {"a": [DeliveryError("Forbidden: bot was blocked by the user", retryable=False)]}
+    await rig.queue.offer(msg(A, "một", "a0"))
+    await rig.queue.offer(msg(A, "hai", "a1"))
+    await rig.queue.join()
+    assert rig.channel.sent == [("a", "Đã nhận: hai")]
+    assert rig.outbox.undelivered() == 0
+
+
+async def test_attempts_used_up_set_the_reply_aside(rig: Rig) -> None:
+    rig.channel.refuse = {"a": [DeliveryError("Zalo Bot unreachable", retryable=True) for _ in range(3)]}
+    await rig.queue.offer(msg(A, "một", "a0"))
+    for _ in range(3):  # max_attempts
+        await rig.queue.join()
+        rig.clock.advance(timedelta(seconds=30))
+    await rig.queue.join()
+    assert rig.channel.sent == []
+    assert rig.outbox.undelivered() == 0
+
+
+async def test_the_next_process_finishes_what_a_dead_one_left(db_engine: Engine) -> None:
+    clock = FakeClock()
+    dead = Rig(db_engine, clock)
+    await dead.queue.offer(msg(A, "một", "a0"))
+    await dead.queue.offer(msg(A, "hai", "a1"))
+    assert dead.inbox.claim() is not None  # the dead process had taken "một" and died with it
+
+    clock.advance(timedelta(seconds=61))  # its lease runs out
+    fresh = Rig(db_engine, clock)
+    await fresh.start()
+    try:
+        await fresh.queue.join()
+    finally:
+        await fresh.stop()
+    assert fresh.channel.sent == [("a", "Đã nhận: một"), ("a", "Đã nhận: hai")]
+
+
+async def test_an_inbox_that_cannot_store_refuses_the_message(db_engine: Engine) -> None:
+    class Broken(SqlInbox):
+        def add(self, message: InboundMessage) -> bool:
+            raise OSError("database down")
+
+    queue = DurableInboundQueue(Handler(), Broken(make_session_factory(db_engine)))
+    with pytest.raises(InboxUnavailableError):
+        await queue.offer(msg(A, "một", "a0"))
+
+
+async def test_a_message_without_a_platform_id_is_stored_under_one_of_its_own(rig: Rig) -> None:
+    await rig.queue.offer(InboundMessage(key=A, text="không có id"))
+    await rig.queue.offer(InboundMessage(key=A, text="không có id"))
+    await asyncio.wait_for(rig.queue.join(), 10)
+    assert rig.channel.sent == [("a", "Đã nhận: không có id")] * 2
