@@ -73,13 +73,15 @@ async def load(
     seed: int,
     max_seconds: float,
     rate: float = 0.0,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Send ``requests`` posts with ``concurrency`` workers; latencies in ms and the error count.
 
     ``rate`` 0 is a closed loop (each worker sends its next request as soon as its last is answered:
     the highest throughput, latency then is queueing). A positive ``rate`` is an open loop: request
     ``n`` is due at ``n / rate`` seconds and its latency counts from when it was due, so a server that
-    falls behind is charged for the wait (no coordinated omission).
+    falls behind is charged for the wait (no coordinated omission). ``headers`` go with every request
+    (the Rasa API token, so the server keeps each named sender's conversation).
     """
     from benchmarks.bench_engine import Citizen, heldout_texts
 
@@ -93,7 +95,7 @@ async def load(
     deadline = time.monotonic() + max_seconds
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30, headers=headers) as client:
 
         async def worker(w: int) -> None:
             nonlocal sent

@@ -40,7 +40,7 @@ def make_engine(url: str, **kwargs: object) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(parsed, pool_pre_ping=True, **kwargs)
+    return create_engine(parsed, **{"pool_pre_ping": True, **kwargs})  # the caller may turn the ping off
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

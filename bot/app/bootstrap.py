@@ -245,7 +245,8 @@ def real_adapters(
     (``http_transport``: None is the network; tests give an ``httpx.MockTransport``)."""
     nlu = TrainedModels(settings.config_path, (settings.data_dir / "nlu.yml",), settings.model_dir)
     adapters = replace(
-        sql_adapters(make_engine(settings.database_url), config, nlu), http_transport=http_transport
+        sql_adapters(make_engine(settings.database_url, **pool_options(settings)), config, nlu),
+        http_transport=http_transport,
     )
     keep = timedelta(days=settings.inbox_keep_days)
     adapters = replace(
@@ -270,6 +271,20 @@ def real_adapters(
             ),
         )
     return adapters
+
+
+def pool_options(settings: Settings) -> dict[str, Any]:
+    """The PostgreSQL connection pool of ``settings`` (SQLite keeps SQLAlchemy's defaults): its size, and
+    whether each checkout first pings the server (one round trip per checkout, about five per turn:
+    ``benchmarks/bench_processes.py``)."""
+    if not settings.database_url.startswith("postgresql"):
+        return {}
+    return {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_pool_overflow,
+        "pool_pre_ping": settings.db_pre_ping,
+        "pool_recycle": 1800,  # connections older than 30 min are replaced (idle timeouts of firewalls)
+    }
 
 
 def bootstrap(

@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     # process tries the lease of a single job (Telegram poller, dossier watcher, retries) it does not hold.
     workers: int = Field(default=1, ge=1, le=64)
     lease_seconds: float = Field(default=5.0, gt=0, le=300)
+    # PostgreSQL connection pool of each process (docs/deployment.md: size it to the worker threads).
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_pool_overflow: int = Field(default=10, ge=0, le=200)
+    db_pre_ping: bool = False
 
     telegram_token: str = ""
     telegram_webhook_url: str = ""
