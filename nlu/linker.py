@@ -20,6 +20,8 @@ from nlu.extractors.mentions import OUT_OF_CONTEXT, PROCEDURE_CODE_RE
 from nlu.message import Message
 
 _WORD_RE = re.compile(r"[^\W_]+")
+_NAME_FILLERS = frozenset({"thu", "tuc"})
+"""Folded words of procedure names that name nothing ("Thủ tục đăng ký kết hôn")."""
 
 
 class KnowledgeIndex(Protocol):
@@ -71,6 +73,8 @@ class LinkerSettings(ComponentSettings):
             found in its name or matched alias (0 keeps the index's score).
         entity: the mention entity name to read.
         aspect_entity: the entity of the parts asked (:mod:`nlu.extractors.asking`).
+        refinements: a search hit that refines a named procedure (its name holds the named one's words
+            and more) and matches the message better is scored as named too (see ``_refine``).
     """
 
     k: int = Field(10, ge=1, le=100)
@@ -95,6 +99,7 @@ class LinkerSettings(ComponentSettings):
     coverage_weight: float = Field(0.3, ge=0.0, le=1.0)
     entity: str = "procedure"
     aspect_entity: str = "aspect"
+    refinements: bool = True
 
 
 @register
@@ -164,6 +169,7 @@ class ProcedureLinker(Component):
             return
         found: dict[str, tuple[float, str]] = {}
         words = self.query_words(message)
+        asked: set[str] = set()
         if words:
             query = " ".join(words)
             message.diagnostics["procedure_query"] = query
@@ -190,12 +196,41 @@ class ProcedureLinker(Component):
                 score = max(floor + (1.0 - floor) * searched - penalty * (len(codes) - 1), 0.0)
                 if code not in scores or scores[code][0] < score:
                     scores[code] = (score, name or self._name(index, code))
+                if self.settings.refinements and asked:
+                    base = score - (1.0 - floor) * searched
+                    self._refine(code, scores[code][1], base, asked, found, scores)
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1][0], kv[0]))[: self.settings.ranking_length]
         message.procedure_ranking = [
             {"code": c, "name": n, "score": round(float(s), 4)} for c, (s, n) in ranked
         ]
         if message.procedure_ranking:
             message.procedure = dict(message.procedure_ranking[0])
+
+    def _refine(
+        self,
+        code: str,
+        name: str,
+        base: float,
+        asked: set[str],
+        found: Mapping[str, tuple[float, str]],
+        scores: dict[str, tuple[float, str]],
+    ) -> None:
+        """A search hit whose name holds every word of the named procedure's name and more, some of them
+        in the message, and that the message matches better, is a refinement the message names ("chấm
+        dứt giám hộ" of "giám hộ", "kết hôn có yếu tố nước ngoài" of "kết hôn"): it is scored as named
+        too, by its own search score, so it ranks above the procedure the alias names."""
+        words = self._words_of(name) - _NAME_FILLERS
+        searched = found.get(code, (0.0, ""))[0]
+        if not words:
+            return
+        for other, (other_score, other_name) in found.items():
+            if other == code or other_score <= searched:
+                continue
+            other_words = self._words_of(other_name) - _NAME_FILLERS
+            if words < other_words and (other_words - words) & asked:
+                score = base + (1.0 - self.settings.mention_floor) * other_score
+                if other not in scores or scores[other][0] < score:
+                    scores[other] = (score, other_name)
 
     def _asks_a_part(self, message: Message) -> bool:
         """The asking clause asks a part of a procedure (an interrogative or a field label): the intent

@@ -262,6 +262,26 @@ def test_linker_puts_alias_mentions_on_top() -> None:
     assert msg.procedure["score"] >= ProcedureLinker.defaults["mention_floor"]
 
 
+def test_a_refinement_of_the_named_procedure_that_the_message_matches_better_ranks_above_it() -> None:
+    # the alias names birth registration; the message says which birth registration
+    index = FakeIndex()
+    index.names["1.001695"] = "đăng ký khai sinh có yếu tố nước ngoài"
+    msg = _linked("làm giấy khai sinh có yếu tố nước ngoài cần gì", index=index)
+    assert [r["code"] for r in msg.procedure_ranking][:2] == ["1.001695", "1.001193"]
+    assert msg.procedure["score"] >= ProcedureLinker.defaults["mention_floor"]
+    # the plain question keeps the procedure the alias names on top
+    assert _linked("làm giấy khai sinh cần gì", index=index).procedure["code"] == "1.001193"
+
+
+def test_refinements_can_be_turned_off() -> None:
+    index = FakeIndex()
+    index.names["1.001695"] = "đăng ký khai sinh có yếu tố nước ngoài"
+    msg = message("làm giấy khai sinh có yếu tố nước ngoài cần gì", _mentions())
+    msg.intent = {"name": "ask_documents", "confidence": 0.9}
+    ProcedureLinker({"refinements": False}, context={"knowledge_index": index}).process(msg)
+    assert msg.procedure["code"] == "1.001193"
+
+
 def test_linker_discounts_hits_that_explain_few_words() -> None:
     plain = _linked("cấp giấy phép xây dựng", intent="ask_fee")
     padded = _linked("cấp giấy phép xây dựng kèm chữ lạ hoắc", intent="ask_fee")
