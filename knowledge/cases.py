@@ -181,6 +181,11 @@ _FOOTNOTE_RE = re.compile(r"(?<=[).;])\s*\d{1,2}\.?$")
 _INSTRUCTION_RE = re.compile(r"\sthì\s", re.IGNORECASE)
 """Case words that go on to say what to do ("đối với người chưa thành niên thì trong tờ khai phải ghi
 rõ ...") are an instruction about the paper, not a case in which it is needed."""
+_LIST_OF_PAPERS_RE = re.compile(
+    r"^.{0,60}?\bcác (?:giấy tờ|tài liệu|văn bản) sau(?: đây)?\s*:", re.IGNORECASE
+)
+"""A paper that is a list of papers ("Bản sao các giấy tờ sau đây: - Giấy tờ pháp lý của cá nhân ...;
+- ...")."""
 _FIRST_SENTENCE_RE = re.compile(r"\.\s+(?=[A-ZĐÀ-Ỹ])|\.(?=[A-ZĐ][a-zà-ỹđ])")
 
 
@@ -249,8 +254,9 @@ def read_paper(doc: Document) -> Paper:
     ):
         return Paper(doc, _AUTHORISATION_TAIL_RE.sub("", text), AUTHORISATION_CASE)
 
-    if re.search(r"\bmột trong\b", text[:200], re.IGNORECASE):
-        return Paper(doc, text)  # the conditions inside a "one of the following" are its alternatives'
+    if re.search(r"\bmột trong\b", text[:200], re.IGNORECASE) or _LIST_OF_PAPERS_RE.match(text):
+        # the conditions inside "one of the following" / "the following papers: - A; - B" are the items'
+        return Paper(doc, text)
     first, rest = _first_sentence(text)
     clause = re.split(r":\s|\s\+\s|;\s", first, maxsplit=1)
     trailing = None

@@ -485,6 +485,10 @@ _PLAIN_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bgửi hồ sơ qua hệ thống bưu chính", re.IGNORECASE), "gửi qua bưu chính"),
     (re.compile(r"\btheo hình thức (trực tiếp|trực tuyến)", re.IGNORECASE), r"\1"),
 )
+_LIST_OF_PAPERS_RE = re.compile(
+    r"^(?P<head>.{0,40}?)\s*các (?:giấy tờ|tài liệu|văn bản) sau(?: đây)?\s*:\s*[-–•+]?\s*(?P<first>[^;]+)",
+    re.IGNORECASE,
+)
 _CALLED_RE = re.compile(
     r"^(?P<head>.{12,}?)\s*\(sau đây (?:gọi tắt là|gọi là|viết tắt là)\s+(?P<name>[^()]{4,60})\)"
 )
@@ -534,6 +538,11 @@ def short_paper(text: str, limit: int = DOCUMENT_CHARS) -> str:
     published "(nếu có)" is kept.
     """
     tidy = plain_words(strip_list_marker(" ".join(text.split())))
+    listed = _LIST_OF_PAPERS_RE.match(tidy)
+    if listed:  # "Bản sao các giấy tờ sau đây: - Giấy tờ pháp lý ...; - ...": said by its first item
+        tidy = (
+            f"{listed.group('head')} {listed.group('first')[:1].lower()}{listed.group('first')[1:]}".strip()
+        )
     called = _CALLED_RE.match(tidy)
     if called:
         # "Hộ chiếu/Thẻ căn cước/... (sau đây gọi tắt là giấy tờ tùy thân)": the name it is called by.

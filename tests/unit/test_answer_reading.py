@@ -196,3 +196,14 @@ def test_one_case_and_no_paper_of_everyones_is_answered_not_asked() -> None:
     answer(dispatcher, proc, "documents")
     assert dispatcher.responses_sent[0] == "utter_documents_case"
     assert "1. Hộ chiếu còn thời hạn" in dispatcher.messages[0].text
+
+
+def test_a_list_of_papers_takes_no_case_from_inside_it() -> None:
+    text = (
+        "Bản sao các giấy tờ sau đây: - Giấy tờ pháp lý của cá nhân đối với thành viên là cá nhân, người đại "
+        "diện theo pháp luật; - Giấy tờ pháp lý của tổ chức đối với người đại diện theo ủy quyền của thành viên"
+    )
+    assert read_paper(Document(text)).case == ""
+    assert short_paper(text) == (
+        "Bản sao giấy tờ pháp lý của cá nhân đối với thành viên là cá nhân, người đại diện theo pháp luật"
+    )
