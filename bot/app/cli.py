@@ -107,6 +107,8 @@ def cmd_serve(args: argparse.Namespace, container: App) -> int:
 
 GRACE_SECONDS = 30
 """How long a stopping server waits for requests in progress (SIGTERM: the turns finish, nothing new)."""
+STARTUP_SECONDS = 180
+"""How long a worker of ``serve --workers`` may take to start before uvicorn counts it as hung."""
 
 
 def serve_workers(args: argparse.Namespace, container: App, workers: int) -> int:
@@ -150,6 +152,9 @@ def serve_workers(args: argparse.Namespace, container: App, workers: int) -> int
         workers=workers,
         log_level="warning",
         timeout_graceful_shutdown=GRACE_SECONDS,
+        # A worker prepares (catalogue, search index, model) before it serves: a minute under load.
+        # uvicorn's default 5 s would kill it as hung, and SIGHUP's rolling restart would give up on it.
+        timeout_worker_healthcheck=STARTUP_SECONDS,
     )
     return 0
 
