@@ -54,7 +54,10 @@ def secret_weakness(value: str) -> str | None:
 class Settings(BaseSettings):
     """Deployment settings. Unset channel tokens simply leave that channel off."""
 
-    model_config = SettingsConfigDict(env_prefix="HELPLINE_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: a refused setting is named, never echoed (it may be a secret, or sit beside one).
+    model_config = SettingsConfigDict(
+        env_prefix="HELPLINE_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str = Field(
         default=f"sqlite:///{PROJECT_ROOT / 'var' / 'helpline.sqlite3'}",

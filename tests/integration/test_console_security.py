@@ -324,6 +324,14 @@ def test_weak_secrets_stop_the_start(field: str, weak: str) -> None:
         Settings(_env_file=None, **{field: weak})
 
 
+def test_the_refusal_names_the_setting_but_never_echoes_a_secret() -> None:
+    with pytest.raises(ValidationError) as refused:
+        Settings(_env_file=None, session_secret="helpline-weak", telegram_token="123456:real-bot-token")
+    text = str(refused.value)
+    assert "HELPLINE_SESSION_SECRET" in text
+    assert "helpline-weak" not in text and "real-bot-token" not in text
+
+
 def test_strong_secrets_pass_and_development_mode_allows_weak_ones(caplog) -> None:
     assert Settings(_env_file=None, session_secret=STRONG).session_secret == STRONG
     with caplog.at_level("WARNING"):
