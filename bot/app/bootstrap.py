@@ -654,11 +654,13 @@ class App:
 
     @cached_property
     def outbox_sender(self) -> OutboxSender:
-        """Delivers the bot's replies from the outbox, in order per chat, retrying with the hand-off's
-        backoff."""
-        return OutboxSender(
+        """Delivers the bot's replies and the dossier notices from the outbox, in order per chat,
+        retrying with the hand-off's backoff; officers' replies wait behind them."""
+        sender = OutboxSender(
             self.adapters.outbox, self.registry.deliver, backoff=self.config.escalation.retry_backoff_seconds
         )
+        sender.on_queued = lambda: self.delivery.wake()
+        return sender
 
     @cached_property
     def delivery(self) -> DeliveryRetrier:
@@ -713,7 +715,7 @@ class App:
     def jobs(self) -> list[Job]:
         """The server's background tasks: channels, officer reply retries, the dossier watcher and its
         housekeeping, and the live reloader's shutdown."""
-        self.tickets.use_delivery(self.registry.deliver)
+        self.tickets.use_delivery(self.outbox_sender.deliver_in_order)  # never before the bot's replies
         retrier = DeliveryRetrier(self.tickets, self.config.escalation.retry_interval_seconds)
         purge = PurgeJob(self.retention)
 
@@ -783,7 +785,7 @@ class App:
         async def start() -> None:
             stop.clear()  # started again when its lease comes back to this process
             tasks.clear()
-            watcher = self.dossier_watcher.run(self.adapters.dossiers, self.registry, interval, stop)
+            watcher = self.dossier_watcher.run(self.adapters.dossiers, self.outbox_sender, interval, stop)
             tasks.append(asyncio.create_task(watcher))
             tasks.append(asyncio.create_task(prune_loop()))
 

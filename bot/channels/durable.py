@@ -277,7 +277,35 @@ class OutboxSender:
         self._offload: Offload = offload if offload is not None else Threads(2, "outbox")
         self._limit = parallel
         self._parallel: asyncio.Semaphore | None = None
+        self.on_queued: Callable[[], None] = lambda: None
+        """Called when :meth:`deliver` queued a message (the composition root wakes the retry loop)."""
         self._chats: dict[ConversationKey, asyncio.Task[None]] = {}
+
+    async def deliver(self, message: OutboundMessage) -> None:
+        """Queue ``message`` (a dossier notice) in the outbox: delivered behind the chat's earlier
+        replies, retried like them; returns once it is stored.
+
+        Raises:
+            DeliveryError: the outbox could not store it (retryable).
+        """
+        try:
+            await self._offload(self._outbox.put, [message])
+        except Exception as exc:
+            raise DeliveryError(f"outbox unavailable: {type(exc).__name__}", retryable=True) from exc
+        self.on_queued()
+
+    async def deliver_in_order(self, message: OutboundMessage) -> None:
+        """Send ``message`` now (an officer's reply, whose sender wants to know at once), unless the chat
+        has bot replies still waiting: then it is refused for now, so it cannot overtake them, and its own
+        retry sends it after them.
+
+        Raises:
+            DeliveryError: waiting behind earlier replies (retryable), or the channel's own failure.
+        """
+        if await self._offload(self._outbox.waiting_for, message.key):
+            self.on_queued()
+            raise DeliveryError("waiting for the bot's earlier replies to this chat", retryable=True)
+        await self._deliver(message)
 
     def _delay(self, attempts: int) -> timedelta:
         return timedelta(seconds=self._backoff[min(max(attempts, 1), len(self._backoff)) - 1])

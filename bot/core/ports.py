@@ -239,6 +239,14 @@ class Outbox(Protocol):
     """Replies waiting to be delivered, retried with backoff, in order per chat
     (:class:`bot.storage.inbox.SqlOutbox`)."""
 
+    def put(self, replies: Sequence[OutboundMessage]) -> None:
+        """Queue replies that belong to no turn of the inbox (a dossier notice)."""
+        ...
+
+    def waiting_for(self, key: ConversationKey) -> int:
+        """How many replies to ``key`` wait to be delivered."""
+        ...
+
     def due_chats(self, limit: int = 100) -> list[ConversationKey]:
         """Chats with a reply due now."""
         ...

@@ -486,6 +486,17 @@ class SqlOutbox:
             item_id, status=FAILED, finished_at=self._clock(), message=None, last_error=redact(reason)[:300]
         )
 
+    def waiting_for(self, key: ConversationKey) -> int:
+        """Replies to ``key`` still waiting."""
+        with self._db.connect() as conn:
+            stmt = (
+                select(func.count())
+                .select_from(_OUTBOX)
+                .where(_OUTBOX.c.channel == key.channel, _OUTBOX.c.chat_id == key.chat_id)
+                .where(_OUTBOX.c.status == PENDING)
+            )
+            return int(conn.execute(stmt).scalar() or 0)
+
     def undelivered(self) -> int:
         """Replies still waiting (due or not)."""
         with self._db.connect() as conn:

@@ -194,3 +194,31 @@ async def test_a_message_without_a_platform_id_is_stored_under_one_of_its_own(ri
     await rig.queue.offer(InboundMessage(key=A, text="không có id"))
     await asyncio.wait_for(rig.queue.join(), 10)
     assert rig.channel.sent == [("a", "Đã nhận: không có id")] * 2
+
+
+async def test_a_notice_is_queued_behind_the_chats_replies_and_delivered(rig: Rig) -> None:
+    rig.sender.on_queued = rig.retrier.wake
+    rig.channel.refuse = {"a": [DeliveryError("Zalo Bot error 503", retryable=True)]}
+    await rig.queue.offer(msg(A, "một", "a0"))
+    await rig.queue.join()
+    await rig.sender.deliver(OutboundMessage(A, "Hồ sơ của bạn đã có kết quả."))
+    await rig.queue.join()
+    assert rig.channel.sent == []  # the notice waits behind the reply in backoff
+    rig.clock.advance(timedelta(seconds=10))
+    await rig.queue.join()
+    assert rig.channel.sent == [("a", "Đã nhận: một"), ("a", "Hồ sơ của bạn đã có kết quả.")]
+
+
+async def test_an_officers_reply_never_overtakes_the_bots(rig: Rig) -> None:
+    rig.channel.refuse = {"a": [DeliveryError("Zalo Bot error 429", retryable=True)]}
+    await rig.queue.offer(msg(A, "một", "a0"))
+    await rig.queue.join()
+    with pytest.raises(DeliveryError) as refused:
+        await rig.sender.deliver_in_order(OutboundMessage(A, "Cán bộ: chào anh", sender="officer"))
+    assert refused.value.retryable
+    await rig.sender.deliver_in_order(OutboundMessage(B, "Cán bộ: chào chị", sender="officer"))
+    assert rig.channel.sent == [("b", "Cán bộ: chào chị")]  # another chat is not held up
+    rig.clock.advance(timedelta(seconds=10))
+    await rig.queue.join()
+    await rig.sender.deliver_in_order(OutboundMessage(A, "Cán bộ: chào anh", sender="officer"))
+    assert rig.channel.sent[1:] == [("a", "Đã nhận: một"), ("a", "Cán bộ: chào anh")]
