@@ -309,16 +309,21 @@ class WebChatSessions:
         token = request.cookies.get(SESSION_COOKIE, "")
         return web_sender(token) if _TOKEN_RE.fullmatch(token) else None
 
-    def speaker(self, request: Request, named: str | None, *, issue: bool) -> Speaker | None:
-        """The request's conversation: the ``named`` sender for a trusted client, else the session's (a
-        new session when ``issue`` and it has none; None otherwise)."""
+    def known(self, request: Request, named: str | None) -> Speaker | None:
+        """The request's conversation, if it has one: the ``named`` sender for a trusted client, else its
+        session's (None without a session)."""
         if named is not None and self.trusted(request):
             return Speaker(named, web=False)
         sender = self.session_sender(request)
-        if sender is not None:
-            return Speaker(sender, web=True, new_token=request.cookies[SESSION_COOKIE])
-        if not issue:
+        if sender is None:
             return None
+        return Speaker(sender, web=True, new_token=request.cookies[SESSION_COOKIE])
+
+    def speaker(self, request: Request, named: str | None) -> Speaker:
+        """The request's conversation, as :meth:`known`; a new session when it has none."""
+        speaker = self.known(request, named)
+        if speaker is not None:
+            return speaker
         token = secrets.token_urlsafe(32)
         return Speaker(web_sender(token), web=True, new_token=token)
 
@@ -367,7 +372,7 @@ def rest_router(
     async def poll(
         request: Request, sender: str | None = None, after: int = Query(0, ge=0, le=2**63 - 1)
     ) -> JSONResponse:
-        speaker = sessions.speaker(request, sender[:128] if sender else None, issue=False)
+        speaker = sessions.known(request, sender[:128] if sender else None)
         if speaker is None:
             return JSONResponse([])
         return JSONResponse(await outbox.pending(speaker.sender, after))
@@ -375,8 +380,7 @@ def rest_router(
     @router.get("/webhooks/rest/history")
     async def history(request: Request, sender: str | None = None) -> JSONResponse:
         """The conversation as the page showed it (the newest messages), and the poll's starting point."""
-        speaker = sessions.speaker(request, sender[:128] if sender else None, issue=True)
-        assert speaker is not None  # issue=True always gives one
+        speaker = sessions.speaker(request, sender[:128] if sender else None)
         messages = await outbox.history(speaker.sender)
         seq = max((int(m["custom"]["seq"]) for m in messages), default=0)  # type: ignore[index]
         response = JSONResponse({"messages": messages, "after": seq})
@@ -395,8 +399,7 @@ def rest_router(
             return JSONResponse(
                 {"error": "Yêu cầu không hợp lệ: cần JSON có 'sender' và 'message'."}, status_code=400
             )
-        speaker = sessions.speaker(request, body.sender, issue=True)
-        assert speaker is not None
+        speaker = sessions.speaker(request, body.sender)
         text = body.message[:MAX_MESSAGE_CHARS]
         inbound = InboundMessage(
             key=ConversationKey(CHANNEL, speaker.sender),

@@ -132,10 +132,12 @@ def live_server(real_settings) -> Iterator[LiveServer]:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """One headless Chromium for the whole session (Debian's; Playwright cannot download browsers here);
-    each test gets contexts of its own, so no cookie or storage crosses tests."""
+    """One headless Chromium per test module (Debian's; Playwright cannot download browsers here); each
+    test gets contexts of its own, so no cookie or storage crosses tests. Not per session: Playwright's
+    sync API keeps its event loop running until it stops, and an asyncio test after it in the same
+    worker could not run its own."""
     if not CHROMIUM.exists():
         pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (make test installs it)")
     os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")

@@ -318,3 +318,70 @@ def test_labels_focus_order_live_log_and_contrast(visitor, viewport) -> None:
     assert len(ratios) > 10
     low = [r for r in ratios if r["ratio"] < 4.5]
     assert low == [], low
+
+
+@pytest.mark.parametrize("viewport", SIZES)
+def test_another_visitor_naming_this_conversation_neither_reads_nor_writes_it(
+    visitor, viewport, container
+) -> None:
+    from bot.core.messages import ConversationKey, OutboundMessage
+
+    alice = visitor(viewport)
+    ask(alice, "đăng ký khai sinh cần giấy tờ gì")
+    alice_id = _chat_id(alice)
+    mallory = visitor(viewport)  # another browser: a session of its own
+    assert _chat_id(mallory) != alice_id
+    mallory.evaluate(
+        """async (id) => {
+             await fetch('/webhooks/rest/webhook', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                          body: JSON.stringify({sender: id, message: 'tôi muốn gặp cán bộ'})});
+           }""",
+        alice_id,
+    )
+    officer = OutboundMessage(ConversationKey("rest", alice_id), "Chị Lan (cán bộ) đây ạ.", sender="officer")
+    _run(container.adapters.web_outbox.send(officer))
+    stolen = mallory.evaluate(
+        """async (id) => {
+             const poll = await (await fetch('/webhooks/rest/poll?after=0&sender=' + id)).json();
+             const history = await (await fetch('/webhooks/rest/history?sender=' + id)).json();
+             return {poll, history: history.messages.map(m => m.text)};
+           }""",
+        alice_id,
+    )
+    assert stolen["poll"] == [] and "Chị Lan (cán bộ) đây ạ." not in stolen["history"]
+    alice.locator(".msg--officer", has_text="Chị Lan (cán bộ) đây ạ.").wait_for()  # Alice's poll has it
+    assert_newest_fully_visible(alice)
+    assert alice.locator(".msg--user", has_text="gặp cán bộ").count() == 0
+    alice.reload()
+    alice.locator(".msg--officer", has_text="Chị Lan (cán bộ) đây ạ.").wait_for()
+    assert "gặp cán bộ" not in " ".join(_texts(alice))  # Mallory's message is in Mallory's conversation
+
+
+def _run(coroutine) -> None:
+    """Run ``coroutine`` to its end outside this thread (Playwright's sync API holds its event loop)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
+
+
+def _readme_dossier() -> tuple[str, str]:
+    """The first demo dossier the README lists that is being processed, and its verification digits."""
+    from tests.unit.test_readme_demo import readme_dossiers
+
+    code, (digits, _, _) = next((c, v) for c, v in readme_dossiers().items() if v[2] == "Đang giải quyết")
+    return code, sorted(digits)[0]
+
+
+@pytest.mark.parametrize("viewport", SIZES)
+def test_a_demo_dossier_listed_in_the_readme_can_be_looked_up(visitor, viewport) -> None:
+    code, digits = _readme_dossier()
+    page = visitor(viewport)
+    ask(page, "hồ sơ của tôi đến đâu rồi")
+    assert "mã hồ sơ" in page.locator(BOT_BUBBLE).last.inner_text().lower()
+    ask(page, code)
+    ask(page, digits)
+    status = page.locator(BOT_BUBBLE).last.inner_text()
+    assert code in status and "Đang giải quyết" in status
+    assert_newest_fully_visible(page)
