@@ -1,6 +1,7 @@
 """Security events of the console's accounts (the ``auth_events`` table, and the log).
 
-Kinds: ``login_failed``, ``login_refused`` (throttled or locked), ``account_locked``, ``unlocked``,
+Kinds: ``login``, ``login_failed``, ``login_refused`` (throttled or locked; at most one a minute per
+account and address), ``account_locked``, ``unlocked``,
 ``logout``, ``password_changed``, ``role_changed``, ``disabled``, ``enabled``, ``account_created``
 (``helpline user add``).
 Never a password; the address is the client's as the server saw it.

@@ -12,6 +12,7 @@ checked, so guessing gets no answer at all.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -37,6 +38,9 @@ ADDRESS_RULE = ThrottleRule(
 """Failures from one client address: 20 free an hour, then 30 s, 1, 2, 4 min... up to an hour."""
 LOGIN_RULES = {ACCOUNT: ACCOUNT_RULE, ADDRESS: ADDRESS_RULE}
 """The login rules by subject prefix, for a :class:`bot.core.throttle.Throttle`."""
+REFUSED_EVENT_EVERY = 60.0
+"""Seconds between two ``login_refused`` events of one account and address: a guesser hammering a
+locked account must not fill the events table."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,17 @@ class LoginGuard:
         self.users = users
         self.throttle = throttle
         self.events = events
+        self._refused_at: dict[tuple[str, str], float] = {}
+
+    def _refused(self, name: str, address: str, verdict: Verdict) -> None:
+        now = time.monotonic()
+        key = (name, address)
+        if now - self._refused_at.get(key, -REFUSED_EVENT_EVERY) < REFUSED_EVENT_EVERY:
+            return
+        if len(self._refused_at) > 10_000:
+            self._refused_at.clear()
+        self._refused_at[key] = now
+        self.events.record("login_refused", name, address=address, detail=f"retry in {verdict.retry_after}")
 
     def attempt(self, username: str, password: str, address: str) -> LoginResult:
         """Try to log in ``username`` from ``address``.
@@ -109,14 +124,13 @@ class LoginGuard:
         account, origin = ACCOUNT + name, ADDRESS + address
         verdict = self.throttle.charge([account, origin])
         if not verdict.allowed:
-            self.events.record(
-                "login_refused", name, address=address, detail=f"retry in {verdict.retry_after}"
-            )
+            self._refused(name, address, verdict)
             return LoginResult(None, verdict, checked=False)
         user = self.users.authenticate(name, password)
         if user is not None:
             self.throttle.succeed([account])
             self.throttle.refund([origin])
+            self.events.record("login", name, address=address)
             return LoginResult(user)
         self.events.record("login_failed", name, address=address)
         after = self.throttle.check([account, origin])
