@@ -21,11 +21,8 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import socket
 import sys
 import tempfile
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,8 +32,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, EDITOR, OFFICER, serve  # noqa: E402  (root on the path)
+
 OUT = ROOT / "docs" / "img"
-CHROMIUM = Path("/usr/bin/chromium")
 SIZES: dict[str, dict[str, int]] = {
     "phone": {"width": 390, "height": 844},
     "desktop": {"width": 1280, "height": 800},
@@ -44,20 +42,8 @@ SIZES: dict[str, dict[str, int]] = {
 BOT = ".msg--bot .msg__bubble"
 
 
-@dataclass(frozen=True)
-class Account:
-    """A console account the demo server is created with (for the console screens)."""
-
-    username: str
-    password: str
-    role: str
-    display_name: str
-
-
-ACCOUNTS = (
-    Account("lan", "sen-hong-2026", "officer", "Trần Thị Lan"),
-    Account("hoa", "lua-vang-2026", "editor", "Phạm Thị Hoa"),
-)
+ACCOUNTS = (OFFICER, EDITOR)
+"""The console accounts of the demo server: the browser tests' (tests/e2e/conftest.py)."""
 
 
 @dataclass
@@ -154,19 +140,10 @@ SCREENS: list[Screen] = [
 # --- the demo server --------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def demo_server(folder: Path, model_dir: Path | None) -> Iterator[Demo]:
     """The whole helpline server on a fresh database in ``folder``, on a loopback port."""
-    import uvicorn
-
     from bot.app.bootstrap import bootstrap
-    from bot.app.server import create_app
     from bot.core.settings import Settings
 
     models = folder / "models"
@@ -181,20 +158,8 @@ def demo_server(folder: Path, model_dir: Path | None) -> Iterator[Demo]:
         app.users.add(
             account.username, account.password, role=account.role, display_name=account.display_name
         )
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(app), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the demo server did not start")
-        time.sleep(0.05)
-    try:
-        yield Demo(f"http://127.0.0.1:{port}", app)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+    with serve(app) as server:
+        yield Demo(server.url, app)
 
 
 def shoot(screens: list[Screen], demo: Demo, out: Path) -> list[Path]:
@@ -204,7 +169,7 @@ def shoot(screens: list[Screen], demo: Demo, out: Path) -> list[Path]:
     written = []
     out.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"], headless=True)
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         try:
             for screen in screens:
                 for size in screen.sizes:

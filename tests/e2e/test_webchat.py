@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from bot.core.messages import ConversationKey, OutboundMessage
 from tests.e2e.conftest import BOT_BUBBLE, LiveServer, serve
 
 pytestmark = pytest.mark.browser
@@ -166,8 +167,6 @@ def _texts(page) -> list[str]:
 def test_a_reload_restores_the_conversation_from_the_server_even_while_waiting_for_an_officer(
     visitor, viewport, container
 ) -> None:
-    from bot.core.messages import ConversationKey
-
     page = visitor(viewport)
     ask(page, "đăng ký kết hôn cần giấy tờ gì")
     button = page.locator(".msg--bot").last.locator(".msg__buttons button").first
@@ -324,8 +323,6 @@ def test_labels_focus_order_live_log_and_contrast(visitor, viewport) -> None:
 def test_another_visitor_naming_this_conversation_neither_reads_nor_writes_it(
     visitor, viewport, container
 ) -> None:
-    from bot.core.messages import ConversationKey, OutboundMessage
-
     alice = visitor(viewport)
     ask(alice, "đăng ký khai sinh cần giấy tờ gì")
     alice_id = _chat_id(alice)
