@@ -48,12 +48,13 @@ def _free_port() -> int:
 
 
 class LiveServer:
-    """uvicorn serving ``app`` in a thread; ``url`` is where it listens."""
+    """uvicorn serving ``app`` in a thread; ``url`` is where it listens (``port``: a given one, e.g. to
+    start a server again where the last one was)."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app, port: int | None = None) -> None:
         import uvicorn
 
-        self.port = _free_port()
+        self.port = port or _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")

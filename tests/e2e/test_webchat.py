@@ -382,3 +382,50 @@ def test_a_demo_dossier_listed_in_the_readme_can_be_looked_up(visitor, viewport)
     status = page.locator(BOT_BUBBLE).last.inner_text()
     assert code in status and "Đang giải quyết" in status
     assert_newest_fully_visible(page)
+
+
+@pytest.mark.parametrize("viewport", SIZES)
+def test_with_the_server_stopped_a_send_fails_in_place_and_its_retry_works_after_the_restart(
+    chromium, factory_settings, viewport
+) -> None:
+    """A real stop and a new server process's app on the same database and port: the session, the
+    conversation and the failed message all survive it."""
+    from bot.app.server import create_app
+    from tests.fakes.app import factory_app
+
+    def start(port: int | None = None) -> LiveServer:
+        return LiveServer(create_app(factory_app(factory_settings)), port=port).__enter__()
+
+    server = start()
+    context = chromium.new_context(locale="vi-VN", viewport=viewport)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(server.url + "/")
+        page.locator(BOT_BUBBLE).first.wait_for()
+        ask(page, "đăng ký kết hôn cần giấy tờ gì")
+        server.__exit__()  # the server stops
+
+        page.fill("#text", "lệ phí bao nhiêu")
+        page.press("#text", "Enter")
+        failed = page.locator('.msg--user[data-state="failed"]')
+        failed.wait_for()
+        assert failed.locator(".msg__bubble").inner_text() == "lệ phí bao nhiêu"
+        assert_newest_fully_visible(page)
+        assert page.input_value("#text") == ""  # the text is kept in its message, not lost
+        failed.locator(".msg__retry").click()  # still down: still failed
+        page.wait_for_function("document.querySelector('.msg--user:last-of-type').dataset.state === 'failed'")
+
+        server = start(server.port)  # the server is back
+        failed.locator(".msg__retry").click()
+        page.locator('.msg--user[data-state="sent"]', has_text="lệ phí bao nhiêu").wait_for()
+        page.wait_for_function("!document.querySelector('.msg--typing')")
+        assert page.locator(".msg--failed").count() == 0
+        assert "kết hôn" in page.locator(BOT_BUBBLE).last.inner_text().lower()  # the context survived
+        shown = _texts(page)
+        page.reload()
+        page.wait_for_function(f"document.querySelectorAll('{MESSAGE}').length >= {len(shown)}")
+        assert _texts(page) == shown  # the session outlives a restart (nothing signed with a process key)
+    finally:
+        context.close()
+        server.__exit__()
