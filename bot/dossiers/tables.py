@@ -2,8 +2,9 @@
 adapters of this package run a query without blocking the event loop.
 
 ``dossiers`` holds the local one-stop shop's dossiers (identity numbers only as salted hashes of 4
-digits), ``dossier_subscriptions`` the chats to notify of changes, ``dossier_access`` failed
-verifications, locks and grants.
+digits), ``dossier_subscriptions`` the chats to notify of changes, ``dossier_access`` the recent
+successful verifications (grants; failures and waits are in the shared ``throttle`` table since
+migration 0010, :mod:`bot.storage.throttle`).
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ class DossierSubscriptionRow(Base):
 
 
 class DossierAccessRow(Base):
-    """Failed verifications, lock and grant of one subject (a chat, a dossier, or a chat + dossier)."""
+    """The grant of one chat + dossier (``failures`` and ``locked_until`` are from before migration 0010,
+    no longer written)."""
 
     __tablename__ = "dossier_access"
 
