@@ -56,6 +56,8 @@ class Paper:
         heading: a lead-in ("... hồ sơ gồm:") with no paper of its own; listed as a heading, not counted.
         some_cases: needed only in cases the record names by a legal reference ("đối với trường hợp
             quy định tại khoản 4 Điều 45 Luật Đất đai"), which a citizen cannot pick from.
+        said_case: the case in the record's own words, before it was merged into one
+            (:data:`AUTHORISATION_CASE` stands for "ủy quyền cho tổ chức ...", "ủy quyền cho cá nhân ...").
         aside: not a paper but a remark published in the list ("Lưu ý: ...", "Ví dụ: ..."): said with
             the full texts, never counted or numbered as a paper.
     """
@@ -68,6 +70,7 @@ class Paper:
     heading: bool = False
     some_cases: bool = False
     aside: bool = False
+    said_case: str = ""
 
 
 @dataclass(frozen=True)
@@ -237,8 +240,8 @@ def read_paper(doc: Document) -> Paper:
             if _ON_RECORD_RE.search(case):
                 return Paper(doc, words, unless_on_record=True)
             if _WEAK_CASE_RE.match(case):
-                return Paper(doc, words, some_cases=True)
-            return Paper(doc, words, _canonical(case, words), kind)
+                return Paper(doc, words, some_cases=True, said_case=case)
+            return Paper(doc, words, _canonical(case, words), kind, said_case=case)
         if text.endswith(":"):
             return Paper(doc, text.rstrip(" :"), heading=True)
         return Paper(doc, text)
@@ -278,7 +281,7 @@ def read_paper(doc: Document) -> Paper:
             if _WEAK_CASE_RE.match(case):
                 return Paper(doc, words, some_cases=True)
             kind = FOR if trailing.group("paren_for") or trailing.group("tail_for") else IF
-            return Paper(doc, words, _canonical(case, words, own=True), kind)
+            return Paper(doc, words, _canonical(case, words, own=True), kind, said_case=case)
     return Paper(doc, text)
 
 

@@ -35,6 +35,7 @@ from actions.procedure.names import (
     one_of_heading,
     said_in_full,
     says_copy,
+    sentence_case,
     short_paper,
     template_number,
     whole_phrase,
@@ -147,10 +148,32 @@ def _merged_one_of(papers: Sequence[Paper], heading: str, section: str) -> Line:
         first.case,
         first.lead,
     )
-    alternatives = tuple(dict.fromkeys(short_paper(p.words, ALTERNATIVE_CHARS) for p in papers))
+    alternatives = tuple(dict.fromkeys(a for a in (_alternative(p) for p in papers) if a)) or tuple(
+        dict.fromkeys(short_paper(p.words, ALTERNATIVE_CHARS) for p in papers)
+    )
     return Line(
         merged, lead[:1].upper() + lead[1:], alternatives, tuple(p.words for p in papers), section, True
     )
+
+
+_NO_PAPER_RE = re.compile(r"\btheo quy định tại mục \(|^người\b.*\bchịu trách nhiệm\b", re.IGNORECASE)
+_SUBORDINATE_RE = re.compile(
+    r"^khi [^,]{4,80},\s*(?:[^\s,]+\s){0,4}?(?:phải |cần )?(?:nộp|có|kèm theo)\s+", re.I
+)
+
+
+def _alternative(paper: Paper) -> str:
+    """One alternative of a group of "one of the following" papers, as said under it: with its case
+    when the record gives each its own ("Ủy quyền cho tổ chức: bản sao hợp đồng cung cấp dịch vụ ...");
+    "" for a row that names no paper of its own (it refers to another, "việc ủy quyền thực hiện theo
+    quy định tại mục (ii)", or states a duty, "... chịu trách nhiệm trước pháp luật ...")."""
+    if _NO_PAPER_RE.search(paper.words):
+        return ""
+    short = short_paper(_SUBORDINATE_RE.sub("", paper.words), ALTERNATIVE_CHARS)
+    if not paper.said_case:
+        return short
+    case = whole_phrase(sentence_case(paper.said_case), ALTERNATIVE_CHARS // 2, 12)
+    return f"{case}: {short[:1].lower()}{short[1:]}"
 
 
 def lines_of(papers: Sequence[Paper], cases: Sequence[str] = (), shown: Sequence[Line] = ()) -> list[Line]:

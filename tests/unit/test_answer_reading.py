@@ -207,3 +207,29 @@ def test_a_list_of_papers_takes_no_case_from_inside_it() -> None:
     assert short_paper(text) == (
         "Bản sao giấy tờ pháp lý của cá nhân đối với thành viên là cá nhân, người đại diện theo pháp luật"
     )
+
+
+def test_each_alternative_of_a_group_is_said_with_its_own_case() -> None:
+    group = "Trường hợp ủy quyền thực hiện thủ tục thì hồ sơ phải kèm theo một trong những giấy tờ sau"
+    proc = record(
+        Document("Giấy đề nghị đăng ký hộ kinh doanh", originals=1),
+        Document(
+            "(i) Trường hợp ủy quyền cho cá nhân thực hiện thủ tục, kèm theo hồ sơ phải có văn bản ủy quyền cho "
+            "cá nhân thực hiện thủ tục.",
+            group=group,
+        ),
+        Document(
+            "(ii) Trường hợp ủy quyền cho tổ chức thực hiện thủ tục, kèm theo hồ sơ phải có bản sao hợp đồng "
+            "cung cấp dịch vụ với tổ chức làm dịch vụ.",
+            group=group,
+        ),
+        Document(
+            "(iv) Trường hợp ủy quyền cho đơn vị bưu chính thì việc ủy quyền thực hiện theo quy định tại mục (ii).",
+            group=group,
+        ),
+        name="Đăng ký thành lập hộ kinh doanh",
+    )
+    text = documents_text(proc, group="1")
+    assert "   – Ủy quyền cho cá nhân thực hiện thủ tục: văn bản ủy quyền cho cá nhân" in text
+    assert "   – Ủy quyền cho tổ chức thực hiện thủ tục: bản sao hợp đồng cung cấp dịch vụ" in text
+    assert "theo quy định tại mục (ii)" not in text  # names no paper of its own
