@@ -53,6 +53,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from bot.channels.base import DeliveryError, MessageHandler
 from bot.core.messages import ConversationKey, InboundMessage, OutboundMessage
 from bot.core.rasa import DEFAULT_SENDER_ID
+from bot.core.redact import redact
 from knowledge.db import Base
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,11 @@ def rest_messages(message: OutboundMessage) -> list[dict[str, object]]:
     return out
 
 
+def _masked_text(message: dict[str, object]) -> dict[str, object]:
+    text = message.get("text")
+    return {"text": redact(text)} if isinstance(text, str) else {}
+
+
 def _with_seq(data: dict[str, Any], seq: int) -> dict[str, Any]:
     out = {k: v for k, v in data.items() if k != "via"}
     out["custom"] = {**(out.get("custom") or {}), "seq": seq}
@@ -174,8 +180,9 @@ class RestOutbox:
         await self._add(message.key.chat_id, [{**to_rest(message), "via": "push"}])
 
     async def record(self, chat_id: str, messages: list[dict[str, object]], via: Via) -> None:
-        """Keep what the page already showed (the citizen's message, the replies to it) for its history."""
-        await self._add(chat_id, [{**m, "via": via} for m in messages])
+        """Keep what the page already showed (the citizen's message, the replies to it) for its history,
+        with ID and phone numbers masked: the page has shown them whole already."""
+        await self._add(chat_id, [{**m, **_masked_text(m), "via": via} for m in messages])
 
     async def pending(self, chat_id: str, after: int) -> list[dict[str, object]]:
         """Pushed messages for ``chat_id`` newer than ``after``, in REST shape with ``custom.seq``."""

@@ -194,3 +194,12 @@ async def test_the_sql_outbox_keeps_pushed_and_shown_apart(db_engine: Engine) ->
     assert all("via" not in m for m in history)
     assert [m["text"] for m in await outbox.history("web-a", limit=2)] == ["trả lời", "cán bộ"]
     assert await outbox.pending("web-a", int(pending[-1]["custom"]["seq"])) == []
+
+
+async def test_the_history_keeps_no_personal_number_in_full(api) -> None:
+    async with _client(api) as page:
+        await _say(page, "số căn cước của tôi là 001 085 001 234, điện thoại 0912 345 678")
+        history = (await page.get("/webhooks/rest/history")).json()["messages"]
+    said = next(m["text"] for m in history if m["custom"].get("sender") == "user")
+    assert "001 085 001 234" not in said and "0912 345 678" not in said
+    assert said.startswith("số căn cước của tôi là") and "234" in said  # masked, still readable
