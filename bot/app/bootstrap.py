@@ -495,7 +495,13 @@ class App:
             hold=lambda key: self.engine.hold_for_officer(key),
             backoff=self.config.escalation.retry_backoff_seconds,
             clock=self.adapters.clock,
+            procedure_names=self._procedure_name,
         )
+
+    def _procedure_name(self, code: str) -> str | None:
+        """A procedure's name for the officers' inbox (None: not in the knowledge base)."""
+        procedure = self.knowledge.get(code)
+        return procedure.name if procedure is not None else None
 
     @cached_property
     def users(self) -> UserService:

@@ -215,6 +215,7 @@ RESPONSE_SCHEMA: Mapping[str, frozenset[str]] = {
     "part_weekdays": frozenset(),
     "utter_officer_handed_back": frozenset(),
     "utter_officer_closed": frozenset(),
+    "utter_officer_joined": frozenset({"officer"}),
     # dossier status (actions/dossier.py, bot/dossiers/watcher.py)
     "utter_dossier_code_invalid": frozenset(),
     "utter_dossier_ask_verification": frozenset({"dossier_code"}),

@@ -38,6 +38,10 @@ class Ticket:
         last_text: the latest message, for the inbox.
         undelivered: replies not delivered yet.
         outcome: ``"closed"`` or ``"handed_back"`` once closed.
+        first_question: the citizen's first message in words (button presses left out), for the inbox.
+        procedure_name: the name of ``procedure`` in the knowledge base, when known.
+        unread: citizen messages no officer has seen on the ticket's page yet.
+        last_citizen_at: when the citizen last wrote (None: never in this ticket).
     """
 
     id: int
@@ -58,6 +62,10 @@ class Ticket:
     position: int | None = None
     last_text: str = ""
     undelivered: int = 0
+    first_question: str = ""
+    procedure_name: str | None = None
+    unread: int = 0
+    last_citizen_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,29 @@ class TicketMessage:
     attempts: int
     last_error: str | None
     officer_id: int | None = None
+
+
+@dataclass(frozen=True)
+class TicketNote:
+    """A private note on a ticket, for officers only (never sent to the citizen)."""
+
+    id: int
+    ticket_id: int
+    officer_id: int | None
+    officer_name: str | None
+    text: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CannedReply:
+    """A ready answer an officer can insert into a reply; editors keep the list."""
+
+    id: int
+    title: str
+    text: str
+    updated_by: str
+    updated_at: datetime
 
 
 # --- Errors --------------------------------------------------------------------------------------------

@@ -17,30 +17,32 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.domain import TicketReason
-from bot.core.errors import UnavailableError
+from bot.core.errors import UnavailableError, ValidationFailed
 from bot.core.messages import Button, ConversationKey, OutboundMessage
 from bot.core.ports import ConversationStore, MessageRecord
 from bot.core.redact import redact
-from bot.core.responses import ResponseCatalogue
+from bot.core.responses import ResponseCatalogue, parse_payload
 from bot.core.timeutil import as_utc, utcnow
 from bot.handoff.model import (
     OPEN_STATUSES,
     RATING_WINDOW,
     STATUSES,
+    CannedReply,
     Ticket,
     TicketError,
     TicketMessage,
+    TicketNote,
     TicketNotFound,
     check_end,
     check_lost_claim,
     check_rating,
     check_reply,
 )
-from bot.handoff.tables import OFFICERS, TicketMessageRow, TicketRow
+from bot.handoff.tables import OFFICERS, CannedReplyRow, TicketMessageRow, TicketNoteRow, TicketRow
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +90,14 @@ class TicketService:
         deliver: sends a message on its channel (``ChannelRegistry.deliver``); set later with
             :meth:`use_delivery` when the channels start after the service is built.
         backoff: seconds between delivery attempts; the last value repeats.
-        history: how many earlier messages a new ticket copies from the conversation log.
+        history: at most how many earlier messages a new ticket copies from the conversation log: the
+            whole conversation since the last ticket of the chat was closed (the officer must see the
+            first question, which a copy of the last 20 messages could miss).
         open_keys_ttl: seconds the set of conversations with an open ticket may be reused before it is
             read again (a ticket opened by another process is seen that late).
         clock: the current UTC time; injectable for tests.
+        procedure_names: a procedure's name by its code (the knowledge base), so the inbox says
+            "Đăng ký khai sinh", not "1.001193"; None shows codes only.
     """
 
     def __init__(
@@ -104,9 +110,10 @@ class TicketService:
         hold: ModeChange | None = None,
         deliver: Deliver | None = None,
         backoff: Sequence[float] = (10, 30, 120, 600),
-        history: int = 20,
+        history: int = 500,
         open_keys_ttl: float = 5.0,
         clock: Callable[[], datetime] = utcnow,
+        procedure_names: Callable[[str], str | None] | None = None,
     ) -> None:
         if not backoff:
             raise ValueError("backoff needs at least one delay")
@@ -120,6 +127,7 @@ class TicketService:
         self.history = history
         self.open_keys_ttl = open_keys_ttl
         self.clock = clock
+        self._procedure_names = procedure_names
         # Conversations with an open ticket, re-read at most every open_keys_ttl seconds: most
         # messages belong to none, and this spares them a query on every message.
         self._open_keys: set[tuple[str, str]] | None = None
@@ -152,7 +160,7 @@ class TicketService:
         existing = self._open_ticket_id(key)
         if existing is not None:
             return self._require(existing)
-        history = self.conversations.recent_messages(key, self.history)
+        history = self._since_last_ticket(key, self.conversations.recent_messages(key, self.history))
         now = self.clock()
         with self._sessions.begin() as session:
             row = TicketRow(
@@ -180,6 +188,19 @@ class TicketService:
         self._note_open(key)
         log.info("ticket %s opened for %s (%s)", ticket_id, redact(str(key)), reason.value)
         return self._require(ticket_id)
+
+    def _since_last_ticket(self, key: ConversationKey, history: list[MessageRecord]) -> list[MessageRecord]:
+        """The messages after the chat's last closed ticket (those an officer already saw), all if none."""
+        with self._sessions() as session:
+            closed = session.scalar(
+                select(func.max(TicketRow.closed_at)).where(
+                    TicketRow.channel == key.channel, TicketRow.chat_id == key.chat_id
+                )
+            )
+        if closed is None:
+            return history
+        since = as_utc(closed)
+        return [rec for rec in history if as_utc(rec.created_at) > since]
 
     def _may_have_open_ticket(self, key: ConversationKey) -> bool:
         """False only when the conversation surely has no open ticket (a set re-read every few seconds).
@@ -281,6 +302,20 @@ class TicketService:
                 .group_by(TicketMessageRow.ticket_id)
             ).all()
         )
+        firsts = self._first_questions(session, ids)
+        seen = {r.id: r.seen_message_id or 0 for r in rows}
+        unread: dict[int, int] = {}
+        last_citizen: dict[int, datetime] = {}
+        for tid, mid, at in session.execute(
+            select(TicketMessageRow.ticket_id, TicketMessageRow.id, TicketMessageRow.created_at).where(
+                TicketMessageRow.ticket_id.in_(ids), TicketMessageRow.sender == "citizen"
+            )
+        ):
+            if mid > seen[tid]:
+                unread[tid] = unread.get(tid, 0) + 1
+            at = as_utc(at)
+            if tid not in last_citizen or at > last_citizen[tid]:
+                last_citizen[tid] = at
         waiting = sorted(r.id for r in rows if r.status == "waiting")
         positions: dict[int, int] = {}
         if waiting:
@@ -314,9 +349,41 @@ class TicketService:
                 position=positions.get(r.id),
                 last_text=last.get(r.id, ""),
                 undelivered=int(undelivered.get(r.id, 0)),
+                first_question=firsts.get(r.id, ""),
+                procedure_name=self._procedure_name(r.procedure_code),
+                unread=unread.get(r.id, 0),
+                last_citizen_at=last_citizen.get(r.id),
             )
             for r in rows
         ]
+
+    def _procedure_name(self, code: str | None) -> str | None:
+        if code is None or self._procedure_names is None:
+            return None
+        try:
+            name = self._procedure_names(code)
+        except Exception:  # a name is a nicety: the inbox still shows the code
+            log.exception("could not read the name of procedure %s", code)
+            return None
+        if not name:
+            return None
+        # "Thủ tục đăng ký kết hôn" -> "Đăng ký kết hôn": every line of the inbox is a procedure
+        short = name[len("thủ tục ") :] if name.casefold().startswith("thủ tục ") else name
+        return short[:1].upper() + short[1:]
+
+    @staticmethod
+    def _first_questions(session: Session, ids: builtins.list[int]) -> dict[int, str]:
+        """Per ticket, the citizen's first message in words: not a button press (``/start`` on each
+        reload of the web chat, ``/request_human``), which says nothing of what they need."""
+        firsts: dict[int, str] = {}
+        for tid, text in session.execute(
+            select(TicketMessageRow.ticket_id, TicketMessageRow.text)
+            .where(TicketMessageRow.ticket_id.in_(ids), TicketMessageRow.sender == "citizen")
+            .order_by(TicketMessageRow.ticket_id, TicketMessageRow.created_at, TicketMessageRow.id)
+        ):
+            if tid not in firsts and text.strip() and parse_payload(text) is None:
+                firsts[tid] = text
+        return firsts
 
     def get(self, ticket_id: int) -> Ticket | None:
         """One ticket, or None."""
@@ -396,6 +463,111 @@ class TicketService:
             )
             return [_message(r) for r in session.scalars(stmt)]
 
+    def mark_seen(self, ticket_id: int, up_to: int) -> None:
+        """An officer's page shows the ticket's messages up to id ``up_to``: they are no longer unread."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(TicketRow)
+                .where(
+                    TicketRow.id == ticket_id,
+                    or_(TicketRow.seen_message_id.is_(None), TicketRow.seen_message_id < up_to),
+                )
+                .values(seen_message_id=up_to)
+                .execution_options(synchronize_session=False)
+            )
+
+    # --- private notes ------------------------------------------------------------------------------
+
+    def add_note(self, ticket_id: int, officer_id: int, text: str) -> TicketNote:
+        """A note on the ticket for officers (a colleague taking over reads it); never sent to the citizen.
+
+        Raises:
+            TicketError: an empty note.
+            TicketNotFound: no such ticket.
+        """
+        text = text.strip()
+        if not text:
+            raise TicketError("Ghi chú đang trống.")
+        with self._sessions.begin() as session:
+            if session.get(TicketRow, ticket_id) is None:
+                raise TicketNotFound(NOT_FOUND)
+            row = TicketNoteRow(ticket_id=ticket_id, officer_id=officer_id, text=redact(text[:2000]))
+            row.created_at = self.clock()
+            session.add(row)
+            session.flush()
+            note_id = row.id
+        return next(n for n in self.notes(ticket_id) if n.id == note_id)
+
+    def notes(self, ticket_id: int) -> builtins.list[TicketNote]:
+        """The ticket's private notes, oldest first, with their authors' names."""
+        with self._sessions() as session:
+            rows = session.execute(
+                select(TicketNoteRow, OFFICERS.c.display_name)
+                .outerjoin(OFFICERS, OFFICERS.c.id == TicketNoteRow.officer_id)
+                .where(TicketNoteRow.ticket_id == ticket_id)
+                .order_by(TicketNoteRow.id)
+            ).all()
+            return [
+                TicketNote(
+                    id=n.id,
+                    ticket_id=n.ticket_id,
+                    officer_id=n.officer_id,
+                    officer_name=name,
+                    text=n.text,
+                    created_at=as_utc(n.created_at) or utcnow(),
+                )
+                for n, name in rows
+            ]
+
+    # --- canned replies -----------------------------------------------------------------------------
+
+    def canned_replies(self) -> builtins.list[CannedReply]:
+        """The ready answers officers insert into replies, by title."""
+        with self._sessions() as session:
+            rows = session.scalars(select(CannedReplyRow).order_by(CannedReplyRow.title, CannedReplyRow.id))
+            return [
+                CannedReply(r.id, r.title, r.text, r.updated_by, as_utc(r.updated_at) or utcnow())
+                for r in rows
+            ]
+
+    def save_canned_reply(self, reply_id: int | None, title: str, text: str, by: str) -> CannedReply:
+        """Add (``reply_id`` None) or change a canned reply.
+
+        Raises:
+            ValidationFailed: an empty or too long title or text.
+            TicketNotFound: no canned reply ``reply_id``.
+        """
+        title, text = " ".join(title.split()), text.strip()
+        problems = {}
+        if not title or len(title) > 120:
+            problems["title"] = "Tiêu đề cần từ 1 đến 120 ký tự."
+        if not text or len(text) > 4000:
+            problems["text"] = "Nội dung cần từ 1 đến 4.000 ký tự."
+        if problems:
+            raise ValidationFailed(" ".join(problems.values()), problems)
+        with self._sessions.begin() as session:
+            row = CannedReplyRow() if reply_id is None else session.get(CannedReplyRow, reply_id)
+            if row is None:
+                raise TicketNotFound("Không tìm thấy câu trả lời mẫu này.")
+            row.title, row.text, row.updated_by, row.updated_at = title, text, by, self.clock()
+            session.add(row)
+            session.flush()
+            return CannedReply(
+                row.id, row.title, row.text, row.updated_by, as_utc(row.updated_at) or utcnow()
+            )
+
+    def delete_canned_reply(self, reply_id: int) -> None:
+        """Remove a canned reply.
+
+        Raises:
+            TicketNotFound: no canned reply ``reply_id``.
+        """
+        with self._sessions.begin() as session:
+            row = session.get(CannedReplyRow, reply_id)
+            if row is None:
+                raise TicketNotFound("Không tìm thấy câu trả lời mẫu này.")
+            session.delete(row)
+
     # --- claiming -----------------------------------------------------------------------------------
 
     async def claim(self, ticket_id: int, officer_id: int) -> Ticket:
@@ -413,6 +585,8 @@ class TicketService:
         ticket, won = await asyncio.to_thread(self._take, ticket_id, officer_id)
         if won:
             await self._change_mode(self._hold_for_officer, ticket.key, "could not move %s to with_officer")
+            # the citizen is told who took the conversation, on the normal outbound path (retried)
+            await self._say(ticket, "utter_officer_joined", officer=ticket.owner_name or "")
         return ticket
 
     def _take(self, ticket_id: int, officer_id: int) -> tuple[Ticket, bool]:
@@ -633,8 +807,8 @@ class TicketService:
                 raise TicketError("Yêu cầu này vừa được cán bộ khác cập nhật, vui lòng tải lại trang.")
         return self._require(ticket_id)
 
-    async def _say(self, ticket: Ticket, response: str) -> None:
-        rendered = self.responses.render(response)
+    async def _say(self, ticket: Ticket, response: str, **variables: str) -> None:
+        rendered = self.responses.render(response, **variables)
         message_id = await asyncio.to_thread(
             self._queue_bot_message, ticket.id, rendered.text, rendered.buttons
         )

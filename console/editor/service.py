@@ -17,6 +17,7 @@ from bot.core.responses import (
     RESPONSE_SCHEMA,
     ResponseCatalogueError,
     build_catalogue,
+    make_payload,
     read_responses_file,
 )
 from bot.storage.memory import ScratchConversationStore
@@ -372,6 +373,28 @@ class EditorService:
         if start_over and self.scratch is not None:
             self.scratch.forget(key)
         return await self.try_engine.handle(InboundMessage(key=key, text=text))
+
+    async def bot_answer(self, code: str, intent: str, user: User) -> str:
+        """What the bot answers about procedure ``code`` to ``intent`` (``ask_fee`` ...), as one text an
+        officer can put in a reply; asked in a throw-away conversation of its own (never logged, and
+        not the editor's try conversation).
+
+        Raises:
+            EditRefused: the bot cannot be asked on this server.
+            RecordNotFound: no procedure ``code``.
+        """
+        if self.try_engine is None:
+            raise EditRefused("Chức năng hỏi trợ lý ảo chưa được bật trên máy chủ này.")
+        self.procedure(code)
+        key = ConversationKey(TRY_CHANNEL, f"officer-{user.id}")
+        if self.scratch is not None:
+            self.scratch.forget(key)
+        replies = await self.try_engine.handle(
+            InboundMessage(key=key, text=make_payload(intent, procedure=code))
+        )
+        if self.scratch is not None:
+            self.scratch.forget(key)
+        return "\n\n".join(r.text for r in replies if r.text).strip()
 
     def forget_try(self, user: User) -> None:
         """Start the editor's try conversation over."""

@@ -28,6 +28,17 @@
       " " + d.toLocaleDateString("vi-VN", { timeZone: "Asia/Ho_Chi_Minh" });
   }
 
+  // How long ago, as the server's "waited" filter says it.
+  function waited(iso) {
+    if (!iso) { return ""; }
+    var minutes = Math.max(0, Math.floor((Date.now() - new Date(iso).getTime()) / 60000));
+    if (minutes < 1) { return "dưới 1 phút"; }
+    if (minutes < 60) { return minutes + " phút"; }
+    var hours = Math.floor(minutes / 60), rest = minutes % 60;
+    if (hours < 24) { return hours + " giờ" + (rest ? " " + rest + " phút" : ""); }
+    return Math.floor(hours / 24) + " ngày";
+  }
+
   function getJSON(url) {
     return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (res) {
@@ -89,13 +100,28 @@
       li.setAttribute("data-id", t.id);
       var a = el("a");
       a.href = "/console/tickets/" + t.id;
-      a.appendChild(el("span", "ticket__id", "#" + t.id));
-      a.appendChild(el("span", "ticket__reason", REASONS[t.reason] || t.reason));
-      if (t.position) { a.appendChild(el("span", "ticket__pos", "vị trí " + t.position)); }
-      if (t.owner_name) { a.appendChild(el("span", "ticket__owner", t.owner_name)); }
-      if (t.undelivered) { a.appendChild(el("span", "undelivered", t.undelivered + " tin chưa gửi được")); }
-      a.appendChild(el("span", "ticket__time", when(t.created_at)));
-      a.appendChild(el("span", "ticket__text", t.last_text));
+      a.appendChild(el("span", "ticket__question", t.first_question || "(chưa nhắn câu hỏi)"));
+      if (t.unread) {
+        var unread = el("span", "ticket__unread", t.unread + " tin mới");
+        unread.setAttribute("aria-label", t.unread + " tin chưa đọc");
+        a.appendChild(unread);
+      }
+      var meta = el("span", "ticket__meta");
+      meta.appendChild(el("span", "ticket__id", "#" + t.id));
+      meta.appendChild(el("span", "ticket__reason", REASONS[t.reason] || t.reason));
+      if (t.procedure) {
+        var proc = el("span", "ticket__procedure", t.procedure_name || t.procedure);
+        proc.title = t.procedure;
+        meta.appendChild(proc);
+      }
+      if (t.status === "waiting") {
+        meta.appendChild(el("span", "ticket__wait", "chờ " + waited(t.created_at) + (t.position ? " · vị trí " + t.position : "")));
+      } else if (t.status === "claimed" && t.last_citizen_at) {
+        meta.appendChild(el("span", "ticket__wait", "tin mới nhất " + waited(t.last_citizen_at) + " trước"));
+      }
+      if (t.owner_name) { meta.appendChild(el("span", "ticket__owner", t.owner_name)); }
+      if (t.undelivered) { meta.appendChild(el("span", "undelivered", t.undelivered + " tin chưa gửi được")); }
+      a.appendChild(meta);
       li.appendChild(a);
       ul.appendChild(li);
     });
@@ -112,8 +138,23 @@
   }
 
   // --- ticket page ------------------------------------------------------------------------------
+  // The newest message is brought into view: inside the conversation's own box on a desktop; on a
+  // phone (the page scrolls) only when the officer is not typing, so the reply box stays put.
+  function showNewest() {
+    var ol = document.getElementById("messages");
+    if (!ol || !ol.lastElementChild) { return; }
+    if (ol.scrollHeight > ol.clientHeight + 1 && getComputedStyle(ol).overflowY !== "visible") {
+      ol.scrollTop = ol.scrollHeight;
+    } else if (!(document.activeElement && document.activeElement.tagName === "TEXTAREA")) {
+      ol.lastElementChild.scrollIntoView({ block: "end" });
+    }
+  }
+
   function renderMessages(ticket, messages) {
     var ol = document.getElementById("messages");
+    var before = ol.children.length;
+    var scrolled = ol.scrollTop;
+    var atBottom = ol.scrollHeight - ol.scrollTop - ol.clientHeight < 40;
     ol.textContent = "";
     messages.forEach(function (m) {
       var li = el("li", "message message--" + m.sender + (m.delivered ? "" : " message--undelivered"));
@@ -135,6 +176,8 @@
       }
       ol.appendChild(li);
     });
+    // redrawing keeps the officer's place, and follows the conversation when they were at its end
+    if (messages.length > before || atBottom) { showNewest(); } else { ol.scrollTop = scrolled; }
   }
 
   var lastMessages = null;
@@ -162,10 +205,49 @@
       .then(function () { setTimeout(pollTicket, POLL_MS); });
   }
 
+  // --- inserting a canned reply or the bot's answer into the reply --------------------------------
+  function insertIntoReply(text) {
+    var box = document.getElementById("reply-text");
+    if (!box || !text) { return; }
+    var start = box.selectionStart || box.value.length, end = box.selectionEnd || box.value.length;
+    var before = box.value.slice(0, start), after = box.value.slice(end);
+    var glue = before && !/\s$/.test(before) ? "\n" : "";
+    box.value = before + glue + text + after;
+    box.focus();
+    var at = (before + glue + text).length;
+    box.setSelectionRange(at, at);
+  }
+
+  var insertError = document.getElementById("insert-error");
+  function sayInsertError(message) {
+    if (!insertError) { return; }
+    insertError.textContent = message || "";
+    insertError.hidden = !message;
+  }
+
+  var cannedSelect = document.getElementById("canned");
+  if (cannedSelect) {
+    cannedSelect.addEventListener("change", function () {
+      var option = cannedSelect.options[cannedSelect.selectedIndex];
+      if (option && option.value) { insertIntoReply(option.getAttribute("data-text")); }
+      cannedSelect.value = "";
+    });
+  }
+  var topicSelect = document.getElementById("bot-topic");
+  if (topicSelect) {
+    topicSelect.addEventListener("change", function () {
+      var topic = topicSelect.value;
+      if (!topic) { return; }
+      topicSelect.disabled = true;
+      sayInsertError("");
+      getJSON("/api/tickets/" + body.getAttribute("data-ticket") + "/bot-answer?topic=" + encodeURIComponent(topic))
+        .then(function (answer) { insertIntoReply(answer.text); })
+        .catch(function () { sayInsertError("Chưa lấy được câu trả lời của trợ lý ảo, vui lòng thử lại."); })
+        .then(function () { topicSelect.disabled = false; topicSelect.value = ""; });
+    });
+  }
+
   if (page === "inbox") { pollInbox(); }
   if (page === "ticket") { pollTicket(); }
-  if (page === "ticket" || page === "inbox") {
-    var messages = document.getElementById("messages");
-    if (messages && messages.lastElementChild) { messages.lastElementChild.scrollIntoView({ block: "end" }); }
-  }
+  if (page === "ticket") { showNewest(); }
 })();

@@ -3,6 +3,7 @@
 One module per group, each a module-level ``router``:
 
 * :mod:`.officer` (``/console``: login, inbox, ticket) and :mod:`.api` (``/api``: the same as JSON);
+  :mod:`.helpdesk_api` (``/api``: private notes, canned replies, the bot's answer to insert);
 * :mod:`.accounts_api` (``/api/admin/users``, ``/api/me/password``: accounts, login locks, passwords);
 * :mod:`.editor` (``/console/editor``) and :mod:`.editor_api` (``/api/editor``);
 * :mod:`.learning` (``/console/learning``) and :mod:`.learning_api` (``/api/learning``);
@@ -23,6 +24,7 @@ from console.web import (
     api,
     editor,
     editor_api,
+    helpdesk_api,
     learning,
     learning_api,
     officer,
@@ -30,6 +32,7 @@ from console.web import (
 
 ROUTERS = (
     api.router,
+    helpdesk_api.router,
     accounts_api.router,
     officer.router,
     analytics_api.router,

@@ -65,6 +65,10 @@ class TicketOut(BaseModel):
     position: int | None = Field(description="place in the waiting queue, 1 = next")
     last_text: str
     undelivered: int = Field(description="replies not delivered yet")
+    first_question: str = Field("", description="the citizen's first message in words (no button presses)")
+    procedure_name: str | None = Field(None, description="the name of the procedure, when known")
+    unread: int = Field(0, description="citizen messages no officer has seen on the ticket's page")
+    last_citizen_at: datetime | None = Field(None, description="when the citizen last wrote")
 
 
 class MessageOut(BaseModel):
@@ -130,6 +134,10 @@ def ticket_out(t: Ticket) -> TicketOut:
         position=t.position,
         last_text=t.last_text,
         undelivered=t.undelivered,
+        first_question=readable_message(t.first_question) if t.first_question else "",
+        procedure_name=t.procedure_name,
+        unread=t.unread,
+        last_citizen_at=t.last_citizen_at,
     )
 
 
@@ -216,6 +224,8 @@ async def detail(ticket_id: RowId, user: Officer, tickets: Tickets) -> TicketDet
     if ticket is None:
         raise HTTPException(status_code=404, detail="Không tìm thấy yêu cầu này.")
     messages = await asyncio.to_thread(tickets.messages, ticket_id)
+    if messages:  # the officer's page shows these now (not one that arrived meanwhile)
+        await asyncio.to_thread(tickets.mark_seen, ticket_id, max(m.id for m in messages))
     return TicketDetailOut(ticket=ticket_out(ticket), messages=[message_out(m) for m in messages])
 
 

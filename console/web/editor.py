@@ -21,7 +21,7 @@ from bot.core.errors import HelplineError
 from console.editor.audit import ACTION_LABELS, ENTITY_LABELS
 from console.editor.drafts import procedure_draft
 from console.editor.service import ResponseInfo
-from console.web.deps import EDITOR_ROLES, Auth, Editor, RowId, Zone
+from console.web.deps import EDITOR_ROLES, Auth, Editor, RowId, Tickets, Zone
 from console.web.editor_api import save_message
 from console.web.errors import problems_of, status_of
 from console.web.kit import Page, PageRoute, console_templates, open_page, redirect_back
@@ -398,3 +398,63 @@ def buttons_text(variant: dict[str, Any]) -> str:
     if isinstance(buttons, str):
         return buttons
     return "\n".join(f"{b.get('title', '')} | {b.get('payload', '')}" for b in buttons)
+
+
+# --- canned replies (officers insert them into replies; issue 14)
+
+
+@router.get("/canned", response_class=HTMLResponse)
+async def canned_replies(page: EditorPage, tickets: Tickets) -> Response:
+    return await _canned_page(page, tickets, None)
+
+
+@router.get("/canned/{reply_id}", response_class=HTMLResponse)
+async def canned_reply(page: EditorPage, tickets: Tickets, reply_id: RowId) -> Response:
+    return await _canned_page(page, tickets, reply_id)
+
+
+@router.post("/canned", response_class=HTMLResponse)
+async def add_canned_reply(
+    page: EditorPage, tickets: Tickets, title: str = Form(""), text: str = Form("")
+) -> Response:
+    return await _save_canned(page, tickets, None, title, text)
+
+
+@router.post("/canned/{reply_id}", response_class=HTMLResponse)
+async def change_canned_reply(
+    page: EditorPage, tickets: Tickets, reply_id: RowId, title: str = Form(""), text: str = Form("")
+) -> Response:
+    return await _save_canned(page, tickets, reply_id, title, text)
+
+
+@router.post("/canned/{reply_id}/delete", response_class=HTMLResponse)
+async def delete_canned_reply(page: EditorPage, tickets: Tickets, reply_id: RowId) -> Response:
+    await asyncio.to_thread(tickets.delete_canned_reply, reply_id)
+    return redirect_back("/console/editor/canned", "Đã xóa câu trả lời mẫu.")
+
+
+async def _canned_page(
+    page: Page,
+    tickets: Tickets,
+    reply_id: int | None,
+    draft: dict[str, str] | None = None,
+    refused: HelplineError | None = None,
+) -> Response:
+    """The list of canned replies with the form: empty (a new one) or ``reply_id``'s (or ``draft``)."""
+    replies = await asyncio.to_thread(tickets.canned_replies)
+    if draft is None:
+        current = next((r for r in replies if r.id == reply_id), None)
+        if reply_id is not None and current is None:
+            return page.error("Không tìm thấy câu trả lời mẫu này.", 404)
+        draft = {"title": current.title, "text": current.text} if current else {"title": "", "text": ""}
+    values = {"replies": replies, "reply_id": reply_id, "f": draft, **_refusal(refused)}
+    return page.render("editor_canned.html", values, status_of(refused) if refused else 200)
+
+
+async def _save_canned(page: Page, tickets: Tickets, reply_id: int | None, title: str, text: str) -> Response:
+    who = page.account.display_name
+    try:
+        await asyncio.to_thread(tickets.save_canned_reply, reply_id, title[:200], text[:5000], who)
+    except HelplineError as exc:
+        return await _canned_page(page, tickets, reply_id, {"title": title, "text": text}, exc)
+    return redirect_back("/console/editor/canned", "Đã lưu câu trả lời mẫu; cán bộ dùng được ngay.")

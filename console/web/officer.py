@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,9 +18,11 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from bot.core.errors import HelplineError
+from bot.core.timeutil import utcnow
 from console.auth.sessions import client_address
 from console.web.deps import OFFICER_ROLES, Auth, RowId, Tickets, Zone, signed_in
 from console.web.errors import status_of
+from console.web.helpdesk_api import TOPICS
 from console.web.kit import LOGIN_URL, Page, PageRoute, console_templates, open_page
 from console.web.labels import REASON_LABELS
 
@@ -29,9 +32,26 @@ STATUS_LABELS = {"waiting": "Đang chờ", "claimed": "Đang xử lý", "closed"
 SENDER_LABELS = {"citizen": "Người dân", "officer": "Cán bộ", "bot": "Trợ lý ảo"}
 _STATIC = {"console.js": "text/javascript", "console.css": "text/css"}
 
+
+def waited(since: datetime | None) -> str:
+    """How long ago ``since`` was, as an officer says it ("dưới 1 phút", "12 phút", "1 giờ 5 phút", "2 ngày")."""
+    if since is None:
+        return ""
+    minutes = max(0, int((utcnow() - since).total_seconds() // 60))
+    if minutes < 1:
+        return "dưới 1 phút"
+    if minutes < 60:
+        return f"{minutes} phút"
+    hours, rest = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} giờ {rest} phút" if rest else f"{hours} giờ"
+    return f"{hours // 24} ngày"
+
+
 templates = console_templates(
     TABS=TABS, REASON_LABELS=REASON_LABELS, STATUS_LABELS=STATUS_LABELS, SENDER_LABELS=SENDER_LABELS
 )
+templates.env.filters["waited"] = waited
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=PageRoute)
 
 
@@ -138,6 +158,14 @@ async def hand_back(page: OfficerPage, tickets: Tickets, ticket_id: RowId, note:
     return await _act(page, tickets, ticket_id, done)
 
 
+@router.post("/tickets/{ticket_id}/notes")
+async def add_note(page: OfficerPage, tickets: Tickets, ticket_id: RowId, text: str = Form("")) -> Response:
+    """A private note: stored on the ticket for officers, never sent to the citizen."""
+    return await _act(
+        page, tickets, ticket_id, asyncio.to_thread(tickets.add_note, ticket_id, page.account.id, text)
+    )
+
+
 @router.post("/tickets/{ticket_id}/close")
 async def close(page: OfficerPage, tickets: Tickets, ticket_id: RowId, note: str = Form("")) -> Response:
     user = page.account
@@ -152,14 +180,16 @@ async def _ticket(
     if ticket is None:
         return page.error("Không tìm thấy yêu cầu này.", 404)
     messages = await asyncio.to_thread(tickets.messages, ticket_id)
+    if messages:  # the page shows them: no longer unread
+        await asyncio.to_thread(tickets.mark_seen, ticket_id, max(m.id for m in messages))
+    notes = await asyncio.to_thread(tickets.notes, ticket_id)
+    canned = await asyncio.to_thread(tickets.canned_replies)
     user = page.account
     counts = await asyncio.to_thread(tickets.counts, user.id)
     mine = ticket.status == "claimed" and (ticket.owner_id == user.id or user.role == "admin")
-    return page.render(
-        "ticket.html",
-        {"ticket": ticket, "messages": messages, "counts": counts, "mine": mine, "error": error},
-        status,
-    )
+    values = {"ticket": ticket, "messages": messages, "counts": counts, "mine": mine, "error": error}
+    values.update(notes=notes, canned=canned, topics=TOPICS)
+    return page.render("ticket.html", values, status)
 
 
 async def _act(page: Page, tickets: Tickets, ticket_id: RowId, action: Awaitable[Any]) -> Response:

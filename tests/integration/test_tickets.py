@@ -182,6 +182,9 @@ async def test_two_officers_claiming_at_once_one_wins(world: World) -> None:
     assert len(wins) + len(losses) == len(officers) and all("đã được nhận xử lý" in m for m in losses)
 
 
+JOINED = "Dạ, cán bộ Trần Thị Lan đang hỗ trợ bạn. Bạn cứ nhắn tiếp, cán bộ sẽ trả lời ngay tại đây."
+
+
 async def test_a_reply_reaches_the_citizen_on_their_channel(world: World) -> None:
     key = await world.escalate("a")
     ticket = world.service.list("waiting")[0]
@@ -193,7 +196,9 @@ async def test_a_reply_reaches_the_citizen_on_their_channel(world: World) -> Non
     sent = await world.service.reply(ticket.id, world.lan.id, "Chào anh, anh cần CCCD 001203004567.")
     assert sent.delivered and sent.attempts == 1
     assert world.channels.sent == [
-        OutboundMessage(key, "Chào anh, anh cần CCCD 001203004567.", sender="officer")
+        # the claim told the citizen who has taken the conversation (issue 14), on the same path
+        OutboundMessage(key, JOINED, sender="bot"),
+        OutboundMessage(key, "Chào anh, anh cần CCCD 001203004567.", sender="officer"),
     ]
     # delivered whole; once delivered the ticket, like the conversation log, keeps it masked (issue 13)
     [officer] = [m for m in world.service.messages(ticket.id) if m.sender == "officer"]
@@ -221,7 +226,7 @@ async def test_an_undelivered_reply_is_kept_and_retried_with_backoff(world: Worl
     assert await world.service.retry_due() == 1
     [message] = [m for m in world.service.messages(ticket.id) if m.sender == "officer"]
     assert message.delivered and message.attempts == 3 and message.last_error is None
-    assert [m.text for m in world.channels.sent] == ["Anh chờ em kiểm tra nhé"]
+    assert [m.text for m in world.channels.sent] == [JOINED, "Anh chờ em kiểm tra nhé"]
     assert world.service.get(ticket.id).undelivered == 0
 
 
