@@ -42,7 +42,7 @@ from bot.channels.base import (
     finish_tasks,
 )
 from bot.core.messages import ConversationKey, InboundMessage, OutboundMessage
-from bot.core.ports import INBOX_ID, Inbox, InboxItem, Outbox
+from bot.core.ports import INBOX_ID, INBOX_TAKE, Inbox, InboxItem, Outbox
 from bot.core.redact import redact
 from bot.core.timeutil import utcnow
 
@@ -211,7 +211,8 @@ class DurableInboundQueue:
                 self._busy -= 1
 
     async def _process(self, item: InboxItem) -> None:
-        message = replace(item.message, metadata={**item.message.metadata, INBOX_ID: item.id})
+        metadata = {**item.message.metadata, INBOX_ID: item.id, INBOX_TAKE: item.attempts}
+        message = replace(item.message, metadata=metadata)
         try:
             replies = await self._handler(message)
         except Exception as exc:
@@ -223,7 +224,7 @@ class DurableInboundQueue:
             )
             replies = [self._error_reply(message.key)] if self._error_reply is not None else []
         # A turn the engine saved is finished already (this is then a no-op); the other paths are not.
-        await self._offload(self._inbox.finish, item.id, replies)
+        await self._offload(self._inbox.finish, item, replies)
         self._on_reply()
 
     async def _prune(self) -> None:

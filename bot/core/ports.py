@@ -177,6 +177,11 @@ INBOX_ID = "inbox_id"
 """Key of :attr:`InboundMessage.metadata` holding the durable inbox row a message was taken from: the
 store marks that row done in the transaction of the turn (:meth:`ConversationStore.save_turn`)."""
 
+INBOX_TAKE = "inbox_take"
+"""Key of :attr:`InboundMessage.metadata` holding which take of its inbox row this is
+(:attr:`InboxItem.attempts`): the row is finished only by its latest take, so a process whose lease ran
+out while it was still working cannot finish a row another process has taken since."""
+
 
 @dataclass(frozen=True)
 class InboxItem:
@@ -206,9 +211,10 @@ class Inbox(Protocol):
         a message leased by a process that died is taken again once its lease ran out."""
         ...
 
-    def finish(self, item_id: int, replies: Sequence[OutboundMessage]) -> bool:
+    def finish(self, item: InboxItem, replies: Sequence[OutboundMessage]) -> bool:
         """Mark the row done and queue ``replies`` in the outbox, at once; False (nothing written) when
-        the row is no longer taken (the turn's own transaction already finished it)."""
+        this take of the row is over (the turn's own transaction finished it, or another process took
+        the row after this one's lease ran out)."""
         ...
 
     def unfinished(self) -> int:

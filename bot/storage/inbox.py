@@ -181,15 +181,18 @@ def outbound_from_json(channel: str, chat_id: str, data: dict[str, Any]) -> Outb
 # --- finishing a turn, inside a caller's transaction ------------------------------------------------------
 
 
-def finish_in(conn: Connection, inbox_id: int, replies: Sequence[OutboundMessage], now: datetime) -> bool:
+def finish_in(
+    conn: Connection, inbox_id: int, take: int, replies: Sequence[OutboundMessage], now: datetime
+) -> bool:
     """Mark inbox row ``inbox_id`` done and queue ``replies`` in the outbox, on ``conn``'s transaction.
 
-    Returns False (and writes nothing) when the row is not taken any more: finished already (by the
-    turn's own transaction) or taken over by another process after this one's lease ran out.
+    ``take`` is the row's ``attempts`` when this worker took it (the fencing token). Returns False (and
+    writes nothing) when that take is over: the row was finished already (by the turn's own
+    transaction), or another process took it after this one's lease ran out.
     """
     done = conn.execute(
         update(_INBOX)
-        .where(_INBOX.c.id == inbox_id, _INBOX.c.status == TAKEN)
+        .where(_INBOX.c.id == inbox_id, _INBOX.c.status == TAKEN, _INBOX.c.attempts == take)
         .values(status=DONE, finished_at=now, lease_until=None, message=None)
     )
     if done.rowcount != 1:
@@ -340,10 +343,10 @@ class SqlInbox:
                 message = inbound_from_json(row.channel, row.chat_id, dict(row.message))
                 return InboxItem(int(row.id), message, int(row.attempts) + 1)
 
-    def finish(self, item_id: int, replies: Sequence[OutboundMessage]) -> bool:
-        """Mark the row done and queue ``replies``; False when it was finished already."""
+    def finish(self, item: InboxItem, replies: Sequence[OutboundMessage]) -> bool:
+        """Mark the row done and queue ``replies``; False when this take of it is over."""
         with self._db.begin() as conn:
-            return finish_in(conn, item_id, replies, self._clock())
+            return finish_in(conn, item.id, item.attempts, replies, self._clock())
 
     def unfinished(self) -> int:
         """Rows stored and not yet finished."""

@@ -41,7 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from bot.core.messages import ConversationKey, InboundMessage, OutboundMessage
-from bot.core.ports import INBOX_ID, MessageRecord
+from bot.core.ports import INBOX_ID, INBOX_TAKE, MessageRecord
 from bot.core.redact import redact
 from bot.core.state import ConversationState
 from bot.core.timeutil import as_utc, utcnow
@@ -202,14 +202,15 @@ class SqlConversationStore:
             InboxRowLost: the inbox row is no longer this worker's (another process took it over after
                 the lease ran out, or finished it): nothing of the turn is written.
         """
-        inbox_id = message.metadata.get(INBOX_ID)
+        inbox_id, take = message.metadata.get(INBOX_ID), message.metadata.get(INBOX_TAKE)
+        row = (inbox_id, take) if isinstance(inbox_id, int) and isinstance(take, int) else None
         for attempt in range(2):
             now = utcnow()
             try:
                 with self._db.begin() as conn:
                     self._upsert_state(conn, state, now)
                     self._insert_records(conn, records)
-                    if isinstance(inbox_id, int) and not finish_in(conn, inbox_id, replies, now):
+                    if row is not None and not finish_in(conn, *row, replies, now):
                         raise InboxRowLost(f"inbox row {inbox_id} is no longer taken by this worker")
                 return
             except IntegrityError:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from bot.core.messages import Button, ConversationKey, InboundMessage, OutboundMessage
-from bot.core.ports import INBOX_ID, MessageRecord
+from bot.core.ports import INBOX_ID, INBOX_TAKE, MessageRecord
 from bot.core.state import ConversationState
 from bot.storage.inbox import InboxRow, OutboxRow, SqlInbox, SqlOutbox
 from bot.storage.sql import InboxRowLost, MessageRow, SqlConversationStore
@@ -78,7 +78,7 @@ def test_rows_are_taken_in_order_per_chat_and_chats_in_parallel(inbox: SqlInbox)
     assert first is not None and second is not None
     assert (first.message.text, second.message.text) == ("một", "ba")
     assert inbox.claim() is None  # "hai" waits until "một" is finished
-    assert inbox.finish(first.id, [])
+    assert inbox.finish(first, [])
     third = inbox.claim()
     assert third is not None and third.message.text == "hai"
     assert inbox.unfinished() == 2
@@ -112,9 +112,12 @@ def test_finish_queues_the_replies_once(inbox: SqlInbox, outbox: SqlOutbox, db_e
     inbox.add(msg(A, "một", "1"))
     item = inbox.claim()
     assert item is not None
-    replies = [OutboundMessage(A, "Chào bạn", buttons=(Button("Khai sinh", "/x"),)), OutboundMessage(A, "Hai")]
-    assert inbox.finish(item.id, replies)
-    assert not inbox.finish(item.id, replies)  # a second finish writes nothing
+    replies = [
+        OutboundMessage(A, "Chào bạn", buttons=(Button("Khai sinh", "/x"),)),
+        OutboundMessage(A, "Hai"),
+    ]
+    assert inbox.finish(item, replies)
+    assert not inbox.finish(item, replies)  # a second finish writes nothing
     assert count(db_engine, OutboxRow) == 2
     with db_engine.connect() as conn:
         row = conn.execute(select(InboxRow.message, InboxRow.status).where(InboxRow.id == item.id)).one()
@@ -130,7 +133,7 @@ def test_a_turn_and_its_inbox_row_commit_together(
     inbox.add(msg(A, "lệ phí", "1"))
     item = inbox.claim()
     assert item is not None
-    message = InboundMessage(A, "lệ phí", message_id="1", metadata={INBOX_ID: item.id})
+    message = InboundMessage(A, "lệ phí", message_id="1", metadata={INBOX_ID: item.id, INBOX_TAKE: 1})
     state = ConversationState(key=A, procedure="1.000894", turns=1)
     records = [MessageRecord(A, "in", "lệ phí"), MessageRecord(A, "out", "50.000 đồng", sender="bot")]
     reply = OutboundMessage(A, "50.000 đồng")
@@ -149,14 +152,28 @@ def test_a_turn_and_its_inbox_row_commit_together(
     assert outbox.undelivered() == 1
 
 
-def test_prune_keeps_what_is_unfinished_and_what_is_recent(
-    db_engine: Engine, clock: FakeClock
+def test_a_process_whose_lease_ran_out_cannot_finish_the_row(
+    inbox: SqlInbox, outbox: SqlOutbox, clock: FakeClock
 ) -> None:
+    inbox.add(msg(A, "một", "1"))
+    slow = inbox.claim()
+    assert slow is not None
+    clock.advance(timedelta(seconds=61))
+    fresh = inbox.claim()  # the slow process is thought dead: another takes the row
+    assert fresh is not None and fresh.id == slow.id
+    assert not inbox.finish(slow, [OutboundMessage(A, "trả lời muộn")])
+    assert inbox.finish(fresh, [OutboundMessage(A, "trả lời")])
+    item = outbox.claim_next(A)
+    assert item is not None and item.message.text == "trả lời"
+    assert outbox.undelivered() == 1
+
+
+def test_prune_keeps_what_is_unfinished_and_what_is_recent(db_engine: Engine, clock: FakeClock) -> None:
     inbox = SqlInbox(make_session_factory(db_engine), keep=timedelta(days=7), clock=clock)
     inbox.add(msg(A, "cũ", "1"))
     inbox.add(msg(B, "chưa xong", "2"))
     old = inbox.claim()
-    assert old is not None and inbox.finish(old.id, [])
+    assert old is not None and inbox.finish(old, [])
     clock.advance(timedelta(days=8))
     inbox.add(msg(A, "mới", "3"))
     assert inbox.prune() == 1
@@ -237,7 +254,7 @@ def test_concurrent_takers_never_share_a_row_nor_a_chat(db_engine: Engine) -> No
                 with lock:  # marked before the row is finished: the chat's next row cannot be taken sooner
                     entry = (item.id, item.message.key.chat_id, "taken")
                     taken[taken.index(entry)] = (item.id, item.message.key.chat_id, "done")
-                inbox.finish(item.id, [])
+                inbox.finish(item, [])
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:
