@@ -128,7 +128,8 @@ _FOREIGNER_RE = re.compile(
 # "Trường hợp X, hồ sơ ...", "Trường hợp X phải có ...".
 _CASE_END_RE = re.compile(
     r"\s*:\s*|\s+thì\s+|,\s+(?=(?:hồ sơ|nộp|cần|phải|kèm|bổ sung|ngoài|người|tổ chức|cá nhân|doanh nghiệp"
-    r"|chủ|bên|cơ quan|tài liệu|giấy tờ)\b)|\s+(?=(?:phải|cần) (?:có|nộp|bổ sung|xuất trình|kèm)\b)",
+    r"|chủ|bên|cơ quan|tài liệu|giấy tờ)\b)|\s+(?=(?:phải|cần) (?:có|nộp|bổ sung|xuất trình|kèm)\b)"
+    r"|\s+-\s+(?=(?-i:[A-ZĐÀ-Ỹ]))",  # "Trường hợp hoàn trả tiền đã đóng - Tờ khai ...; - Sổ BHXH"
     re.IGNORECASE,
 )
 # What the paper's words start with once the case is cut off: "phải có", "hồ sơ gồm:", "doanh nghiệp

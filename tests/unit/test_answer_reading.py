@@ -233,3 +233,11 @@ def test_each_alternative_of_a_group_is_said_with_its_own_case() -> None:
     assert "   – Ủy quyền cho cá nhân thực hiện thủ tục: văn bản ủy quyền cho cá nhân" in text
     assert "   – Ủy quyền cho tổ chức thực hiện thủ tục: bản sao hợp đồng cung cấp dịch vụ" in text
     assert "theo quy định tại mục (ii)" not in text  # names no paper of its own
+
+
+def test_a_case_ends_where_a_dash_starts_a_papers_name() -> None:
+    paper = read_paper(
+        Document("Trường hợp hoàn trả tiền đã đóng - Tờ khai tham gia (Mẫu TK1-TS); - Sổ BHXH")
+    )
+    assert paper.said_case == "hoàn trả tiền đã đóng"
+    assert paper.words.startswith("Tờ khai tham gia (Mẫu TK1-TS)")
