@@ -173,7 +173,7 @@ class SemanticProcedureRanker(Component):
         super().__init__(settings, context)
         self._lock = threading.Lock()
         self._embedder: Embedder | None = self.context.get("embedder")
-        self._index_id: int | None = None
+        self._index: Any = None  # the index the vectors are for (held, so its id is never reused)
         self._codes: list[str] = []
         self._names: list[str] = []
         self._matrix = np.zeros((0, 0), dtype=np.float32)
@@ -195,7 +195,7 @@ class SemanticProcedureRanker(Component):
     def _vectors(self, index: Any) -> tuple[list[str], list[str], np.ndarray]:
         """The index's codes, names and name vectors, embedded once per index (cached on disk)."""
         with self._lock:
-            if self._index_id == id(index):
+            if self._index is index:
                 return self._codes, self._names, self._matrix
             pairs = index.names()
             embedder = self.embedder()
@@ -215,7 +215,7 @@ class SemanticProcedureRanker(Component):
                 else np.zeros((0, 1), dtype=np.float32)
             )
             self._codes, self._names, self._matrix = [c for c, _ in pairs], names, matrix
-            self._index_id = id(index)
+            self._index = index
             return self._codes, self._names, self._matrix
 
     def process(self, message: Message) -> None:
