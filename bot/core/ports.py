@@ -183,6 +183,12 @@ INBOX_TAKE = "inbox_take"
 out while it was still working cannot finish a row another process has taken since."""
 
 
+class TurnSuperseded(Exception):
+    """Raised by :meth:`ConversationStore.save_turn` when the turn's inbox row is another worker's now
+    (this one's lease ran out): nothing of the turn was written, and nothing is to be said; the worker
+    holding the row answers the message."""
+
+
 @dataclass(frozen=True)
 class InboxItem:
     """An inbound message taken from the durable inbox, leased to this process until it is finished.

@@ -46,7 +46,7 @@ from bot.core.events import (
 )
 from bot.core.messages import Button, ConversationKey, InboundMessage, OutboundMessage, resolve_numbered_reply
 from bot.core.parse import Candidate, Entity, IntentScore, Parse
-from bot.core.ports import ConversationStore, EventSink, Interpreter, Locks, MessageRecord
+from bot.core.ports import ConversationStore, EventSink, Interpreter, Locks, MessageRecord, TurnSuperseded
 from bot.core.responses import ResponseCatalogue, make_payload, parse_payload
 from bot.core.sdk import Action, CollectingDispatcher, MessageDraft, Tracker
 from bot.core.state import ConversationState, Mode
@@ -190,6 +190,9 @@ class Engine:
                 return [self._apology_message(message.key)]
             try:
                 return await self._handle(message)
+            except TurnSuperseded:  # another worker holds the message now and answers it
+                logger.warning("turn of %s rolled back: its message was taken over", message.key)
+                return []
             except Exception as exc:
                 stage = exc.stage if isinstance(exc, EngineError) else "engine"
                 cause = exc.__cause__ if isinstance(exc, EngineError) and exc.__cause__ else exc
@@ -352,6 +355,8 @@ class Engine:
         message of the durable inbox the same transaction marks its row done and queues the replies."""
         try:
             self.store.save_turn(state, records, message, replies)
+        except TurnSuperseded:
+            raise
         except Exception as exc:
             raise StoreFailed(state.key, "save") from exc
 

@@ -41,7 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from bot.core.messages import ConversationKey, InboundMessage, OutboundMessage
-from bot.core.ports import INBOX_ID, INBOX_TAKE, MessageRecord
+from bot.core.ports import INBOX_ID, INBOX_TAKE, MessageRecord, TurnSuperseded
 from bot.core.redact import redact
 from bot.core.state import ConversationState
 from bot.core.timeutil import as_utc, utcnow
@@ -112,7 +112,7 @@ _NO_MESSAGE = InboundMessage(ConversationKey("", ""), "")
 """The message of a save outside a turn (no inbox row to finish)."""
 
 
-class InboxRowLost(Exception):
+class InboxRowLost(TurnSuperseded):
     """The inbox row of a turn is no longer the worker's: the turn was rolled back (written by the
     process that holds the row now)."""
 

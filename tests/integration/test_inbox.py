@@ -271,3 +271,23 @@ def test_concurrent_takers_never_share_a_row_nor_a_chat(db_engine: Engine) -> No
     for chat in chats:  # each chat's rows in the order they were stored
         mine = [t[0] for t in taken if t[1] == chat.chat_id]
         assert mine == sorted(mine)
+
+
+async def test_a_superseded_turn_says_and_writes_nothing(factory_settings) -> None:
+    """The engine's turn for a row another process has taken since (this one's lease ran out) rolls back
+    whole and answers nothing: the apology path would overwrite the other process's state."""
+    from tests.fakes.app import factory_app
+
+    app = factory_app(factory_settings)
+    sessions = app.adapters.sessions
+    inbox = SqlInbox(sessions)
+    inbox.add(msg(A, "xin chào", "9"))
+    slow = inbox.claim()
+    assert slow is not None
+    later = SqlInbox(sessions, clock=lambda: slow.message.received_at + timedelta(minutes=5))
+    assert later.claim() is not None  # taken over
+    message = InboundMessage(A, "xin chào", message_id="9", metadata={INBOX_ID: slow.id, INBOX_TAKE: 1})
+    assert await app.engine.handle(message) == []
+    assert app.adapters.conversations.load(A).turns == 0
+    assert app.adapters.conversations.recent_messages(A) == []
+    assert SqlOutbox(sessions).undelivered() == 0
