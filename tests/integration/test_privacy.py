@@ -41,7 +41,8 @@ def world(db_engine: DbEngine):  # type: ignore[no-untyped-def]
     delivered = Delivered()
     app.tickets.use_delivery(delivered)
     officer = app.users.add("lan", "sen-hong-2026", display_name="Trần Thị Lan")
-    return app, delivered, officer
+    yield app, delivered, officer
+    getattr(app.adapters.locks, "close", lambda: None)()  # PostgreSQL: the advisory-lock connection
 
 
 async def _escalate(app, chat_id: str) -> ConversationKey:  # type: ignore[no-untyped-def]

@@ -41,7 +41,8 @@ class Delivered:
 def app(db_engine: DbEngine):  # type: ignore[no-untyped-def]
     built = factory_app(settings_for(db_engine.url.render_as_string(hide_password=False)), db=db_engine)
     built.tickets.use_delivery(Delivered())
-    return built
+    yield built
+    getattr(built.adapters.locks, "close", lambda: None)()  # PostgreSQL: the advisory-lock connection
 
 
 def count(app, table: type) -> int:  # type: ignore[no-untyped-def]
