@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("purge", help="xoá dữ liệu cá nhân quá thời hạn lưu (mục privacy: của config.yml)")
     p.add_argument("--dry-run", action="store_true", help="chỉ đếm, không xoá")
+    p.add_argument(
+        "--remask", action="store_true", help="che lại số CCCD, số điện thoại trong các tin đã lưu từ trước"
+    )
     p.set_defaults(func=cmd_purge)
     return parser
 
@@ -162,6 +165,8 @@ def serve_workers(args: argparse.Namespace, container: App, workers: int) -> int
 def cmd_purge(args: argparse.Namespace, container: App) -> int:
     """Delete what is older than config.yml's ``privacy:`` allows (the server's daily job does the same)."""
     container.migrate()
+    if getattr(args, "remask", False):  # texts stored before the masking knew their spelling
+        print(container.retention.remask(dry_run=args.dry_run).summary())
     print(container.retention.purge(dry_run=args.dry_run).summary())
     return 0
 

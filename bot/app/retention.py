@@ -29,13 +29,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Delete, and_, delete, func, or_, select
+from sqlalchemy import Delete, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import ColumnElement
 
 from bot.channels.rest import WebOutboxRow
 from bot.core.config import PrivacyConfig
+from bot.core.redact import redact
 from bot.core.timeutil import utcnow
 from bot.dossiers.tables import DossierAccessRow
 from bot.handoff.tables import TicketMessageRow, TicketRow
@@ -56,6 +58,12 @@ LABELS = {
     "log_files": "tệp nhật ký",
 }
 """How each count is named to the operator (the order of the report)."""
+REMASK_LABELS = {
+    "messages": "tin nhắn",
+    "ticket_messages": "tin nhắn của yêu cầu hỗ trợ",
+    "tickets": "ghi chú của cán bộ",
+}
+"""The same for :meth:`Retention.remask`."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,8 @@ class PurgeReport:
 
     counts: dict[str, int] = field(default_factory=dict)
     dry_run: bool = False
+    remasked: bool = False
+    """A report of :meth:`Retention.remask` (rows masked again) instead of a purge (rows deleted)."""
 
     @property
     def total(self) -> int:
@@ -71,8 +81,11 @@ class PurgeReport:
 
     def summary(self) -> str:
         """One line per table, in Vietnamese, for the command line."""
-        verb = "Sẽ xoá" if self.dry_run else "Đã xoá"
-        lines = [f"{verb} {self.counts.get(k, 0)} {label}" for k, label in LABELS.items()]
+        if self.remasked:
+            verb, labels = ("Sẽ che số trong" if self.dry_run else "Đã che số trong"), REMASK_LABELS
+        else:
+            verb, labels = ("Sẽ xoá" if self.dry_run else "Đã xoá"), LABELS
+        lines = [f"{verb} {self.counts.get(k, 0)} {label}" for k, label in labels.items()]
         if self.dry_run:
             lines.append("(chạy thử: chưa xoá gì)")
         return "\n".join(lines)
@@ -165,6 +178,49 @@ class Retention:
         if report.total and not dry_run:
             log.warning("privacy purge: %s", ", ".join(f"{k} {v}" for k, v in counts.items() if v))
         return report
+
+    def remask(self, dry_run: bool = False, batch: int = 1000) -> PurgeReport:
+        """Mask again the texts stored before the masking function knew a spelling (or before it was
+        applied to tickets): the conversation log, delivered ticket messages and officers' notes.
+        Undelivered ticket messages are left whole (they are still to be sent).
+
+        Returns:
+            How many rows were (with ``dry_run``: would be) changed, per table.
+        """
+        targets: list[tuple[str, Any, Any, ColumnElement[bool] | None]] = [
+            ("messages", MessageRow.id, MessageRow.text, None),
+            (
+                "ticket_messages",
+                TicketMessageRow.id,
+                TicketMessageRow.text,
+                TicketMessageRow.delivered.is_(True),
+            ),
+            ("tickets", TicketRow.id, TicketRow.close_note, TicketRow.close_note.is_not(None)),
+        ]
+        counts: dict[str, int] = {}
+        for name, id_col, text_col, where in targets:
+            changed, last = 0, 0
+            while True:
+                with self._sessions.begin() as session:
+                    stmt = select(id_col, text_col).where(id_col > last).order_by(id_col).limit(batch)
+                    if where is not None:
+                        stmt = stmt.where(where)
+                    rows = session.execute(stmt).all()
+                    for row_id, text in rows:
+                        masked = redact(text or "")
+                        if text and masked != text:
+                            changed += 1
+                            if not dry_run:
+                                session.execute(
+                                    update(id_col.table)
+                                    .where(id_col == row_id)
+                                    .values({text_col.key: masked})
+                                )
+                if len(rows) < batch:
+                    break
+                last = rows[-1][0]
+            counts[name] = changed
+        return PurgeReport(counts, dry_run, remasked=True)
 
     def _purge_logs(self, cutoff: datetime, dry_run: bool) -> int:
         if self.log_dir is None or not self.log_dir.is_dir():

@@ -162,3 +162,29 @@ async def test_the_server_runs_the_purge_at_start_and_then_daily() -> None:
         await asyncio.sleep(0.01)
     await job.stop()
     assert Counting.calls == 1  # once at start; the next one a day later
+
+
+async def test_remask_masks_texts_stored_before_and_leaves_undelivered_ones(app) -> None:  # type: ignore[no-untyped-def]
+    keys = await _world(app)
+    raw = "CCCD 0012 0300 4567"  # a spelling the masking of the day before let through
+    ticket = app.tickets.open_ticket(keys["open"])
+    closed = next(t for t in app.tickets.list("closed"))
+    with app.adapters.sessions.begin() as session:
+        conversation_id = session.scalar(select(ConversationRow.id).where(ConversationRow.chat_id == "plain"))
+        session.add(MessageRow(conversation_id=conversation_id, direction="in", sender="citizen", text=raw))
+        session.add(TicketMessageRow(ticket_id=ticket.id, sender="citizen", text=raw, delivered=True))
+        session.add(
+            TicketMessageRow(ticket_id=ticket.id, sender="officer", text=f"gửi {raw}", delivered=False)
+        )
+        session.get(TicketRow, closed.id).close_note = raw
+    dry = retention(app, 0).remask(dry_run=True)
+    assert dry.counts == {"messages": 1, "ticket_messages": 1, "tickets": 1}
+    assert "Sẽ che số trong 1 tin nhắn" in dry.summary()
+    assert retention(app, 0).remask(batch=2).counts == dry.counts  # batches smaller than the tables
+    with app.adapters.sessions() as session:
+        texts = set(session.scalars(select(MessageRow.text))) | {session.get(TicketRow, closed.id).close_note}
+        ticket_texts = dict(session.execute(select(TicketMessageRow.text, TicketMessageRow.delivered)).all())
+    assert raw not in texts and "CCCD **** **** *567" in texts
+    assert ticket_texts["CCCD **** **** *567"] is True
+    assert ticket_texts[f"gửi {raw}"] is False  # still to be delivered: whole
+    assert retention(app, 0).remask().total == 0
