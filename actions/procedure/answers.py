@@ -231,14 +231,29 @@ def _answer_fee(dispatcher: CollectingDispatcher, proc: Procedure) -> list[Event
     if kinds == {"council"}:
         dispatcher.utter("utter_fee_council", procedure_name=display_name(proc.name))
         return [ContinuationSet(None)]
-    dispatcher.utter(
-        "utter_fee",
-        procedure_name=display_name(proc.name),
-        items=_channel_lines(
-            dispatcher, priced, lambda c: fee_text(dispatcher, c), "part_channel_fee", "fee"
-        ),
-    )
+    # A fee in dollars where a representative mission abroad also does it ("Trực tiếp: 10 USD" beside
+    # "Trực tiếp: 2.000 đồng/trang" for a certified copy) is the mission's, and said so.
+    abroad = [c for c in priced if _MISSION_RE.search(f"{proc.executing} {proc.competent_agency}")]
+    abroad = [c for c in abroad if _FOREIGN_MONEY_RE.search(c.fee_text)]
+    home = [c for c in priced if c not in abroad]
+    fee_of: Callable[[SubmissionChannel], str] = lambda c: fee_text(dispatcher, c)  # noqa: E731
+    if not abroad or not home:
+        items = _channel_lines(dispatcher, priced, fee_of, "part_channel_fee", "fee")
+    else:
+        said = grouped(home, fee_of)
+        lines = (
+            [dispatcher.text("part_fee_home", fee=said[0][1])]
+            if len(said) == 1
+            else [dispatcher.text("part_channel_fee", channel=ch, fee=fee) for ch, fee in said]
+        )
+        lines += [dispatcher.text("part_fee_abroad", fee=fee) for fee in dedupe([fee_of(c) for c in abroad])]
+        items = "\n".join(lines)
+    dispatcher.utter("utter_fee", procedure_name=display_name(proc.name), items=items)
     return [ContinuationSet(None)]
+
+
+_MISSION_RE = re.compile(r"\bcơ quan đại diện\b", re.IGNORECASE)
+_FOREIGN_MONEY_RE = re.compile(r"\b(?:USD|EUR|đô la)\b", re.IGNORECASE)
 
 
 def _channel_lines(

@@ -133,6 +133,8 @@ RESPONSE_SCHEMA: Mapping[str, frozenset[str]] = {
     "part_form_item_plain": frozenset({"number", "form"}),
     "part_step_item": frozenset({"number", "text"}),
     "part_channel_fee": frozenset({"channel", "fee"}),
+    "part_fee_abroad": frozenset({"fee"}),
+    "part_fee_home": frozenset({"fee"}),
     "part_channel_time": frozenset({"channel", "time"}),
     "part_days": frozenset({"days"}),
     "part_working_days": frozenset({"days"}),

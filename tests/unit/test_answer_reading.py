@@ -241,3 +241,20 @@ def test_a_case_ends_where_a_dash_starts_a_papers_name() -> None:
     )
     assert paper.said_case == "hoàn trả tiền đã đóng"
     assert paper.words.startswith("Tờ khai tham gia (Mẫu TK1-TS)")
+
+
+def test_a_dollar_fee_where_a_mission_abroad_does_it_is_the_missions() -> None:
+    rows = (
+        SubmissionChannel("truc_tiep", fee_text="2,000 Việt Nam Đồng (/trang)", fee_vnd=2000),
+        SubmissionChannel("truc_tiep", fee_text="10 USD (/bản)"),
+    )
+    proc = record(
+        channels=rows, executing_agency="Tổ chức hành nghề công chứng, Cơ quan đại diện có thẩm quyền"
+    )
+    dispatcher = CollectingDispatcher(f.catalogue())
+    answer(dispatcher, proc, "fee")
+    text = dispatcher.messages[0].text
+    assert "- Tại Việt Nam: 2.000 đồng/trang\n- Tại cơ quan đại diện Việt Nam ở nước ngoài: 10 USD" in text
+    dispatcher = CollectingDispatcher(f.catalogue())
+    answer(dispatcher, record(channels=rows, executing_agency="Cục Quản lý xuất nhập cảnh"), "fee")
+    assert "cơ quan đại diện" not in dispatcher.messages[0].text  # dollars at home: said as published
