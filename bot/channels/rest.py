@@ -276,12 +276,12 @@ class Speaker:
     Attributes:
         sender: the conversation id (``chat_id``).
         web: a web-chat session (its transcript is kept for the page's history).
-        new_token: a session token just issued, to set as the cookie.
+        token: the session token to (re)set as the cookie (None for a trusted API client).
     """
 
     sender: str
     web: bool
-    new_token: str | None = None
+    token: str | None = None
 
 
 class WebChatSessions:
@@ -324,7 +324,7 @@ class WebChatSessions:
         sender = self.session_sender(request)
         if sender is None:
             return None
-        return Speaker(sender, web=True, new_token=request.cookies[SESSION_COOKIE])
+        return Speaker(sender, web=True, token=request.cookies[SESSION_COOKIE])
 
     def speaker(self, request: Request, named: str | None) -> Speaker:
         """The request's conversation, as :meth:`known`; a new session when it has none."""
@@ -332,15 +332,15 @@ class WebChatSessions:
         if speaker is not None:
             return speaker
         token = secrets.token_urlsafe(32)
-        return Speaker(web_sender(token), web=True, new_token=token)
+        return Speaker(web_sender(token), web=True, token=token)
 
     def set_cookie(self, response: Response, speaker: Speaker) -> None:
         """(Re)set the session cookie, so a session in use does not expire."""
-        if speaker.new_token is None:
+        if speaker.token is None:
             return
         response.set_cookie(
             SESSION_COOKIE,
-            speaker.new_token,
+            speaker.token,
             max_age=SESSION_MAX_AGE,
             path=SESSION_PATH,
             httponly=True,
