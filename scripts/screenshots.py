@@ -133,7 +133,8 @@ SCREENS: list[Screen] = [
     Screen("chat-answer", "/", chat_answer),
     Screen("chat-failed", "/", chat_failed),
     Screen("chat-waiting", "/", chat_waiting),
-    # the officer and editor consoles: their entries go here
+    # the officer and editor consoles: their entries go here (an action logs in with
+    # tests.e2e.conftest.log_in(page, demo.url + screen_url, OFFICER) and may seed through demo.app)
 ]
 
 
