@@ -707,7 +707,9 @@ USUAL_CASE = "Thông thường"
 
 _FILLER_RE = re.compile(r"^(?:việc\s+)?(?:thực hiện|làm|giải quyết) (?:các )?thủ tục\s+", re.IGNORECASE)
 _PREPOSITION_RE = re.compile(r"^(?:vào|tại|ở|cho|của|đối với|về)\s+", re.IGNORECASE)
-_BENEFICIARY_RE = re.compile(r"\s(?:cho|đối với)\s")
+_BENEFICIARY_RE = re.compile(r"\s(?:cho(?! (?:thuê|mượn|ở|tặng|phép|vay)\b)|đối với)\s")
+"""Where a case names whom it is for ("... cấp Giấy chứng nhận cho hộ gia đình, cá nhân"); "cho thuê",
+"cho mượn" ... are what is done, not for whom."""
 
 
 def case_title(case: str, procedure_name: str = "", limit: int = BUTTON_CHARS) -> str:
@@ -731,7 +733,11 @@ def case_title(case: str, procedure_name: str = "", limit: int = BUTTON_CHARS) -
             title = rest if len(rest) >= 8 else title
         else:
             split = _BENEFICIARY_RE.search(title)
-            if split is not None and _words(title[: split.start()]) <= name_words:
+            if (
+                split is not None
+                and ";" not in title[: split.start()]
+                and _words(title[: split.start()]) <= name_words
+            ):
                 rest = title[split.end() :].strip()
                 title = rest if len(rest) >= 8 else title
     title = re.sub(
