@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from actions.procedure.answers import answer
 from actions.procedure.facts import time_in_steps
-from actions.procedure.names import short_paper, whole_phrase
+from actions.procedure.names import case_title, short_paper, whole_phrase
 from actions.procedure.places import place_of
 from bot.core.sdk import CollectingDispatcher
 from knowledge.cases import AUTHORISATION_CASE, dossier, is_usual_case, read_paper
@@ -258,3 +258,14 @@ def test_a_dollar_fee_where_a_mission_abroad_does_it_is_the_missions() -> None:
     dispatcher = CollectingDispatcher(f.catalogue())
     answer(dispatcher, record(channels=rows, executing_agency="Cục Quản lý xuất nhập cảnh"), "fee")
     assert "cơ quan đại diện" not in dispatcher.messages[0].text  # dollars at home: said as published
+
+
+def test_a_case_title_keeps_what_is_done_after_cho() -> None:
+    name = "Đăng ký biến động quyền sử dụng đất trong các trường hợp chuyển nhượng, thừa kế; cho thuê quyền sử dụng đất"
+    assert case_title(
+        "a) Đối với trường hợp chuyển nhượng, thừa kế; cho thuê quyền sử dụng đất", name
+    ).startswith("Chuyển nhượng, thừa kế")
+    land = "Đăng ký đất đai, cấp Giấy chứng nhận quyền sử dụng đất lần đầu"
+    assert case_title("Thực hiện thủ tục đăng ký, cấp Giấy chứng nhận cho hộ gia đình, cá nhân", land) == (
+        "Hộ gia đình, cá nhân"
+    )
