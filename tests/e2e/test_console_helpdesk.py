@@ -34,23 +34,28 @@ def server(module_real_settings) -> Iterator[str]:
 
 
 class Citizen:
-    """A web-chat citizen on the REST channel: sends, and reads what reached their chat."""
+    """A web-chat visitor on the REST channel (one client: the chat's cookie names the conversation)."""
 
     def __init__(self, url: str, sender: str) -> None:
-        self.url = url
+        self.http = httpx.Client(base_url=url, timeout=30)
         self.sender = sender
 
     def say(self, text: str) -> list[str]:
-        body = {"sender": self.sender, "message": text}
-        res = httpx.post(self.url + "/webhooks/rest/webhook", json=body, timeout=30)
+        res = self.http.post("/webhooks/rest/webhook", json={"sender": self.sender, "message": text})
         res.raise_for_status()
         return [m.get("text", "") for m in res.json()]
 
     def received(self) -> list[str]:
         """Messages delivered outside a request (officer replies, the bot's notices)."""
-        params = {"sender": self.sender, "after": 0}
-        res = httpx.get(self.url + "/webhooks/rest/poll", params=params, timeout=30)
+        res = self.http.get("/webhooks/rest/poll", params={"after": 0})  # the chat's cookie says whose
         return [m.get("text", "") for m in res.json()]
+
+
+@pytest.fixture
+def citizen(server, sized_page) -> Iterator[Citizen]:
+    visitor = Citizen(server, f"helpdesk-{sized_page.size}")
+    yield visitor
+    visitor.http.close()
 
 
 def test_editors_keep_the_canned_replies(server, sized_page) -> None:
@@ -68,10 +73,9 @@ def test_editors_keep_the_canned_replies(server, sized_page) -> None:
     assert page_width(page) <= SIZES[page.size]["width"]
 
 
-def test_an_officer_works_a_conversation_like_a_help_desk(server, sized_page) -> None:
+def test_an_officer_works_a_conversation_like_a_help_desk(server, sized_page, citizen) -> None:
     page = sized_page
     size = SIZES[page.size]
-    citizen = Citizen(server, f"helpdesk-{page.size}")
     citizen.say("/start")
     citizen.say(QUESTION)
     assert any("cán bộ" in t for t in citizen.say("/request_human"))
