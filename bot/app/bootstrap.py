@@ -725,9 +725,10 @@ class App:
         retrier = DeliveryRetrier(self.tickets, self.config.escalation.retry_interval_seconds)
         purge = PurgeJob(self.retention)
 
-        async def stop_delivery() -> None:  # turns in progress queue their replies first
+        async def stop_delivery() -> None:  # turns in progress finish, then their replies go out
             await self.queue.stop()
             await self.delivery.stop()
+            await self.outbox_sender.flush(timeout=10)
             await self.outbox_sender.stop()
 
         async def finish_reload() -> None:  # a rebuild in progress may finish; it is never cut in half

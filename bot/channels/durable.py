@@ -331,6 +331,18 @@ class OutboxSender:
             return False
         return not await self._offload(self._outbox.due_chats, 1)
 
+    async def flush(self, timeout: float = 10.0) -> bool:
+        """Deliver what is due now, up to ``timeout`` seconds (a graceful shutdown sends the replies of
+        the turns it let finish); True when nothing due is left."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            await self.send_due()
+            if await self.idle():
+                return True
+            await asyncio.sleep(0.05)
+        return False
+
     async def stop(self, timeout: float = 10.0) -> None:
         """Let deliveries in progress finish (up to ``timeout``); the rest stays in the outbox."""
         await finish_tasks(self._chats.values(), timeout)

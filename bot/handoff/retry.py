@@ -64,21 +64,22 @@ class DeliveryRetrier:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        next_tickets = loop.time() + self.interval
+        next_look = loop.time() + self.interval
         while True:
-            timeout = max(0.0, next_tickets - loop.time())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
-            self._wake.clear()
+                await asyncio.wait_for(self._wake.wait(), max(0.0, next_look - loop.time()))
+            self._wake.clear()  # cleared before the pass: a wake during it makes another pass
             if self._stopping:
                 return
+            looked = loop.time() >= next_look
+            if looked:
+                next_look = loop.time() + self.interval
             if self._outbox is not None:
                 try:
                     await self._outbox()
                 except Exception:  # the loop must survive a database hiccup
                     log.exception("delivering the outbox failed")
-            if self.service is not None and loop.time() >= next_tickets:
-                next_tickets = loop.time() + self.interval
+            if self.service is not None and looked:
                 try:
                     await self.service.retry_due()
                 except Exception:  # the loop must survive a database hiccup

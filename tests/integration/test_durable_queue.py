@@ -222,3 +222,27 @@ async def test_an_officers_reply_never_overtakes_the_bots(rig: Rig) -> None:
     await rig.queue.join()
     await rig.sender.deliver_in_order(OutboundMessage(A, "Cán bộ: chào anh", sender="officer"))
     assert rig.channel.sent[1:] == [("a", "Đã nhận: một"), ("a", "Cán bộ: chào anh")]
+
+
+async def test_a_graceful_stop_sends_what_the_last_turns_queued(db_engine: Engine) -> None:
+    rig = Rig(db_engine, FakeClock())  # no retry loop running: only the flush sends
+    await rig.sender.deliver(OutboundMessage(A, "một"))
+    await rig.sender.deliver(OutboundMessage(B, "hai"))
+    assert await rig.sender.flush(timeout=10)
+    await rig.sender.stop()
+    assert sorted(rig.channel.sent) == [("a", "một"), ("b", "hai")]
+
+
+async def test_the_outbox_loop_looks_once_per_interval_when_nothing_wakes_it() -> None:
+    passes = 0
+
+    async def look() -> None:
+        nonlocal passes
+        passes += 1
+
+    retrier = DeliveryRetrier(None, interval=0.1, outbox=look)
+    await retrier.start()
+    await asyncio.sleep(0.35)
+    await retrier.stop()
+    # the start's pass and one per interval (about 4); a loop spinning on an expired timeout made thousands
+    assert 2 <= passes <= 10, passes
