@@ -108,6 +108,9 @@ class PgLocks:
     def _connect(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
             self._conn = psycopg.connect(self._conninfo, autocommit=True, **self._connect_args)
+            # An adapter dropped without close() (a test's app, a failed start) closes its connection
+            # when collected, instead of leaving it to psycopg's __del__ warning.
+            weakref.finalize(self, _close_quietly, self._conn)
             self._namespace = _namespace(self._conn)
             self._generation += 1
         return self._conn
@@ -216,6 +219,11 @@ class PgLocks:
             self._thread.submit(shut).result(timeout=5)
         self._thread.shutdown(wait=False)
         self._leases.clear()
+
+
+def _close_quietly(conn: psycopg.Connection[Any]) -> None:
+    with contextlib.suppress(Exception):
+        conn.close()
 
 
 class PgChangeFeed:
