@@ -123,54 +123,56 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
         conn.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
-    url = _url_with_schema(PG_URL, SCHEMA)
-    folder = tmp_path_factory.mktemp("multiprocess")
-    with TelegramThread() as tg:
-        ports = [_free_port(), _free_port()]
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("HELPLINE_")},
-            "HELPLINE_DATABASE_URL": url,
-            "HELPLINE_MODEL_DIR": str(folder / "models"),
-            "HELPLINE_SESSION_SECRET": secrets.token_urlsafe(32),
-            "HELPLINE_RASA_AUTH_TOKEN": API_TOKEN,
-            "HELPLINE_LEASE_SECONDS": "0.5",
-            "HELPLINE_TELEGRAM_TOKEN": tg.token,
-            "HELPLINE_TELEGRAM_BASE_URL": tg.base_url,
-            "HELPLINE_TELEGRAM_WEBHOOK_URL": "https://helpline.example.gov.vn/webhooks/telegram",
-            "HELPLINE_TELEGRAM_WEBHOOK_SECRET": TG_SECRET,
-            "PTB_TIMEDELTA": "true",
-            "PYTHONPATH": str(ROOT),
-        }
-        log_paths = [folder / f"server-{i}.log" for i in range(2)]
-        logs = [path.open("wb") for path in log_paths]
-        t0 = time.monotonic()
-        procs = [
-            subprocess.Popen(
-                [sys.executable, "-c", SERVER, str(port)], cwd=ROOT, env=env, stdout=log, stderr=log
-            )
-            for port, log in zip(ports, logs, strict=True)
-        ]
-        urls = [f"http://127.0.0.1:{p}" for p in ports]
-        db = make_engine(url)
-        try:
-            # Seeding 4,259 procedures into PostgreSQL is most of this (about 40 s on 2 shared cores).
-            _wait_ready(urls, procs, log_paths, timeout=150)
-            yield Servers(urls, [p.pid for p in procs], db, tg, time.monotonic() - t0)
-        finally:
-            for proc in procs:  # the processes this fixture started, by their own handle
-                proc.send_signal(signal.SIGTERM)
-            for proc in procs:
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(5)
-            for log in logs:
-                log.close()
-            db.dispose()
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
-    admin.dispose()
+    try:
+        url = _url_with_schema(PG_URL, SCHEMA)
+        folder = tmp_path_factory.mktemp("multiprocess")
+        with TelegramThread() as tg:
+            ports = [_free_port(), _free_port()]
+            env = {
+                **{k: v for k, v in os.environ.items() if not k.startswith("HELPLINE_")},
+                "HELPLINE_DATABASE_URL": url,
+                "HELPLINE_MODEL_DIR": str(folder / "models"),
+                "HELPLINE_SESSION_SECRET": secrets.token_urlsafe(32),
+                "HELPLINE_RASA_AUTH_TOKEN": API_TOKEN,
+                "HELPLINE_LEASE_SECONDS": "0.5",
+                "HELPLINE_TELEGRAM_TOKEN": tg.token,
+                "HELPLINE_TELEGRAM_BASE_URL": tg.base_url,
+                "HELPLINE_TELEGRAM_WEBHOOK_URL": "https://helpline.example.gov.vn/webhooks/telegram",
+                "HELPLINE_TELEGRAM_WEBHOOK_SECRET": TG_SECRET,
+                "PTB_TIMEDELTA": "true",
+                "PYTHONPATH": str(ROOT),
+            }
+            log_paths = [folder / f"server-{i}.log" for i in range(2)]
+            logs = [path.open("wb") for path in log_paths]
+            t0 = time.monotonic()
+            procs = [
+                subprocess.Popen(
+                    [sys.executable, "-c", SERVER, str(port)], cwd=ROOT, env=env, stdout=log, stderr=log
+                )
+                for port, log in zip(ports, logs, strict=True)
+            ]
+            urls = [f"http://127.0.0.1:{p}" for p in ports]
+            db = make_engine(url)
+            try:
+                # Seeding 4,259 procedures into PostgreSQL is most of this (about 40 s on 2 shared cores).
+                _wait_ready(urls, procs, log_paths, timeout=150)
+                yield Servers(urls, [p.pid for p in procs], db, tg, time.monotonic() - t0)
+            finally:
+                for proc in procs:  # the processes this fixture started, by their own handle
+                    proc.send_signal(signal.SIGTERM)
+                for proc in procs:
+                    try:
+                        proc.wait(10)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+                        proc.wait(5)
+                for log in logs:
+                    log.close()
+                db.dispose()
+    finally:  # also when a server failed to start
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
+        admin.dispose()
 
 
 # --- helpers ------------------------------------------------------------------------------------------
