@@ -101,7 +101,7 @@ def round_trips(settings: Any, turns: int) -> dict[str, Any]:
             counts["lock statements"] += 1
             return run(fn)
 
-        locks._run = counted  # type: ignore[method-assign]
+        locks._run = counted
 
     import random
 
@@ -209,7 +209,8 @@ def run_load(url: str, args: argparse.Namespace, token: str, tag: str, rate: flo
     cmd += ["--concurrency", str(args.concurrency), "--requests", str(requests), "--rate", str(rate)]
     cmd += ["--senders", str(args.senders), "--tag", tag, "--seconds", str(args.seconds)]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 def one_setting(
@@ -282,7 +283,7 @@ def main() -> None:
         model_dir = tmp / "models"
         result["train_s"] = round(train(model_dir), 1)
         reset_schema(args.pg)
-        settings = Settings(_env_file=None, database_url=url, model_dir=model_dir)
+        settings = Settings(_env_file=None, database_url=url, model_dir=model_dir)  # type: ignore[call-arg]
         t0 = time.perf_counter()
         bootstrap(settings).prepare_once()
         result["seed_postgresql_s"] = round(time.perf_counter() - t0, 1)
