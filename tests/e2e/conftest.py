@@ -133,31 +133,43 @@ def live_server(real_settings) -> Iterator[LiveServer]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    """One headless Chromium per test module (Debian's; Playwright cannot download browsers here); each
-    test gets contexts of its own, so no cookie or storage crosses tests. Not per session: Playwright's
-    sync API keeps its event loop running until it stops, and an asyncio test after it in the same
-    worker could not run its own."""
+def _launch(pw):
+    return pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+
+
+def _playwright():
     if not CHROMIUM.exists():
         pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (make test installs it)")
     os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+    return sync_playwright()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """One headless Chromium per test module (Debian's; Playwright cannot download browsers here); each
+    test opens contexts of its own, so no cookie or storage crosses tests. While it runs, Playwright's
+    sync API holds a running event loop in this thread: a test using it must not call ``asyncio.run``
+    itself (run a coroutine in another thread), and a module whose fixtures do uses :func:`browser_page`."""
+    with _playwright() as pw:
+        browser = _launch(pw)
         yield browser
         browser.close()
 
 
 @pytest.fixture
-def browser_page(chromium):
-    """A fresh Chromium page in a context of its own."""
-    context = chromium.new_context(locale="vi-VN")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
+def browser_page():
+    """A fresh Chromium page, in a browser started for this test only (after the test's other fixtures,
+    which may run ``asyncio.run``)."""
+    with _playwright() as pw:
+        browser = _launch(pw)
+        context = browser.new_context(locale="vi-VN")
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        yield page
+        context.close()
+        browser.close()
 
 
 @pytest.fixture

@@ -414,7 +414,10 @@ def test_with_the_server_stopped_a_send_fails_in_place_and_its_retry_works_after
         assert_newest_fully_visible(page)
         assert page.input_value("#text") == ""  # the text is kept in its message, not lost
         failed.locator(".msg__retry").click()  # still down: still failed
-        page.wait_for_function("document.querySelector('.msg--user:last-of-type').dataset.state === 'failed'")
+        page.wait_for_function(
+            "[...document.querySelectorAll('.msg--user')].pop().dataset.state === 'failed'"
+            " && !document.querySelector('.msg--typing')"
+        )
 
         server = start(server.port)  # the server is back
         failed.locator(".msg__retry").click()
