@@ -153,8 +153,10 @@ def main() -> None:
     if not args.pg:
         raise SystemExit("PostgreSQL needed: set HELPLINE_TEST_DATABASE_URL or give --pg URL")
     os.environ.setdefault("PTB_TIMEDELTA", "true")
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
         result = asyncio.run(soak(args.pg, args.rate, args.seconds, Path(tmp)))
+    result["load_average_1m"] = [round(load_before, 1), round(os.getloadavg()[0], 1)]  # other sessions' work
     path = write_result(f"inbox_soak_{int(args.rate)}", result)
     for key, value in result.items():
         if key != "machine":
