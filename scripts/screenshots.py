@@ -32,7 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, EDITOR, OFFICER, serve  # noqa: E402  (root on the path)
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, EDITOR, OFFICER, log_in, serve  # noqa: E402  (root on the path)
 
 OUT = ROOT / "docs" / "img"
 SIZES: dict[str, dict[str, int]] = {
@@ -127,14 +127,120 @@ def chat_waiting(page: Any, demo: Demo) -> None:
     page.wait_for_function(f"document.querySelectorAll('.msg').length >= {count}")
 
 
+# --- the consoles (officers and editors) ------------------------------------------------------------
+
+
+def _citizen(demo: Demo, sender: str, *texts: str) -> None:
+    """A citizen writing in the web chat, through its REST channel (the officer's screens need one)."""
+    import httpx
+
+    with httpx.Client(base_url=demo.url, timeout=60) as chat:  # one visitor: the chat's cookie kept
+        for text in texts:
+            chat.post("/webhooks/rest/webhook", json={"sender": sender, "message": text}).raise_for_status()
+
+
+def _log_in(page: Any, demo: Demo, account: Any, url: str) -> None:
+    """Log in as ``account`` (the browser tests' way), then open ``url``."""
+    log_in(page, demo.url + url, account)
+    page.locator(".who", has_text=account.display_name).wait_for()
+    page.goto(demo.url + url)
+
+
+def _waiting_ticket(demo: Demo) -> None:
+    """Once: a citizen asked about marriage registration, then for an officer; a canned reply exists."""
+    if demo.app.tickets.list("waiting") or demo.app.tickets.list("claimed"):
+        return
+    _citizen(demo, "demo-console", "/start", "đăng ký kết hôn cần giấy tờ gì", "/request_human")
+    if not demo.app.tickets.canned_replies():
+        demo.app.tickets.save_canned_reply(
+            None,
+            "Giờ làm việc",
+            "Bộ phận một cửa làm việc từ thứ Hai đến thứ Sáu, sáng từ 7 giờ 30, chiều từ 13 giờ 30.",
+            "Phạm Thị Hoa",
+        )
+
+
+def console_inbox(page: Any, demo: Demo) -> None:
+    """The officer's inbox: the citizen's question, the procedure's name, how long they have waited,
+    the unread count."""
+    _waiting_ticket(demo)
+    _log_in(page, demo, OFFICER, "/console")
+    page.locator(".ticket__question").first.wait_for()
+
+
+def console_ticket(page: Any, demo: Demo) -> None:
+    """A claimed ticket: the whole conversation, the canned reply and the bot's fee answer inserted,
+    a private note."""
+    _waiting_ticket(demo)
+    _log_in(page, demo, OFFICER, "/console?tab=mine" if demo.app.tickets.list("claimed") else "/console")
+    page.locator(".ticket a").first.click()
+    if page.locator("#claim").count():
+        page.click("#claim")
+        page.locator("#status", has_text="Đang xử lý").wait_for()
+    if not page.locator("#notes .note").count():
+        page.fill("#note-text", "Người dân cần đăng ký trước ngày 20; đã hỏi bộ phận hộ tịch.")
+        page.click("#add-note")
+        page.locator("#notes .note").first.wait_for()
+    page.select_option("#canned", index=1)
+    page.select_option("#bot-topic", "fee")
+    page.wait_for_function("document.getElementById('reply-text').value.includes('Dạ')")
+    page.locator("#reply-text").scroll_into_view_if_needed()
+
+
+def console_editor_form(page: Any, demo: Demo) -> None:
+    """The procedure form folded into sections, the fee section open: a multi-line fee box."""
+    _log_in(page, demo, EDITOR, "/console/editor/procedures/1.001193")
+    page.click("#section-channels > summary")
+
+
+def _seeded_week(demo: Demo) -> None:
+    """Once per demo database: the known week of the analytics tests (tests/analytics_data.py)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import datetime
+
+    from tests.analytics_data import VN, seed_week
+
+    if demo.app.adapters.sessions is getattr(_seeded_week, "done", None):
+        return
+    _seeded_week.done = demo.app.adapters.sessions  # type: ignore[attr-defined]
+    # the seed drives the ticket service with asyncio.run: not on the browser's thread (its own loop)
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(
+            seed_week, demo.app.adapters.sessions, datetime.now(VN).date(), "1.000894", "1.001193"
+        ).result()
+
+
+def console_analytics(page: Any, demo: Demo) -> None:
+    """The dashboard: what the questions came to, each kind counted apart, the figure defined."""
+    _seeded_week(demo)
+    _log_in(page, demo, OFFICER, "/console/analytics")
+    page.locator("#questions").scroll_into_view_if_needed()
+
+
+def console_learning(page: Any, demo: Demo) -> None:
+    """The learning inbox: a question the bot refused as out of scope, with what it replied."""
+    question = "lương tối thiểu vùng năm nay là bao nhiêu"
+    if not any(i.text == question for i in demo.app.learning.inbox()):
+        _citizen(demo, "demo-learning", question)
+    _log_in(page, demo, EDITOR, "/console/learning")
+    item = page.locator("#inbox .item", has_text=question)
+    item.locator(".bot-reply summary").click()
+    item.scroll_into_view_if_needed()
+
+
 SCREENS: list[Screen] = [
     # the web chat (citizens)
     Screen("chat-greeting", "/", chat_greeting),
     Screen("chat-answer", "/", chat_answer),
     Screen("chat-failed", "/", chat_failed),
     Screen("chat-waiting", "/", chat_waiting),
-    # the officer and editor consoles: their entries go here (an action logs in with
-    # tests.e2e.conftest.log_in(page, demo.url + screen_url, OFFICER) and may seed through demo.app)
+    # the officer and editor consoles (an action logs in with tests.e2e.conftest.log_in and may seed
+    # through demo.app)
+    Screen("console-inbox", "/console", console_inbox),
+    Screen("console-ticket", "/console", console_ticket),
+    Screen("console-editor-form", "/console/editor/procedures/1.001193", console_editor_form),
+    Screen("console-analytics", "/console/analytics", console_analytics),
+    Screen("console-learning", "/console/learning", console_learning),
 ]
 
 
