@@ -207,12 +207,12 @@ def expected_daily(last: date) -> list[tuple[date, str, dict[str, int]]]:
     )  # fmt: skip
     rows = [
         (d(6), "telegram", (1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0)),  # F at 00:00 (a greeting: no question)
-        (d(2), "zalo", (1, 2, 4, 2, 0, 0, 1, 0, 0, 0, 0)),  # H: reply, officer, closing text, thanks
-        (d(1), "rest", (1, 5, 6, 4, 0, 2, 1, 2, 0, 0, 0)),  # B
+        (d(2), "zalo", (1, 2, 5, 2, 0, 0, 1, 0, 0, 0, 0)),  # H: reply, claim notice, officer, closing, thanks
+        (d(1), "rest", (1, 5, 7, 4, 0, 2, 1, 2, 0, 0, 0)),  # B (the claim notice is one more out)
         (d(1), "telegram", (1, 2, 2, 2, 1, 0, 0, 1, 0, 0, 0)),  # A
         (d(1), "zalo", (1, 5, 5, 5, 2, 0, 0, 4, 1, 1, 1)),  # K: the pick is not a question of its own
         (d(0), "rest", (2, 3, 3, 3, 0, 2, 1, 2, 0, 0, 0)),  # E and G
-        (d(0), "telegram", (1, 3, 4, 3, 1, 0, 1, 1, 0, 0, 0)),  # D
+        (d(0), "telegram", (1, 3, 5, 3, 1, 0, 1, 1, 0, 0, 0)),  # D (the claim notice is one more out)
         (d(0), "zalo", (1, 2, 2, 2, 1, 0, 0, 1, 0, 0, 0)),  # C
     ]
     return [(day, channel, dict(zip(keys, values, strict=True))) for day, channel, values in rows]

@@ -60,7 +60,7 @@ def test_default_range_is_the_last_seven_days_in_vietnam(service: AnalyticsServi
 
 def test_totals_rates_and_containment(service: AnalyticsService) -> None:
     t = service.report().totals
-    assert (t.conversations, t.messages_in, t.messages_out) == (9, 23, 27)
+    assert (t.conversations, t.messages_in, t.messages_out) == (9, 23, 30)  # 3 claim notices
     assert (t.contained, t.escalated, t.containment_rate) == (5, 4, 5 / 9)
 
 
@@ -111,7 +111,7 @@ def test_totals_per_channel(service: AnalyticsService) -> None:
         rest.fallbacks,
     ) == (
         8,
-        9,
+        10,
         7,
         4,
         0,
@@ -119,7 +119,7 @@ def test_totals_per_channel(service: AnalyticsService) -> None:
     )
     assert (tg.messages_in, tg.messages_out, tg.turns, tg.questions, tg.understood, tg.fallbacks) == (
         6,
-        7,
+        8,
         6,
         2,
         2,
@@ -127,7 +127,7 @@ def test_totals_per_channel(service: AnalyticsService) -> None:
     )
     assert (zalo.messages_in, zalo.messages_out, zalo.turns, zalo.questions, zalo.understood) == (
         9,
-        11,
+        12,
         9,
         5,
         3,
@@ -263,7 +263,7 @@ def test_csv_tables(service: AnalyticsService) -> None:
         "Chuyển cán bộ",
     ]
     assert daily[1] == [d(6).isoformat(), "Telegram", "1", "1", "1", "0", "0", "0", "0", "0", "0", "0"]
-    assert daily[3] == [d(1).isoformat(), "Trang web", "1", "5", "6", "2", "0", "2", "0", "0", "0", "1"]
+    assert daily[3] == [d(1).isoformat(), "Trang web", "1", "5", "7", "2", "0", "2", "0", "0", "0", "1"]
     assert daily[5] == [d(1).isoformat(), "Zalo OA", "1", "5", "5", "4", "2", "0", "1", "1", "1", "0"]
     assert len(daily) == 1 + 8
     summary = dict(rows(report_csv(report, "summary"))[1:])
