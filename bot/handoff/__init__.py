@@ -4,9 +4,12 @@ The engine's escalation target, beside the engine and below the console (which o
 
 * :mod:`bot.handoff.model` - tickets and their messages as the console sees them, the transition rules
   and their errors;
-* :mod:`bot.handoff.tables` - the ``tickets`` and ``ticket_messages`` tables;
-* :mod:`bot.handoff.service` - :class:`~bot.handoff.service.TicketService`: open, list, claim, reply,
-  deliver, hand back, close, rate;
+* :mod:`bot.handoff.tables` - the ``tickets`` and ``ticket_messages`` tables, officers' private
+  ``ticket_notes``, the ``canned_replies`` editors keep, and ``turn_outcomes``;
+* :mod:`bot.handoff.outcomes` - what each turn of the bot came to (answered, FAQ, a choice asked, out
+  of scope, not understood), filed by the sink for the analytics and the learning inbox;
+* :mod:`bot.handoff.service` - :class:`~bot.handoff.service.TicketService`: open, list, claim (the
+  citizen is told which officer), reply, deliver, hand back, close, rate; notes and canned replies;
 * :mod:`bot.handoff.sink` - the engine's event sink (escalations and low ratings open tickets) and the
   inbound recorder (citizen messages reach their open ticket);
 * :mod:`bot.handoff.retry` - the background task that retries undelivered replies;
