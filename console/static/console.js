@@ -192,7 +192,13 @@
       }
       var sig = JSON.stringify(d.messages.map(function (m) { return [m.id, m.delivered, m.attempts]; }));
       if (sig !== lastMessages) {
-        if (lastMessages !== null) { renderMessages(t, d.messages); }
+        // The first poll compares with what the server drew: a message that arrived in between (while
+        // the page loaded) is drawn too, not silently taken as already shown.
+        var drawn = Array.prototype.map.call(document.querySelectorAll("#messages > li"), function (li) {
+          return li.getAttribute("data-id");
+        }).join(",");
+        var fetched = d.messages.map(function (m) { return String(m.id); }).join(",");
+        if (lastMessages !== null || drawn !== fetched) { renderMessages(t, d.messages); }
         lastMessages = sig;
       }
     });
