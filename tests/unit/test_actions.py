@@ -56,9 +56,7 @@ async def test_documents_everyones_papers_first_then_the_case_as_a_button() -> N
     assert [d.response for d in drafts] == ["utter_documents_common"]
     text = drafts[0].text
     assert "giấy tờ ai cũng cần (5 loại)" in text
-    assert (
-        "1. Đơn đề nghị cấp giấy phép xây dựng (bản chính) — tải mẫu: «Tải mẫu đơn, tờ khai»\n" in text
-    )
+    assert "1. Đơn đề nghị cấp giấy phép xây dựng (bản chính) — tải mẫu: «Tải mẫu đơn, tờ khai»\n" in text
     assert "2. Giấy tờ chứng minh quyền sử dụng đất (bản sao)" in text
     assert "5. Cam kết" in text and "6." not in text and "sân bay" not in text
     assert drafts[0].buttons == (
