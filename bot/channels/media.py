@@ -25,11 +25,11 @@ import asyncio
 import io
 import json
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, runtime_checkable
 
+from bot.core.dossier import find_dossier_code as dossier_code_in
 from bot.core.messages import InboundMessage, OutboundMessage
 
 __all__ = [
@@ -67,12 +67,6 @@ MAX_IMAGE_BYTES = 10 * 1024 * 1024
 
 _MAX_PIXELS = 40_000_000
 """Pillow refuses images larger than this (a decompression bomb), before decoding them."""
-
-_DOSSIER_CODE_RE = re.compile(
-    r"(?<![0-9A-Za-z.\-])[0-9A-Za-z]{1,4}(?:\.[0-9A-Za-z]{1,4}){1,5}-\d{6}-\d{4,6}(?![0-9A-Za-z\-])"
-)
-# The receipt's code (<agency code>-<yymmdd>-<sequence>), anywhere in what a QR code holds: the bare
-# code, a look-up URL ("...?ma_ho_so=000.00.12.H26-241115-0003") or several lines of text.
 
 
 @dataclass(frozen=True)
@@ -138,9 +132,9 @@ def attachment_of(message: InboundMessage) -> Attachment | None:
 def find_dossier_code(texts: list[str]) -> str | None:
     """The first dossier code in the decoded contents of a receipt's codes, upper-cased; None if none."""
     for text in texts:
-        match = _DOSSIER_CODE_RE.search(text)
-        if match:
-            return match.group(0).upper()
+        code = dossier_code_in(text)
+        if code is not None:
+            return code
     return None
 
 

@@ -27,7 +27,9 @@ VN_TZ = timezone(timedelta(hours=7), "ICT")
 _CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9.\-/]{5,40}$")
 # Codes printed on receipts: <agency code>-<yymmdd>-<sequence>, the agency code being dot-separated
 # groups ("000.00.24.H12-250301-0007", "H12.22-250301-0001"). Same shape as the NLU's entity regex.
-_VALID_CODE_RE = re.compile(r"^[0-9A-Z]{1,4}(?:\.[0-9A-Z]{1,4}){1,5}-\d{6}-\d{4,6}$")
+_CODE_SHAPE = r"[0-9A-Z]{1,4}(?:\.[0-9A-Z]{1,4}){1,5}-\d{6}-\d{4,6}"
+_VALID_CODE_RE = re.compile(f"^{_CODE_SHAPE}$")
+_CODE_IN_TEXT_RE = re.compile(f"(?<![0-9A-Z.\\-]){_CODE_SHAPE}(?![0-9A-Z\\-])")
 _ONE_TOKEN_WITH_DIGIT = re.compile(r"^\S*\d\S*$")
 _DIGITS_ONLY = re.compile(r"^[\s\d.\-+()]*\d[\s\d.\-+()]*$")
 _LEAVE_INTENTS = frozenset({"request_human", "deny", "goodbye", "subscribe_dossier"})
@@ -53,6 +55,13 @@ def looks_like_dossier_code(text: str) -> bool:
 def valid_dossier_code(code: str) -> bool:
     """True for a code in the format printed on receipts (``000.00.24.H12-250301-0007``)."""
     return bool(_VALID_CODE_RE.match(code.strip().upper()))
+
+
+def find_dossier_code(text: str) -> str | None:
+    """The first code in the receipt's format inside ``text`` (a QR code's look-up address, several lines
+    of a receipt), upper-cased; None when there is none."""
+    match = _CODE_IN_TEXT_RE.search(text.upper())
+    return match.group(0) if match else None
 
 
 def last4_of(number: str) -> str:
