@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
+from bot.core.coordination import LocalLocks
 from bot.core.domain import Intent
 from bot.core.events import (
     SLOT_NAMES,
@@ -150,29 +150,16 @@ class Engine:
         self.actions = dict(actions)
         self.events = events
         self._offload = offload or asyncio.to_thread
-        self._shared = locks if locks is not None and locks.shared else None
-        self._locks: weakref.WeakValueDictionary[ConversationKey, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        self._turns: Locks = locks if locks is not None else LocalLocks()
         # Rendered once at start-up, so apologising can never fail for want of a text.
         self._apology = responses.render("utter_error")
 
     async def _blocking(self, fn: Callable[..., T], *args: Any) -> T:
         return await self._offload(fn, *args)
 
-    @asynccontextmanager
-    async def _lock(self, key: ConversationKey) -> AsyncIterator[None]:
-        """The conversation's turn: this process's lock, then (several processes) the shared one."""
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[key] = lock
-        async with lock:
-            if self._shared is None:
-                yield
-                return
-            async with self._shared.hold(f"conversation:{key.channel}:{key.chat_id}"):
-                yield
+    def _lock(self, key: ConversationKey) -> AbstractAsyncContextManager[None]:
+        """The conversation's turn: one at a time in this process and (PostgreSQL) in the others."""
+        return self._turns.hold(f"conversation:{key.channel}:{key.chat_id}")
 
     # --- the edge ------------------------------------------------------------------------------------
 
