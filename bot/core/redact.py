@@ -12,8 +12,8 @@ What is not personal stays readable: dossier codes (``000.00.12.H57-240115-0001`
 (``1.013225``), dates (``12/05/2024``, ``12.05.2024``), amounts (``1.500.000 đồng``) and platform ids
 (more than 12 digits in a row).
 
-:class:`RedactingFilter` applies :func:`redact` to log records (message, arguments and traceback);
-:func:`install_log_redaction` puts it on every record the process creates.
+:func:`redact_record` applies :func:`redact` to a log record (message, arguments and traceback);
+:func:`install_log_redaction` applies it to every record the process creates.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import re
 import traceback
 from typing import Any
 
-__all__ = ["RedactingFilter", "install_log_redaction", "redact"]
+__all__ = ["install_log_redaction", "redact", "redact_record"]
 
 _SEP = r"(?:[ \t]*[.\-][ \t]*|[ \t]+)"
 """What citizens put between digit groups: spaces, a dot or a dash (with or without spaces around)."""
@@ -94,22 +94,13 @@ def redact(text: str) -> str:
     return _DIGIT_RUN.sub(_mask, text)
 
 
-class RedactingFilter(logging.Filter):
-    """A logging filter that masks personal numbers in a record's message, arguments and traceback.
-
-    It never drops a record. The traceback is formatted and masked here (``exc_text``), so a handler's
-    formatter prints the masked text: a database error quoting the refused row's parameters, for
-    example, no longer shows the citizen's ID number.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Mask ``record`` in place; always keep it."""
-        redact_record(record)
-        return True
-
-
 def redact_record(record: logging.LogRecord) -> logging.LogRecord:
-    """Mask one log record in place (idempotent) and return it."""
+    """Mask one log record in place (idempotent) and return it.
+
+    The traceback is formatted and masked here (``exc_text``), so a handler's formatter prints the masked
+    text: a database error quoting the refused row's parameters, for example, no longer shows the
+    citizen's ID number.
+    """
     if getattr(record, "_redacted", False):
         return record
     try:

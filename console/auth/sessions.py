@@ -1,4 +1,5 @@
-"""Console sessions (server-side, in the database), CSRF tokens and role checks of the pages and the API.
+"""Console sessions (server-side, in the database) and CSRF tokens of the pages and the API (the role
+checks are :func:`console.web.deps.api_user` and :func:`console.web.kit.open_page`).
 
 * The cookie holds ``base64(json) + "." + HMAC-SHA256`` signed with ``HELPLINE_SESSION_SECRET``:
   a CSRF token, the signing time and, once logged in, a random session id. The signature only proves the
@@ -23,7 +24,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -367,21 +368,3 @@ class ConsoleAuth:
             raise HTTPException(
                 status_code=403, detail="Phiên làm việc không hợp lệ, vui lòng tải lại trang."
             )
-
-    def require(self, *roles: str) -> Callable[[Request], Awaitable[User]]:
-        """A FastAPI dependency: the logged-in user having one of ``roles`` (401 / 403 otherwise).
-
-        POST, PUT, PATCH and DELETE requests are also checked for the CSRF token.
-        """
-
-        async def dependency(request: Request) -> User:
-            user = self.user(request)
-            if user is None:
-                raise NotLoggedIn()
-            if request.method not in ("GET", "HEAD", "OPTIONS"):
-                await self.check_csrf(request)
-            if roles and not user.has_role(*roles):
-                raise HTTPException(status_code=403, detail="Tài khoản của bạn không có quyền làm việc này.")
-            return user
-
-        return dependency
