@@ -2,11 +2,11 @@
 
 A webhook (or the Telegram poller) turns a platform event into an :class:`InboundMessage` and hands it
 to an :class:`Inbound`: in the server the durable inbox (:mod:`bot.channels.durable`), which stores it
-before the HTTP request is answered; in tests and the terminal :meth:`InboundQueue.offer`, which drops
-duplicates and queues it in memory. Worker tasks take messages off the queue, call the engine (a
-:data:`MessageHandler`) and send each reply through the :class:`OutputChannel` named in the reply's key.
-Messages of one conversation go to the same worker, so a citizen's messages are handled, and answered, in
-the order they were sent.
+before the HTTP request is answered; in the channels' tests :meth:`InboundQueue.offer`, which drops
+duplicates and queues it in memory (no production path uses it). Worker tasks take messages off the
+queue, call the engine (a :data:`MessageHandler`) and send each reply through the :class:`OutputChannel`
+named in the reply's key. Messages of one conversation go to the same worker, so a citizen's messages
+are handled, and answered, in the order they were sent.
 
 Channels without buttons derive from :class:`TextOnlyChannel`: it renders buttons as a numbered list,
 remembers them per chat and maps a reply such as ``"2"`` back to the payload of the second button.
@@ -119,7 +119,7 @@ class OutputChannel(Protocol):
 
 
 class Inbound(Protocol):
-    """Where a webhook or poller hands a message: :class:`InboundQueue` in memory (tests, the terminal),
+    """Where a webhook or poller hands a message: :class:`InboundQueue` in memory (the channels' tests),
     :class:`bot.channels.durable.DurableInboundQueue` on the database (the server)."""
 
     async def offer(self, message: InboundMessage) -> bool:

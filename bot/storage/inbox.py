@@ -228,8 +228,10 @@ def _queue(conn: Connection, replies: Sequence[OutboundMessage], inbox_id: int |
     )
 
 
-def _engine(sessions: sessionmaker[Session]) -> Engine:
-    with sessions() as session:  # no connection is opened: this only asks for the bind
+def engine_of(sessions: sessionmaker[Session]) -> Engine:
+    """The Engine ``sessions`` is bound to (the composition root binds it to one; ``get_bind`` may also
+    answer a Connection). No connection is opened: this only asks for the bind."""
+    with sessions() as session:
         return cast(Engine, session.get_bind())
 
 
@@ -255,7 +257,7 @@ class SqlInbox:
         keep: timedelta = DEFAULT_KEEP,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self._db = _engine(sessions)
+        self._db = engine_of(sessions)
         self.lease = lease
         self.max_attempts = max_attempts
         self.keep = keep
@@ -285,6 +287,11 @@ class SqlInbox:
         with self._db.begin() as conn:
             return conn.execute(stmt).first() is not None
 
+    @staticmethod
+    def _free(now: datetime) -> Any:
+        """Pending, or taken by a worker whose lease ran out."""
+        return or_(_INBOX.c.status == PENDING, and_(_INBOX.c.status == TAKEN, _INBOX.c.lease_until < now))
+
     def _takeable(self, now: datetime) -> Any:
         earlier = aliased(_INBOX)
         blocked = exists().where(
@@ -293,8 +300,7 @@ class SqlInbox:
             earlier.c.id < _INBOX.c.id,
             earlier.c.status.in_((PENDING, TAKEN)),
         )
-        free = or_(_INBOX.c.status == PENDING, and_(_INBOX.c.status == TAKEN, _INBOX.c.lease_until < now))
-        return and_(free, ~blocked)
+        return and_(self._free(now), ~blocked)
 
     def claim(self) -> InboxItem | None:
         """Take the oldest takeable row for a lease (see the module's docstring)."""
@@ -327,13 +333,7 @@ class SqlInbox:
                     continue
                 taken = conn.execute(
                     update(_INBOX)
-                    .where(
-                        _INBOX.c.id == row.id,
-                        or_(
-                            _INBOX.c.status == PENDING,
-                            and_(_INBOX.c.status == TAKEN, _INBOX.c.lease_until < now),
-                        ),
-                    )
+                    .where(_INBOX.c.id == row.id, self._free(now))
                     .values(status=TAKEN, attempts=row.attempts + 1, lease_until=now + self.lease)
                 )
                 if taken.rowcount != 1:
@@ -383,7 +383,7 @@ class SqlOutbox:
         keep: timedelta = DEFAULT_KEEP,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self._db = _engine(sessions)
+        self._db = engine_of(sessions)
         self.lease = lease
         self.keep = keep
         self._clock = clock

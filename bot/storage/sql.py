@@ -36,7 +36,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -45,7 +45,7 @@ from bot.core.ports import INBOX_ID, INBOX_TAKE, MessageRecord, TurnSuperseded
 from bot.core.redact import redact
 from bot.core.state import ConversationState
 from bot.core.timeutil import as_utc, utcnow
-from bot.storage.inbox import finish_in
+from bot.storage.inbox import engine_of, finish_in
 from knowledge.db import Base
 
 
@@ -131,9 +131,7 @@ class SqlConversationStore:
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
-        with sessions() as session:  # no connection is opened: this only asks for the bind
-            # The composition root binds the factory to an Engine (get_bind may also answer a Connection).
-            self._db = cast(Engine, session.get_bind())
+        self._db = engine_of(sessions)
 
     def _id(self, conn: Connection, key: ConversationKey, create: bool) -> int | None:
         """The id of ``key``'s row; with ``create``, a row with a fresh state is inserted if missing."""
