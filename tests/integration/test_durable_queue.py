@@ -254,5 +254,6 @@ async def test_the_outbox_loop_looks_once_per_interval_when_nothing_wakes_it() -
     await retrier.start()
     await asyncio.sleep(0.35)
     await retrier.stop()
-    # the start's pass and one per interval (about 4); a loop spinning on an expired timeout made thousands
-    assert 2 <= passes <= 10, passes
+    # the start's pass and one per interval (about 4; fewer on a loaded machine, never more); a loop
+    # spinning on an expired timeout made thousands
+    assert 1 <= passes <= 10, passes
