@@ -302,15 +302,24 @@ class TicketService:
                 .group_by(TicketMessageRow.ticket_id)
             ).all()
         )
-        firsts = self._first_questions(session, ids)
         seen = {r.id: r.seen_message_id or 0 for r in rows}
+        firsts: dict[int, str] = {}
         unread: dict[int, int] = {}
         last_citizen: dict[int, datetime] = {}
-        for tid, mid, at in session.execute(
-            select(TicketMessageRow.ticket_id, TicketMessageRow.id, TicketMessageRow.created_at).where(
-                TicketMessageRow.ticket_id.in_(ids), TicketMessageRow.sender == "citizen"
+        for tid, mid, at, text in session.execute(
+            select(
+                TicketMessageRow.ticket_id,
+                TicketMessageRow.id,
+                TicketMessageRow.created_at,
+                TicketMessageRow.text,
             )
+            .where(TicketMessageRow.ticket_id.in_(ids), TicketMessageRow.sender == "citizen")
+            .order_by(TicketMessageRow.ticket_id, TicketMessageRow.created_at, TicketMessageRow.id)
         ):
+            # The first question in words: not a button press (``/start`` on each reload of the web
+            # chat, ``/request_human``), which says nothing of what the citizen needs.
+            if tid not in firsts and text.strip() and parse_payload(text) is None:
+                firsts[tid] = text
             if mid > seen[tid]:
                 unread[tid] = unread.get(tid, 0) + 1
             at = as_utc(at)
@@ -370,20 +379,6 @@ class TicketService:
         # "Thủ tục đăng ký kết hôn" -> "Đăng ký kết hôn": every line of the inbox is a procedure
         short = name[len("thủ tục ") :] if name.casefold().startswith("thủ tục ") else name
         return short[:1].upper() + short[1:]
-
-    @staticmethod
-    def _first_questions(session: Session, ids: builtins.list[int]) -> dict[int, str]:
-        """Per ticket, the citizen's first message in words: not a button press (``/start`` on each
-        reload of the web chat, ``/request_human``), which says nothing of what they need."""
-        firsts: dict[int, str] = {}
-        for tid, text in session.execute(
-            select(TicketMessageRow.ticket_id, TicketMessageRow.text)
-            .where(TicketMessageRow.ticket_id.in_(ids), TicketMessageRow.sender == "citizen")
-            .order_by(TicketMessageRow.ticket_id, TicketMessageRow.created_at, TicketMessageRow.id)
-        ):
-            if tid not in firsts and text.strip() and parse_payload(text) is None:
-                firsts[tid] = text
-        return firsts
 
     def get(self, ticket_id: int) -> Ticket | None:
         """One ticket, or None."""
