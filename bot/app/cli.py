@@ -119,7 +119,6 @@ def serve_workers(args: argparse.Namespace, container: App, workers: int) -> int
     (:func:`bot.app.server.worker_app`) on the same PostgreSQL, coordinated by its advisory locks and
     LISTEN/NOTIFY (:mod:`bot.storage.coordination`). The schema, the seed and a first NLU model are
     made here once, before the workers start."""
-    import secrets
 
     import uvicorn
     from sqlalchemy.engine import make_url
@@ -135,13 +134,8 @@ def serve_workers(args: argparse.Namespace, container: App, workers: int) -> int
             file=sys.stderr,
         )
         return 2
-    if not settings.session_secret:  # one secret for every worker, or a login works on one of them only
-        os.environ["HELPLINE_SESSION_SECRET"] = secrets.token_urlsafe(32)
-        print(
-            "Chưa đặt HELPLINE_SESSION_SECRET: các tiến trình dùng chung một khóa tạm, nên đăng nhập "
-            "bảng điều khiển sẽ mất khi máy chủ khởi động lại.",
-            file=sys.stderr,
-        )
+    # Workers share the session secret through Settings.resolved_session_secret (the environment, or
+    # state_dir/session_secret made once), so a login made on one works on all and survives a restart.
     print(starting_message(settings.model_dir), flush=True)
     container.prepare_once()
     host = args.host or settings.host
