@@ -43,6 +43,7 @@ from datetime import date, datetime
 
 from bot.core.errors import ValidationFailed
 from bot.core.responses import parse_payload
+from bot.handoff.outcomes import ANSWER, CHOICE, FALLBACK, FAQ, FLOW, OUT_OF_SCOPE
 
 FALLBACK_INTENT = "nlu_fallback"
 FEEDBACK_INTENT = "give_feedback"
@@ -97,7 +98,7 @@ class QuestionCounts:
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
-_ANSWERED_BY = {"answer": "procedure_answers", "faq": "faq", "flow": "flows"}
+_ANSWERED_BY = {ANSWER: "procedure_answers", FAQ: "faq", FLOW: "flows"}
 
 
 def tally_questions(kinds: Sequence[str]) -> list[QuestionCounts | None]:
@@ -115,7 +116,7 @@ def tally_questions(kinds: Sequence[str]) -> list[QuestionCounts | None]:
         if kind in _ANSWERED_BY:
             counts.understood = 1
             setattr(counts, _ANSWERED_BY[kind], 1)
-        elif kind == "choice":
+        elif kind == CHOICE:
             follow = kinds[i + 1] if i + 1 < len(kinds) else None
             if follow in _ANSWERED_BY:
                 counts.understood = counts.choices_answered = 1
@@ -123,9 +124,9 @@ def tally_questions(kinds: Sequence[str]) -> list[QuestionCounts | None]:
                 i += 2
                 continue
             counts.choices_unanswered = 1
-        elif kind == "fallback":
+        elif kind == FALLBACK:
             counts.fallbacks = 1
-        elif kind == "out_of_scope":
+        elif kind == OUT_OF_SCOPE:
             counts.out_of_scope = 1
         else:
             out.append(None)
