@@ -15,17 +15,19 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, Field
 
+from bot.core.domain import Intent
 from bot.handoff.model import CannedReply, TicketNote
+from bot.handoff.service import NOT_FOUND
 from console.web.deps import AnyUser, Editor, EditorUser, Officer, RowId, Tickets
 from console.web.errors import ApiRoute
 
 TOPICS: dict[str, tuple[str, str]] = {
-    "overview": ("ask_procedure_overview", "Tổng quan thủ tục"),
-    "documents": ("ask_documents", "Giấy tờ cần nộp"),
-    "fee": ("ask_fee", "Lệ phí"),
-    "where": ("ask_where", "Nơi nộp"),
-    "time": ("ask_processing_time", "Thời gian giải quyết"),
-    "steps": ("ask_steps", "Các bước thực hiện"),
+    "overview": (Intent.ASK_PROCEDURE_OVERVIEW, "Tổng quan thủ tục"),
+    "documents": (Intent.ASK_DOCUMENTS, "Giấy tờ cần nộp"),
+    "fee": (Intent.ASK_FEE, "Lệ phí"),
+    "where": (Intent.ASK_WHERE, "Nơi nộp"),
+    "time": (Intent.ASK_PROCESSING_TIME, "Thời gian giải quyết"),
+    "steps": (Intent.ASK_STEPS, "Các bước thực hiện"),
 }
 """What an officer may ask the bot about the ticket's procedure: topic -> (intent, label)."""
 
@@ -112,7 +114,7 @@ async def bot_answer(
 ) -> BotAnswerOut:
     ticket = await asyncio.to_thread(tickets.get, ticket_id)
     if ticket is None:
-        raise HTTPException(status_code=404, detail="Không tìm thấy yêu cầu này.")
+        raise HTTPException(status_code=404, detail=NOT_FOUND)
     if ticket.procedure is None:
         raise HTTPException(status_code=409, detail="Cuộc trò chuyện này chưa gắn với thủ tục nào.")
     text = await editor.bot_answer(ticket.procedure, TOPICS[topic][0], user)
