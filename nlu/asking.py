@@ -47,7 +47,7 @@ DEFAULT_FLOW_EVIDENCE: dict[str, list[str]] = {
         "nộp xong", "gửi rồi", "đến bước nào", "tới bước nào",
     ],
     "give_feedback": [
-        "góp ý", "phản ánh", "chấm", "sao", "điểm", "cảm ơn", "hài lòng", "thái độ", "sai rồi", "rườm rà",
+        "góp ý", "phản ánh", "chấm điểm", "cho điểm", "cảm ơn", "hài lòng", "thái độ", "sai rồi", "rườm rà",
     ],
 }  # fmt: skip
 """Words that keep a flow intent: the message is about the flow, not a question about a procedure."""
@@ -60,6 +60,9 @@ DEFAULT_FLOW_PATTERNS: dict[str, list[str]] = {
         r"\bda (?:nop|gui|lam)\b",
         r"\bho so\b(?: \S+){0,6}? (?:cua (?:toi|em|minh|me|bo|vo|chong|con|cong ty|chung toi)|nha (?:minh|em|toi))\b",
     ],
+    # a rating ("chấm 5", "4 sao", "được 3 điểm"): not the syllables alone, which are words of procedures
+    # ("chấm dứt giám hộ", "bản sao", "điểm kinh doanh")
+    "give_feedback": [r"\bcham \d", r"\b\d+ ?(?:sao|diem)\b"],
 }  # fmt: skip
 """Patterns (regular expressions on the folded words) that keep a flow intent, as the words above."""
 

@@ -178,6 +178,25 @@ def test_feedback_and_dossier_words_keep_the_flow() -> None:
 
 
 @pytest.mark.parametrize(
+    "text, asked",
+    [
+        ("Thủ tục chấm dứt giám hộ cần giấy tờ gì?", "ask_documents"),
+        ("Xin bản sao giấy khai sinh nộp ở đâu?", "ask_where"),
+        ("đăng ký địa điểm kinh doanh mất bao lâu", "ask_processing_time"),
+    ],
+)
+def test_a_procedure_word_that_sounds_like_a_rating_is_no_feedback(text: str, asked: str) -> None:
+    # "chấm", "sao", "điểm" are syllables of procedures; only a rating ("chấm 5", "4 sao") keeps feedback
+    assert resolved(text, "give_feedback", 0.6).intent["name"] == asked
+
+
+def test_a_rating_in_words_keeps_the_feedback() -> None:
+    assert resolved("tôi chấm 4 điểm vì chờ hơi lâu, giấy tờ gì cũng hỏi", "give_feedback").intent[
+        "name"
+    ] == ("give_feedback")
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "hồ sơ cấp sổ đỏ nhà mình nộp 2 tháng rồi bao giờ mới có kết quả",
