@@ -466,7 +466,7 @@ class App:
             events=TicketEventSink(
                 self.tickets,
                 self.config.escalation.negative_rating_at_most,
-                TurnOutcomes(self.adapters.sessions, self.adapters.conversations),
+                TurnOutcomes(self.adapters.sessions),
             ),
             locks=self.adapters.locks,
         )

@@ -7,10 +7,11 @@ Rasa's events (``SlotSet``, ...) in the project's own, typed form: the engine ap
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.core.domain import TicketReason
-from bot.core.state import Continuation, Mode
+from bot.core.state import Continuation, ConversationState, Mode
 
 
 @dataclass(frozen=True)
@@ -79,3 +80,29 @@ class FeedbackGiven(Event):
     rating: int | None
     text: str = ""
     procedure: str | None = None
+
+
+@dataclass(frozen=True)
+class TurnCompleted(Event):
+    """The turn the bot just answered, as the engine saved it: published after the turn's other events,
+    so a sink files what the turn came to from the turn itself (:mod:`bot.handoff.outcomes`) instead of
+    reading the state and the message log back. It changes nothing (the engine never applies it).
+
+    The citizen's words and the replies are left out of the event's ``repr`` (a failing sink logs the
+    events it got).
+
+    Attributes:
+        state: the state saved after the turn (its last action, its mode).
+        question: the citizen's message as the turn logged it (the store masks ID and phone numbers).
+        at: when the message was received (the logged message's time).
+        intent: the intent the turn understood.
+        confidence: its confidence.
+        replies: the texts of the bot's replies, in order (all of them, however many).
+    """
+
+    state: ConversationState = field(repr=False)
+    question: str = field(repr=False)
+    at: datetime
+    intent: str | None = None
+    confidence: float | None = None
+    replies: tuple[str, ...] = field(default=(), repr=False)

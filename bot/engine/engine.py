@@ -43,6 +43,7 @@ from bot.core.events import (
     FallbackCounted,
     ModeChanged,
     SlotSet,
+    TurnCompleted,
 )
 from bot.core.messages import Button, ConversationKey, InboundMessage, OutboundMessage, resolve_numbered_reply
 from bot.core.parse import Candidate, Entity, IntentScore, Parse
@@ -327,7 +328,10 @@ class Engine:
             for r in replies
         ]
         await self._blocking(self._persist_turn, state, records, message, replies)
-        await self._publish(key, turn_events)
+        done = TurnCompleted(
+            state, message.text, message.received_at, intent, confidence, tuple(r.text for r in replies)
+        )
+        await self._publish(key, [*turn_events, done])
         logger.debug("handled %s: %s via %s -> %s", key, intent, understanding.source, decision.rule)
         return replies
 

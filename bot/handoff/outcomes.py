@@ -2,9 +2,10 @@
 
 The message log keeps the intent the NLU read, not what the bot did with it, so a question answered from
 the FAQ (whose intent is often ``out_of_scope``) looked understood and a refusal looked like an answer.
-After every turn the engine hands its events to :class:`bot.handoff.sink.TicketEventSink`, which asks
-:class:`TurnOutcomes` to file one ``turn_outcomes`` row: the kind (:func:`kind_of`), the action that
-answered, the citizen's question and the bot's reply as logged (redacted). The analytics count the kinds
+After every turn the engine hands its events to :class:`bot.handoff.sink.TicketEventSink`, the last of
+them the turn itself (:class:`bot.core.events.TurnCompleted`), and the sink asks :class:`TurnOutcomes` to
+file one ``turn_outcomes`` row: the kind (:func:`kind_of`), the action that answered, the citizen's
+question and the bot's replies (redacted). The analytics count the kinds
 apart and the learning inbox lists the out-of-scope and FAQ-answered questions with the reply.
 """
 
@@ -12,14 +13,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.domain import ActionName
-from bot.core.events import Event, FallbackCounted, SlotSet
+from bot.core.events import Event, FallbackCounted, SlotSet, TurnCompleted
 from bot.core.messages import ConversationKey
-from bot.core.ports import ConversationStore
 from bot.core.redact import redact
 from bot.core.state import ConversationState, Mode
 from bot.handoff.tables import TurnOutcomeRow
@@ -82,41 +81,38 @@ def kind_of(action: str | None, state: ConversationState, events: Sequence[Event
 class TurnOutcomes:
     """Files one ``turn_outcomes`` row per turn the bot answered.
 
+    The row is made from the turn's own :class:`bot.core.events.TurnCompleted` (the state after it, the
+    question, every reply): nothing is read back, so a turn of many replies keeps its question and all
+    its replies (reading back the last 12 logged messages lost the question behind 12 replies).
+
     Args:
         sessions: the database.
-        conversations: the conversation store: the state after the turn (its last action) and the
-            turn's messages as logged (already redacted).
     """
 
-    def __init__(self, sessions: sessionmaker[Session], conversations: ConversationStore) -> None:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
-        self.conversations = conversations
 
     def record(self, key: ConversationKey, events: Sequence[Event]) -> str | None:
         """File the turn the engine just saved for ``key`` (the engine publishes no turn while an officer
-        has the chat); its kind, or None when the log holds no question."""
-        state = self.conversations.load(key)
-        recent = self.conversations.recent_messages(key, 12)
-        question_at = max((i for i, r in enumerate(recent) if r.direction == "in"), default=None)
-        if question_at is None:
+        has the chat); its kind, or None when the events hold no :class:`TurnCompleted`."""
+        turn = next((e for e in reversed(events) if isinstance(e, TurnCompleted)), None)
+        if turn is None:
             return None
-        question = recent[question_at]
-        replies = [r.text for r in recent[question_at + 1 :] if r.direction == "out"]
+        state = turn.state
         kind = kind_of(state.last_action, state, events)
-        at: datetime = question.created_at
         with self._sessions.begin() as session:
             session.add(
                 TurnOutcomeRow(
                     channel=key.channel,
                     chat_id=key.chat_id,
-                    created_at=at,
+                    created_at=turn.at,
                     kind=kind,
                     action=(state.last_action or "")[:64],
-                    intent=question.intent,
-                    confidence=question.confidence,
-                    procedure_code=question.procedure,
-                    question=redact(question.text),
-                    reply=redact("\n\n".join(replies)),
+                    intent=turn.intent,
+                    confidence=turn.confidence,
+                    procedure_code=state.procedure,
+                    question=redact(turn.question),
+                    reply=redact("\n\n".join(turn.replies)),
                 )
             )
         return kind
