@@ -60,9 +60,8 @@ def create_app(app: App) -> FastAPI:
                 except Exception:  # one job failing to stop must not keep the others running
                     log.exception("error while stopping %s", job.name)
             await queue.stop()
-            close = getattr(app.adapters.locks, "close", None)
-            if close is not None:  # the lock connection: every lease of this process is free at once
-                await asyncio.to_thread(close)
+            # the lock connection: every lease of this process is free at once
+            await asyncio.to_thread(app.adapters.locks.close)
 
     readiness = {"state": "starting"}
     api = FastAPI(title="helpline", version="0.1.0", lifespan=lifespan)

@@ -1,12 +1,10 @@
-"""What every channel shares: the output port, channel errors, deduplication and the inbound queue.
+"""What every channel shares: the output port, the registry of channels, channel errors.
 
 A webhook (or the Telegram poller) turns a platform event into an :class:`InboundMessage` and hands it
-to an :class:`Inbound`: in the server the durable inbox (:mod:`bot.channels.durable`), which stores it
-before the HTTP request is answered; in the channels' tests :meth:`InboundQueue.offer`, which drops
-duplicates and queues it in memory (no production path uses it). Worker tasks take messages off the
-queue, call the engine (a :data:`MessageHandler`) and send each reply through the :class:`OutputChannel`
-named in the reply's key. Messages of one conversation go to the same worker, so a citizen's messages
-are handled, and answered, in the order they were sent.
+to an :class:`Inbound`: the durable inbox (:mod:`bot.channels.durable`), which stores it before the HTTP
+request is answered and drops a redelivery only against a stored row. Its workers call the engine (a
+:data:`MessageHandler`) in order per conversation, and the replies go out through the outbox and the
+:class:`OutputChannel` named in each reply's key.
 
 Channels without buttons derive from :class:`TextOnlyChannel`: it renders buttons as a numbered list,
 remembers them per chat and maps a reply such as ``"2"`` back to the payload of the second button.
@@ -18,7 +16,6 @@ import asyncio
 import contextlib
 import logging
 import traceback
-import zlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextvars import ContextVar
@@ -39,11 +36,8 @@ from bot.core.redact import redact
 __all__ = [
     "ChannelError",
     "ChannelRegistry",
-    "Deduplicator",
     "DeliveryError",
-    "InMemoryDeduplicator",
     "Inbound",
-    "InboundQueue",
     "MessageHandler",
     "OutputChannel",
     "QueueFullError",
@@ -119,8 +113,7 @@ class OutputChannel(Protocol):
 
 
 class Inbound(Protocol):
-    """Where a webhook or poller hands a message: :class:`InboundQueue` in memory (the channels' tests),
-    :class:`bot.channels.durable.DurableInboundQueue` on the database (the server)."""
+    """Where a webhook or poller hands a message: :class:`bot.channels.durable.DurableInboundQueue`."""
 
     async def offer(self, message: InboundMessage) -> bool:
         """Accept ``message`` for processing; False for a redelivery already accepted.
@@ -129,43 +122,6 @@ class Inbound(Protocol):
             QueueFullError: it cannot be accepted now (the webhook answers 503, the platform retries).
         """
         ...
-
-
-class Deduplicator(Protocol):
-    """Remembers which platform message ids were already accepted."""
-
-    async def first_time(self, channel: str, message_id: str) -> bool:
-        """Return True the first time ``(channel, message_id)`` is seen, False afterwards."""
-        ...
-
-
-class InMemoryDeduplicator:
-    """A :class:`Deduplicator` that keeps the most recent ``max_size`` ids in memory.
-
-    Platforms redeliver within minutes (Telegram after a crash, Zalo when the 2-second acknowledgement
-    was missed), so a bounded window is enough. Ids are forgotten on restart; the server's database
-    implementation covers that.
-
-    Args:
-        max_size: how many ids to remember; the oldest is forgotten first.
-    """
-
-    def __init__(self, max_size: int = 10_000) -> None:
-        if max_size < 1:
-            raise ValueError("max_size must be at least 1")
-        self._max_size = max_size
-        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
-
-    async def first_time(self, channel: str, message_id: str) -> bool:
-        """Return True the first time ``(channel, message_id)`` is seen, False afterwards."""
-        key = (channel, message_id)
-        if key in self._seen:
-            self._seen.move_to_end(key)
-            return False
-        self._seen[key] = None
-        if len(self._seen) > self._max_size:
-            self._seen.popitem(last=False)
-        return True
 
 
 class ChannelRegistry:
@@ -224,162 +180,6 @@ def as_plain_text(message: OutboundMessage) -> OutboundMessage | None:
     if not (text or message.buttons or message.links):
         return None
     return replace(message, text=text, image=None, custom=None)
-
-
-_STOP = object()
-
-
-class InboundQueue:
-    """Queues inbound messages and answers them from worker tasks, in order per conversation.
-
-    Messages are spread over ``workers`` queues by a stable hash of their conversation key, so two
-    messages of one conversation are never handled at the same time or out of order, while different
-    conversations proceed in parallel. A failure in the handler or in a send is logged (with personal
-    numbers masked) and never stops a worker.
-
-    Args:
-        handler: the engine.
-        channels: where replies are sent.
-        deduplicator: drops redelivered platform events; None disables deduplication.
-        workers: number of worker tasks.
-        maxsize: capacity of each worker's queue; :meth:`offer` raises :class:`QueueFullError` beyond.
-        error_reply: builds the apology sent when the handler raised (the text comes from the
-            response catalogue); None sends nothing.
-    """
-
-    def __init__(
-        self,
-        handler: MessageHandler,
-        channels: ChannelRegistry,
-        *,
-        deduplicator: Deduplicator | None = None,
-        workers: int = 4,
-        maxsize: int = 1000,
-        error_reply: Callable[[ConversationKey], OutboundMessage] | None = None,
-    ) -> None:
-        if workers < 1:
-            raise ValueError("workers must be at least 1")
-        self._handler = handler
-        self._channels = channels
-        self._dedup = deduplicator
-        self._error_reply = error_reply
-        self._queues: list[asyncio.Queue[object]] = [asyncio.Queue(maxsize) for _ in range(workers)]
-        self._tasks: list[asyncio.Task[None]] = []
-
-    @property
-    def running(self) -> bool:
-        """True between :meth:`start` and :meth:`stop`."""
-        return bool(self._tasks)
-
-    def start(self) -> None:
-        """Start the worker tasks in the running event loop."""
-        if self._tasks:
-            return
-        self._tasks = [
-            asyncio.create_task(self._work(queue), name=f"inbound-worker-{i}")
-            for i, queue in enumerate(self._queues)
-        ]
-
-    async def stop(self, *, timeout: float = 10.0) -> None:
-        """Finish the queued messages (up to ``timeout`` seconds), then stop the workers."""
-        if not self._tasks:
-            return
-        for queue in self._queues:
-            await queue.put(_STOP)
-        await finish_tasks(self._tasks, timeout)
-        self._tasks = []
-
-    async def join(self) -> None:
-        """Wait until every queued message (and reply) has been processed; used by tests."""
-        for queue in self._queues:
-            await queue.join()
-
-    async def offer(self, message: InboundMessage) -> bool:
-        """Queue ``message`` unless it is a duplicate; never waits for processing.
-
-        Returns:
-            True when queued, False when the platform id was seen before.
-
-        Raises:
-            QueueFullError: the conversation's queue is full.
-        """
-        if (
-            self._dedup is not None
-            and message.message_id is not None
-            and not await self._dedup.first_time(message.key.channel, message.message_id)
-        ):
-            log.info("duplicate %s message %s dropped", message.key.channel, message.message_id)
-            return False
-        self._put(message.key, message)
-        return True
-
-    def submit_reply(self, message: OutboundMessage) -> None:
-        """Queue an outbound message (an officer's reply) behind the conversation's pending work.
-
-        Use :meth:`ChannelRegistry.deliver` instead when the caller must know whether it was
-        delivered; here failures are only logged.
-
-        Raises:
-            QueueFullError: the conversation's queue is full.
-        """
-        self._put(message.key, message)
-
-    def _put(self, key: ConversationKey, item: InboundMessage | OutboundMessage) -> None:
-        queue = self._queues[zlib.crc32(str(key).encode()) % len(self._queues)]
-        try:
-            queue.put_nowait(item)
-        except asyncio.QueueFull:
-            raise QueueFullError("inbound queue is full") from None
-
-    async def _work(self, queue: asyncio.Queue[object]) -> None:
-        while True:
-            item = await queue.get()
-            try:
-                if item is _STOP:
-                    return
-                if isinstance(item, InboundMessage):
-                    await self._handle(item)
-                elif isinstance(item, OutboundMessage):
-                    await self._send(item)
-            except Exception as exc:  # the worker must survive anything
-                log.error("unexpected error in inbound worker\n%s", _masked_traceback(exc))
-            finally:
-                queue.task_done()
-
-    async def _handle(self, message: InboundMessage) -> None:
-        try:
-            replies = await self._handler(message)
-        except Exception as exc:
-            # The traceback is formatted and masked here: exception messages often quote user text.
-            log.error(
-                "handler failed for %s (text %r)\n%s",
-                _masked_key(message.key),
-                redact(message.text[:200]),
-                _masked_traceback(exc),
-            )
-            if self._error_reply is None:
-                return
-            replies = [self._error_reply(message.key)]
-        for reply in replies:
-            await self._send(reply)
-
-    async def _send(self, reply: OutboundMessage) -> None:
-        try:
-            await self._channels.deliver(reply)
-        except DeliveryError as exc:
-            log.warning(
-                "reply to %s not delivered (%s, retryable=%s)",
-                _masked_key(reply.key),
-                redact(exc.reason),
-                exc.retryable,
-            )
-        except Exception as exc:
-            log.error(
-                "channel %s raised while sending to %s\n%s",
-                reply.key.channel,
-                _masked_key(reply.key),
-                _masked_traceback(exc),
-            )
 
 
 async def finish_tasks(tasks: Iterable[asyncio.Task[None]], timeout: float) -> None:

@@ -55,6 +55,9 @@ class LocalLocks:
         with lock:
             yield
 
+    def close(self) -> None:
+        self._leases.clear()
+
 
 class LocalChangeFeed:
     """No other process to tell (implements :class:`bot.core.ports.ChangeFeed`): publishing records the

@@ -632,6 +632,11 @@ class Locks(Protocol):
         """Blocking: hold ``name`` for the ``with`` block (start-up work, before the event loop runs)."""
         ...
 
+    def close(self) -> None:
+        """Blocking: free every lock and lease this process holds (at shutdown, so that another process
+        takes the leases at once rather than when they run out)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Change:

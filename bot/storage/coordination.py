@@ -244,6 +244,8 @@ class PgChangeFeed:
         self.origin = origin or process_name()
         self._namespace: str | None = None
         self._guard = threading.Lock()
+        self.listening = asyncio.Event()
+        """Set while :meth:`run` is listening (a change published from now on reaches this process)."""
 
     def _ns(self, conn: Any) -> str:
         if self._namespace is None:
@@ -300,6 +302,7 @@ class PgChangeFeed:
                     row = await (await conn.execute("SELECT current_database(), current_schema()")).fetchone()
                     namespace = f"{row[0]}/{row[1]}" if row else ""
                     await conn.execute(f"LISTEN {CHANNEL}")
+                    self.listening.set()
                     pause = 1.0
                     if connected_before:  # notifications sent while we were away are lost: reload all
                         await self._give(receive, Change("resync"))
@@ -310,6 +313,7 @@ class PgChangeFeed:
                             if change is not None:
                                 await self._give(receive, change)
             except Exception as exc:
+                self.listening.clear()
                 log.warning("change feed: connection lost (%s); reconnecting", type(exc).__name__)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=pause)

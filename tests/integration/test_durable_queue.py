@@ -6,6 +6,7 @@ over by the next one."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -13,13 +14,14 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.channels.base import ChannelRegistry, DeliveryError, on_the_wire
-from bot.channels.durable import DurableInboundQueue, InboxUnavailableError, OutboxSender
+from bot.channels.durable import DurableInboundQueue, InboxUnavailableError
 from bot.core.messages import ConversationKey, InboundMessage, OutboundMessage
 from bot.core.ports import INBOX_ID
 from bot.handoff.retry import DeliveryRetrier
-from bot.storage.inbox import SqlInbox, SqlOutbox
+from bot.storage.inbox import SqlInbox
 from knowledge.db import make_session_factory
 from tests.fakes.clock import FakeClock
+from tests.fakes.durable import DurablePipeline
 
 A = ConversationKey("zalo_bot", "a")
 B = ConversationKey("zalo_bot", "b")
@@ -54,39 +56,21 @@ class Handler:
         return [OutboundMessage(message.key, f"Đã nhận: {message.text}")]
 
 
-class Rig:
+class Rig(DurablePipeline):
+    """The pipeline over ``db`` with the recording channel and handler above, on a fake clock."""
+
     def __init__(self, db: Engine, clock: FakeClock) -> None:
-        sessions = make_session_factory(db)
         self.clock = clock
-        self.inbox = SqlInbox(sessions, lease=timedelta(seconds=60), clock=clock)
-        self.outbox = SqlOutbox(sessions, clock=clock)
         self.channel = Channel()
         self.handler = Handler()
-        self.sender = OutboxSender(
-            self.outbox,
-            ChannelRegistry([self.channel]).deliver,
-            backoff=(10, 30),
-            max_attempts=3,
-            clock=clock,
-        )
-        self.retrier = DeliveryRetrier(None, interval=0.05, outbox=self.sender.send_due)
-        self.queue = DurableInboundQueue(
+        super().__init__(
             self.handler,
-            self.inbox,
+            ChannelRegistry([self.channel]),
+            db,
             error_reply=lambda key: OutboundMessage(key, "Xin lỗi, hệ thống đang gặp sự cố."),
-            on_reply=self.retrier.wake,
-            poll_interval=0.05,
-            outbox_idle=self.sender.idle,
+            clock=clock,
+            backoff=(10, 30),
         )
-
-    async def start(self) -> None:
-        self.queue.start()
-        await self.retrier.start()
-
-    async def stop(self) -> None:
-        await self.queue.stop()
-        await self.retrier.stop()
-        await self.sender.stop()
 
 
 @pytest.fixture
@@ -257,3 +241,48 @@ async def test_the_outbox_loop_looks_once_per_interval_when_nothing_wakes_it() -
     # the start's pass and one per interval (about 4; fewer on a loaded machine, never more); a loop
     # spinning on an expired timeout made thousands
     assert 1 <= passes <= 10, passes
+
+
+async def test_a_slow_turn_holds_back_its_own_chat_only(db_engine: Engine) -> None:
+    """The second message of a chat waits for the first; eight other chats are answered meanwhile."""
+    release = asyncio.Event()
+    others_done = asyncio.Event()
+    events: list[str] = []
+    others = {f"b{i}" for i in range(8)}
+
+    async def handler(message: InboundMessage) -> list[OutboundMessage]:
+        events.append(f"start {message.key.chat_id}:{message.text}")
+        if message.text == "chậm":
+            await release.wait()
+        events.append(f"end {message.key.chat_id}:{message.text}")
+        if others <= {e.split()[1].split(":")[0] for e in events if e.startswith("end b")}:
+            others_done.set()
+        return [OutboundMessage(message.key, message.text)]
+
+    channel = Channel()
+    pipeline = DurablePipeline(handler, ChannelRegistry([channel]), db_engine, workers=4)
+    await pipeline.start()
+    try:
+        await pipeline.offer(msg(A, "chậm", "a0"))
+        await pipeline.offer(msg(A, "sau", "a1"))
+        for chat in sorted(others):
+            await pipeline.offer(msg(ConversationKey("zalo_bot", chat), "nhanh", f"{chat}-0"))
+        await asyncio.wait_for(others_done.wait(), 10)
+        assert "start a:sau" not in events  # waits for "chậm" of the same chat
+        release.set()
+        await pipeline.join()
+    finally:
+        release.set()
+        await pipeline.stop()
+    assert [text for chat, text in channel.sent if chat == "a"] == ["chậm", "sau"]
+    assert sum(1 for chat, _ in channel.sent if chat in others) == 8
+
+
+async def test_a_failing_turn_is_logged_with_personal_numbers_masked(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        await rig.queue.offer(msg(A, "hỏng", "a0"))
+        await rig.queue.join()
+    assert "001203004567" not in caplog.text
+    assert "*********567" in caplog.text

@@ -152,7 +152,9 @@ async def test_a_change_reaches_the_other_process_and_not_its_origin(db: Engine)
         asyncio.create_task(here.run(lambda c: keep(got_here, c), stop)),
         asyncio.create_task(there.run(lambda c: keep(got_there, c), stop)),
     ]
-    await asyncio.sleep(0.5)  # both listening
+    async with asyncio.timeout(10):  # both listening
+        await here.listening.wait()
+        await there.listening.wait()
     await asyncio.to_thread(here.publish, Change("knowledge", model="nlu-2.tar"))
     await asyncio.to_thread(here.publish, Change("responses"))
     for _ in range(40):

@@ -18,7 +18,7 @@ import pytest
 from fastapi import FastAPI
 from pytest_socket import SocketConnectBlockedError
 
-from bot.channels.base import ChannelRegistry, DeliveryError, InboundQueue, InMemoryDeduplicator
+from bot.channels.base import ChannelRegistry, DeliveryError
 from bot.channels.durable import InboxUnavailableError
 from bot.channels.ratelimit import RateLimiter
 from bot.channels.telegram import (
@@ -33,6 +33,7 @@ from bot.channels.telegram import (
 )
 from bot.core.messages import Button, ConversationKey, InboundMessage, OutboundMessage
 from tests.fakes.clock import FakeClock
+from tests.fakes.durable import DurablePipeline, migrated_sqlite
 from tests.fakes.telegram_server import FakeTelegramServer
 
 DATA = Path(__file__).parents[1] / "data" / "channels"
@@ -98,7 +99,7 @@ class Rig:
         self,
         engine: EchoEngine,
         channel: TelegramChannel,
-        queue: InboundQueue,
+        queue: DurablePipeline,
         fake: FakeTelegramServer,
         clock: FakeClock,
     ) -> None:
@@ -106,14 +107,14 @@ class Rig:
 
 
 @pytest.fixture
-async def polling(fake: FakeTelegramServer) -> AsyncIterator[Rig]:
+async def polling(fake: FakeTelegramServer, tmp_path: Path) -> AsyncIterator[Rig]:
     engine = EchoEngine()
     app = build_application(fake.token, base_url=fake.base_url, poll_timeout=1)
     clock = FakeClock()
     channel = TelegramChannel(app.bot, limiter=fast_limiter(), sleep=clock.sleep)
-    queue = InboundQueue(engine, ChannelRegistry([channel]), deduplicator=InMemoryDeduplicator())
+    queue = DurablePipeline(engine, ChannelRegistry([channel]), migrated_sqlite(tmp_path))
     poller = TelegramPolling(app, channel, queue)
-    queue.start()
+    await queue.start()
     await poller.start()
     rig = Rig(engine, channel, queue, fake, clock)
     try:
@@ -210,12 +211,14 @@ async def test_polling_duplicate_update_is_processed_once(polling: Rig) -> None:
     assert len(polling.fake.calls_to("sendMessage")) == 2
 
 
-async def test_polling_confirms_an_update_only_once_it_is_stored(fake: FakeTelegramServer) -> None:
+async def test_polling_confirms_an_update_only_once_it_is_stored(
+    fake: FakeTelegramServer, tmp_path: Path
+) -> None:
     """Issue 12: the offset moves past an update only after the inbox stored it; a failed store asks
     Telegram again from the same update, so an update is never confirmed and lost."""
 
     class FlakyInbox:
-        def __init__(self, inner: InboundQueue) -> None:
+        def __init__(self, inner: DurablePipeline) -> None:
             self.inner, self.failures = inner, 1
 
         async def offer(self, message: InboundMessage) -> bool:
@@ -227,9 +230,9 @@ async def test_polling_confirms_an_update_only_once_it_is_stored(fake: FakeTeleg
     engine = EchoEngine()
     app = build_application(fake.token, base_url=fake.base_url, poll_timeout=1)
     channel = TelegramChannel(app.bot, limiter=fast_limiter())
-    queue = InboundQueue(engine, ChannelRegistry([channel]), deduplicator=InMemoryDeduplicator())
+    queue = DurablePipeline(engine, ChannelRegistry([channel]), migrated_sqlite(tmp_path))
     poller = TelegramPolling(app, channel, FlakyInbox(queue), retry_pause=0.05)
-    queue.start()
+    await queue.start()
     await poller.start()
     try:
         fake.push_update(text_update(40, "lần đầu lỗi"))
@@ -322,14 +325,14 @@ async def test_send_unreachable_server_is_retryable(
 
 @pytest.fixture
 async def webhook(
-    fake: FakeTelegramServer, channel: tuple[TelegramChannel, FakeClock]
+    fake: FakeTelegramServer, channel: tuple[TelegramChannel, FakeClock], tmp_path: Path
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Rig]]:
     engine = EchoEngine()
     chan = channel[0]
-    queue = InboundQueue(engine, ChannelRegistry([chan]), deduplicator=InMemoryDeduplicator())
+    queue = DurablePipeline(engine, ChannelRegistry([chan]), migrated_sqlite(tmp_path))
     app = FastAPI()
     app.include_router(telegram_webhook_router(chan, queue, secret_token=SECRET))
-    queue.start()
+    await queue.start()
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://helpline.test") as client:
         try:
@@ -405,8 +408,10 @@ async def test_webhook_bad_body_is_400_without_a_stack_trace(
     assert rig.engine.received == []
 
 
-async def test_webhook_router_refuses_an_empty_secret(channel: tuple[TelegramChannel, FakeClock]) -> None:
-    queue = InboundQueue(EchoEngine(), ChannelRegistry())
+async def test_webhook_router_refuses_an_empty_secret(
+    channel: tuple[TelegramChannel, FakeClock], tmp_path: Path
+) -> None:
+    queue = DurablePipeline(EchoEngine(), ChannelRegistry(), migrated_sqlite(tmp_path))
     with pytest.raises(ValueError):
         telegram_webhook_router(channel[0], queue, secret_token="")
 
