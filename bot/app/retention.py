@@ -10,14 +10,19 @@ conversations        no message for ``conversations_days`` and no open ticket (s
                      the message log with it)
 messages             logged more than ``conversations_days`` ago                            ``conversations_days``
 tickets              closed more than ``tickets_days`` ago, with their messages and note    ``tickets_days``
+ticket notes         the officers' private notes of those tickets                           ``tickets_days``
+turn outcomes        recorded more than ``conversations_days`` ago (question and reply of   ``conversations_days``
+                     each turn, for the analytics)
 dossier access       untouched for ``dossier_access_days`` and no lock or grant running     ``dossier_access_days``
 web outbox           queued more than ``web_outbox_days`` ago                               ``web_outbox_days``
+console events       logins, locks, logouts older than ``security_events_days`` (user       ``security_events_days``
+                     names and addresses)
 log files            ``*.log`` / ``*.log.N`` in the log folder not written for ``logs_days``  ``logs_days``
 ===================  =====================================================================  ======================
 
 Open tickets and their conversations are never purged, however old. It lives in the composition root
-because it reads the tables of several layers (conversations, tickets, dossiers, the web outbox), as
-:mod:`bot.app.migrations` does.
+because it reads the tables of several layers (conversations, tickets, dossiers, the web outbox, the
+console's events), as :mod:`bot.app.migrations` does.
 """
 
 from __future__ import annotations
@@ -40,8 +45,9 @@ from bot.core.config import PrivacyConfig
 from bot.core.redact import redact
 from bot.core.timeutil import utcnow
 from bot.dossiers.tables import DossierAccessRow
-from bot.handoff.tables import TicketMessageRow, TicketRow
+from bot.handoff.tables import TicketMessageRow, TicketNoteRow, TicketRow, TurnOutcomeRow
 from bot.storage.sql import ConversationRow, MessageRow
+from console.auth.tables import AuthEventRow
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +58,12 @@ LABELS = {
     "messages": "tin nhắn",
     "conversations": "cuộc trò chuyện",
     "ticket_messages": "tin nhắn của yêu cầu hỗ trợ",
+    "ticket_notes": "ghi chú nội bộ của yêu cầu hỗ trợ",
     "tickets": "yêu cầu hỗ trợ đã đóng",
+    "turn_outcomes": "bản ghi kết quả lượt trả lời",
     "dossier_access": "bản ghi xác minh hồ sơ",
     "web_outbox": "tin chờ gửi lên web chat",
+    "auth_events": "sự kiện đăng nhập hộp thư",
     "log_files": "tệp nhật ký",
 }
 """How each count is named to the operator (the order of the report)."""
@@ -121,6 +130,7 @@ class Retention:
         ticket_cutoff = now - timedelta(days=c.tickets_days)
         access_cutoff = now - timedelta(days=c.dossier_access_days)
         outbox_cutoff = now - timedelta(days=c.web_outbox_days)
+        events_cutoff = now - timedelta(days=c.security_events_days)
         open_conversations = (
             select(ConversationRow.id)
             .join(
@@ -151,7 +161,9 @@ class Retention:
             ),
             ("conversations", ConversationRow, ConversationRow.id.in_(stale_conversations)),
             ("ticket_messages", TicketMessageRow, TicketMessageRow.ticket_id.in_(closed_tickets)),
+            ("ticket_notes", TicketNoteRow, TicketNoteRow.ticket_id.in_(closed_tickets)),
             ("tickets", TicketRow, TicketRow.id.in_(closed_tickets)),
+            ("turn_outcomes", TurnOutcomeRow, TurnOutcomeRow.created_at < conv_cutoff),
             (
                 "dossier_access",
                 DossierAccessRow,
@@ -162,6 +174,7 @@ class Retention:
                 ),
             ),
             ("web_outbox", WebOutboxRow, WebOutboxRow.created_at < outbox_cutoff),
+            ("auth_events", AuthEventRow, AuthEventRow.created_at < events_cutoff),
         ]
         counts: dict[str, int] = {}
         with self._sessions.begin() as session:

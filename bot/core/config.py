@@ -320,6 +320,7 @@ class PrivacyConfig(BaseModel):
             once no lock or grant is running.
         web_outbox_days: a message queued for a web-chat page.
         logs_days: a log file (``*.log``, ``*.log.N`` in the log folder) not written to for this long.
+        security_events_days: a console security event (login, lock, logout: user names and addresses).
         purge_every_hours: how often the server's purge job runs (it also runs at start-up).
     """
 
@@ -330,6 +331,7 @@ class PrivacyConfig(BaseModel):
     dossier_access_days: int = Field(default=30, ge=1, le=3650)
     web_outbox_days: int = Field(default=7, ge=1, le=3650)
     logs_days: int = Field(default=30, ge=1, le=3650)
+    security_events_days: int = Field(default=365, ge=1, le=3650)
     purge_every_hours: int = Field(default=24, ge=1, le=24 * 7)
 
 

@@ -18,14 +18,15 @@ from sqlalchemy import Engine as DbEngine
 from sqlalchemy import func, select
 
 from bot.app.cli import cmd_purge
-from bot.app.retention import PurgeJob, Retention
+from bot.app.retention import PurgeJob, PurgeReport, Retention
 from bot.channels.rest import SqlRestOutbox, WebOutboxRow
 from bot.core.config import PrivacyConfig
 from bot.core.messages import ConversationKey, InboundMessage, OutboundMessage
 from bot.core.timeutil import utcnow
 from bot.dossiers.tables import DossierAccessRow
-from bot.handoff.tables import TicketMessageRow, TicketRow
+from bot.handoff.tables import TicketMessageRow, TicketNoteRow, TicketRow, TurnOutcomeRow
 from bot.storage.sql import ConversationRow, MessageRow
+from console.auth.tables import AuthEventRow
 from tests.fakes.app import factory_app, settings_for
 
 DAY = timedelta(days=1)
@@ -119,6 +120,41 @@ async def test_the_purge_deletes_what_is_past_retention_and_keeps_open_tickets(a
     with app.adapters.sessions() as session:
         assert list(session.scalars(select(TicketRow.status))) == ["waiting"]
         assert session.scalar(select(func.count()).select_from(TicketMessageRow)) >= 2
+
+
+async def test_notes_turn_outcomes_and_console_events_go_with_their_retention(app) -> None:  # type: ignore[no-untyped-def]
+    """The officers' notes go with their closed ticket, the turn records (question and reply) after
+    ``conversations_days``, the console's login events (user names, addresses) after
+    ``security_events_days``; a note of an open ticket stays."""
+    keys = await _world(app)
+    officer = app.users.by_name("lan")
+    closed = next(t for t in app.tickets.list("closed"))
+    waiting = app.tickets.open_ticket(keys["open"])
+    app.tickets.add_note(closed.id, officer.id, "đã gọi lại cho công dân")
+    app.tickets.add_note(waiting.id, officer.id, "chờ giấy tờ bổ sung")
+    now = utcnow()
+    with app.adapters.sessions.begin() as session:
+        session.add(
+            TurnOutcomeRow(channel="rest", chat_id="plain", kind="answer", question="lệ phí?", created_at=now)
+        )
+        session.add(AuthEventRow(kind="login_failed", username="lan", address="203.0.113.9", created_at=now))
+    config = PrivacyConfig(conversations_days=180, tickets_days=365, security_events_days=300)
+
+    def purge(days: int) -> PurgeReport:
+        later = now + days * DAY
+        return Retention(app.adapters.sessions, config, clock=lambda: later).purge()
+
+    outcomes = count(app, TurnOutcomeRow)
+    assert outcomes >= 1
+    first = purge(200).counts
+    assert first["turn_outcomes"] == outcomes and count(app, TurnOutcomeRow) == 0
+    assert first["ticket_notes"] == 0 and first["auth_events"] == 0
+    second = purge(400)
+    assert second.counts["ticket_notes"] == 1 and second.counts["auth_events"] >= 1
+    assert "1 ghi chú nội bộ của yêu cầu hỗ trợ" in second.summary()
+    with app.adapters.sessions() as session:
+        assert list(session.scalars(select(TicketNoteRow.text))) == ["chờ giấy tờ bổ sung"]
+    assert count(app, AuthEventRow) == 0
 
 
 def test_old_log_files_are_deleted(app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
