@@ -48,6 +48,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy import JSON, DateTime, Index, Integer, String, delete, func, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from bot.channels.base import DeliveryError, MessageHandler
@@ -208,12 +209,26 @@ class WebOutboxRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
+_HOLD_CHAT = sql_text(
+    "SELECT pg_advisory_xact_lock(hashtextextended('web_outbox/' || current_schema() || '/' || :chat_id, 0))"
+)
+"""Held by a transaction writing a chat's rows until it ends (PostgreSQL; see :class:`SqlRestOutbox`)."""
+
+
 class SqlRestOutbox(RestOutbox):
     """The web chat's outbox in the database, so an officer's reply survives a server restart.
 
     Same protocol as :class:`RestOutbox`; the sequence number is the row id. Rows older than ``keep``
     are pruned now and then. How an entry reached the page is its message's ``via`` key (rows written
     before it existed are pushed ones).
+
+    The page asks for the rows after the last id it saw, so a chat's rows must become visible in the
+    order of their ids. On PostgreSQL ids come from a sequence when a row is inserted, and two
+    transactions writing to one chat at once (an officer's reply and a dossier notice, on two processes)
+    may commit the lower id last: a poll between the two commits moved past it, and the page never
+    showed it. So a transaction writing a chat's rows first takes the chat's transaction-level advisory
+    lock (kept until it commits): the next writer of the chat takes its ids after that commit. SQLite
+    lets one writer at a time anyway.
     """
 
     def __init__(self, sessions: sessionmaker[Session], keep: timedelta = timedelta(days=7)) -> None:
@@ -225,6 +240,8 @@ class SqlRestOutbox(RestOutbox):
     def _insert(self, chat_id: str, entries: list[dict[str, Any]]) -> None:
         now = datetime.now(UTC)
         with self._sessions.begin() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(_HOLD_CHAT, {"chat_id": chat_id})
             session.add_all(WebOutboxRow(chat_id=chat_id, message=e, created_at=now) for e in entries)
             self._sent += len(entries)
             if self._sent >= 500:
