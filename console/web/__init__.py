@@ -4,7 +4,8 @@ One module per group, each a module-level ``router``:
 
 * :mod:`.officer` (``/console``: login, inbox, ticket) and :mod:`.api` (``/api``: the same as JSON);
   :mod:`.helpdesk_api` (``/api``: private notes, canned replies, the bot's answer to insert);
-* :mod:`.accounts_api` (``/api/admin/users``, ``/api/me/password``: accounts, login locks, passwords);
+* :mod:`.accounts` (``/console/accounts``: the admins' page) and :mod:`.accounts_api` (``/api/admin/users``,
+  ``/api/me/password``: accounts, login locks, passwords);
 * :mod:`.editor` (``/console/editor``) and :mod:`.editor_api` (``/api/editor``);
 * :mod:`.learning` (``/console/learning``) and :mod:`.learning_api` (``/api/learning``);
 * :mod:`.analytics` (``/console/analytics``) and :mod:`.analytics_api` (``/api/analytics``).
@@ -18,6 +19,7 @@ people read). A router needs nothing but to be included: the services come from 
 from __future__ import annotations
 
 from console.web import (
+    accounts,
     accounts_api,
     analytics,
     analytics_api,
@@ -34,6 +36,7 @@ ROUTERS = (
     api.router,
     helpdesk_api.router,
     accounts_api.router,
+    accounts.router,
     officer.router,
     analytics_api.router,
     analytics.router,

@@ -77,7 +77,8 @@ class EventOut(BaseModel):
 router = APIRouter(prefix="/api", tags=["accounts"], route_class=ApiRoute)
 
 
-def _accounts(auth: ConsoleAuth) -> list[AccountOut]:
+def accounts_of(auth: ConsoleAuth) -> list[AccountOut]:
+    """Every account with its login lock (blocking)."""
     locks = auth.logins.locked_accounts()
     out = []
     for u in auth.users.all():
@@ -95,14 +96,37 @@ def _accounts(auth: ConsoleAuth) -> list[AccountOut]:
     return out
 
 
-def _exists(found: bool, username: str) -> None:
-    if not found:
+async def change_account(auth: ConsoleAuth, admin: User, kind: str, username: str, *args: object) -> bool:
+    """An admin's change of ``username``, written as the security event ``kind``: ``unlocked`` (True when
+    there was a lock to lift), ``enabled`` / ``disabled`` (``args``: the new state), ``role_changed``
+    (the role), ``password_changed`` (the password). Each change but the unlock ends the account's
+    sessions.
+
+    Raises:
+        NotFound: no such account.
+        ValidationFailed: a role that does not exist, a password the policy refuses.
+    """
+    name = username.strip().lower()
+    if kind == "unlocked":
+        if await asyncio.to_thread(auth.users.by_name, name) is None:
+            raise NotFound(f"Không có tài khoản {username}.")
+        return await asyncio.to_thread(auth.logins.unlock, name, admin.username)
+    changes: dict[str, Callable[..., bool]] = {
+        "enabled": auth.users.set_active,
+        "disabled": auth.users.set_active,
+        "role_changed": auth.users.set_role,
+        "password_changed": auth.users.set_password,
+    }
+    change = changes[kind]
+    if not await asyncio.to_thread(change, name, *args):
         raise NotFound(f"Không có tài khoản {username}.")
+    await asyncio.to_thread(auth.events.record, kind, name, actor=admin.username)
+    return True
 
 
 @router.get("/admin/users", response_model=list[AccountOut], summary="Accounts and their login locks")
 async def accounts(admin: Admin, auth: Auth) -> list[AccountOut]:
-    return await asyncio.to_thread(_accounts, auth)
+    return await asyncio.to_thread(accounts_of, auth)
 
 
 @router.get("/admin/security-events", response_model=list[EventOut], summary="Recent security events")
@@ -113,38 +137,29 @@ async def security_events(admin: Admin, auth: Auth) -> list[EventOut]:
 
 @router.post("/admin/users/{username}/unlock", status_code=204, summary="Lift a login lock")
 async def unlock(username: Username, admin: Admin, auth: Auth) -> None:
-    _exists(await asyncio.to_thread(auth.users.by_name, username) is not None, username)
-    await asyncio.to_thread(auth.logins.unlock, username, admin.username)
-
-
-async def _change(
-    auth: ConsoleAuth, admin: User, kind: str, username: str, fn: Callable[..., bool], *args: object
-) -> None:
-    found = await asyncio.to_thread(fn, username, *args)
-    _exists(bool(found), username)
-    await asyncio.to_thread(auth.events.record, kind, username.strip().lower(), actor=admin.username)
+    await change_account(auth, admin, "unlocked", username)
 
 
 @router.post("/admin/users/{username}/disable", status_code=204, summary="Disable an account")
 async def disable(username: Username, admin: Admin, auth: Auth) -> None:
     if username.strip().lower() == admin.username:
         raise HTTPException(status_code=409, detail="Không thể tự khóa tài khoản của chính mình.")
-    await _change(auth, admin, "disabled", username, auth.users.set_active, False)
+    await change_account(auth, admin, "disabled", username, False)
 
 
 @router.post("/admin/users/{username}/enable", status_code=204, summary="Enable an account")
 async def enable(username: Username, admin: Admin, auth: Auth) -> None:
-    await _change(auth, admin, "enabled", username, auth.users.set_active, True)
+    await change_account(auth, admin, "enabled", username, True)
 
 
 @router.post("/admin/users/{username}/role", status_code=204, summary="Change an account's role")
 async def role(username: Username, body: RoleIn, admin: Admin, auth: Auth) -> None:
-    await _change(auth, admin, "role_changed", username, auth.users.set_role, body.role)
+    await change_account(auth, admin, "role_changed", username, body.role)
 
 
 @router.post("/admin/users/{username}/password", status_code=204, summary="Set an account's password")
 async def set_password(username: Username, body: PasswordIn, admin: Admin, auth: Auth) -> None:
-    await _change(auth, admin, "password_changed", username, auth.users.set_password, body.password)
+    await change_account(auth, admin, "password_changed", username, body.password)
 
 
 @router.post("/me/password", status_code=204, summary="Change my password (ends all my sessions)")

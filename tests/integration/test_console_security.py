@@ -25,7 +25,7 @@ from bot.core.settings import Settings
 from bot.core.throttle import InMemoryThrottleStore, Throttle
 from console.auth.login import LOGIN_RULES
 from console.auth.passwords import b64, password_problem
-from console.auth.sessions import COOKIE_NAME, ConsoleAuth
+from console.auth.sessions import COOKIE_NAME, CSRF_FIELD, ConsoleAuth
 from console.auth.tables import AuthEventRow, UserRow
 from console.auth.users import UserService
 from knowledge.db import make_engine, make_session_factory
@@ -148,6 +148,60 @@ async def test_only_an_admin_may_lift_a_lock(console) -> None:
         assert (await login(c, "lan", "sen-hong-2026")).status_code == 200
         assert (await c.post("/api/admin/users/lan/unlock", headers=await csrf(c))).status_code == 403
         assert (await c.get("/api/admin/users")).status_code == 403
+
+
+async def form(c: httpx.AsyncClient, path: str, **fields: str) -> httpx.Response:
+    """A console form POST, as the page's form sends it (the CSRF token in the form)."""
+    token = (await c.get("/api/csrf")).json()["csrf_token"]
+    return await c.post(path, data={CSRF_FIELD: token, **fields}, follow_redirects=False)
+
+
+async def test_the_accounts_page_shows_a_lock_and_lifts_it(console) -> None:
+    """The admins' page: a locked account says so and has the unlock button; pressing it lifts the lock
+    (an event), the officer logs in again; officers cannot open the page."""
+    async with console.client() as officer, console.client() as admin:
+        for i in range(10):
+            await login(officer, "lan", f"sai-{i}")
+            console.clock.advance(timedelta(minutes=16))
+        assert (await login(officer, "lan", "sen-hong-2026")).status_code == 429
+        assert (await login(admin, "quan", "song-dai-2026")).status_code == 200
+        page = (await admin.get("/console/accounts")).text
+        row = page[page.index('data-username="lan"') :].split("</tr>")[0]
+        assert "Bị khoá đăng nhập" in row and "Mở khoá đăng nhập" in row
+        assert "Đăng nhập sai mật khẩu" in page and "Khoá đăng nhập sau nhiều lần sai" in page
+        assert 'id="nav-accounts"' in page
+        res = await form(admin, "/console/accounts/unlock", username="lan")
+        assert res.status_code == 303 and res.headers["location"].startswith("/console/accounts?notice=")
+        notice = (await admin.get(res.headers["location"])).text
+        assert "Đã mở khoá đăng nhập cho lan." in notice
+        assert ("unlocked", "lan") in console.events()
+        assert (await login(officer, "lan", "sen-hong-2026")).status_code == 200
+        forbidden = await officer.get("/console/accounts")
+        assert forbidden.status_code == 403 and "Chỉ quản trị viên" in forbidden.text
+        assert 'id="nav-accounts"' not in forbidden.text
+        refused = await form(officer, "/console/accounts/unlock", username="lan")
+        assert refused.status_code == 403
+
+
+async def test_the_accounts_page_changes_role_password_and_activity(console) -> None:
+    async with console.client() as admin:
+        assert (await login(admin, "quan", "song-dai-2026")).status_code == 200
+        weak = await form(admin, "/console/accounts/password", username="lan", password="123")
+        assert weak.status_code == 303
+        assert (await login(admin, "lan", "123")).status_code == 401  # refused by the policy, unchanged
+        assert (await form(admin, "/console/accounts/role", username="lan", role="editor")).status_code == 303
+        assert console.users.by_name("lan").role == "editor"
+        bad = await form(admin, "/console/accounts/role", username="lan", role="superuser")
+        assert "vai trò" in (await admin.get(bad.headers["location"])).text
+        self_off = await form(admin, "/console/accounts/active", username="quan", active="false")
+        assert "Không thể tự tạm ngừng" in (await admin.get(self_off.headers["location"])).text
+        assert console.users.by_name("quan").active
+        await form(admin, "/console/accounts/active", username="lan", active="false")
+        assert not console.users.by_name("lan").active
+        missing = await form(admin, "/console/accounts/active", username="khong-co", active="true")
+        assert missing.status_code == 404 and "Không có tài khoản khong-co." in missing.text
+    kinds = [k for k, u in console.events() if u == "lan"]
+    assert {"role_changed", "disabled"} <= set(kinds) and "password_changed" not in kinds
 
 
 async def test_one_address_is_throttled_across_accounts(console) -> None:
