@@ -22,9 +22,10 @@ import contextlib
 import logging
 import re
 import traceback
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["install_log_redaction", "redact", "redact_record"]
+__all__ = ["install_log_redaction", "redact", "redact_record", "uninstall_log_redaction"]
 
 _SEP = r"(?:[ \t]*[.\-][ \t]*|[ \t]+)"
 """What citizens put between digit groups: spaces, a dot or a dash (with or without spaces around)."""
@@ -123,7 +124,8 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
     return record
 
 
-_installed = False
+_previous_factory: Callable[..., logging.LogRecord] | None = None
+"""The record factory before :func:`install_log_redaction` (None: not installed)."""
 
 
 def install_log_redaction() -> None:
@@ -132,8 +134,8 @@ def install_log_redaction() -> None:
     The record factory is wrapped rather than a handler filtered, so handlers added later (uvicorn's,
     a test's) get masked records too.
     """
-    global _installed
-    if _installed:
+    global _previous_factory
+    if _previous_factory is not None:
         return
     previous = logging.getLogRecordFactory()
 
@@ -141,4 +143,13 @@ def install_log_redaction() -> None:
         return redact_record(previous(*args, **kwargs))
 
     logging.setLogRecordFactory(factory)
-    _installed = True
+    _previous_factory = previous
+
+
+def uninstall_log_redaction() -> None:
+    """Give the process its record factory from before :func:`install_log_redaction` back (tests that
+    install it leave the next test the process they found)."""
+    global _previous_factory
+    if _previous_factory is not None:
+        logging.setLogRecordFactory(_previous_factory)
+        _previous_factory = None

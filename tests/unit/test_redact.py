@@ -11,7 +11,7 @@ import logging
 
 import pytest
 
-from bot.core.redact import redact, redact_record
+from bot.core.redact import install_log_redaction, redact, redact_record, uninstall_log_redaction
 
 
 @pytest.mark.parametrize(
@@ -116,3 +116,20 @@ def test_log_filter_keeps_format_types_and_is_idempotent() -> None:
     record = _record("ticket %d after %.1f s", 12, 1.25)
     redact_record(redact_record(record))
     assert record.getMessage() == "ticket 12 after 1.2 s"
+
+
+def test_log_redaction_installs_once_and_uninstalls(caplog: pytest.LogCaptureFixture) -> None:
+    before = logging.getLogRecordFactory()
+    install_log_redaction()
+    install_log_redaction()  # idempotent: one wrapper, not two
+    try:
+        with caplog.at_level(logging.INFO):
+            logging.getLogger("test.redact").info("CCCD 001203004567")
+        assert "001203004567" not in caplog.text and "*********567" in caplog.text
+    finally:
+        uninstall_log_redaction()
+    assert logging.getLogRecordFactory() is before
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("test.redact").info("CCCD 001203004567")
+    assert "001203004567" in caplog.text
