@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Boolean, DateTime, Integer, String, delete, select
 from sqlalchemy.exc import IntegrityError
@@ -38,7 +39,17 @@ class ThrottleRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-def _state(row: ThrottleRow | None) -> ThrottleState:
+_STATE_COLUMNS = (
+    ThrottleRow.failures,
+    ThrottleRow.window_started_at,
+    ThrottleRow.blocked_until,
+    ThrottleRow.locked,
+)
+"""What :func:`_state` reads of a row."""
+
+
+def _state(row: Any) -> ThrottleState:
+    """The state of a row (a :class:`ThrottleRow` or a selected row with :data:`_STATE_COLUMNS`)."""
     if row is None:
         return CLEAR
     return ThrottleState(
@@ -110,8 +121,23 @@ class SqlThrottleStore:
         return {s: st for s, st in states.items() if st.blocked_until is not None and st.blocked_until > now}
 
     def prune(self, keep: Callable[[str, ThrottleState], bool]) -> int:
+        # The rows are read in batches of 1,000 (a flood of fresh sender ids can leave hundreds of
+        # thousands) and only the subjects to forget are kept in memory; a row changed since the scan
+        # began (a new failure) is not deleted.
+        started = utcnow()
+        with self._sessions() as session:
+            rows = session.execute(
+                select(ThrottleRow.subject, *_STATE_COLUMNS).execution_options(yield_per=1000)
+            )
+            gone = [row.subject for row in rows if not keep(row.subject, _state(row))]
+        deleted = 0
         with self._sessions.begin() as session:
-            gone = [r.subject for r in session.scalars(select(ThrottleRow)) if not keep(r.subject, _state(r))]
             for start in range(0, len(gone), 500):
-                session.execute(delete(ThrottleRow).where(ThrottleRow.subject.in_(gone[start : start + 500])))
-            return len(gone)
+                batch = gone[start : start + 500]
+                result = session.execute(
+                    delete(ThrottleRow).where(
+                        ThrottleRow.subject.in_(batch), ThrottleRow.updated_at < started
+                    )
+                )
+                deleted += int(getattr(result, "rowcount", 0) or 0)
+        return deleted

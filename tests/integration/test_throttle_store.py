@@ -4,11 +4,12 @@ another sees; concurrent failures are all counted (rows locked FOR UPDATE on Pos
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
-from bot.core.throttle import Throttle, ThrottleRule
+from bot.core.throttle import Throttle, ThrottleRule, ThrottleState
 from bot.storage.throttle import SqlThrottleStore
 from knowledge.db import make_session_factory
 
@@ -42,3 +43,21 @@ def test_concurrent_failures_are_all_counted(db_engine: Engine) -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda _: throttle.fail(["login:addr:198.51.100.1"]), range(40)))
     assert store.load(["login:addr:198.51.100.1"])["login:addr:198.51.100.1"].failures == 40
+
+
+def test_prune_reads_in_batches_and_spares_a_row_changed_meanwhile(db_engine: Engine) -> None:
+    """2,500 stale subjects (more than one read batch and one delete batch) are forgotten; one that got a
+    new failure while the prune was scanning is kept with its count."""
+    store = SqlThrottleStore(make_session_factory(db_engine))
+    subjects = [f"login:addr:10.0.{i // 250}.{i % 250}" for i in range(2500)]
+    store.change(subjects, lambda s, st: replace(st, failures=1, window_started_at=NOW))
+    late = subjects[1234]
+
+    def keep(subject: str, state: ThrottleState) -> bool:
+        if subject == late:  # another worker counts a failure of this subject during the scan
+            store.change([late], lambda s, st: replace(st, failures=st.failures + 1))
+        return False
+
+    assert store.prune(keep) == 2499
+    assert store.load([late])[late].failures == 2
+    assert store.load([subjects[0]])[subjects[0]].failures == 0
