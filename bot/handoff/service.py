@@ -246,25 +246,45 @@ class TicketService:
         return self.get(ticket_id) if ticket_id is not None else None
 
     def append_citizen_message(
-        self, key: ConversationKey, text: str, at: datetime | None = None
+        self, key: ConversationKey, text: str, at: datetime | None = None, *, again: bool = False
     ) -> int | None:
-        """Add what the citizen wrote to the conversation's open ticket; the ticket id, or None if none."""
+        """Add what the citizen wrote to the conversation's open ticket; the ticket id, or None if none.
+
+        ``again``: the message may be on the ticket already (its inbox row was taken again after the
+        process that first took it died, maybe after adding it): it is added only when the ticket has
+        no citizen message of the same time ``at`` (the server's receipt time, to the microsecond) and
+        text, so the officer sees it once.
+        """
         if not self._may_have_open_ticket(key):
             return None
         ticket_id = self._open_ticket_id(key)
         if ticket_id is None:
             return None
+        masked = redact(text)  # masked, and without the NUL PostgreSQL refuses
+        at = at or self.clock()
         with self._sessions.begin() as session:
+            if again and self._has_citizen_message(session, ticket_id, masked, at):
+                return ticket_id
             session.add(
                 TicketMessageRow(
-                    ticket_id=ticket_id,
-                    sender="citizen",
-                    text=redact(text),  # masked, and without the NUL PostgreSQL refuses
-                    created_at=at or self.clock(),
-                    delivered=True,
+                    ticket_id=ticket_id, sender="citizen", text=masked, created_at=at, delivered=True
                 )
             )
         return ticket_id
+
+    @staticmethod
+    def _has_citizen_message(session: Session, ticket_id: int, text: str, at: datetime) -> bool:
+        found = session.scalar(
+            select(TicketMessageRow.id)
+            .where(
+                TicketMessageRow.ticket_id == ticket_id,
+                TicketMessageRow.sender == "citizen",
+                TicketMessageRow.created_at == at,
+                TicketMessageRow.text == text,
+            )
+            .limit(1)
+        )
+        return found is not None
 
     # --- reading ------------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from bot.core.domain import TicketReason
 from bot.core.events import EscalationRequested, Event, FeedbackGiven
 from bot.core.messages import ConversationKey, InboundMessage, OutboundMessage
+from bot.core.ports import INBOX_TAKE
 from bot.core.redact import redact
 from bot.handoff.outcomes import TurnOutcomes
 from bot.handoff.service import TicketService
@@ -71,7 +72,9 @@ class InboundRecorder:
     """The engine's handler, with citizen messages of open tickets appended to them first.
 
     The message is appended before the engine sees it, so the officer's screen never lags behind the
-    conversation log. A database error here is logged and the engine still handles the message.
+    conversation log. A database error here is logged and the engine still handles the message. A
+    message of the durable inbox taken again (its first process died, perhaps after appending it) is
+    appended only if the ticket does not hold it yet, so the officer sees it once.
 
     Args:
         service: the ticket service.
@@ -83,12 +86,15 @@ class InboundRecorder:
         self.handler = handler
 
     async def __call__(self, message: InboundMessage) -> list[OutboundMessage]:
+        take = message.metadata.get(INBOX_TAKE)
         try:
             await asyncio.to_thread(
                 self.service.append_citizen_message,
                 message.key,
                 message.metadata.get("display_text") or message.text,  # "[Ảnh]", not a payload
                 message.received_at,
+                # a row of the durable inbox taken again: the process that died may have added it
+                again=isinstance(take, int) and take > 1,
             )
         except Exception:
             log.exception("could not append a message of %s to its ticket", redact(str(message.key)))

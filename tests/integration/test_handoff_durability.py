@@ -15,16 +15,25 @@ action server may).
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
 from actions.registry import ActionDeps, build_actions
+from bot.channels.durable import DurableInboundQueue
 from bot.core.domain import ActionName
-from bot.core.messages import ConversationKey
+from bot.core.messages import ConversationKey, InboundMessage, OutboundMessage
+from bot.core.ports import INBOX_ID, INBOX_TAKE
+from bot.core.redact import redact
 from bot.core.sdk import CollectingDispatcher, MessageDraft, Tracker
+from bot.core.state import Mode
 from bot.engine.engine import Engine
 from bot.handoff.outcomes import ANSWER
+from bot.handoff.sink import InboundRecorder
 from bot.handoff.tables import TurnOutcomeRow
+from bot.storage.inbox import SqlInbox
 from bot.storage.sql import SqlConversationStore
 from tests import factories as f
 from tests.fakes.interpreter import FakeInterpreter
@@ -71,3 +80,47 @@ async def test_a_turn_of_thirteen_replies_is_filed_with_its_question_and_every_r
     assert (row.kind, row.action, row.procedure_code) == (ANSWER, ActionName.FEE, f.MARRIAGE)
     assert row.question == "lệ phí đăng ký kết hôn bao nhiêu"
     assert row.reply == "\n\n".join(f"Phần {n} của lệ phí" for n in range(1, 14))
+
+
+# --- a citizen's message taken again from the inbox ---------------------------------------------------
+
+
+class ProcessDied(Exception):
+    """The process handling the message stopped here (``kill -9``): nothing after it ran."""
+
+
+async def dies(message: InboundMessage) -> list[OutboundMessage]:
+    raise ProcessDied
+
+
+@pytest.mark.parametrize("recorded_first", [True, False], ids=["died-after-recording", "died-before"])
+async def test_a_message_taken_again_after_its_process_died_reaches_the_ticket_once(
+    world: World, recorded_first: bool
+) -> None:
+    key = await world.escalate("again")
+    ticket = world.service.open_ticket(key)
+    inbox = SqlInbox(world.sessions, clock=world.clock)
+    said = "Số CCCD của tôi là 001203004567"
+    assert inbox.add(InboundMessage(key, said, message_id="update-1"))
+
+    # The first process takes the row, puts the message on the ticket (or not yet) and dies before the
+    # turn commits.
+    item = inbox.claim()
+    assert item is not None and item.attempts == 1
+    if recorded_first:
+        metadata = {**item.message.metadata, INBOX_ID: item.id, INBOX_TAKE: item.attempts}
+        with pytest.raises(ProcessDied):
+            await InboundRecorder(world.service, dies)(replace(item.message, metadata=metadata))
+
+    # Its lease runs out; another process takes the row again and handles it as the server does.
+    world.clock.advance(inbox.lease + timedelta(seconds=1))
+    queue = DurableInboundQueue(world.handle, inbox, poll_interval=0.05)
+    queue.start()
+    try:
+        await queue.join(timeout=20)
+    finally:
+        await queue.stop()
+
+    citizen = [m.text for m in world.service.messages(ticket.id) if m.sender == "citizen"]
+    assert citizen.count(redact(said)) == 1  # once (masked, as the ticket keeps every citizen message)
+    assert world.mode(key) == Mode.WITH_OFFICER and inbox.unfinished() == 0
