@@ -42,7 +42,7 @@ from bot.channels.base import (
     finish_tasks,
 )
 from bot.core.messages import ConversationKey, InboundMessage, OutboundMessage
-from bot.core.ports import INBOX_ID, INBOX_TAKE, Inbox, InboxItem, Outbox
+from bot.core.ports import INBOX_ID, INBOX_TAKE, Inbox, InboxItem, Outbox, OutboxItem
 from bot.core.redact import redact
 from bot.core.timeutil import utcnow
 
@@ -361,26 +361,38 @@ class OutboxSender:
 
         return stamp
 
+    async def _take(self, key: ConversationKey) -> tuple[OutboxItem, tuple[str, bool] | None] | None:
+        """Once a slot is free, lease the chat's next reply and hand it to its channel: the reply and
+        why it was not delivered (reason, worth retrying), None as the reason when it was; None when
+        nothing of the chat is due. The lease is taken inside the slot: a reply leased while it waited
+        for one could see its lease run out in the queue and be sent by another process as well."""
+        assert self._parallel is not None  # made by send_due, which started this task
+        async with self._parallel:
+            item = await self._offload(self._outbox.claim_next, key)
+            if item is None:
+                return None
+            token = _ON_THE_WIRE.set(self._stamper(item.id))
+            try:
+                await self._deliver(item.message)
+            except DeliveryError as exc:
+                return item, (exc.reason, exc.retryable)
+            except ChannelError as exc:
+                return item, (f"{type(exc).__name__}: {exc}", False)
+            except Exception as exc:  # a channel bug must not lose the reply: retry it later
+                log.error("channel %s raised\n%s", key.channel, _masked_traceback(exc))
+                return item, (f"{type(exc).__name__}", True)
+            finally:
+                _ON_THE_WIRE.reset(token)
+        return item, None
+
     async def _drain(self, key: ConversationKey) -> None:
         try:
-            while (item := await self._offload(self._outbox.claim_next, key)) is not None:
-                token = _ON_THE_WIRE.set(self._stamper(item.id))
-                try:
-                    assert self._parallel is not None  # made by send_due, which started this task
-                    async with self._parallel:
-                        await self._deliver(item.message)
-                except DeliveryError as exc:
-                    reason, retryable = exc.reason, exc.retryable
-                except ChannelError as exc:
-                    reason, retryable = f"{type(exc).__name__}: {exc}", False
-                except Exception as exc:  # a channel bug must not lose the reply: retry it later
-                    log.error("channel %s raised\n%s", key.channel, _masked_traceback(exc))
-                    reason, retryable = f"{type(exc).__name__}", True
-                else:
+            while (taken := await self._take(key)) is not None:
+                item, failure = taken
+                if failure is None:
                     await self._offload(self._outbox.sent, item.id)
                     continue
-                finally:
-                    _ON_THE_WIRE.reset(token)
+                reason, retryable = failure
                 if retryable and item.attempts < self._max_attempts:
                     at = self._clock() + self._delay(item.attempts)
                     log.warning(
