@@ -1,5 +1,7 @@
 """The delivery retry loop: the bot's replies waiting in the durable outbox, and the ticket messages
-(officer replies, the bot's notices) a channel refused — the same loop and backoff for both.
+(officer replies, the bot's notices) a channel refused — the same loop and backoff for both. The ticket
+service's loop also opens the tickets of escalations whose process stopped before writing them
+(:meth:`bot.handoff.service.TicketService.recover_escalations`).
 
 Both are stored before they are sent and tried again with the same backoff (``escalation:
 retry_backoff_seconds``), after a restart too. Replies of a turn are sent as soon as the turn is saved
@@ -20,7 +22,7 @@ log = logging.getLogger(__name__)
 
 class DeliveryRetrier:
     """Background task delivering what waits: the outbox at once when woken and every ``interval``
-    seconds, the ticket messages every ``interval`` seconds.
+    seconds, the ticket messages (and the escalations left without a ticket) every ``interval`` seconds.
 
     Args:
         service: the ticket service (its undelivered ticket messages); None for an outbox-only loop.
@@ -84,3 +86,7 @@ class DeliveryRetrier:
                     await self.service.retry_due()
                 except Exception:  # the loop must survive a database hiccup
                     log.exception("retrying undelivered ticket messages failed")
+                try:
+                    await asyncio.to_thread(self.service.recover_escalations)
+                except Exception:  # likewise
+                    log.exception("looking for escalations without a ticket failed")

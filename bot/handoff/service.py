@@ -17,15 +17,16 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.core.domain import TicketReason
+from bot.core.domain import ActionName, Intent, TicketReason
 from bot.core.errors import UnavailableError, ValidationFailed
 from bot.core.messages import Button, ConversationKey, OutboundMessage
 from bot.core.ports import ConversationStore, MessageRecord
 from bot.core.redact import redact
 from bot.core.responses import ResponseCatalogue, parse_payload
+from bot.core.state import Mode
 from bot.core.timeutil import as_utc, utcnow
 from bot.handoff.model import (
     OPEN_STATUSES,
@@ -42,7 +43,14 @@ from bot.handoff.model import (
     check_rating,
     check_reply,
 )
-from bot.handoff.tables import OFFICERS, CannedReplyRow, TicketMessageRow, TicketNoteRow, TicketRow
+from bot.handoff.tables import (
+    CONVERSATIONS,
+    OFFICERS,
+    CannedReplyRow,
+    TicketMessageRow,
+    TicketNoteRow,
+    TicketRow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +103,10 @@ class TicketService:
             first question, which a copy of the last 20 messages could miss).
         open_keys_ttl: seconds the set of conversations with an open ticket may be reused before it is
             read again (a ticket opened by another process is seen that late).
+        recover_after: seconds after which an escalation saved with its turn but without a ticket is
+            taken as lost (its process stopped before writing the ticket) and
+            :meth:`recover_escalations` opens the ticket; the turn's own process writes it within
+            milliseconds of the turn's commit.
         clock: the current UTC time; injectable for tests.
         procedure_names: a procedure's name by its code (the knowledge base), so the inbox says
             "Đăng ký khai sinh", not "1.001193"; None shows codes only.
@@ -112,6 +124,7 @@ class TicketService:
         backoff: Sequence[float] = (10, 30, 120, 600),
         history: int = 500,
         open_keys_ttl: float = 5.0,
+        recover_after: float = 60.0,
         clock: Callable[[], datetime] = utcnow,
         procedure_names: Callable[[str], str | None] | None = None,
     ) -> None:
@@ -126,6 +139,7 @@ class TicketService:
         self.backoff = tuple(float(b) for b in backoff)
         self.history = history
         self.open_keys_ttl = open_keys_ttl
+        self.recover_after = timedelta(seconds=recover_after)
         self.clock = clock
         self._procedure_names = procedure_names
         # Conversations with an open ticket, re-read at most every open_keys_ttl seconds: most
@@ -188,6 +202,57 @@ class TicketService:
         self._note_open(key)
         log.info("ticket %s opened for %s (%s)", ticket_id, redact(str(key)), reason.value)
         return self._require(ticket_id)
+
+    def recover_escalations(self, limit: int = 50) -> builtins.list[int]:
+        """Open the tickets of escalations whose process stopped between the turn and the ticket; their
+        ids.
+
+        The escalation's turn saves the conversation in ``with_officer`` (its last action the
+        escalation) in the turn's transaction; the ticket is written after that commit, by the event
+        sink. A conversation saved so more than ``recover_after`` ago that no ticket covers (none open,
+        none opened or closed since it was saved) is such a lost escalation: its ticket is opened now
+        with the conversation so far. The reason is read from the turn's intent (the citizen asked for
+        an officer, or accepted the offer of one after misses). Called by the retry worker
+        (:class:`bot.handoff.retry.DeliveryRetrier`), one process at a time.
+        """
+        c = CONVERSATIONS.c
+        covered = exists().where(
+            TicketRow.channel == c.channel,
+            TicketRow.chat_id == c.chat_id,
+            or_(
+                TicketRow.status.in_(OPEN_STATUSES),
+                TicketRow.created_at >= c.updated_at,
+                TicketRow.closed_at >= c.updated_at,
+            ),
+        )
+        stmt = (
+            select(c.channel, c.chat_id, c.state)
+            .where(
+                c.mode == Mode.WITH_OFFICER.value,
+                c.state["last_action"].as_string() == ActionName.ESCALATE.value,
+                c.updated_at < self.clock() - self.recover_after,
+                ~covered,
+            )
+            .order_by(c.updated_at)
+            .limit(limit)
+        )
+        with self._sessions() as session:
+            lost = session.execute(stmt).all()
+        opened = []
+        for channel, chat_id, state in lost:
+            key = ConversationKey(channel, chat_id)
+            asked = state.get("last_intent") == Intent.REQUEST_HUMAN.value
+            reason = TicketReason.REQUEST_HUMAN if asked else TicketReason.REPEATED_FALLBACK
+            ticket = self.open(
+                key, reason, procedure=state.get("procedure"), dossier_code=state.get("dossier_code")
+            )
+            log.warning(
+                "ticket %s opened for %s: its escalation was saved without a ticket",
+                ticket.id,
+                redact(str(key)),
+            )
+            opened.append(ticket.id)
+        return opened
 
     def _since_last_ticket(self, key: ConversationKey, history: list[MessageRecord]) -> list[MessageRecord]:
         """The messages after the chat's last closed ticket (those an officer already saw), all if none."""

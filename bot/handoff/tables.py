@@ -3,9 +3,10 @@
 
 Both derive from the one :class:`knowledge.db.Base`. A ticket's owner and a reply's author are console
 accounts (the ``users`` table of :mod:`console.auth.tables`); the hand-off sits below the console, so it
-names that table only as the foreign keys do, by name (:data:`OFFICERS`), and never imports it. The ORM
-still needs ``users`` on the metadata to write these rows (to order the inserts by foreign key): the
-composition root imports the console's accounts, and ``bot.app.migrations.all_tables`` every table.
+names that table only as the foreign keys do, by name (:data:`OFFICERS`), and never imports it; so for the
+conversation store's table (:data:`CONVERSATIONS`). The ORM still needs ``users`` on the metadata to write
+these rows (to order the inserts by foreign key): the composition root imports the console's accounts,
+and ``bot.app.migrations.all_tables`` every table.
 """
 
 from __future__ import annotations
@@ -20,6 +21,16 @@ from knowledge.db import Base
 
 OFFICERS = table("users", column("id", Integer), column("display_name", String))
 """The two columns of the console's ``users`` table the hand-off reads (an officer's name in the inbox)."""
+CONVERSATIONS = table(
+    "conversations",
+    column("channel", String),
+    column("chat_id", String),
+    column("mode", String),
+    column("state", JSON),
+    column("updated_at", DateTime(timezone=True)),
+)
+"""The columns of the conversation store's ``conversations`` table (:mod:`bot.storage.sql`) the hand-off
+reads to find an escalation whose ticket was never written (:meth:`TicketService.recover_escalations`)."""
 
 
 class TicketRow(Base):

@@ -15,6 +15,7 @@ action server may).
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import timedelta
 
@@ -29,8 +30,12 @@ from bot.core.ports import INBOX_ID, INBOX_TAKE
 from bot.core.redact import redact
 from bot.core.sdk import CollectingDispatcher, MessageDraft, Tracker
 from bot.core.state import Mode
+from bot.core.timeutil import utcnow
 from bot.engine.engine import Engine
+from bot.handoff.model import Ticket
 from bot.handoff.outcomes import ANSWER
+from bot.handoff.retry import DeliveryRetrier
+from bot.handoff.service import TicketService
 from bot.handoff.sink import InboundRecorder
 from bot.handoff.tables import TurnOutcomeRow
 from bot.storage.inbox import SqlInbox
@@ -124,3 +129,71 @@ async def test_a_message_taken_again_after_its_process_died_reaches_the_ticket_o
     citizen = [m.text for m in world.service.messages(ticket.id) if m.sender == "citizen"]
     assert citizen.count(redact(said)) == 1  # once (masked, as the ticket keeps every citizen message)
     assert world.mode(key) == Mode.WITH_OFFICER and inbox.unfinished() == 0
+
+
+# --- an escalation whose process died before the ticket was written ----------------------------------
+
+
+async def recovered_by_the_retry_worker(service: TicketService, key: ConversationKey) -> Ticket | None:
+    """Run the ticket service's retry worker until ``key`` has an open ticket (at most 5 s)."""
+    retrier = DeliveryRetrier(service, interval=0.05)
+    await retrier.start()
+    try:
+        for _ in range(100):
+            ticket = await asyncio.to_thread(service.open_ticket, key)
+            if ticket is not None:
+                return ticket
+            await asyncio.sleep(0.05)
+        return None
+    finally:
+        await retrier.stop()
+
+
+async def test_an_escalation_left_without_its_ticket_is_opened_by_the_retry_worker(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handled = ConversationKey("rest", "handled")
+    await world.escalate("handled")  # its ticket written after the turn, as always
+    # The next escalation's turn commits, then its process stops: the sink never runs.
+    monkeypatch.setattr(world.app.engine, "events", None)
+    lost = await world.escalate("lost")
+    assert world.mode(lost) == Mode.WITH_OFFICER and world.service.open_ticket(lost) is None
+
+    # The retry worker of a process running two minutes later (the lost turn's grace is over).
+    later = TicketService(
+        world.sessions, world.store, world.app.responses, clock=lambda: utcnow() + timedelta(minutes=2)
+    )
+    ticket = await recovered_by_the_retry_worker(later, lost)
+
+    assert ticket is not None
+    assert (ticket.reason, ticket.procedure, ticket.status) == ("request_human", f.MARRIAGE, "waiting")
+    messages = later.messages(ticket.id)
+    assert [m.text for m in messages if m.sender == "citizen"] == [
+        "đăng ký kết hôn cần giấy tờ gì",
+        "cho tôi gặp cán bộ",
+    ]
+    assert messages[-1].sender == "bot"  # the promise of an officer the citizen was given
+    # one ticket each: the handled escalation's is not opened again, the lost one's only once
+    assert await asyncio.to_thread(later.recover_escalations) == []
+    assert sorted(t.key.chat_id for t in later.list("waiting")) == ["handled", "lost"]
+    assert world.service.open_ticket(handled) is not None
+
+
+async def test_an_escalation_is_not_taken_as_lost_within_its_grace_nor_after_its_ticket_closed(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(world.app.engine, "events", None)
+    fresh = await world.escalate("fresh")
+    now = TicketService(world.sessions, world.store, world.app.responses)  # within the 60 s grace
+    assert await asyncio.to_thread(now.recover_escalations) == []
+
+    # A ticket closed while the conversation is still with the officers (giving it back failed, or has
+    # not happened yet) covers it: no second ticket.
+    later = TicketService(
+        world.sessions, world.store, world.app.responses, clock=lambda: utcnow() + timedelta(minutes=2)
+    )
+    [opened] = await asyncio.to_thread(later.recover_escalations)
+    await later.claim(opened, world.lan.id)
+    await later.close(opened, world.lan.id, "Đã hướng dẫn")  # no release callable: mode stays
+    assert world.mode(fresh) == Mode.WITH_OFFICER
+    assert await asyncio.to_thread(later.recover_escalations) == []
