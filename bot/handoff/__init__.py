@@ -20,12 +20,16 @@ How a ticket lives:
 1. The escalation action moves the conversation to ``with_officer`` and emits
    :class:`bot.core.events.EscalationRequested`; the engine publishes it to
    :class:`~bot.handoff.sink.TicketEventSink`, which opens a ``waiting`` ticket holding the conversation
-   so far (``ConversationStore.recent_messages``, whose texts are already redacted).
+   so far (``ConversationStore.recent_messages``, whose texts are already redacted). The ticket is
+   written after the turn's commit; if the process stops in between, the retry worker finds the
+   conversation saved ``with_officer`` without a ticket and opens it
+   (:meth:`~bot.handoff.service.TicketService.recover_escalations`).
 2. While the ticket is open the engine stays silent. Citizen messages reach the ticket through
    :class:`~bot.handoff.sink.InboundRecorder`, a wrapper around the engine's handler that appends each
    message of a conversation with an open ticket *as sent* (the officer may need the ID number the
    citizen typed; the conversation log keeps only the redacted text). The engine cannot publish those
-   messages as events because it returns before publishing in ``with_officer`` mode.
+   messages as events because it returns before publishing in ``with_officer`` mode. A message of the
+   durable inbox taken again after its process died is appended only if the ticket lacks it.
 3. An officer claims it (a conditional ``UPDATE ... WHERE status = 'waiting'``: of two officers racing,
    exactly one wins) and replies. A ticket the bot was still answering (a low rating) is held for the
    officer through the engine (``Engine.hold_for_officer``), so the change of mode waits for the turn
