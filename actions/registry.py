@@ -74,7 +74,12 @@ def build_actions(deps: ActionDeps) -> dict[str, Action]:
     actions += [MoreAction(deps.knowledge), AskProcedureAction(), ChooseProcedureAction()]
     actions += smalltalk_actions()
     actions.append(AttachmentAction())
-    actions += [FeedbackAction(), ClarifyAction(), OfferOfficerAction(), FaqAnswerAction(deps.knowledge)]
+    actions += [
+        FeedbackAction(),
+        ClarifyAction(deps.knowledge),
+        OfferOfficerAction(),
+        FaqAnswerAction(deps.knowledge),
+    ]
     actions.append(EscalateAction(deps.tickets, deps.office_hours, deps.clock))
     actions.append(
         DossierStatusAction(

@@ -5,7 +5,11 @@ from __future__ import annotations
 from pydantic import Field
 
 from nlu.component import Component, ComponentSettings, register
+from nlu.domain import DomainClassifier
 from nlu.message import Message
+
+__all__ = ["DomainClassifier", "FallbackClassifier", "FallbackSettings"]
+"""``DomainClassifier`` is imported here so that it registers with the last steps of the pipeline."""
 
 
 class FallbackSettings(ComponentSettings):

@@ -198,6 +198,16 @@ RESPONSE_SCHEMA: Mapping[str, frozenset[str]] = {
     # not understood
     "utter_clarify": frozenset(),
     "utter_clarify_no_candidates": frozenset(),
+    "utter_not_procedure": frozenset({"about", "details"}),
+    "utter_asked_other_procedure": frozenset({"procedure_name", "details"}),
+    "part_not_procedure_penalty": frozenset(),
+    "part_not_procedure_amount": frozenset(),
+    "part_not_procedure_definition": frozenset(),
+    "part_not_procedure_legal_opinion": frozenset(),
+    "part_not_procedure_entitlement": frozenset(),
+    "part_not_procedure_other": frozenset(),
+    "part_candidate_choices": frozenset(),
+    "part_catalogue_candidate": frozenset({"procedure_name", "agency"}),
     "utter_offer_officer": frozenset(),
     # officer, dossier, feedback
     "utter_escalate": frozenset(),
