@@ -6,11 +6,12 @@ pure data (the state, the parse, the policy's arguments).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from actions.procedure.answers import ANSWERED_TOPICS, add_follow_ups, answer, answer_many
 from actions.procedure.lists import PAGE_SIZE, send_list_page
 from actions.procedure.names import BUTTON_CHARS, display_name, distinct_titles
+from actions.procedure.variants import variants_line
 from bot.core.domain import LIST_TOPICS, TOPIC_BY_INTENT, ActionName, Intent, action_name
 from bot.core.events import ContinuationSet, Event, ModeChanged, SlotSet
 from bot.core.messages import Button
@@ -19,6 +20,9 @@ from bot.core.responses import make_payload
 from bot.core.sdk import CollectingDispatcher, Tracker
 from bot.core.state import Mode
 from knowledge.ports import KnowledgeRepository
+
+INTENT_BY_TOPIC: Mapping[str, str] = {topic: intent for intent, topic in TOPIC_BY_INTENT.items()}
+"""``Topic.FEE`` -> ``"ask_fee"``: the question a button under an answer asks again."""
 
 
 def _unknown_procedure(dispatcher: CollectingDispatcher) -> list[Event]:
@@ -33,7 +37,10 @@ class ProcedureAnswerAction:
     from an earlier question). ``tracker.args.group`` is a case picked from the buttons that
     :func:`actions.procedure.answers.answer` offers when the documents differ per case;
     ``tracker.args.topics`` are other parts the same message asks, answered in the same reply
-    (:func:`actions.procedure.answers.answer_many`).
+    (:func:`actions.procedure.answers.answer_many`). ``tracker.args.variants`` are close candidates that
+    answer the part alike: one line names them (:func:`actions.procedure.variants.variants_line`);
+    ``tracker.args.candidates`` are procedures the citizen may have meant instead, offered as buttons
+    under the answer.
 
     Args:
         topic: the :class:`bot.core.domain.Topic` answered.
@@ -53,10 +60,18 @@ class ProcedureAnswerAction:
         if proc is None:
             return _unknown_procedure(dispatcher)
         parse = tracker.latest_message
-        if tracker.args.topics:  # the other parts the message asks, in the same reply
-            topics = (self.topic, *tracker.args.topics)
-            return answer_many(dispatcher, proc, topics, parse.text, tracker.state.case, tracker.args.group)
-        return answer(dispatcher, proc, self.topic, parse.text, tracker.state.case, tracker.args.group)
+        args = tracker.args
+        if args.topics:  # the other parts the message asks, in the same reply
+            topics = (self.topic, *args.topics)
+            events = answer_many(dispatcher, proc, topics, parse.text, tracker.state.case, args.group)
+        else:
+            events = answer(dispatcher, proc, self.topic, parse.text, tracker.state.case, args.group)
+        variants_line(dispatcher, args.variants)
+        others = [c for c in args.candidates if c.code != code]
+        if others:  # an unsure link: the procedures the citizen may have meant instead
+            buttons = candidate_buttons(others, INTENT_BY_TOPIC.get(self.topic))
+            dispatcher.utter("utter_other_procedure", buttons=buttons)
+        return events
 
 
 class MoreAction:
@@ -105,13 +120,15 @@ class AskProcedureAction:
         return [SlotSet("pending_intent", _question_asked(tracker))]
 
 
-def candidate_buttons(candidates: Sequence[Candidate]) -> tuple[Button, ...]:
+def candidate_buttons(candidates: Sequence[Candidate], aspect: str | None = None) -> tuple[Button, ...]:
     """One ``/choose{"procedure": code}`` button per candidate, titled with a short name that differs
-    visibly from the others' ("Cấp giấy phép xây dựng mới" / "Gia hạn giấy phép xây dựng")."""
+    visibly from the others' ("Cấp giấy phép xây dựng mới" / "Gia hạn giấy phép xây dựng"); with
+    ``aspect`` (an ``ask_*`` intent) the payload names the part to answer after the pick."""
     codes = [c.code for c in candidates]
     names = [display_name(c.name or c.code, 10 * BUTTON_CHARS) for c in candidates]
+    extra = {"aspect": aspect} if aspect else {}
     return tuple(
-        Button(title, make_payload(Intent.CHOOSE, procedure=code))  # whole phrases, never cut with …
+        Button(title, make_payload(Intent.CHOOSE, procedure=code, **extra))  # whole phrases, never cut
         for title, code in zip(distinct_titles(names, codes), codes, strict=True)
     )
 

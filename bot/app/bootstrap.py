@@ -33,6 +33,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 import nlu.rasa_nlu  # noqa: F401 - registers the RasaNLU pipeline component config.yml may name
+from actions.procedure.variants import RenderedAnswers
 from actions.registry import ActionDeps, build_actions
 from actions.remote import remote_actions
 from bot.app.leases import LeasedJob
@@ -416,9 +417,10 @@ class App:
         """The dialogue policy with the ``policy:`` section of config.yml (and the intents
         ``action_endpoint:`` routes to an action server's actions tried first)."""
         routes = self.config.action_endpoint.intents
+        answers = RenderedAnswers(self.knowledge, self.responses)  # close candidates that answer alike
         if routes:
-            return RoutedPolicy(routes, self.config.policy, faq=self.faq_matcher)
-        return Policy(self.config.policy, faq=self.faq_matcher)
+            return RoutedPolicy(routes, self.config.policy, faq=self.faq_matcher, answers=answers)
+        return Policy(self.config.policy, faq=self.faq_matcher, answers=answers)
 
     @cached_property
     def office_hours(self) -> WorkingHours:

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.core.domain import Topic
 from bot.core.errors import ConfigurationError
 
 # --- policy: ----------------------------------------------------------------------------------------
@@ -54,6 +55,25 @@ class PolicyConfig(BaseModel):
         answer_every_part: a message asking several parts ("ở đâu, hồ sơ gồm những gì") gets them all
             in one reply.
         max_parts: most parts answered in one reply.
+        answer_alike_variants: close candidates that give the same answer to the part asked (the same
+            fee for a passport at province or central level) are answered, the variants named in one
+            line, instead of a choice, when the part asked is one of ``alike_topics`` and the best
+            candidate scores at least ``answer_min_score``.
+        alike_topics: the parts whose equal answers tell variants of one procedure apart from unrelated
+            procedures that happen to share a text (conditions and legal basis are often one law cited
+            for a whole field, so they are left out).
+        answer_min_score: ``answer_alike_variants`` and ``answer_top_step`` answer only when the best
+            candidate scores at least this (as strong as the candidates an out-of-scope message is
+            offered): a weak link stays a choice.
+        offer_other_levels: one procedure at several levels, answered for the nearest level, offers
+            the other levels as buttons under the answer (a button pressed answers the same part).
+        answer_unsure_link: a message not understood (or out of scope) that clearly asks a part, whose
+            best candidate scores at least ``unsure_answer_score``, gets that part answered for the
+            best candidate with the others as buttons ("Nếu bạn hỏi thủ tục khác, chọn ở đây") instead
+            of "có phải bạn hỏi …".
+        answer_top_step: among a procedure and its later steps ("cấp mới", "gia hạn", "cấp lại"), the
+            step the message asks for (the first issue when it names none) is answered when it is also
+            the best candidate, strictly above the others (and at least ``answer_min_score``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -67,6 +87,21 @@ class PolicyConfig(BaseModel):
     dominant_coverage: float = Field(default=0.8, ge=0, le=1)
     answer_every_part: bool = True
     max_parts: int = Field(default=3, ge=1)
+    answer_alike_variants: bool = True
+    alike_topics: tuple[Topic, ...] = (
+        Topic.DOCUMENTS,
+        Topic.FORMS,
+        Topic.STEPS,
+        Topic.FEE,
+        Topic.PROCESSING_TIME,
+        Topic.WHERE,
+        Topic.CHANNELS,
+    )
+    answer_min_score: float = Field(default=0.6, ge=0, le=1)
+    offer_other_levels: bool = True
+    answer_unsure_link: bool = False
+    unsure_answer_score: float = Field(default=0.6, ge=0, le=1)
+    answer_top_step: bool = True
 
 
 # --- dossier: ---------------------------------------------------------------------------------------

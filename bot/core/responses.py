@@ -62,6 +62,8 @@ RESPONSE_SCHEMA: Mapping[str, frozenset[str]] = {
     # which procedure
     "utter_ask_procedure": frozenset(),
     "utter_choose_procedure": frozenset(),
+    "utter_same_for_variants": frozenset({"variants"}),
+    "utter_other_procedure": frozenset(),
     "utter_procedure_unknown": frozenset(),
     # answers
     "utter_documents": _LIST,

@@ -38,6 +38,8 @@ class ActionArgs:
         dossier_code: a dossier code the policy read from the message.
         topics: other parts of the procedure the same message asks ("ở đâu, hồ sơ gồm những gì"),
             answered in the same reply after the action's own topic.
+        variants: close candidates that give the same answer to the part asked (the procedure
+            answered among them): the answer names them in one line.
     """
 
     candidates: tuple[Candidate, ...] = ()
@@ -47,6 +49,7 @@ class ActionArgs:
     group: str | None = None
     dossier_code: str | None = None
     topics: tuple[str, ...] = ()
+    variants: tuple[Candidate, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,20 @@ policy adds is conversation sense:
   each other (new / adjusted / renewed construction permit), the bot asks with buttons
   (``/choose{"procedure": code}``) and remembers the question to answer it after the pick. A later
   mention of the same family keeps the procedure already chosen. When the message names one of them and
-  not the others ("loại 3", "không phải đánh giá rủi ro"; :func:`dominant_candidate`), that one is
-  answered.
+  not the others ("loại 3", "không phải đánh giá rủi ro", the plain "đăng ký khai sinh";
+  :func:`dominant_candidate`), that one is answered.
+* **No needless choice.** Close candidates whose answers to the part asked read the same (an
+  :class:`AnswerComparer` renders them; :attr:`PolicyConfig.answer_alike_variants`) are answered, the
+  variants named in one line. One procedure at several levels is answered for the nearest level, the
+  other levels offered under the answer with the part asked in their buttons
+  (:attr:`PolicyConfig.offer_other_levels`). The first issue of a procedure with later steps is answered
+  when the message names no step and it ranks first (:attr:`PolicyConfig.answer_top_step`). A button
+  ``/choose{"procedure": code, "aspect": "ask_fee"}`` answers the part it carries.
 * **Two-band fallback.** First miss: clarify with the closest candidates; second miss in a row: offer an
   officer. An out-of-scope question counts as a miss too: the second one in a row offers an officer. The
   part the message asked (the NLU's ``aspect`` entity, :func:`asked_intent`) is remembered, so a candidate
-  picked from the buttons answers that part, not an overview.
+  picked from the buttons answers that part, not an overview. (Answering the best candidate of such an
+  unsure link with the others as buttons, :attr:`PolicyConfig.answer_unsure_link`, is measured and off.)
 * **Out of scope, but a procedure was found.** When the linker's candidates are strong
   (:attr:`PolicyConfig.out_of_scope_candidate_score`), the bot asks "có phải bạn hỏi …" with them rather
   than saying it only answers procedure questions.
@@ -45,6 +53,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from bot.core.config import PolicyConfig
 from bot.core.domain import TOPIC_BY_INTENT, ActionName, Intent, TicketReason, Topic, action_name
@@ -180,6 +189,12 @@ def _folded_words(text: str) -> list[str]:
     return [fold_iy(w) for w in _WORD_RE.findall(text.lower())]
 
 
+def _without_thu_tuc(words: list[str]) -> list[str]:
+    """A name's words without its leading "Thủ tục" (most names of the catalogue start with it; no
+    citizen says it, so its pairs would only lower the coverage of the name)."""
+    return words[2:] if words[:2] == ["thu", "tuc"] and len(words) > 2 else words
+
+
 def dominant_candidate(text: str, candidates: Sequence[Candidate], coverage: float) -> Candidate | None:
     """The one close candidate the message names and the others do not, if there is one.
 
@@ -198,7 +213,7 @@ def dominant_candidate(text: str, candidates: Sequence[Candidate], coverage: flo
         _ROMAN.get(w, w) if prev in _RANKED else w for prev, w in zip(["", *words], words, strict=False)
     ]
     said = _name_features(words) | _name_features(romans)
-    names = [_name_features(_folded_words(c.name)) for c in candidates]
+    names = [_name_features(_without_thu_tuc(_folded_words(c.name))) for c in candidates]
     if not all(names):
         return None
     shared = set.intersection(*names)
@@ -263,6 +278,8 @@ _LIFECYCLE = tuple(
         "dang ky lai",
         "xac nhan lai",
         "cai chinh",
+        "sua chua",
+        "cai tao",
     )
 )
 """What turns a procedure into a later step of another ("cấp lại", "gia hạn", "điều chỉnh" …): a citizen who
@@ -294,6 +311,15 @@ def lifecycle_variant(text: str, candidates: Sequence[Candidate]) -> Candidate |
         return None
     kept = [c for c, own in zip(candidates, steps, strict=True) if own <= asked and (own or not asked)]
     return kept[0] if len(kept) == 1 else None
+
+
+class AnswerComparer(Protocol):
+    """Tells whether close candidates give the same answer to a part (the knowledge base read through
+    the answers themselves: :class:`actions.procedure.variants.RenderedAnswers`)."""
+
+    def same_answer(self, topic: str, codes: Sequence[str], text: str = "", case: str | None = None) -> bool:
+        """True when every procedure of ``codes`` answers ``topic`` alike for this message and case."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -336,6 +362,8 @@ class Policy:
     Args:
         config: thresholds and limits.
         faq: the FAQ entries to answer from; None answers no FAQ.
+        answers: compares the answers of close candidates (:attr:`PolicyConfig.answer_alike_variants`);
+            None: close candidates are always a choice (but the rules of names and levels).
     """
 
     answer_level_variants = True
@@ -347,9 +375,15 @@ class Policy:
     first turn (blind dev / blind sealed) but 0 / 2.2 points of wrong answers and 2.7 on real dev, where the
     choices it replaces held no right procedure (benchmarks/README.md, issue 10)."""
 
-    def __init__(self, config: PolicyConfig | None = None, faq: FaqMatcher | None = None) -> None:
+    def __init__(
+        self,
+        config: PolicyConfig | None = None,
+        faq: FaqMatcher | None = None,
+        answers: AnswerComparer | None = None,
+    ) -> None:
         self.config = config or PolicyConfig()
         self.faq = faq
+        self.answers = answers
 
     # --- procedure linking ----------------------------------------------------------------------
 
@@ -432,18 +466,70 @@ class Policy:
             events.insert(0, SlotSet("procedure", code))
         return Decision((action_name(topic),), tuple(events), args or ActionArgs(), rule=rule)
 
-    def _answer_asked(
-        self, topic: str, code: str, state: ConversationState, rule: str, parse: Parse, named: bool
-    ) -> Decision:
-        """Answer ``topic`` and, in the same reply, the other parts the message asks
+    def _also_asked(self, parse: Parse, topic: str) -> tuple[str, ...]:
+        """The other parts the message asks, to answer in the same reply
         (:attr:`PolicyConfig.answer_every_part`)."""
-        also = (
-            other_parts_asked(parse, topic)[: self.config.max_parts - 1]
-            if self.config.answer_every_part
-            else ()
-        )
-        args = ActionArgs(topics=also) if also else None
+        if not self.config.answer_every_part:
+            return ()
+        return other_parts_asked(parse, topic)[: self.config.max_parts - 1]
+
+    def _answer_asked(
+        self,
+        topic: str,
+        code: str,
+        state: ConversationState,
+        rule: str,
+        parse: Parse,
+        named: bool,
+        variants: tuple[Candidate, ...] = (),
+    ) -> Decision:
+        """Answer ``topic`` and, in the same reply, the other parts the message asks; ``variants``: the
+        close candidates it answers alike (named in one line)."""
+        also = self._also_asked(parse, topic)
+        args = ActionArgs(topics=also, variants=variants) if also or variants else None
         return self._answer(topic, code, state, rule, parse if named else None, args)
+
+    def _answer_offering(
+        self,
+        topic: str,
+        chosen: Candidate,
+        candidates: Sequence[Candidate],
+        state: ConversationState,
+        rule: str,
+        parse: Parse,
+    ) -> Decision:
+        """Answer ``topic`` for ``chosen`` and offer the other ``candidates`` under the answer ("Nếu bạn
+        hỏi thủ tục khác, chọn ở đây"; their buttons carry the part asked, so a press answers it)."""
+        decision = self._answer_asked(topic, chosen.code, state, rule, parse, named=True)
+        others = tuple(c for c in candidates if c.code != chosen.code)[: self.config.max_choices - 1]
+        if not others:
+            return decision
+        args = ActionArgs(topics=decision.args.topics, candidates=others)
+        return Decision(decision.actions, decision.events, args, rule=rule)
+
+    def _alike(
+        self, topic: str | None, parse: Parse, state: ConversationState, candidates: tuple[Candidate, ...]
+    ) -> Decision | None:
+        """Close candidates that give the same answer to every part asked: that answer (for the level
+        nearest to the citizen, else the best candidate), naming the variants; None when they differ,
+        no part of :attr:`PolicyConfig.alike_topics` is asked, the link is weak or the rule is off
+        (:attr:`PolicyConfig.answer_alike_variants`)."""
+        config = self.config
+        if (
+            topic is None
+            or self.answers is None
+            or not config.answer_alike_variants
+            or topic not in config.alike_topics
+            or candidates[0].score < config.answer_min_score
+        ):
+            return None
+        codes = [c.code for c in candidates]
+        case = case_words(parse.text) or state.case
+        for part in (topic, *self._also_asked(parse, topic)):
+            if not self.answers.same_answer(part, codes, parse.text, case):
+                return None
+        chosen = level_variant(candidates) or candidates[0]
+        return self._answer_asked(topic, chosen.code, state, "alike", parse, named=True, variants=candidates)
 
     def _typed_case(self, intent: str, parse: Parse, state: ConversationState) -> Decision | None:
         """The citizen typed their case ("nhà ở riêng lẻ") instead of pressing one of the case buttons."""
@@ -478,14 +564,21 @@ class Policy:
         if state.fallback_streak + 1 >= self.config.officer_after_misses:
             return Decision((ActionName.OFFER_OFFICER,), tuple(events), rule="fallback_officer")
         asked = asked_intent(parse)
+        offered = self.fallback_candidates(parse) if candidates is None else candidates
+        floor = self.config.unsure_answer_score
+        if (
+            self.config.answer_unsure_link
+            and asked is not None
+            and offered
+            and offered[0].score >= floor
+            and parse.entity("domain") in (None, "procedure")  # nlu/domain.py: not about no / another one
+        ):
+            # An unsure link with a clear part asked: answer it for the best candidate, the others below.
+            topic = TOPIC_BY_INTENT[asked]
+            return self._answer_offering(topic, offered[0], offered, state, "unsure_answered", parse)
         if asked is not None and asked != state.pending_intent:
             events.append(SlotSet("pending_intent", asked))
-        return Decision(
-            (ActionName.CLARIFY,),
-            tuple(events),
-            ActionArgs(candidates=self.fallback_candidates(parse) if candidates is None else candidates),
-            rule=rule,
-        )
+        return Decision((ActionName.CLARIFY,), tuple(events), ActionArgs(candidates=offered), rule=rule)
 
     def _strong_candidates(self, parse: Parse) -> tuple[Candidate, ...]:
         """Candidates at least :attr:`PolicyConfig.out_of_scope_candidate_score` (best first)."""
@@ -535,8 +628,8 @@ class Policy:
             code = parse.entity("procedure")
             if not code:
                 return self._fallback(parse, state)
-            topic = TOPIC_BY_INTENT.get(state.pending_intent or "", Topic.OVERVIEW)
-            return self._answer(topic, code, state, rule="choose")
+            part = parse.entity(ASPECT_ENTITY) or state.pending_intent or ""  # the button's part first
+            return self._answer(TOPIC_BY_INTENT.get(part, Topic.OVERVIEW), code, state, rule="choose")
 
         if expects_dossier_reply(state.mode, parse) and not self._question_instead(parse, state):
             # The code or verification digits asked for while awaiting them (the NLU's intent for "5678"
@@ -606,6 +699,22 @@ class Policy:
         args = ActionArgs(faq=entry, faq_score=score)
         return Decision((ActionName.FAQ_ANSWER,), tuple(self._settle(state)), args, rule="faq")
 
+    def _lifecycle_step(self, parse: Parse, candidates: Sequence[Candidate]) -> Candidate | None:
+        """The step of a procedure the message asks for (:func:`lifecycle_variant`): always with
+        :attr:`answer_lifecycle_variants`, else only when it is the best candidate, strictly above the
+        others and strong enough (:attr:`PolicyConfig.answer_top_step`): "giấy phép xây dựng nhà ở cần
+        giấy tờ gì" is the new permit, ranked first."""
+        if not (self.answer_lifecycle_variants or self.config.answer_top_step):
+            return None
+        step = lifecycle_variant(parse.text, candidates)
+        if step is None or self.answer_lifecycle_variants:
+            return step
+        top, *others = candidates
+        strict = all(top.score > c.score + 1e-9 for c in others)
+        if step.code == top.code and strict and top.score >= self.config.answer_min_score:
+            return step
+        return None
+
     def _question(self, intent: str, parse: Parse, state: ConversationState) -> Decision:
         """A question about a procedure (or a reply naming the procedure of a pending question)."""
         resolution = self.resolve_procedure(parse, state)
@@ -613,13 +722,24 @@ class Policy:
             # "can giay to gi" about the permit being discussed: close candidates that no words of the
             # message name ("giấy tờ có giá"...) do not override the procedure being discussed.
             resolution = ProcedureResolution()
+        asked = (
+            TOPIC_BY_INTENT.get(state.pending_intent or "")
+            if intent == Intent.NLU_FALLBACK
+            else TOPIC_BY_INTENT.get(intent)
+        )
+        if resolution.ambiguous:
+            alike = self._alike(asked, parse, state, resolution.candidates)
+            if alike is not None:
+                return alike
         if resolution.ambiguous and self.answer_level_variants:
-            asked = TOPIC_BY_INTENT.get(state.pending_intent or "") if intent == Intent.NLU_FALLBACK else None
             variant = level_variant(resolution.candidates)
-            if variant is not None and (asked or TOPIC_BY_INTENT.get(intent)) not in (Topic.WHERE, None):
+            if variant is not None and asked not in (Topic.WHERE, None):
+                if self.config.offer_other_levels:
+                    rule = "level_variant"
+                    return self._answer_offering(asked, variant, resolution.candidates, state, rule, parse)
                 resolution = ProcedureResolution(code=variant.code)
-        if resolution.ambiguous and self.answer_lifecycle_variants:
-            step = lifecycle_variant(parse.text, resolution.candidates)
+        if resolution.ambiguous:
+            step = self._lifecycle_step(parse, resolution.candidates)
             if step is not None:
                 resolution = ProcedureResolution(code=step.code)
         if resolution.ambiguous:

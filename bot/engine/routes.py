@@ -16,7 +16,7 @@ from bot.core.config import PolicyConfig
 from bot.core.domain import ActionName
 from bot.core.parse import Parse
 from bot.core.state import ConversationState
-from bot.engine.policy import Decision, Policy
+from bot.engine.policy import AnswerComparer, Decision, Policy
 from knowledge.faq import FaqMatcher
 
 
@@ -28,6 +28,7 @@ class RoutedPolicy(Policy):
             :class:`actions.remote.RemoteAction`).
         config: the policy's thresholds.
         faq: the FAQ entries.
+        answers: compares the answers of close candidates (see :class:`bot.engine.policy.Policy`).
     """
 
     def __init__(
@@ -35,8 +36,9 @@ class RoutedPolicy(Policy):
         routes: Mapping[str, str],
         config: PolicyConfig | None = None,
         faq: FaqMatcher | None = None,
+        answers: AnswerComparer | None = None,
     ) -> None:
-        super().__init__(config, faq)
+        super().__init__(config, faq, answers)
         self.routes = dict(routes)
 
     def decide(self, parse: Parse, state: ConversationState) -> Decision:

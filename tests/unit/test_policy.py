@@ -57,7 +57,13 @@ def test_question_without_any_procedure_asks_which(policy: Policy) -> None:
     assert d.actions == ("action_ask_procedure",)
 
 
-def test_close_candidates_ask_with_choices(policy: Policy) -> None:
+STEPS_ASKED = PolicyConfig(answer_top_step=False)
+"""The permit family as a choice: with ``answer_top_step`` the new permit ranked first would be answered
+(tests/unit/test_policy_alike.py)."""
+
+
+def test_close_candidates_ask_with_choices() -> None:
+    policy = Policy(STEPS_ASKED)
     d = policy.decide(f.parse("ask_documents", procedure=GPXD_AMBIGUOUS[0], ranking=GPXD_AMBIGUOUS), state())
     assert d.actions == ("action_choose_procedure",)
     assert [c.code for c in d.args.candidates] == [
@@ -189,7 +195,8 @@ def test_naming_a_procedure_remembers_the_citizens_words_as_the_case(policy: Pol
     assert d.events == (SlotSet("procedure", f.GPXD_NEW), SlotSet("case", "xay nha o rieng le can gi"))
 
 
-def test_the_case_is_remembered_across_the_choice_of_procedure(policy: Policy) -> None:
+def test_the_case_is_remembered_across_the_choice_of_procedure() -> None:
+    policy = Policy(STEPS_ASKED)
     parse = f.parse(
         "ask_documents", text="giấy phép xây dựng nhà ở", procedure=GPXD_AMBIGUOUS[0], ranking=GPXD_AMBIGUOUS
     )

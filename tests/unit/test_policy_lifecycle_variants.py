@@ -1,11 +1,14 @@
 """A procedure and its later steps ("cấp mới" / "điều chỉnh" / "gia hạn" / "cấp lại"): the step a message
 names, or the first issue when it names none and says nothing of a change (``lifecycle_variant``; the
-policy's rule is measured and shipped off, see ``Policy.answer_lifecycle_variants``)."""
+policy's rule for any step is measured and shipped off, see ``Policy.answer_lifecycle_variants``; the
+first issue ranked first is answered, ``PolicyConfig.answer_top_step``)."""
 
 from __future__ import annotations
 
 import pytest
 
+from bot.core.config import PolicyConfig
+from bot.core.events import SlotSet
 from bot.core.parse import Candidate
 from bot.core.state import ConversationState
 from bot.engine.policy import Policy, lifecycle_variant
@@ -43,7 +46,7 @@ def test_candidates_that_are_not_steps_of_one_procedure_are_left_to_the_citizen(
     assert lifecycle_variant("dang ky khai sinh can gi", births) is None
 
 
-def test_the_rule_is_off_by_default_and_answers_when_on() -> None:
+def test_the_rule_answers_the_first_issue_ranked_first_by_default_and_any_step_when_on() -> None:
     names = {c.code: c.name for c in PERMITS}
     ranking = [(c.code, c.score) for c in PERMITS]
     parse = f.parse(
@@ -54,8 +57,9 @@ def test_the_rule_is_off_by_default_and_answers_when_on() -> None:
         names=names,
     )
     state = ConversationState(key=f.key())
-    assert Policy().decide(parse, state).rule == "ambiguous"
-    on = Policy()
+    assert Policy(PolicyConfig(answer_top_step=False)).decide(parse, state).rule == "ambiguous"
+    assert SlotSet("procedure", "1.013225") in Policy().decide(parse, state).events  # ranked first
+    on = Policy(PolicyConfig(answer_top_step=False))
     on.answer_lifecycle_variants = True
     decided = on.decide(parse, state)
     assert decided.rule != "ambiguous" and decided.events and "1.013225" in repr(decided.events)
