@@ -181,3 +181,49 @@ class FakeZaloBot:
         if method == "getMe":
             return httpx.Response(200, json={"ok": True, "result": {"id": "1459232241454765289"}})
         return httpx.Response(404, json={"ok": False, "error_code": 404, "description": "Not Found"})
+
+
+class FakeZaloServer:
+    """:class:`FakeZaloOA` and :class:`FakeZaloBot` over real HTTP on 127.0.0.1, for a server running in
+    a process of its own (the soak benchmark): ``/bot<token>/...`` goes to the Bot fake, everything else
+    to the OA fake. Start it with ``async with`` in the running event loop.
+
+    The server reaches it through ``HELPLINE_ZALO_BOT_BASE_URL`` = :attr:`base_url` and, for the OA's
+    fixed hosts, ``FAKE_ZALO_OA_URL`` = :attr:`base_url` (``tests.fakes.serve`` redirects them).
+    """
+
+    def __init__(self, oa: FakeZaloOA | None = None, bot: FakeZaloBot | None = None) -> None:
+        from starlette.applications import Starlette
+        from starlette.routing import Route
+
+        from tests.fakes.telegram_server import FakeTelegramServer
+
+        self.oa = oa or FakeZaloOA()
+        self.bot = bot or FakeZaloBot()
+        # The Bot API fake's HTTP server serving this app instead: one way of running a fake in the loop.
+        self._http = FakeTelegramServer()
+        self._http.app = Starlette(routes=[Route("/{path:path}", self._endpoint, methods=["GET", "POST"])])
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def _endpoint(self, request: Any) -> Any:
+        """The request as an ``httpx.Request`` to the fake's own handler, its answer back."""
+        from starlette.responses import Response
+
+        fake = self.bot if request.url.path.startswith("/bot") else self.oa
+        forwarded = httpx.Request(
+            request.method, str(request.url), headers=request.headers.raw, content=await request.body()
+        )
+        answer = fake.handle(forwarded)
+        return Response(answer.content, status_code=answer.status_code, media_type="application/json")
+
+    async def __aenter__(self) -> FakeZaloServer:
+        await self._http.start()
+        self.port = self._http.port
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._http.stop()
