@@ -62,6 +62,9 @@ CHANNEL = "rest"
 MAX_MESSAGE_CHARS = 4000
 HISTORY_LIMIT = 200
 """The most messages the history of a conversation gives back (the newest)."""
+RESEND_WAIT = 15.0
+"""Seconds a resent message waits for the replies of its first try, still running, before it is taken
+for failed and answered anew."""
 
 SESSION_COOKIE = "helpline_chat"
 SESSION_PATH = "/webhooks/rest"
@@ -136,6 +139,19 @@ def rest_messages(message: OutboundMessage) -> list[dict[str, object]]:
     if message.custom:
         out.append({"recipient_id": message.key.chat_id, "custom": dict(message.custom)})
     return out
+
+
+def _custom(message: dict[str, Any]) -> dict[str, Any]:
+    custom = message.get("custom")
+    return custom if isinstance(custom, dict) else {}
+
+
+def _in_reply_to(message: dict[str, object], message_id: str | None) -> dict[str, object]:
+    """``message`` as the transcript keeps it: with the id of the page's message it answers (so a resend
+    of that message gets it again), when the page gave one."""
+    if message_id is None:
+        return message
+    return {**message, "custom": {**_custom(message), "in_reply_to": message_id}}
 
 
 def _masked_text(message: dict[str, object]) -> dict[str, object]:
@@ -392,6 +408,21 @@ def rest_router(
         except DeliveryError as exc:  # the citizen still gets the answer; only a reload would miss it
             log.warning("web chat transcript not kept: %s", exc)
 
+    async def answered_before(speaker: Speaker, message_id: str) -> list[dict[str, Any]] | None:
+        """The replies the page was given for ``message_id`` when it sends the message again (its "Gửi
+        lại" after the response was lost on the way), or None when the server never received it. While
+        the first turn is still running (its replies not kept yet) this waits for them, up to
+        :data:`RESEND_WAIT` seconds; after that the first try is taken for failed and None is returned."""
+        deadline = asyncio.get_running_loop().time() + RESEND_WAIT
+        while True:
+            entries = await outbox.history(speaker.sender)
+            if not any(_custom(e).get("message_id") == message_id for e in entries):
+                return None
+            replies = [e for e in entries if _custom(e).get("in_reply_to") == message_id]
+            if replies or asyncio.get_running_loop().time() >= deadline:
+                return replies or None
+            await asyncio.sleep(0.25)
+
     @router.get("/webhooks/rest/poll")
     async def poll(
         request: Request, sender: str | None = None, after: int = Query(0, ge=0, le=2**63 - 1)
@@ -432,13 +463,21 @@ def rest_router(
             is_button=text.startswith("/"),
             metadata=dict(body.metadata or {}),
         )
+        resent = body.message_id if speaker.web and body.message_id else None
+        if resent is not None:
+            earlier = await answered_before(speaker, resent)
+            if earlier is not None:  # "Gửi lại" after a lost response: the same answer, no second turn
+                again = JSONResponse(earlier)
+                sessions.set_cookie(again, speaker)
+                return again
         shown = body.title or ("" if inbound.is_button else text)  # a bare payload (/start) is no message
         if shown:
-            await keep(speaker, [{"text": shown, "custom": {"sender": "user"}}], "user")
+            user: dict[str, object] = {"sender": "user", **({"message_id": resent} if resent else {})}
+            await keep(speaker, [{"text": shown, "custom": user}], "user")
 
         async def answer() -> list[dict[str, object]]:
             messages = [m for r in await handler(inbound) for m in rest_messages(r)]
-            await keep(speaker, messages, "reply")
+            await keep(speaker, [_in_reply_to(m, resent) for m in messages], "reply")
             return messages
 
         response: JSONResponse | StreamingResponse

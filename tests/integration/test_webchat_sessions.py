@@ -4,15 +4,25 @@ one, as Rasa's REST protocol lets it. And the outbox behind the page: its poll a
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from datetime import UTC, datetime
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import Engine, insert
 
-from bot.channels.rest import SESSION_COOKIE, SqlRestOutbox, WebOutboxRow, web_sender
-from bot.core.messages import ConversationKey, OutboundMessage
+from bot.channels.rest import (
+    SESSION_COOKIE,
+    RestOutbox,
+    SqlRestOutbox,
+    WebChatSessions,
+    WebOutboxRow,
+    rest_router,
+    web_sender,
+)
+from bot.core.messages import ConversationKey, InboundMessage, OutboundMessage
 from knowledge.db import make_session_factory
 from tests.fakes.app import factory_app
 
@@ -203,3 +213,58 @@ async def test_the_history_keeps_no_personal_number_in_full(api) -> None:
     said = next(m["text"] for m in history if m["custom"].get("sender") == "user")
     assert "001 085 001 234" not in said and "0912 345 678" not in said
     assert said.startswith("số căn cước của tôi là") and "234" in said  # masked, still readable
+
+
+class CountingEngine:
+    """Answers "Đã nhận: <text>", counting its turns; ``gate`` (when set) holds every turn until opened."""
+
+    def __init__(self) -> None:
+        self.turns: list[str] = []
+        self.gate: asyncio.Event | None = None
+        self.started = asyncio.Event()
+
+    async def __call__(self, message: InboundMessage) -> list[OutboundMessage]:
+        self.turns.append(message.text)
+        self.started.set()
+        if self.gate is not None:
+            await self.gate.wait()
+        return [OutboundMessage(message.key, f"Đã nhận: {message.text}")]
+
+
+def _page_app(engine: CountingEngine) -> FastAPI:
+    app = FastAPI()
+    app.include_router(rest_router(engine, RestOutbox(), WebChatSessions()))
+    return app
+
+
+async def test_a_resent_message_gets_its_first_answer_again_without_a_second_turn() -> None:
+    """The web chat's "Gửi lại" after a response lost on the way sends the same message id again: the
+    citizen gets the answer once given, the engine runs once; another id is another question."""
+    engine = CountingEngine()
+    async with _client(_page_app(engine)) as page:
+        first = await _say(page, "lệ phí bao nhiêu", message_id="w-1")
+        again = await _say(page, "lệ phí bao nhiêu", message_id="w-1")
+        other = await _say(page, "lệ phí bao nhiêu", message_id="w-2")
+        history = (await page.get("/webhooks/rest/history")).json()["messages"]
+    assert [m["text"] for m in again] == [m["text"] for m in first] == ["Đã nhận: lệ phí bao nhiêu"]
+    assert [m["text"] for m in other] == ["Đã nhận: lệ phí bao nhiêu"]
+    assert engine.turns == ["lệ phí bao nhiêu", "lệ phí bao nhiêu"]  # w-1 once, w-2 once
+    assert [m["text"] for m in history].count(
+        "lệ phí bao nhiêu"
+    ) == 2  # the citizen's message kept once per id
+
+
+async def test_a_resend_while_the_first_try_still_runs_waits_for_its_answer() -> None:
+    engine = CountingEngine()
+    engine.gate = asyncio.Event()
+    async with _client(_page_app(engine)) as page:
+        await page.get("/webhooks/rest/history")  # the page's session, as when it loaded
+        slow = asyncio.create_task(_say(page, "mất bao lâu", message_id="w-9"))
+        await asyncio.wait_for(engine.started.wait(), 10)
+        resend = asyncio.create_task(_say(page, "mất bao lâu", message_id="w-9"))
+        await asyncio.sleep(0.3)  # the resend is waiting for the first try's replies
+        assert not resend.done()
+        engine.gate.set()
+        first, again = await asyncio.wait_for(asyncio.gather(slow, resend), 10)
+    assert [m["text"] for m in again] == [m["text"] for m in first] == ["Đã nhận: mất bao lâu"]
+    assert engine.turns == ["mất bao lâu"]
