@@ -52,17 +52,17 @@ from benchmarks.common import (
 SCHEMA = "helpline_bench_processes"
 
 
-def schema_url(url: str) -> str:
-    return url + ("&" if "?" in url else "?") + "options=" + quote(f"-csearch_path={SCHEMA}")
+def schema_url(url: str, schema: str = SCHEMA) -> str:
+    return url + ("&" if "?" in url else "?") + "options=" + quote(f"-csearch_path={schema}")
 
 
-def reset_schema(url: str) -> None:
+def reset_schema(url: str, schema: str = SCHEMA) -> None:
     from knowledge.db import make_engine
 
     admin = make_engine(url)
     with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
-        conn.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     admin.dispose()
 
 
@@ -71,9 +71,8 @@ def reset_schema(url: str) -> None:
 
 def round_trips(settings: Any, turns: int) -> dict[str, Any]:
     """Round trips to PostgreSQL per turn through ``App.handler``, by kind."""
-    from benchmarks.bench_engine import Citizen, heldout_texts
+    from benchmarks.bench_turn_cost import count_lock_statements, drive_turns
     from bot.app.bootstrap import bootstrap
-    from bot.core.messages import ConversationKey, InboundMessage
 
     app = bootstrap(settings)
     app.prepare()
@@ -94,35 +93,14 @@ def round_trips(settings: Any, turns: int) -> dict[str, Any]:
     if settings.db_pre_ping:
         event.listen(db.pool, "checkout", lambda *a: counts.update(["pre-ping"]))
     locks = app.adapters.locks
-    if hasattr(locks, "_run"):
-        run = locks._run
+    count_lock_statements(locks, counts)
 
-        def counted(fn: Any) -> Any:
-            counts["lock statements"] += 1
-            return run(fn)
+    def measured_pass() -> None:  # the first pass (new chats' first rows, caches) is not counted
+        counts.clear()
+        kinds.clear()
 
-        locks._run = counted
-
-    import random
-
-    rng = random.Random(12)
-    texts = heldout_texts()
-    citizens = [Citizen(f"rt-{i}", rng, texts) for i in range(20)]
-    handler = app.handler
-
-    async def drive() -> float:
-        start = time.perf_counter()
-        for n in range(turns):
-            citizen = citizens[n % len(citizens)]
-            said, _ = citizen.next_text(n // len(citizens))
-            key = ConversationKey("rest", citizen.chat_id)
-            citizen.heard(await handler(InboundMessage(key=key, text=said)))
-        return time.perf_counter() - start
-
-    asyncio.run(drive())  # warm-up: new chats' first rows, caches
-    counts.clear()
-    kinds.clear()
-    seconds = asyncio.run(drive())
+    samples, _ = drive_turns([app], turns, before_last=measured_pass)
+    seconds = sum(samples[0]) / 1000
     per_turn = {k: round(v / turns, 2) for k, v in sorted(counts.items())}
     per_turn["total"] = round(sum(counts.values()) / turns, 2)
     result = {
