@@ -132,11 +132,12 @@ class Load:
         self.connections = Connections(server.port)
         self.acked: set[int] = set()
         self.acked_at: list[float] = []  # perf_counter of every first 200
-        self.latencies: dict[str, list[float]] = {c: [] for c in CHANNELS}
+        self.latencies: dict[str, list[float]] = {c: [] for c in CHANNELS}  # of the load's 200s
+        self.redelivered: list[float] = []  # of the redelivery's 200s
         self.refused: Counter[str] = Counter()  # posts answered other than 200, or not at all
 
-    async def post(self, n: int) -> None:
-        """Post update ``n`` until it is answered 200, as its platform does."""
+    async def post(self, n: int, *, again: bool = False) -> None:
+        """Post update ``n`` until it is answered 200, as its platform does (``again``: a redelivery)."""
         path, body, headers = self.platforms.request(n)
         channel = channel_of(n)
         while True:
@@ -147,7 +148,7 @@ class Load:
                 ok = False
             if ok:
                 now = time.perf_counter()
-                self.latencies[channel].append(now - sent)
+                (self.redelivered if again else self.latencies[channel]).append(now - sent)
                 if n not in self.acked:
                     self.acked.add(n)
                     self.acked_at.append(now)
@@ -155,13 +156,13 @@ class Load:
             self.refused[channel] += 1
             await asyncio.sleep(RETRY_SECONDS)
 
-    async def redeliver(self, numbers: range, concurrency: int = 16) -> None:
+    async def redeliver(self, numbers: range, concurrency: int = 64) -> None:
         """Post every update once more (a platform's redelivery of what it got a 200 for)."""
         todo = iter(numbers)
 
         async def worker() -> None:
             for n in todo:
-                await self.post(n)
+                await self.post(n, again=True)
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
 
@@ -241,15 +242,16 @@ async def soak(url: str, rate: float, seconds: float, processes: int, workdir: P
         await asyncio.gather(*tasks)
         load_end = time.perf_counter()
         figures["all_acknowledged_after_load_s"] = round(load_end - started - seconds, 2)
-        await kill
         figures["answered_at_load_end"] = platforms.answered()
         await load.redeliver(range(total))
+        figures["redelivery_done_after_load_s"] = round(time.perf_counter() - load_end, 2)
         deadline = time.monotonic() + 900
         while platforms.answered() < total and time.monotonic() < deadline:
             if server.proc is not None and server.proc.poll() is not None:
                 raise SystemExit("the server stopped:\n" + server.log.read_text()[-3000:])
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(1)
         figures["all_answered_after_load_s"] = round(time.perf_counter() - load_end, 2)
+        await kill  # the replacement of the killed worker, if it is not there yet
         await asyncio.sleep(3)  # a late second reply would show here
         pids = server.worker_pids() or [server.proc.pid]  # type: ignore[union-attr]
         figures["server_cpu_s"] = {
@@ -309,6 +311,7 @@ async def soak(url: str, rate: float, seconds: float, processes: int, workdir: P
         ),
         "on_the_wire_at_kill": len(on_wire),
         "webhook_ms": _ms(all_latencies),
+        "redelivery_webhook_ms": _ms(load.redelivered),
         "channels": per_channel,
         **figures,
         "machine": machine(),

@@ -156,21 +156,26 @@ class Server:
         ready: set[int] = set()
         excluded = set(exclude)
         deadline = time.monotonic() + timeout
-        while len(ready) < count:
-            assert self.proc is not None and self.proc.poll() is None, self.log.read_text()[-3000:]
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"{len(ready)} of {count} workers ready:\n{self.log.read_text()[-3000:]}"
-                )
-            try:
-                async with httpx.AsyncClient(timeout=2) as client:
+        fresh = httpx.Limits(max_keepalive_connections=0)  # a new connection, so any worker may take it
+        async with httpx.AsyncClient(timeout=2, limits=fresh) as client:
+            while len(ready) < count:
+                assert self.proc is not None and self.proc.poll() is None, self.log.read_text()[-3000:]
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"{len(ready)} of {count} workers ready:\n{self.log.read_text()[-3000:]}"
+                    )
+                try:
                     res = await client.get(self.url("/readyz"))
-                body = res.json()
-                if res.status_code == 200 and body.get("status") == "ready" and body["pid"] not in excluded:
-                    ready.add(int(body["pid"]))
-            except (httpx.TransportError, ValueError):
-                pass
-            await asyncio.sleep(0.05)
+                    body = res.json()
+                    if (
+                        res.status_code == 200
+                        and body.get("status") == "ready"
+                        and body["pid"] not in excluded
+                    ):
+                        ready.add(int(body["pid"]))
+                except (httpx.TransportError, ValueError):
+                    pass
+                await asyncio.sleep(0.2)
         return ready
 
     def start(self) -> None:
