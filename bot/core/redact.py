@@ -25,7 +25,13 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["install_log_redaction", "redact", "redact_record", "uninstall_log_redaction"]
+__all__ = [
+    "install_log_redaction",
+    "log_redaction_installed",
+    "redact",
+    "redact_record",
+    "uninstall_log_redaction",
+]
 
 _SEP = r"(?:[ \t]*[.\-][ \t]*|[ \t]+)"
 """What citizens put between digit groups: spaces, a dot or a dash (with or without spaces around)."""
@@ -144,6 +150,11 @@ def install_log_redaction() -> None:
 
     logging.setLogRecordFactory(factory)
     _previous_factory = previous
+
+
+def log_redaction_installed() -> bool:
+    """Whether :func:`install_log_redaction` is in force in this process."""
+    return _previous_factory is not None
 
 
 def uninstall_log_redaction() -> None:

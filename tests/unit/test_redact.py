@@ -11,7 +11,13 @@ import logging
 
 import pytest
 
-from bot.core.redact import install_log_redaction, redact, redact_record, uninstall_log_redaction
+from bot.core.redact import (
+    install_log_redaction,
+    log_redaction_installed,
+    redact,
+    redact_record,
+    uninstall_log_redaction,
+)
 
 
 @pytest.mark.parametrize(
@@ -119,17 +125,21 @@ def test_log_filter_keeps_format_types_and_is_idempotent() -> None:
 
 
 def test_log_redaction_installs_once_and_uninstalls(caplog: pytest.LogCaptureFixture) -> None:
+    found = log_redaction_installed()  # a server built earlier in this process installs it
+    uninstall_log_redaction()
     before = logging.getLogRecordFactory()
-    install_log_redaction()
-    install_log_redaction()  # idempotent: one wrapper, not two
     try:
+        install_log_redaction()
+        install_log_redaction()  # idempotent: one wrapper, not two
         with caplog.at_level(logging.INFO):
             logging.getLogger("test.redact").info("CCCD 001203004567")
         assert "001203004567" not in caplog.text and "*********567" in caplog.text
-    finally:
         uninstall_log_redaction()
-    assert logging.getLogRecordFactory() is before
-    caplog.clear()
-    with caplog.at_level(logging.INFO):
-        logging.getLogger("test.redact").info("CCCD 001203004567")
-    assert "001203004567" in caplog.text
+        assert logging.getLogRecordFactory() is before and not log_redaction_installed()
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            logging.getLogger("test.redact").info("CCCD 001203004567")
+        assert "001203004567" in caplog.text
+    finally:
+        if found:  # leave the process as it was found
+            install_log_redaction()
