@@ -160,3 +160,46 @@ def test_a_message_logged_alone_is_one_statement_and_makes_its_row(db_engine: En
     assert [r.text for r in store.recent_messages(new)] == ["alo *******678"]
     assert store.load(held).turns == 3 and store.load(held).mode == Mode.WITH_OFFICER
     assert [r.text for r in store.recent_messages(held)] == ["còn đó không", "cán bộ ơi"]
+
+
+def test_a_log_racing_the_rows_creation_is_written_once(db_engine: Engine) -> None:
+    """Another transaction makes the conversation's row while ``log`` runs: the one statement waits for
+    it, then neither makes the row nor sees it (its snapshot is older), writes nothing, and the log
+    falls back to a transaction that finds the row: the message is logged once, under that row."""
+    import threading
+    import time
+
+    from sqlalchemy import insert
+
+    from bot.core.ports import MessageRecord
+    from bot.core.state import ConversationState
+    from knowledge.db import make_session_factory
+
+    store = SqlConversationStore(make_session_factory(db_engine))
+    key = ConversationKey("telegram", "race")
+    fresh = ConversationState(key=key)
+    with db_engine.connect() as other:
+        other.begin()
+        other.execute(
+            insert(ConversationRow).values(
+                channel=key.channel, chat_id=key.chat_id, mode=fresh.mode.value, state=fresh.to_dict()
+            )
+        )
+        statements = StatementCounter(db_engine)
+        logging = threading.Thread(target=store.log, args=([MessageRecord(key, "in", "alo")],))
+        logging.start()
+        time.sleep(0.5)  # the log's statement is waiting on the uncommitted row now
+        assert logging.is_alive()
+        other.commit()
+    logging.join(10)
+    statements.close()
+    # The one statement wrote nothing; the transaction looked the id up and wrote the message.
+    assert statements.kinds == Counter(
+        {"WITH conversations": 1, "SELECT conversations": 1, "INSERT messages": 1}
+    )
+    with db_engine.connect() as conn:
+        rows = conn.execute(select(MessageRow.text, MessageRow.conversation_id)).all()
+        ids = (
+            conn.execute(select(ConversationRow.id).where(ConversationRow.chat_id == "race")).scalars().all()
+        )
+    assert len(ids) == 1 and rows == [("alo", ids[0])]
