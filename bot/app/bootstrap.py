@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -311,6 +312,47 @@ class Job:
     name: str
     start: Callable[[], Awaitable[None]]
     stop: Callable[[], Awaitable[None]]
+
+
+def retried_job(
+    name: str,
+    start: Callable[[], Awaitable[None]],
+    stop: Callable[[], Awaitable[None]],
+    pauses: tuple[float, ...] = (5, 15, 60, 300),
+) -> Job:
+    """A :class:`Job` whose start may fail for a while (a platform's API out of reach) without stopping
+    the server: the first failure is logged and the start is tried again in the background, after each
+    of ``pauses`` seconds and then every last pause, until it succeeds or the server stops. (A failed
+    start would otherwise end the whole server: with ``serve --workers`` uvicorn stops every worker when
+    one fails to start.)"""
+    retry: list[asyncio.Task[None]] = []
+
+    async def again() -> None:
+        for attempt in itertools.count(1):
+            await asyncio.sleep(pauses[min(attempt - 1, len(pauses) - 1)])
+            try:
+                await start()
+            except Exception as exc:
+                log.warning("%s: still failing (attempt %d: %s)", name, attempt + 1, type(exc).__name__)
+            else:
+                log.warning("%s: started after %d attempts", name, attempt + 1)
+                return
+
+    async def first() -> None:
+        try:
+            await start()
+        except Exception as exc:
+            log.error("%s failed at start-up (%s); trying again in the background", name, type(exc).__name__)
+            retry.append(asyncio.create_task(again(), name=f"retry {name}"))
+
+    async def end() -> None:
+        for task in retry:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await stop()
+
+    return Job(name, first, end)
 
 
 @dataclass
@@ -862,7 +904,7 @@ def build_channels(
                 await tg.initialize()
                 await tg.set_webhook(webhook_url, secret)
 
-            built.jobs.append(Job("telegram webhook", set_webhook, tg.shutdown))
+            built.jobs.append(retried_job("telegram webhook", set_webhook, tg.shutdown))
             built.started.append("telegram (webhook)")
         else:
             application = build_application(settings.telegram_token, base_url=settings.telegram_base_url)
