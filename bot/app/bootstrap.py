@@ -696,6 +696,7 @@ class App:
         return DurableInboundQueue(
             self.handler,
             self.adapters.inbox,
+            workers=self.settings.inbox_workers,
             error_reply=error_reply,
             on_reply=self.delivery.wake,
             housekeeping=(self.adapters.outbox.prune,),

@@ -131,6 +131,11 @@ class DurableInboundQueue:
         """True between :meth:`start` and :meth:`stop`."""
         return bool(self._tasks)
 
+    @property
+    def workers(self) -> int:
+        """How many messages this process handles at once."""
+        return self._workers
+
     def start(self) -> None:
         """Start the workers (they first take what an earlier run left unfinished)."""
         if self._tasks:

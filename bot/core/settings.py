@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     # channel's own retries under flood control, about half a minute).
     outbox_lease_seconds: int = Field(default=120, ge=5, le=3600)
     inbox_keep_days: int = Field(default=7, ge=2, le=365)
+    # Turns one process runs at once (each of another chat). A turn mostly waits for the database, so on
+    # PostgreSQL more than the cores helps; each one may hold a pooled connection.
+    inbox_workers: int = Field(default=4, ge=1, le=64)
 
     session_secret: str = ""
     # Development mode: weak secrets of our own are accepted (with a loud warning). Never in production.

@@ -286,3 +286,10 @@ async def test_a_failing_turn_is_logged_with_personal_numbers_masked(
         await rig.queue.join()
     assert "001203004567" not in caplog.text
     assert "*********567" in caplog.text
+
+
+def test_the_number_of_turns_at_once_is_a_setting(factory_settings) -> None:  # type: ignore[no-untyped-def]
+    from tests.fakes.app import factory_app
+
+    assert factory_app(factory_settings).queue.workers == 4
+    assert factory_app(factory_settings.model_copy(update={"inbox_workers": 9})).queue.workers == 9
