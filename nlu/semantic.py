@@ -26,6 +26,9 @@ why ``config.yml`` ships the component with ``enabled: false``.
 build time: the speed targets hold, the no-diacritics gap closes, but on the fresh sealed set it adds wrong
 answers with the right ones, so it is shipped off too (``benchmarks/README.md``). ``fusion: rerank``
 scales the semantic part by the linker's best score, so fusion re-orders without raising confidence.
+``fusion: decide`` (:func:`decide`) keeps the linker's scores and candidates and lets the raw cosine only
+settle a near tie among them (or swap in a candidate far nearer by meaning): on the four answer sets it
+adds no wrong answer (``benchmarks/README.md``, "settles ties only").
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import tempfile
 import threading
 from collections.abc import Mapping, Sequence
@@ -42,6 +46,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 from pydantic import Field
 
+from knowledge.text import fold_iy, normalize
 from nlu.component import Component, ComponentSettings, ConfigError, register, resolve_path
 from nlu.message import Message, TrainingSet
 
@@ -121,7 +126,16 @@ class SemanticSettings(ComponentSettings):
             weighted mean, about 0.2 ms a message instead of 18-60 ms.
         fusion: ``add`` adds ``weight`` x the scaled cosine to every candidate (the nearest name gains
             ``weight`` whatever its cosine); ``rerank`` scales that part by the linker's best score, so
-            the fused scores re-order the candidates but never rise above the linker's confidence.
+            the fused scores re-order the candidates but never rise above the linker's confidence;
+            ``decide`` (:func:`decide`) keeps the linker's scores and only settles a near tie among its
+            candidates by the raw cosine: no candidate is added and no score rises.
+        close_margin: ``decide``: candidates within this of the linker's best are a tie (the policy's
+            ``ambiguity_margin``); settling one moves the others to just below this margin.
+        decide_margin: ``decide``: how much the best's cosine must exceed every tied candidate's.
+        min_cosine: ``decide``: the cosine below which the semantic part decides nothing.
+        swap_window: ``decide``: a candidate within this of the linker's best whose cosine exceeds the
+            best's by ``swap_margin`` takes its place and score (0 = never).
+        swap_margin: see ``swap_window``.
         threads: OpenMP threads for a query (1 = one core, as the speed target is stated).
         cache_dir: where name vectors are kept between runs (relative to config.yml's folder).
         ranking_length: candidates kept in ``procedure_ranking``.
@@ -132,7 +146,12 @@ class SemanticSettings(ComponentSettings):
     top_k: int = Field(10, ge=2, le=100)
     max_query_chars: int = Field(300, ge=20, le=5000)
     encoder: Literal["full", "static"] = "full"
-    fusion: Literal["add", "rerank"] = "add"
+    fusion: Literal["add", "rerank", "decide"] = "add"
+    close_margin: float = Field(0.05, ge=0.0, le=1.0)
+    decide_margin: float = Field(0.1, ge=0.0, le=2.0)
+    min_cosine: float = Field(0.4, ge=-1.0, le=1.0)
+    swap_window: float = Field(0.1, ge=0.0, le=1.0)
+    swap_margin: float = Field(0.25, ge=0.0, le=2.0)
     threads: int = Field(1, ge=1, le=64)
     cache_dir: str = "var/cache/semantic"
     ranking_length: int = Field(10, ge=1, le=100)
@@ -252,12 +271,23 @@ class SemanticProcedureRanker(Component):
         if self.settings.encoder == "static" and message.normalized:
             text = message.normalized  # abbreviations expanded by the normalizer ("gpxd", "ko")
         text = text[: self.settings.max_query_chars]
+        position = self._position if self._codes is codes else {c: i for i, c in enumerate(codes)}
+        if self.settings.fusion == "decide":
+            # only the linker's candidates are compared: their rows, not the whole catalogue
+            message.procedure_ranking = [dict(r) for r in message.procedure_ranking]  # scores change
+            known = [r["code"] for r in message.procedure_ranking if r["code"] in position]
+            rows = matrix[[position[c] for c in known]] @ self.embedder().query(text)
+            cosines = dict(zip(known, rows.tolist(), strict=True))
+            decided = decide(message.procedure_ranking, cosines, self.settings)
+            message.diagnostics["semantic"] = {"decided": decided}
+            if decided is not None:
+                message.procedure = dict(message.procedure_ranking[0])
+            return
         sims = matrix @ self.embedder().query(text)
         k = min(self.settings.top_k, len(codes))
         nearest = np.argpartition(-sims, k - 1)[:k]
         high, low = float(sims[nearest].max()), float(sims[nearest].min())
         span = max(high - low, 1e-6)
-        position = self._position if self._codes is codes else {c: i for i, c in enumerate(codes)}
         lexical = {r["code"]: (float(r["score"]), r["name"]) for r in message.procedure_ranking}
         for i in nearest.tolist():
             lexical.setdefault(codes[i], (0.0, names[i]))
@@ -277,3 +307,70 @@ class SemanticProcedureRanker(Component):
         message.procedure = dict(message.procedure_ranking[0])
         best = int(np.argmax(sims))
         message.diagnostics["semantic"] = {"nearest": codes[best], "cosine": round(float(sims[best]), 4)}
+
+
+_NUMERAL = re.compile(r"^(?:\d+|[ivx]+)$")
+
+
+def _name_words(name: str) -> set[str]:
+    return set(fold_iy(normalize(name)).split())
+
+
+def numerals_only_apart(first: str, second: str) -> bool:
+    """True when two names differ only in numbers ("loại III" / "loại I, loại II"): word vectors do not
+    tell numbers apart, so the semantic part must not choose between them."""
+    a, b = _name_words(first), _name_words(second)
+    apart = a ^ b
+    return bool(apart) and all(_NUMERAL.match(w) for w in apart)
+
+
+def decide(ranking: list[dict[str, Any]], cosines: Mapping[str, float], s: SemanticSettings) -> str | None:
+    """Settle a near tie of the linker's candidates by the raw cosine, in place; returns what was decided.
+
+    The ranking's scores are the linker's and none rises: the semantic part can neither lift a weak
+    candidate over a threshold nor add one the linker did not find. Two moves only, both among the
+    candidates within ``close_margin`` (``swap_window``) of the linker's best:
+
+    * ``"kept"``: the best's cosine is at least ``min_cosine`` and exceeds every tied candidate's by
+      ``decide_margin`` -> the tied ones are moved just below ``close_margin`` from it, so the policy
+      answers instead of asking; not when two names differ only in numbers (:func:`numerals_only_apart`);
+    * ``"swapped"``: a candidate within ``swap_window`` whose cosine exceeds the best's by ``swap_margin``
+      (and is at least ``min_cosine``, and the highest of the window) takes the best's place and score.
+    """
+    if len(ranking) < 2 or not cosines:
+        return None
+    ranking.sort(key=lambda r: -float(r["score"]))
+    top = ranking[0]
+    best = float(top["score"])
+    top_cos = cosines.get(top["code"])
+    if top_cos is None:
+        return None
+    if s.swap_window > 0:
+        window = [
+            r
+            for r in ranking[1:]
+            if best - float(r["score"]) <= s.swap_window + 1e-9 and r["code"] in cosines
+        ]
+        if window:
+            rival = max(window, key=lambda r: cosines[r["code"]])
+            rival_cos = cosines[rival["code"]]
+            if (
+                rival_cos >= s.min_cosine
+                and rival_cos - top_cos >= s.swap_margin
+                and not numerals_only_apart(top["name"], rival["name"])
+            ):
+                top["score"], rival["score"] = rival["score"], top["score"]
+                ranking.sort(key=lambda r: -float(r["score"]))
+                return "swapped"
+    tied = [r for r in ranking[1:] if best - float(r["score"]) <= s.close_margin + 1e-9]
+    if not tied or top_cos < s.min_cosine:
+        return None
+    if any(cosines.get(r["code"], -1.0) > top_cos - s.decide_margin for r in tied):
+        return None
+    if any(numerals_only_apart(top["name"], r["name"]) for r in tied):
+        return None
+    below = round(best - s.close_margin - 0.01, 4)
+    for r in tied:
+        r["score"] = min(float(r["score"]), below)
+    ranking.sort(key=lambda r: -float(r["score"]))
+    return "kept"

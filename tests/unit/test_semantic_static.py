@@ -147,3 +147,23 @@ def test_rerank_fusion_reorders_without_raising_the_linker_s_confidence(tmp_path
     assert message.procedure is not None and message.procedure["code"] == "1.000005"
     assert message.procedure["score"] == pytest.approx(0.65, abs=1e-3)
     assert max(r["score"] for r in message.procedure_ranking) <= 0.7
+
+
+def test_the_ranker_decides_with_the_shipped_table_and_adds_nothing(tmp_path: Path) -> None:
+    ranker = SemanticProcedureRanker(
+        {"enabled": True, "encoder": "static", "fusion": "decide", "cache_dir": str(tmp_path)},
+        {"knowledge_index": _Index()},
+    )
+    message = Message(text="con tôi mới sinh thì đăng ký khai sinh ở đâu")
+    message.procedure_ranking = [
+        {"code": "1.000005", "name": "Đăng ký khai sinh", "score": 0.62},
+        {"code": "1.000001", "name": "Đăng ký kết hôn", "score": 0.60},
+    ]
+    message.procedure = dict(message.procedure_ranking[0])
+    ranker.process(message)
+    assert message.diagnostics["semantic"] == {"decided": "kept"}
+    assert [(r["code"], r["score"]) for r in message.procedure_ranking] == [
+        ("1.000005", 0.62),
+        ("1.000001", pytest.approx(0.56)),
+    ]
+    assert message.procedure == {"code": "1.000005", "name": "Đăng ký khai sinh", "score": 0.62}
