@@ -5,6 +5,7 @@ The schema migrations live in the composition root (:mod:`bot.app.migrations`), 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -46,3 +47,16 @@ def make_engine(url: str, **kwargs: object) -> Engine:
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit (the repository returns domain copies)."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def one_statement_engine(sessions: sessionmaker[Session]) -> Engine:
+    """The engine of ``sessions`` for work that is one statement: in autocommit on PostgreSQL.
+
+    A single statement is atomic on its own; a ``BEGIN`` and a ``COMMIT`` or ``ROLLBACK`` around it are
+    two more round trips (``benchmarks/bench_turn_cost.py`` counts them). ``begin()`` on it sends
+    nothing on PostgreSQL, and on SQLite (returned as it is: its driver opens no transaction for a
+    ``SELECT``) commits a write, so ``with one_statement_engine(s).begin() as conn`` suits both.
+    """
+    with sessions() as session:
+        db = cast(Engine, session.get_bind())  # asks for the bind only: no connection is opened
+    return db.execution_options(isolation_level="AUTOCOMMIT") if db.dialect.name == "postgresql" else db

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import bindparam, exists, func, insert, literal, or_, select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.domain import ActionName, Intent, TicketReason
@@ -51,6 +51,7 @@ from bot.handoff.tables import (
     TicketNoteRow,
     TicketRow,
 )
+from knowledge.db import one_statement_engine
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,51 @@ def _message(row: TicketMessageRow) -> TicketMessage:
         last_error=row.last_error,
         officer_id=row.officer_id,
     )
+
+
+_LATEST_OPEN = (
+    select(TicketRow.id)
+    .where(
+        TicketRow.channel == bindparam("channel"),
+        TicketRow.chat_id == bindparam("chat_id"),
+        TicketRow.status.in_(OPEN_STATUSES),
+    )
+    .order_by(TicketRow.id.desc())
+    .limit(1)
+)
+"""The id of a conversation's open ticket (the latest, should a race have opened two)."""
+_latest = _LATEST_OPEN.subquery()
+_CITIZEN_MESSAGE = select(
+    _latest.c.id,
+    literal("citizen"),
+    bindparam("text", type_=TicketMessageRow.text.type),
+    bindparam("at", type_=TicketMessageRow.created_at.type),
+    true(),
+)
+_APPEND_COLUMNS = ["ticket_id", "sender", "text", "created_at", "delivered"]
+_APPEND = (
+    insert(TicketMessageRow)
+    .from_select(_APPEND_COLUMNS, _CITIZEN_MESSAGE)
+    .returning(TicketMessageRow.ticket_id)
+)
+"""A citizen's message added to the conversation's open ticket, found in the same statement: one round
+trip (the look-up, a ``BEGIN`` and a ``COMMIT`` were six); no row, and no id back, without one."""
+_APPEND_AGAIN = (
+    insert(TicketMessageRow)
+    .from_select(
+        _APPEND_COLUMNS,
+        _CITIZEN_MESSAGE.where(
+            ~exists().where(
+                TicketMessageRow.ticket_id == _latest.c.id,
+                TicketMessageRow.sender == "citizen",
+                TicketMessageRow.created_at == bindparam("at"),
+                TicketMessageRow.text == bindparam("text"),
+            )
+        ),
+    )
+    .returning(TicketMessageRow.ticket_id)
+)
+""":data:`_APPEND` unless the ticket holds a citizen message of that time and text already."""
 
 
 async def _no_channels(message: OutboundMessage) -> None:
@@ -131,6 +177,9 @@ class TicketService:
         if not backoff:
             raise ValueError("backoff needs at least one delay")
         self._sessions = sessions
+        # Reads and writes that are one statement: in autocommit on PostgreSQL (no BEGIN, COMMIT or
+        # ROLLBACK round trips around them; each statement is atomic on its own).
+        self._db = one_statement_engine(sessions)
         self.conversations = conversations
         self.responses = responses
         self._release_to_bot = release
@@ -256,8 +305,8 @@ class TicketService:
 
     def _since_last_ticket(self, key: ConversationKey, history: list[MessageRecord]) -> list[MessageRecord]:
         """The messages after the chat's last closed ticket (those an officer already saw), all if none."""
-        with self._sessions() as session:
-            closed = session.scalar(
+        with self._db.connect() as conn:
+            closed = conn.scalar(
                 select(func.max(TicketRow.closed_at)).where(
                     TicketRow.channel == key.channel, TicketRow.chat_id == key.chat_id
                 )
@@ -276,8 +325,8 @@ class TicketService:
         now = time.monotonic()
         with self._open_keys_lock:
             if self._open_keys is None or now - self._open_keys_read_at > self.open_keys_ttl:
-                with self._sessions() as session:
-                    rows = session.execute(
+                with self._db.connect() as conn:
+                    rows = conn.execute(
                         select(TicketRow.channel, TicketRow.chat_id).where(
                             TicketRow.status.in_(OPEN_STATUSES)
                         )
@@ -292,18 +341,8 @@ class TicketService:
                 self._open_keys.add((key.channel, key.chat_id))
 
     def _open_ticket_id(self, key: ConversationKey) -> int | None:
-        with self._sessions() as session:
-            stmt = (
-                select(TicketRow.id)
-                .where(
-                    TicketRow.channel == key.channel,
-                    TicketRow.chat_id == key.chat_id,
-                    TicketRow.status.in_(OPEN_STATUSES),
-                )
-                .order_by(TicketRow.id.desc())
-                .limit(1)
-            )
-            return session.scalars(stmt).first()
+        with self._db.connect() as conn:
+            return conn.scalar(_LATEST_OPEN, {"channel": key.channel, "chat_id": key.chat_id})
 
     def open_ticket(self, key: ConversationKey) -> Ticket | None:
         """The waiting or claimed ticket of a conversation, if any."""
@@ -319,37 +358,23 @@ class TicketService:
         process that first took it died, maybe after adding it): it is added only when the ticket has
         no citizen message of the same time ``at`` (the server's receipt time, to the microsecond) and
         text, so the officer sees it once.
+
+        One statement finds the open ticket and adds the message (:data:`_APPEND`; in autocommit on
+        PostgreSQL: one round trip, its durable commit kept: the officer reads these).
         """
         if not self._may_have_open_ticket(key):
             return None
-        ticket_id = self._open_ticket_id(key)
-        if ticket_id is None:
-            return None
-        masked = redact(text)  # masked, and without the NUL PostgreSQL refuses
-        at = at or self.clock()
-        with self._sessions.begin() as session:
-            if again and self._has_citizen_message(session, ticket_id, masked, at):
-                return ticket_id
-            session.add(
-                TicketMessageRow(
-                    ticket_id=ticket_id, sender="citizen", text=masked, created_at=at, delivered=True
-                )
-            )
+        params = {
+            "channel": key.channel,
+            "chat_id": key.chat_id,
+            "text": redact(text),  # masked, and without the NUL PostgreSQL refuses
+            "at": at or self.clock(),
+        }
+        with self._db.begin() as conn:
+            ticket_id: int | None = conn.scalar(_APPEND_AGAIN if again else _APPEND, params)
+        if ticket_id is None and again:
+            return self._open_ticket_id(key)  # the message was there already (or there is no ticket)
         return ticket_id
-
-    @staticmethod
-    def _has_citizen_message(session: Session, ticket_id: int, text: str, at: datetime) -> bool:
-        found = session.scalar(
-            select(TicketMessageRow.id)
-            .where(
-                TicketMessageRow.ticket_id == ticket_id,
-                TicketMessageRow.sender == "citizen",
-                TicketMessageRow.created_at == at,
-                TicketMessageRow.text == text,
-            )
-            .limit(1)
-        )
-        return found is not None
 
     # --- reading ------------------------------------------------------------------------------------
 
