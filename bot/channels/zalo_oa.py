@@ -11,7 +11,10 @@ Outbound: consultation ("cs") messages to ``/v3.0/oa/message/cs`` with the ``acc
 has no buttons here, so choices become a numbered list (see :class:`TextOnlyChannel`) and links are
 appended as text. When Zalo answers that the access token expired, the refresh token is exchanged for
 new tokens (``/v4/oa/access_token``, header ``secret_key`` = the app's secret) and kept in a
-:class:`TokenStore`; Zalo's refresh tokens are single-use, so the new pair must always be saved.
+:class:`TokenStore`; Zalo's refresh tokens are single-use, so the new pair must always be saved, and with
+several server processes the store is the database they share (``bot.storage.zalo_tokens``): one process
+refreshes at a time, and one that finds a newer access token than the one Zalo refused takes it instead
+of refreshing again. A refused refresh is written down and not tried again with the same tokens.
 
 Free replies are only allowed for a while after the citizen's last message (7 days for "cs" messages in
 Zalo's current policy; older documents say 48 hours, hence :attr:`ZaloOASettings.reply_window`). The
@@ -28,7 +31,8 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -64,22 +68,36 @@ class ZaloTokens:
         access_token: sent in the ``access_token`` header (valid about 25 hours).
         refresh_token: exchanged for a new pair (valid about 3 months, once).
         expires_at: when the access token expires, if known.
+        refused_at: when Zalo refused to refresh this pair (its refresh token is dead), if it did.
     """
 
     access_token: str
     refresh_token: str
     expires_at: datetime | None = None
+    refused_at: datetime | None = None
+
+    def __repr__(self) -> str:  # secrets: never in a log or a traceback
+        return f"ZaloTokens(expires_at={self.expires_at!r}, refused_at={self.refused_at!r})"
 
 
 class TokenStore(Protocol):
-    """Where the current :class:`ZaloTokens` live; the server persists them in its database."""
+    """Where the current :class:`ZaloTokens` live; the server keeps them in its database, shared by
+    every process (``bot.storage.zalo_tokens.SqlZaloTokenStore``)."""
+
+    def refreshing(self) -> AbstractAsyncContextManager[None]:
+        """Hold the right to refresh (one holder at a time across every process using the store)."""
+        ...
 
     async def load(self) -> ZaloTokens:
         """The current tokens."""
         ...
 
     async def save(self, tokens: ZaloTokens) -> None:
-        """Replace the current tokens (after a refresh)."""
+        """Replace the current tokens (after a refresh, inside :meth:`refreshing`)."""
+        ...
+
+    async def refused(self, tokens: ZaloTokens) -> None:
+        """Note that Zalo refused to refresh ``tokens`` (when they are still the current ones)."""
         ...
 
 
@@ -92,6 +110,11 @@ class InMemoryTokenStore:
 
     def __init__(self, tokens: ZaloTokens) -> None:
         self.tokens = tokens
+        self._lock = asyncio.Lock()
+
+    def refreshing(self) -> AbstractAsyncContextManager[None]:
+        """Hold the right to refresh (in this process only)."""
+        return self._lock
 
     async def load(self) -> ZaloTokens:
         """The current tokens."""
@@ -100,6 +123,11 @@ class InMemoryTokenStore:
     async def save(self, tokens: ZaloTokens) -> None:
         """Replace the current tokens."""
         self.tokens = tokens
+
+    async def refused(self, tokens: ZaloTokens) -> None:
+        """Note that Zalo refused to refresh ``tokens``."""
+        if self.tokens.refresh_token == tokens.refresh_token:
+            self.tokens = replace(self.tokens, refused_at=datetime.now(UTC))
 
 
 @dataclass(frozen=True)
@@ -297,10 +325,15 @@ class ZaloOAChannel(TextOnlyChannel):
         return data
 
     async def _refresh(self, used: ZaloTokens) -> None:
-        async with self._refresh_lock:
+        async with self._refresh_lock, self._tokens.refreshing():
             current = await self._tokens.load()
             if current.access_token != used.access_token:
-                return  # another send refreshed meanwhile
+                return  # another send (or another process) refreshed meanwhile: use its tokens
+            if current.refused_at is not None:
+                raise DeliveryError(
+                    "Zalo OA token refresh was refused earlier; new tokens are needed in the settings",
+                    retryable=False,
+                )
             try:
                 response = await self._client.post(
                     self.settings.oauth_url,
@@ -319,6 +352,7 @@ class ZaloOAChannel(TextOnlyChannel):
             if not isinstance(data, dict) or not data.get("access_token") or not data.get("refresh_token"):
                 reason = data.get("error_name") or data.get("error") if isinstance(data, dict) else "no JSON"
                 log.error("Zalo OA token refresh refused: %s", reason)
+                await self._tokens.refused(current)
                 raise DeliveryError(f"Zalo OA token refresh refused ({reason})", retryable=False)
             expires_in = _int(data.get("expires_in", 0))
             await self._tokens.save(

@@ -23,6 +23,7 @@ TABLE_MODULES = (
     "bot.storage.inbox",
     "bot.storage.overrides",
     "bot.storage.throttle",
+    "bot.storage.zalo_tokens",
     "bot.channels.rest",
     "bot.dossiers.tables",
     "console.auth.tables",
