@@ -725,7 +725,7 @@ class App:
     @cached_property
     def channels(self) -> ChannelSet:
         """The chat platforms whose settings are present, registered for replies."""
-        built = build_channels(self.settings, self.queue, self.adapters.http_transport, self.adapters)
+        built = build_channels(self.settings, self.queue, self.adapters.http_transport)
         for channel in built.channels:
             self.registry.register(channel)
         return built
@@ -880,15 +880,12 @@ class App:
 
 
 def build_channels(
-    settings: Settings,
-    queue: Inbound,
-    transport: httpx.AsyncBaseTransport | None,
-    adapters: Adapters | None = None,
+    settings: Settings, queue: Inbound, transport: httpx.AsyncBaseTransport | None
 ) -> ChannelSet:
-    """The Telegram, Zalo OA and Zalo Bot channels whose settings are present (none is required).
-    With ``adapters``, the Zalo OA tokens live in their database, shared by every process."""
+    """The Telegram, Zalo OA and Zalo Bot channels whose settings are present (none is required)."""
     built = ChannelSet()
     if settings.telegram_token:
+        from bot.channels.shared_ratelimit import send_limiter
         from bot.channels.telegram import (
             TelegramChannel,
             TelegramPolling,
@@ -897,8 +894,14 @@ def build_channels(
             telegram_webhook_router,
         )
 
+        # Telegram's limits are per bot: every process of this bot shares them in Redis when it is set.
+        limiter = send_limiter(settings.redis_url, scope=f"telegram:{settings.telegram_token.split(':')[0]}")
+        if settings.redis_url:
+            built.jobs.append(Job("telegram send limit (redis)", _nothing, limiter.aclose))
         if settings.telegram_webhook_url:
-            tg = TelegramChannel(build_bot(settings.telegram_token, base_url=settings.telegram_base_url))
+            tg = TelegramChannel(
+                build_bot(settings.telegram_token, base_url=settings.telegram_base_url), limiter=limiter
+            )
             built.channels.append(tg)
             built.routers.append(
                 telegram_webhook_router(tg, queue, secret_token=settings.telegram_webhook_secret)
@@ -913,7 +916,7 @@ def build_channels(
             built.started.append("telegram (webhook)")
         else:
             application = build_application(settings.telegram_token, base_url=settings.telegram_base_url)
-            tg = TelegramChannel(application.bot)
+            tg = TelegramChannel(application.bot, limiter=limiter)
             built.channels.append(tg)
             poller = TelegramPolling(application, tg, queue)
             built.jobs.append(Job("telegram polling", poller.start, poller.stop))
@@ -922,19 +925,12 @@ def build_channels(
     if settings.zalo_oa_app_id and settings.zalo_oa_secret_key:
         from bot.channels.zalo_oa import (
             InMemoryTokenStore,
-            TokenStore,
             ZaloOAChannel,
             ZaloOASettings,
             ZaloTokens,
             zalo_oa_webhook_router,
         )
 
-        seed = ZaloTokens(settings.zalo_oa_access_token, settings.zalo_oa_refresh_token)
-        tokens: TokenStore = InMemoryTokenStore(seed)
-        if adapters is not None:
-            from bot.storage.zalo_tokens import SqlZaloTokenStore
-
-            tokens = SqlZaloTokenStore(adapters.sessions, adapters.locks, settings.zalo_oa_app_id, seed)
         client = httpx.AsyncClient(timeout=10, transport=transport)
         zalo = ZaloOAChannel(
             client,
@@ -944,7 +940,7 @@ def build_channels(
                 app_secret_key=settings.zalo_app_secret_key,
                 event_window=timedelta(seconds=settings.zalo_oa_event_window_seconds),
             ),
-            tokens,
+            InMemoryTokenStore(ZaloTokens(settings.zalo_oa_access_token, settings.zalo_oa_refresh_token)),
         )
         built.channels.append(zalo)
         built.routers.append(zalo_oa_webhook_router(zalo, queue))

@@ -6,6 +6,9 @@ both limits so flood control stays the exception. (python-telegram-bot's own lim
 extra that this project does not install.)
 
 The clock and the sleep function are injected so tests run on a fake clock without sleeping.
+
+The limits hold for one process. With several processes or machines and ``HELPLINE_REDIS_URL`` set, the
+channels use :class:`bot.channels.shared_ratelimit.RedisRateLimiter`, the same limits shared in Redis.
 """
 
 from __future__ import annotations
@@ -73,6 +76,9 @@ class RateLimiter:
                     self._sent.append(now)
                     return
                 await self._sleep(self._sent[0] + self._overall_period - now)
+
+    async def aclose(self) -> None:
+        """Release what the limiter holds: nothing here (the Redis limiter closes its client)."""
 
     def _forget_idle_chats(self, now: float) -> None:
         # Keep the per-chat table small: a chat whose next slot has passed needs no entry.

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_pool_overflow: int = Field(default=10, ge=0, le=200)
     db_pre_ping: bool = False
+    # Redis (issue 12): when set, the channels' send rate limit (Telegram: 30 messages/s per bot, 1/s per
+    # chat) is shared by every process and machine; empty: each process limits its own sends.
+    redis_url: str = ""
 
     telegram_token: str = ""
     telegram_webhook_url: str = ""
