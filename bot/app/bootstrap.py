@@ -725,7 +725,7 @@ class App:
     @cached_property
     def channels(self) -> ChannelSet:
         """The chat platforms whose settings are present, registered for replies."""
-        built = build_channels(self.settings, self.queue, self.adapters.http_transport)
+        built = build_channels(self.settings, self.queue, self.adapters.http_transport, self.adapters)
         for channel in built.channels:
             self.registry.register(channel)
         return built
@@ -880,9 +880,13 @@ class App:
 
 
 def build_channels(
-    settings: Settings, queue: Inbound, transport: httpx.AsyncBaseTransport | None
+    settings: Settings,
+    queue: Inbound,
+    transport: httpx.AsyncBaseTransport | None,
+    adapters: Adapters | None = None,
 ) -> ChannelSet:
-    """The Telegram, Zalo OA and Zalo Bot channels whose settings are present (none is required)."""
+    """The Telegram, Zalo OA and Zalo Bot channels whose settings are present (none is required).
+    With ``adapters``, the Zalo OA tokens live in their database, shared by every process."""
     built = ChannelSet()
     if settings.telegram_token:
         from bot.channels.shared_ratelimit import send_limiter
@@ -925,12 +929,19 @@ def build_channels(
     if settings.zalo_oa_app_id and settings.zalo_oa_secret_key:
         from bot.channels.zalo_oa import (
             InMemoryTokenStore,
+            TokenStore,
             ZaloOAChannel,
             ZaloOASettings,
             ZaloTokens,
             zalo_oa_webhook_router,
         )
 
+        seed = ZaloTokens(settings.zalo_oa_access_token, settings.zalo_oa_refresh_token)
+        tokens: TokenStore = InMemoryTokenStore(seed)
+        if adapters is not None:
+            from bot.storage.zalo_tokens import SqlZaloTokenStore
+
+            tokens = SqlZaloTokenStore(adapters.sessions, adapters.locks, settings.zalo_oa_app_id, seed)
         client = httpx.AsyncClient(timeout=10, transport=transport)
         zalo = ZaloOAChannel(
             client,
@@ -940,7 +951,7 @@ def build_channels(
                 app_secret_key=settings.zalo_app_secret_key,
                 event_window=timedelta(seconds=settings.zalo_oa_event_window_seconds),
             ),
-            InMemoryTokenStore(ZaloTokens(settings.zalo_oa_access_token, settings.zalo_oa_refresh_token)),
+            tokens,
         )
         built.channels.append(zalo)
         built.routers.append(zalo_oa_webhook_router(zalo, queue))
