@@ -43,6 +43,7 @@ from fastapi.responses import JSONResponse
 from bot.channels.base import DeliveryError, Inbound, QueueFullError, TextOnlyChannel, on_the_wire
 from bot.channels.media import Attachment, fetch_url, with_attachment
 from bot.core.messages import InboundMessage, OutboundMessage
+from bot.core.zalo import ZaloTokens
 
 __all__ = [
     "SIGNATURE_HEADER",
@@ -58,26 +59,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-ZEvent-Signature"
-
-
-@dataclass(frozen=True)
-class ZaloTokens:
-    """An OA access token and the single-use refresh token that renews it.
-
-    Attributes:
-        access_token: sent in the ``access_token`` header (valid about 25 hours).
-        refresh_token: exchanged for a new pair (valid about 3 months, once).
-        expires_at: when the access token expires, if known.
-        refused_at: when Zalo refused to refresh this pair (its refresh token is dead), if it did.
-    """
-
-    access_token: str
-    refresh_token: str
-    expires_at: datetime | None = None
-    refused_at: datetime | None = None
-
-    def __repr__(self) -> str:  # secrets: never in a log or a traceback
-        return f"ZaloTokens(expires_at={self.expires_at!r}, refused_at={self.refused_at!r})"
 
 
 class TokenStore(Protocol):

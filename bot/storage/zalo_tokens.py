@@ -30,9 +30,9 @@ from datetime import datetime
 from sqlalchemy import DateTime, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from bot.channels.zalo_oa import ZaloTokens
 from bot.core.ports import Locks
 from bot.core.timeutil import as_utc, utcnow
+from bot.core.zalo import ZaloTokens
 from knowledge.db import Base
 
 __all__ = ["SqlZaloTokenStore", "ZaloTokenRow"]
