@@ -23,9 +23,10 @@ LINES = [
     # the fee of the marriage registration: answered at once
     {"id": "e-1", "text": "Đăng ký kết hôn lệ phí bao nhiêu", "intent": "ask_fee", "intents": ["ask_fee"],
      "procedures": [f.MARRIAGE]},
-    # the construction permit family is close: a choice, then the new permit's fee
-    {"id": "e-2", "text": "giấy phép xây dựng lệ phí bao nhiêu", "intent": "ask_fee", "intents": ["ask_fee"],
-     "procedures": [f.GPXD_NEW]},
+    # the construction permit family is close, a change is named and their papers differ: a choice, then
+    # the new permit's papers (the same fee, or a bare "giấy phép xây dựng", is answered at once)
+    {"id": "e-2", "text": "giấy phép xây dựng bị hết hạn cần giấy tờ gì", "intent": "ask_documents",
+     "intents": ["ask_documents"], "procedures": [f.GPXD_NEW]},
     # the birth registration answered where the marriage registration was asked
     {"id": "e-3", "text": "khai sinh lệ phí bao nhiêu", "intent": "ask_fee", "intents": ["ask_fee"],
      "procedures": [f.MARRIAGE]},
