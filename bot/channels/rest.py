@@ -62,6 +62,9 @@ CHANNEL = "rest"
 MAX_MESSAGE_CHARS = 4000
 HISTORY_LIMIT = 200
 """The most messages the history of a conversation gives back (the newest)."""
+TURN_DONE = "turn_done"
+"""The transcript's mark of a turn that answered nothing (its message was handed to the officer), so a
+resend of that message is not handled twice; never shown."""
 RESEND_WAIT = 15.0
 """Seconds a resent message waits for the replies of its first try, still running, before it is taken
 for failed and answered anew."""
@@ -419,8 +422,10 @@ def rest_router(
             if not any(_custom(e).get("message_id") == message_id for e in entries):
                 return None
             replies = [e for e in entries if _custom(e).get("in_reply_to") == message_id]
-            if replies or asyncio.get_running_loop().time() >= deadline:
-                return replies or None
+            if replies:  # the first try finished (a turn with no reply, the officer's chat, leaves a mark)
+                return [e for e in replies if not _custom(e).get(TURN_DONE)]
+            if asyncio.get_running_loop().time() >= deadline:
+                return None
             await asyncio.sleep(0.25)
 
     @router.get("/webhooks/rest/poll")
@@ -436,8 +441,9 @@ def rest_router(
     async def history(request: Request, sender: str | None = None) -> JSONResponse:
         """The conversation as the page showed it (the newest messages), and the poll's starting point."""
         speaker = sessions.speaker(request, sender[:128] if sender else None)
-        messages = await outbox.history(speaker.sender)
-        seq = max((int(m["custom"]["seq"]) for m in messages), default=0)  # type: ignore[index]
+        entries = await outbox.history(speaker.sender)
+        seq = max((int(m["custom"]["seq"]) for m in entries), default=0)  # type: ignore[index]
+        messages = [m for m in entries if not _custom(m).get(TURN_DONE)]
         response = JSONResponse({"messages": messages, "after": seq})
         sessions.set_cookie(response, speaker)
         return response
@@ -477,7 +483,10 @@ def rest_router(
 
         async def answer() -> list[dict[str, object]]:
             messages = [m for r in await handler(inbound) for m in rest_messages(r)]
-            await keep(speaker, [_in_reply_to(m, resent) for m in messages], "reply")
+            kept = [_in_reply_to(m, resent) for m in messages]
+            if resent is not None and not kept:  # no reply (an officer has the chat): the turn is done
+                kept = [{"custom": {"in_reply_to": resent, TURN_DONE: True}}]
+            await keep(speaker, kept, "reply")
             return messages
 
         response: JSONResponse | StreamingResponse

@@ -268,3 +268,22 @@ async def test_a_resend_while_the_first_try_still_runs_waits_for_its_answer() ->
         first, again = await asyncio.wait_for(asyncio.gather(slow, resend), 10)
     assert [m["text"] for m in again] == [m["text"] for m in first] == ["Đã nhận: mất bao lâu"]
     assert engine.turns == ["mất bao lâu"]
+
+
+async def test_a_resend_in_an_officers_chat_is_not_handed_over_twice() -> None:
+    """While an officer has the chat the bot answers nothing; a resend of such a message is not handled
+    (and so not added to the ticket) again, and it does not wait for replies that never come."""
+
+    class Silent(CountingEngine):
+        async def __call__(self, message: InboundMessage) -> list[OutboundMessage]:
+            self.turns.append(message.text)
+            return []
+
+    engine = Silent()
+    async with _client(_page_app(engine)) as page:
+        await page.get("/webhooks/rest/history")
+        assert await _say(page, "cán bộ ơi, tôi gửi thêm ảnh", message_id="w-5") == []
+        again = await asyncio.wait_for(_say(page, "cán bộ ơi, tôi gửi thêm ảnh", message_id="w-5"), 5)
+        history = (await page.get("/webhooks/rest/history")).json()["messages"]
+    assert again == [] and engine.turns == ["cán bộ ơi, tôi gửi thêm ảnh"]
+    assert [m.get("text") for m in history] == ["cán bộ ơi, tôi gửi thêm ảnh"]  # the mark is never shown
