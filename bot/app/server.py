@@ -16,6 +16,7 @@ import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,12 @@ WEB = Path(__file__).resolve().parent.parent / "channels" / "web"
 TITLE = "Trợ lý thủ tục hành chính"
 
 
+def thread_pool_size(inbox_workers: int) -> int:
+    """The default thread pool of the server's event loop: the turns at once plus eight, at least
+    Python's own default (``min(32, cores + 4)``)."""
+    return max(inbox_workers + 8, min(32, (os.cpu_count() or 1) + 4))
+
+
 def create_app(app: App) -> FastAPI:
     """The whole server for ``app`` (prepared here: schema, seed, NLU, engine)."""
     install_log_redaction()  # no log record leaves the server with an ID or phone number in full
@@ -45,6 +52,14 @@ def create_app(app: App) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
+        # The turns and every database call run on the loop's default threads (asyncio.to_thread): as
+        # many as the turns run at once, and room for the web chat, the console and the jobs beside them
+        # (Python's default, cores + 4, would cap HELPLINE_INBOX_WORKERS at 6 on 2 cores).
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(
+                max_workers=thread_pool_size(app.settings.inbox_workers), thread_name_prefix="hl"
+            )
+        )
         queue.start()
         for job in jobs:
             await job.start()

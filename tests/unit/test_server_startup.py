@@ -1,5 +1,5 @@
-"""A start-up job that may fail for a while (Telegram's setWebhook out of reach) does not stop the server:
-bot.app.bootstrap.retried_job."""
+"""The server's start-up: a job that may fail for a while (Telegram's setWebhook out of reach) does not
+stop it (bot.app.bootstrap.retried_job); its thread pool holds the turns run at once."""
 
 from __future__ import annotations
 
@@ -46,3 +46,12 @@ async def test_stopping_the_server_cancels_the_retries() -> None:
     await job.stop()
     assert calls == ["start", "stop"]  # no retry ran, and none is left behind
     assert not [t for t in asyncio.all_tasks() if t.get_name() == "retry telegram webhook"]
+
+
+def test_the_server_thread_pool_holds_the_turns_and_room_beside_them() -> None:
+    """HELPLINE_INBOX_WORKERS turns at once need as many threads; Python's default (cores + 4) capped them
+    at 6 on 2 cores."""
+    from bot.app.server import thread_pool_size
+
+    assert thread_pool_size(4) >= 12
+    assert thread_pool_size(40) == 48
