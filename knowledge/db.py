@@ -21,8 +21,11 @@ class Base(DeclarativeBase):
 def make_engine(url: str, **kwargs: object) -> Engine:
     """An engine for ``url``; SQLite files get their folder created, WAL, foreign keys and a busy timeout.
 
-    ``postgresql://`` URLs are served by psycopg 3.
+    ``postgresql://`` URLs are served by psycopg 3. Errors never carry the statement's parameters
+    (``hide_parameters``): they can hold secrets (Zalo OA tokens) and citizens' texts, and error
+    messages end up in logs.
     """
+    kwargs = {"hide_parameters": True, **kwargs}
     parsed = make_url(url)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")

@@ -124,6 +124,10 @@ class ZaloOASettings:
         oauth_url: the token endpoint.
         max_text_length: Zalo's limit for one text message.
         expired_token_errors: Zalo error codes meaning "access token expired or invalid".
+        dead_refresh_errors: the token endpoint's error codes meaning "this refresh token is invalid or
+            expired" (-14014 "Invalid refresh token"): only these mark the pair refused. Any other
+            answer without tokens (a wrong app secret key, a wrong app id) fails the send without
+            marking it, so fixed settings work at once.
         max_attempts: tries per message on network errors and 5xx answers.
         backoff: first wait in seconds between tries (doubles each time).
         event_window: how far an event's own ``timestamp`` may be from now (either way) for the event
@@ -138,6 +142,7 @@ class ZaloOASettings:
     oauth_url: str = "https://oauth.zaloapp.com/v4/oa/access_token"
     max_text_length: int = 2000
     expired_token_errors: frozenset[int] = field(default_factory=lambda: frozenset({-216, -124}))
+    dead_refresh_errors: frozenset[int] = field(default_factory=lambda: frozenset({-14014}))
     max_attempts: int = 3
     backoff: float = 0.5
     event_window: timedelta = timedelta(minutes=10)
@@ -332,9 +337,13 @@ class ZaloOAChannel(TextOnlyChannel):
                 ) from exc
             if not isinstance(data, dict) or not data.get("access_token") or not data.get("refresh_token"):
                 reason = data.get("error_name") or data.get("error") if isinstance(data, dict) else "no JSON"
-                log.error("Zalo OA token refresh refused: %s", reason)
-                await self._tokens.refused(current)
-                raise DeliveryError(f"Zalo OA token refresh refused ({reason})", retryable=False)
+                if isinstance(data, dict) and _int(data.get("error")) in self.settings.dead_refresh_errors:
+                    log.error("Zalo OA token refresh refused: %s", reason)
+                    await self._tokens.refused(current)
+                    raise DeliveryError(f"Zalo OA token refresh refused ({reason})", retryable=False)
+                # not a verdict on the refresh token (a wrong app secret key or app id): nothing is noted
+                log.error("Zalo OA token refresh failed, check the app id and secret key: %s", reason)
+                raise DeliveryError(f"Zalo OA token refresh failed ({reason})", retryable=False)
             expires_in = _int(data.get("expires_in", 0))
             await self._tokens.save(
                 ZaloTokens(

@@ -69,7 +69,13 @@ class FakeZaloOA:
         """(user_id, text) of every message the fake accepted, in order."""
         self._generation = 1
         self._next_errors: list[tuple[int, dict[str, Any]]] = []
+        self._wrong_secret_answer: dict[str, Any] | None = None
         self.transport = httpx.MockTransport(self.handle)
+
+    def answer_wrong_secret_with(self, error: int, error_name: str) -> None:
+        """Answer a token call with a wrong ``secret_key`` header with this error instead of the
+        refresh-token error (-14014) every refused token call gets by default."""
+        self._wrong_secret_answer = {"error": error, "error_name": error_name, "error_reason": ""}
 
     def expire_token_once(self) -> None:
         """Make the current access token invalid; the next refresh issues a working pair."""
@@ -114,6 +120,8 @@ class FakeZaloOA:
         )
 
     def _token(self, call: Call) -> httpx.Response:
+        if self._wrong_secret_answer and call.headers.get("secret_key") != self.app_secret_key:
+            return httpx.Response(200, json=self._wrong_secret_answer)
         valid = (
             call.headers.get("secret_key") == self.app_secret_key
             and call.body.get("app_id") == self.app_id
