@@ -7,6 +7,7 @@ pure data (the state, the parse, the policy's arguments).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from actions.procedure.answers import ANSWERED_TOPICS, add_follow_ups, answer, answer_many
 from actions.procedure.lists import PAGE_SIZE, send_list_page
@@ -66,12 +67,20 @@ class ProcedureAnswerAction:
             events = answer_many(dispatcher, proc, topics, parse.text, tracker.state.case, args.group)
         else:
             events = answer(dispatcher, proc, self.topic, parse.text, tracker.state.case, args.group)
-        variants_line(dispatcher, args.variants)
+        if args.variants:
+            # Named from the records: after an answer given alike the policy knows them by their buttons.
+            variants = [replace(c, name=self._name(c)) for c in args.variants]
+            kept = candidate_buttons(variants, INTENT_BY_TOPIC.get(self.topic))
+            variants_line(dispatcher, variants, kept)
         others = [c for c in args.candidates if c.code != code]
         if others:  # an unsure link: the procedures the citizen may have meant instead
             buttons = candidate_buttons(others, INTENT_BY_TOPIC.get(self.topic))
             dispatcher.utter("utter_other_procedure", buttons=buttons)
         return events
+
+    def _name(self, candidate: Candidate) -> str:
+        proc = self.knowledge.get(candidate.code)
+        return proc.name if proc is not None else candidate.name
 
 
 class MoreAction:
@@ -126,7 +135,9 @@ def candidate_buttons(candidates: Sequence[Candidate], aspect: str | None = None
     ``aspect`` (an ``ask_*`` intent) the payload names the part to answer after the pick."""
     codes = [c.code for c in candidates]
     names = [display_name(c.name or c.code, 10 * BUTTON_CHARS) for c in candidates]
-    extra = {"aspect": aspect} if aspect else {}
+    # The overview is what a pick answers anyway; its intent would take the payload past Telegram's
+    # 64 bytes of callback data.
+    extra = {"aspect": aspect} if aspect and aspect != Intent.ASK_PROCEDURE_OVERVIEW else {}
     return tuple(
         Button(title, make_payload(Intent.CHOOSE, procedure=code, **extra))  # whole phrases, never cut
         for title, code in zip(distinct_titles(names, codes), codes, strict=True)

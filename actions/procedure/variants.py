@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from actions.procedure.answers import answer
 from actions.procedure.names import display_name, distinct_titles
+from bot.core.messages import Button
 from bot.core.parse import Candidate
 from bot.core.responses import ResponseCatalogue
 from bot.core.sdk import CollectingDispatcher
@@ -23,10 +24,17 @@ from knowledge.ports import KnowledgeRepository
 from knowledge.text import fold
 
 NO_SHARED_ANSWER = frozenset(
-    {"utter_missing_detail", "utter_missing_detail_no_link", "utter_catalogue_only", "utter_catalogue_where"}
+    {
+        "utter_missing_detail",
+        "utter_missing_detail_no_link",
+        "utter_catalogue_only",
+        "utter_catalogue_where",
+        "utter_ask_document_case",
+        "utter_ask_document_case_list",
+    }
 )
-"""Replies that say the part is not in the data: candidates that all lack it share no answer (the choice
-stays, the citizen may know which one they mean)."""
+"""Replies that say the part is not in the data, or ask the citizen's case instead of answering: such
+replies are no shared answer (the choice stays, the citizen may know which one they mean)."""
 
 _SPACE_RE = re.compile(r"\s+")
 
@@ -89,13 +97,21 @@ class RenderedAnswers:
 _LEVEL_TAIL_RE = re.compile(r"^(?P<base>.+?)\s*\((?P<level>cấp [^()]+)\)$")
 
 
+_TW_RE = re.compile(r"\btw\b")
+
+
+def _level_said(level: str) -> str:
+    """A level as a sentence says it: lower case, "trung ương" in full ("cấp TW" -> "cấp trung ương")."""
+    return _TW_RE.sub("trung ương", level.lower())
+
+
 def variant_names(candidates: Sequence[Candidate]) -> str:
     """The variants an answer applies to, said once: "cấp tỉnh và cấp trung ương" for one procedure at
     several levels, else their short distinct names ("Cấp giấy phép …, Gia hạn … và Cấp lại …")."""
     names = [display_name(c.name or c.code, 10_000) for c in candidates]
     levels = [_LEVEL_TAIL_RE.match(n) for n in names]
     if all(levels) and len({m.group("base") for m in levels if m}) == 1:
-        said = [m.group("level") for m in levels if m]
+        said = [_level_said(m.group("level")) for m in levels if m]
     else:
         said = distinct_titles([c.name or c.code for c in candidates], [c.code for c in candidates])
     if len(said) == 1:
@@ -103,8 +119,12 @@ def variant_names(candidates: Sequence[Candidate]) -> str:
     return ", ".join(said[:-1]) + " và " + said[-1]
 
 
-def variants_line(dispatcher: CollectingDispatcher, candidates: Sequence[Candidate]) -> None:
+def variants_line(
+    dispatcher: CollectingDispatcher, candidates: Sequence[Candidate], buttons: tuple[Button, ...] = ()
+) -> None:
     """After the answer, the line naming the variants it applies to as well (a message of its own, so
-    the answer's text stays the answer)."""
+    the answer's text stays the answer); ``buttons``: one per variant, so none is taken as chosen (the
+    conversation keeps them, :func:`bot.engine.policy.kept_variants`, and the next part asked is
+    compared again)."""
     if len(candidates) > 1 and dispatcher.messages:
-        dispatcher.utter("utter_same_for_variants", variants=variant_names(candidates))
+        dispatcher.utter("utter_same_for_variants", buttons=buttons, variants=variant_names(candidates))

@@ -16,7 +16,10 @@ policy adds is conversation sense:
   :func:`dominant_candidate`), that one is answered.
 * **No needless choice.** Close candidates whose answers to the part asked read the same (an
   :class:`AnswerComparer` renders them; :attr:`PolicyConfig.answer_alike_variants`) are answered, the
-  variants named in one line. One procedure at several levels is answered for the nearest level, the
+  variants named in one line, with a button for each: none of them is taken as chosen, so the next
+  part asked without a procedure is compared again for them (:func:`kept_variants`: alike, answered
+  again; not alike, the choice list). A number in the message ("loại 1", "loại một") among candidates
+  whose names differ only in numbers answers the one carrying it, else the choice stays. One procedure at several levels is answered for the nearest level, the
   other levels offered under the answer with the part asked in their buttons
   (:attr:`PolicyConfig.offer_other_levels`). The first issue of a procedure with later steps is answered
   when the message names no step and it ranks first (:attr:`PolicyConfig.answer_top_step`). A button
@@ -225,6 +228,51 @@ def dominant_candidate(text: str, candidates: Sequence[Candidate], coverage: flo
         and all((other - shared) - said for j, other in enumerate(names) if j != i)
     ]
     return found[0] if len(found) == 1 else None
+
+
+_NUMBER_WORDS = {"mot": "i", "hai": "ii", "ba": "iii", "bon": "iv", "tu": "iv", "nam": "v", "sau": "vi"}
+_ROMAN_RE = re.compile(r"^[ivx]+$")
+
+
+def _name_numbers(name: str) -> set[str]:
+    """The numbers a procedure's name carries, as Roman numerals ("loại I, loại II" -> {"i", "ii"})."""
+    return {_ROMAN.get(w, w) for w in _folded_words(name) if w.isdigit() or _ROMAN_RE.match(w)}
+
+
+def numbers_apart(candidates: Sequence[Candidate]) -> bool:
+    """True when the candidates' names differ only in numbers ("loại III" / "loại I, loại II")."""
+    names = [set(_folded_words(c.name)) for c in candidates]
+    if len(names) < 2 or not all(names):
+        return False
+    apart = names[0].union(*names[1:]) - names[0].intersection(*names[1:])
+    return bool(apart) and all(w.isdigit() or _ROMAN_RE.match(w) for w in apart)
+
+
+def numbers_said(text: str) -> set[str]:
+    """The numbers a message carries, as Roman numerals: digits anywhere ("loại 1"), and a Roman numeral
+    or a number word after "loại", "hạng", "cấp" ("loại I", "loại một")."""
+    words = _folded_words(text)
+    said: set[str] = set()
+    for prev, word in zip(["", *words], words, strict=False):
+        if word.isdigit():
+            said.add(_ROMAN.get(word, word))
+        elif prev in _RANKED and (_ROMAN_RE.match(word) or word in _NUMBER_WORDS):
+            said.add(_NUMBER_WORDS.get(word, word))
+    return said
+
+
+def kept_variants(state: ConversationState) -> tuple[Candidate, ...]:
+    """The close candidates an answer given alike offered under it (its ``/choose`` buttons, the
+    procedure answered among them); empty otherwise."""
+    picks = [(b.title, parse_payload(b.payload)) for b in state.choices]
+    codes = [
+        (title, p[1]["procedure"])
+        for title, p in picks
+        if p is not None and p[0] == Intent.CHOOSE and p[1].get("procedure")
+    ]
+    if len(codes) < 2 or state.procedure not in {code for _, code in codes}:
+        return ()
+    return tuple(Candidate(code, title, 1.0) for title, code in codes)
 
 
 _LEVEL_RE = re.compile(
@@ -523,12 +571,20 @@ class Policy:
             or candidates[0].score < config.answer_min_score
         ):
             return None
+        said = numbers_said(parse.text)
+        if said and numbers_apart(candidates):
+            # "loại 1" among "loại III" / "loại I, loại II": the one carrying the number, or the choice.
+            carrying = [c for c in candidates if said & _name_numbers(c.name)]
+            if len(carrying) != 1:
+                return None
+            return self._answer_asked(topic, carrying[0].code, state, "numbered", parse, named=True)
         codes = [c.code for c in candidates]
         case = case_words(parse.text) or state.case
         for part in (topic, *self._also_asked(parse, topic)):
             if not self.answers.same_answer(part, codes, parse.text, case):
                 return None
-        chosen = level_variant(candidates) or candidates[0]
+        kept = [c for c in candidates if c.code == state.procedure]  # compared again after such an answer
+        chosen = level_variant(candidates) or (kept or candidates)[0]
         return self._answer_asked(topic, chosen.code, state, "alike", parse, named=True, variants=candidates)
 
     def _typed_case(self, intent: str, parse: Parse, state: ConversationState) -> Decision | None:
@@ -722,6 +778,12 @@ class Policy:
             # "can giay to gi" about the permit being discussed: close candidates that no words of the
             # message name ("giấy tờ có giá"...) do not override the procedure being discussed.
             resolution = ProcedureResolution()
+        if not resolution.ambiguous and resolution.code is None:
+            # After an answer given alike for close candidates, a question about another part is
+            # compared again for them: none was chosen.
+            kept = kept_variants(state)
+            if kept:
+                resolution = ProcedureResolution(candidates=kept)
         asked = (
             TOPIC_BY_INTENT.get(state.pending_intent or "")
             if intent == Intent.NLU_FALLBACK

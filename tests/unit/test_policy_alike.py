@@ -78,9 +78,13 @@ def test_variants_with_the_same_answer_are_answered_and_named_in_one_line(intent
     sent = reply(records, d, intent)
     assert said in sent.messages[0].text
     assert sent.messages[-1].text == "Dạ, thông tin trên áp dụng như nhau cho cả cấp tỉnh và cấp xã."
-    assert not any(
-        (parse_payload(b.payload) or ("",))[0] == "choose" for m in sent.messages for b in m.buttons
-    )
+    # No choice list; the variants as buttons under the line (none is taken as chosen; a press
+    # answers the part asked for that variant: tests/unit/test_policy_alike_followup.py).
+    assert sent.messages[0].response != "utter_choose_procedure"
+    assert [parse_payload(b.payload) for b in sent.messages[-1].buttons] == [
+        ("choose", {"procedure": PROVINCE, "aspect": intent}),
+        ("choose", {"procedure": COMMUNE, "aspect": intent}),
+    ]
 
 
 def test_a_different_fee_is_a_choice(monkeypatch: pytest.MonkeyPatch) -> None:
