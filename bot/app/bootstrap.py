@@ -888,6 +888,12 @@ def build_channels(
     """The Telegram, Zalo OA and Zalo Bot channels whose settings are present (none is required).
     With ``adapters``, the Zalo OA tokens live in their database, shared by every process."""
     built = ChannelSet()
+    # Long Telegram payloads and the Zalo chats' last buttons: shared, the answer may reach another process.
+    buttons = None
+    if adapters is not None:
+        from bot.storage.button_memory import SqlButtonMemory
+
+        buttons = SqlButtonMemory(adapters.sessions)
     if settings.telegram_token:
         from bot.channels.shared_ratelimit import send_limiter
         from bot.channels.telegram import (
@@ -904,7 +910,9 @@ def build_channels(
             built.jobs.append(Job("telegram send limit (redis)", _nothing, limiter.aclose))
         if settings.telegram_webhook_url:
             tg = TelegramChannel(
-                build_bot(settings.telegram_token, base_url=settings.telegram_base_url), limiter=limiter
+                build_bot(settings.telegram_token, base_url=settings.telegram_base_url),
+                limiter=limiter,
+                memory=buttons,
             )
             built.channels.append(tg)
             built.routers.append(
@@ -920,7 +928,7 @@ def build_channels(
             built.started.append("telegram (webhook)")
         else:
             application = build_application(settings.telegram_token, base_url=settings.telegram_base_url)
-            tg = TelegramChannel(application.bot, limiter=limiter)
+            tg = TelegramChannel(application.bot, limiter=limiter, memory=buttons)
             built.channels.append(tg)
             poller = TelegramPolling(application, tg, queue)
             built.jobs.append(Job("telegram polling", poller.start, poller.stop))
@@ -959,6 +967,8 @@ def build_channels(
             ),
             tokens,
         )
+        if buttons is not None:
+            zalo.share_buttons(buttons)
         built.channels.append(zalo)
         built.routers.append(zalo_oa_webhook_router(zalo, queue))
         built.jobs.append(Job("zalo oa client", _nothing, client.aclose))
@@ -969,6 +979,8 @@ def build_channels(
 
         client = httpx.AsyncClient(timeout=10, transport=transport)
         zbot = ZaloBotChannel(client, settings.zalo_bot_token, base_url=settings.zalo_bot_base_url)
+        if buttons is not None:
+            zbot.share_buttons(buttons)
         built.channels.append(zbot)
         built.routers.append(
             zalo_bot_webhook_router(zbot, queue, secret_token=settings.zalo_bot_webhook_secret)

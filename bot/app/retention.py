@@ -46,6 +46,8 @@ from bot.core.redact import redact
 from bot.core.timeutil import utcnow
 from bot.dossiers.tables import DossierAccessRow
 from bot.handoff.tables import TicketMessageRow, TicketNoteRow, TicketRow, TurnOutcomeRow
+from bot.storage.button_memory import KEEP as BUTTON_MEMORY_KEEP
+from bot.storage.button_memory import ButtonMemoryRow
 from bot.storage.sql import ConversationRow, MessageRow
 from console.auth.tables import AuthEventRow
 
@@ -175,6 +177,7 @@ class Retention:
             ),
             ("web_outbox", WebOutboxRow, WebOutboxRow.created_at < outbox_cutoff),
             ("auth_events", AuthEventRow, AuthEventRow.created_at < events_cutoff),
+            ("button_memory", ButtonMemoryRow, ButtonMemoryRow.updated_at < now - BUTTON_MEMORY_KEEP),
         ]
         counts: dict[str, int] = {}
         with self._sessions.begin() as session:

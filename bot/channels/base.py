@@ -8,12 +8,19 @@ request is answered and drops a redelivery only against a stored row. Its worker
 
 Channels without buttons derive from :class:`TextOnlyChannel`: it renders buttons as a numbered list,
 remembers them per chat and maps a reply such as ``"2"`` back to the payload of the second button.
+
+What a channel must remember between sending a message and the citizen's answer to it (Telegram's long
+button payloads, the text channels' last buttons per chat) goes into a :class:`ButtonMemory`: the reply
+may reach another server process than the one that sent the message, so the deployment passes the
+shared database's (``bot.storage.button_memory.SqlButtonMemory``); :class:`InMemoryButtonMemory` is
+the default of tests and of a single process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import traceback
 from collections import OrderedDict
@@ -34,9 +41,11 @@ from bot.core.messages import (
 from bot.core.redact import redact
 
 __all__ = [
+    "ButtonMemory",
     "ChannelError",
     "ChannelRegistry",
     "DeliveryError",
+    "InMemoryButtonMemory",
     "Inbound",
     "MessageHandler",
     "OutputChannel",
@@ -238,6 +247,59 @@ def split_text(text: str, limit: int) -> list[str]:
     return [c for c in chunks if c] or [""]
 
 
+class ButtonMemory(Protocol):
+    """Short values a channel keeps between a message and the citizen's answer, shared by every server
+    process of the deployment. Calls are short blocking look-ups by key (no I/O but the database)."""
+
+    def put(self, key: str, value: str) -> None:
+        """Remember ``value`` under ``key`` (replacing what was there)."""
+        ...
+
+    def get(self, key: str) -> str | None:
+        """The value under ``key``, or None when there is none (never stored, forgotten or pruned)."""
+        ...
+
+    def forget(self, key: str) -> None:
+        """Drop ``key`` (nothing happens when it is not there)."""
+        ...
+
+
+class InMemoryButtonMemory:
+    """A :class:`ButtonMemory` in this process's memory, bounded (the oldest key goes first).
+
+    Only for tests and a single server process: another process does not see it.
+    """
+
+    def __init__(self, max_size: int = 50_000) -> None:
+        self._max_size = max_size
+        self._values: OrderedDict[str, str] = OrderedDict()
+
+    def put(self, key: str, value: str) -> None:
+        self._values[key] = value
+        self._values.move_to_end(key)
+        while len(self._values) > self._max_size:
+            self._values.popitem(last=False)
+
+    def get(self, key: str) -> str | None:
+        return self._values.get(key)
+
+    def forget(self, key: str) -> None:
+        self._values.pop(key, None)
+
+
+def _encode_buttons(buttons: tuple[Button, ...]) -> str:
+    return json.dumps([[b.title, b.payload] for b in buttons], ensure_ascii=False)
+
+
+def _decode_buttons(value: str | None) -> tuple[Button, ...]:
+    if not value:
+        return ()
+    try:
+        return tuple(Button(str(title), str(payload)) for title, payload in json.loads(value))
+    except (ValueError, TypeError):  # written by another version: no buttons rather than a crash
+        return ()
+
+
 class TextOnlyChannel:
     """Base for channels that can only send text (both Zalo channels).
 
@@ -249,7 +311,8 @@ class TextOnlyChannel:
     Args:
         max_text_length: the platform's limit per message.
         officer_prefix: put before officer replies (e.g. "Cán bộ: " from the response catalogue).
-        remembered_chats: how many chats' last buttons to keep.
+        remembered_chats: how many chats' last buttons to keep (in this process's memory, until
+            :meth:`share_buttons` gives the deployment's :class:`ButtonMemory`).
     """
 
     name: str = "text"
@@ -263,8 +326,15 @@ class TextOnlyChannel:
     ) -> None:
         self._max_text_length = max_text_length
         self._officer_prefix = officer_prefix
-        self._remembered_chats = remembered_chats
-        self._last_buttons: OrderedDict[str, tuple[Button, ...]] = OrderedDict()
+        self._buttons: ButtonMemory = InMemoryButtonMemory(remembered_chats)
+
+    def share_buttons(self, memory: ButtonMemory) -> None:
+        """Keep the last buttons per chat in ``memory`` (the shared database: a numbered reply may reach
+        another server process than the one that sent the choices)."""
+        self._buttons = memory
+
+    def _buttons_key(self, chat_id: str) -> str:
+        return f"{self.name}:buttons:{chat_id}"
 
     async def send_text(self, chat_id: str, text: str) -> None:
         """Send one chunk of plain text to ``chat_id``; implemented by each channel.
@@ -285,19 +355,16 @@ class TextOnlyChannel:
             text = self._officer_prefix + text
         chat_id = message.key.chat_id
         if message.buttons:
-            self._last_buttons[chat_id] = message.buttons
-            self._last_buttons.move_to_end(chat_id)
-            while len(self._last_buttons) > self._remembered_chats:
-                self._last_buttons.popitem(last=False)
+            self._buttons.put(self._buttons_key(chat_id), _encode_buttons(message.buttons))
         else:
             # Old numbers must not select choices that are no longer on screen.
-            self._last_buttons.pop(chat_id, None)
+            self._buttons.forget(self._buttons_key(chat_id))
         for chunk in split_text(text, self._max_text_length):
             await self.send_text(chat_id, chunk)
 
     def last_buttons(self, chat_id: str) -> tuple[Button, ...]:
         """The buttons last sent to ``chat_id`` (empty when none or forgotten)."""
-        return self._last_buttons.get(chat_id, ())
+        return _decode_buttons(self._buttons.get(self._buttons_key(chat_id)))
 
     def inbound(
         self,
@@ -320,6 +387,8 @@ class TextOnlyChannel:
             sender_name=sender_name,
             metadata=dict(metadata or {}),
         )
+        if not any(ch.isdigit() for ch in text):  # not a numbered reply: no look-up
+            return message
         payload = resolve_numbered_reply(text, self.last_buttons(chat_id))
         if payload is None:
             return message

@@ -6,7 +6,9 @@ payload with ``is_button=True`` and the callback query is answered so the client
 Updates are deduplicated on ``update_id`` by the inbox (a redelivery of a stored update is dropped).
 
 Outbound: buttons become an inline keyboard, one button per row; ``callback_data`` is limited to 64
-bytes, so a longer payload travels as a short token kept in a bounded map. Links become URL buttons.
+bytes, so a longer payload travels as a short token (a digest of the payload) kept in a
+:class:`~bot.channels.base.ButtonMemory`: the shared database in a deployment, since the press may
+reach another server process than the one that sent the button. Links become URL buttons.
 Texts longer than 4096 characters are split at paragraph or line boundaries, the keyboard riding on
 the last part. Sends go through a :class:`RateLimiter`; flood control (``RetryAfter``) and network
 errors are retried; what still fails raises :class:`DeliveryError`.
@@ -32,6 +34,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -45,7 +48,16 @@ from telegram.ext import Application, ApplicationBuilder
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.channels.base import ChannelError, DeliveryError, Inbound, QueueFullError, on_the_wire, split_text
+from bot.channels.base import (
+    ButtonMemory,
+    ChannelError,
+    DeliveryError,
+    Inbound,
+    InMemoryButtonMemory,
+    QueueFullError,
+    on_the_wire,
+    split_text,
+)
 from bot.channels.media import MAX_IMAGE_BYTES, Attachment, with_attachment
 from bot.channels.ratelimit import RateLimiter
 from bot.core.messages import ConversationKey, InboundMessage, OutboundMessage
@@ -127,26 +139,37 @@ def build_application(
 
 
 class _CallbackPayloads:
-    """Maps payloads too long for ``callback_data`` to short tokens and back (bounded, in memory)."""
+    """Maps payloads too long for ``callback_data`` to short tokens and back, through ``memory``.
 
-    def __init__(self, max_size: int) -> None:
-        self._max_size = max_size
-        self._by_token: OrderedDict[str, str] = OrderedDict()
+    The token is a digest of the payload, so every process gives one payload the same token; a token
+    this process wrote recently is not written again (one database write per payload and day).
+    """
+
+    _REWRITE_AFTER = 86_400.0  # seconds: the row's age is refreshed so that pruning spares live buttons
+
+    def __init__(self, memory: ButtonMemory, clock: Callable[[], float] = time.monotonic) -> None:
+        self._memory = memory
+        self._clock = clock
+        self._written: OrderedDict[str, float] = OrderedDict()
 
     def encode(self, payload: str) -> str:
         if len(payload.encode()) <= MAX_CALLBACK_DATA_BYTES and not payload.startswith(_TOKEN_PREFIX):
             return payload
         token = _TOKEN_PREFIX + hashlib.sha256(payload.encode()).hexdigest()[:20]
-        self._by_token[token] = payload
-        self._by_token.move_to_end(token)
-        while len(self._by_token) > self._max_size:
-            self._by_token.popitem(last=False)
+        now = self._clock()
+        written = self._written.get(token)
+        if written is None or now - written > self._REWRITE_AFTER:
+            self._memory.put(f"telegram:{token}", payload)
+            self._written[token] = now
+            self._written.move_to_end(token)
+            while len(self._written) > 10_000:
+                self._written.popitem(last=False)
         return token
 
     def decode(self, data: str) -> str | None:
         if not data.startswith(_TOKEN_PREFIX):
             return data
-        return self._by_token.get(data)
+        return self._memory.get(f"telegram:{data}")
 
 
 def _seconds(exc: RetryAfter) -> float:
@@ -177,7 +200,9 @@ class TelegramChannel:
             with a retryable :class:`DeliveryError` instead.
         sleep: the sleep function (tests inject one that does not wait).
         officer_prefix: put before officer replies (text from the response catalogue).
-        remembered_payloads: how many long callback payloads to remember.
+        remembered_payloads: how many long callback payloads to remember when ``memory`` is not given.
+        memory: where long callback payloads are kept; the deployment passes the shared database's,
+            as a button press may reach another process. Default: this process's memory.
     """
 
     name = "telegram"
@@ -193,6 +218,7 @@ class TelegramChannel:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         officer_prefix: str = "",
         remembered_payloads: int = 50_000,
+        memory: ButtonMemory | None = None,
     ) -> None:
         self.bot = bot
         self._limiter = limiter if limiter is not None else RateLimiter()
@@ -201,7 +227,9 @@ class TelegramChannel:
         self._max_retry_after = max_retry_after
         self._sleep = sleep
         self._officer_prefix = officer_prefix
-        self._payloads = _CallbackPayloads(remembered_payloads)
+        self._payloads = _CallbackPayloads(
+            memory if memory is not None else InMemoryButtonMemory(remembered_payloads)
+        )
 
     # ------------------------------------------------------------------ lifecycle (webhook mode)
 

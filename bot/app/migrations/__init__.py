@@ -24,6 +24,7 @@ TABLE_MODULES = (
     "bot.storage.overrides",
     "bot.storage.throttle",
     "bot.storage.zalo_tokens",
+    "bot.storage.button_memory",
     "bot.channels.rest",
     "bot.dossiers.tables",
     "console.auth.tables",
