@@ -14,7 +14,9 @@ import re
 from collections.abc import Sequence
 
 from actions.procedure.answers import answer
+from actions.procedure.lists import forms_of
 from actions.procedure.names import display_name, distinct_titles
+from bot.core.domain import Topic
 from bot.core.messages import Button
 from bot.core.parse import Candidate
 from bot.core.responses import ResponseCatalogue
@@ -54,10 +56,25 @@ def normalised(dispatcher: CollectingDispatcher, proc: Procedure) -> str:
     for message in dispatcher.messages:
         parts.append(message.text)
         parts.extend(b.title for b in message.buttons)
-    said = "\n".join(parts)
+    return _without_names("\n".join(parts), proc)
+
+
+def _without_names(said: str, proc: Procedure) -> str:
     for name in _names(proc):
         said = said.replace(name, "\x00")
     return _SPACE_RE.sub(" ", fold(said.lower())).strip()
+
+
+def _whole_part(topic: str, proc: Procedure) -> str:
+    """The whole of a list part, as the record holds it (an answer shows its first papers and steps cut
+    with "…"): every paper with its notes, counts, form and case; every step; every form."""
+    if topic == Topic.DOCUMENTS:
+        return _without_names(repr(proc.documents), proc)
+    if topic == Topic.STEPS:
+        return _without_names("\n".join(proc.steps), proc)
+    if topic == Topic.FORMS:
+        return _without_names(repr(forms_of(proc)), proc)
+    return ""
 
 
 class RenderedAnswers:
@@ -73,8 +90,8 @@ class RenderedAnswers:
         self.responses = responses
 
     def rendered(self, topic: str, code: str, text: str = "", case: str | None = None) -> str | None:
-        """The normalised answer of procedure ``code`` to ``topic`` (None: unknown procedure, or the
-        part is not in its data)."""
+        """The normalised answer of procedure ``code`` to ``topic`` and, for a list, the whole list
+        (None: unknown procedure, or the part is not in its data)."""
         proc = self.knowledge.get(code)
         if proc is None or proc.catalogue_only:
             return None
@@ -82,7 +99,7 @@ class RenderedAnswers:
         answer(dispatcher, proc, topic, text, case)
         if not dispatcher.messages or any(m.response in NO_SHARED_ANSWER for m in dispatcher.messages):
             return None
-        return normalised(dispatcher, proc)
+        return normalised(dispatcher, proc) + "\n" + _whole_part(topic, proc)
 
     def same_answer(self, topic: str, codes: Sequence[str], text: str = "", case: str | None = None) -> bool:
         """True when every procedure of ``codes`` (two or more) answers ``topic`` the same way."""

@@ -16,7 +16,7 @@ import pytest
 
 from actions.procedure.actions import ProcedureAnswerAction, candidate_buttons
 from actions.procedure.answers import answer
-from actions.procedure.variants import RenderedAnswers, variant_names
+from actions.procedure.variants import RenderedAnswers, normalised, variant_names
 from bot.core.config import PolicyConfig
 from bot.core.events import SlotSet
 from bot.core.parse import Candidate
@@ -25,7 +25,7 @@ from bot.core.sdk import CollectingDispatcher, Tracker
 from bot.core.state import ConversationState
 from bot.engine.engine import apply_events
 from bot.engine.policy import Decision, Policy
-from knowledge.domain import Procedure
+from knowledge.domain import Document, Procedure
 from tests import factories as f
 
 PROVINCE, COMMUNE = "9.000001", "9.000002"
@@ -162,3 +162,27 @@ def test_an_overview_button_stays_within_telegrams_64_bytes() -> None:
     assert len(button.payload.encode()) <= 64
     (fee,) = candidate_buttons([Candidate("1.013225", "Cấp giấy phép xây dựng mới", 0.8)], "ask_fee")
     assert parse_payload(fee.payload) == ("choose", {"procedure": "1.013225", "aspect": "ask_fee"})
+
+
+def test_papers_past_the_shown_ones_are_compared_too() -> None:
+    """The papers' long notes are behind the "Lưu ý" button, not in the answer shown: two procedures
+    whose notes differ do not give the same answer."""
+    note = "Nộp kèm giấy tờ khác theo hướng dẫn của cơ quan tiếp nhận hồ sơ. " * 3
+    papers = tuple(Document(f"Giấy tờ số {i} của người đề nghị", originals=1) for i in range(1, 12))
+    first = (*papers[:-1], replace(papers[-1], note=note + "Bản chính."))
+    second = (*papers[:-1], replace(papers[-1], note=note + "Bản sao có chứng thực."))
+    base = f.construction_permit_renewed()
+    records = [
+        replace(base, code=PROVINCE, name=NAMES[PROVINCE], url="", documents=first),
+        replace(base, code=COMMUNE, name=NAMES[COMMUNE], url="", documents=second),
+    ]
+    shown = []
+    for record in records:
+        said = CollectingDispatcher(f.catalogue())
+        answer(said, record, "documents", "cần giấy tờ gì", None)
+        shown.append(normalised(said, record))
+    assert shown[0] == shown[1]  # what the citizen reads is the same
+    answers = RenderedAnswers(f.knowledge(*records), f.catalogue())
+    assert not answers.same_answer("documents", list(NAMES), "cần giấy tờ gì")
+    alike = [replace(r, documents=first) for r in records]
+    assert RenderedAnswers(f.knowledge(*alike), f.catalogue()).same_answer("documents", list(NAMES), "")
