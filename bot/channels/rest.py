@@ -89,6 +89,9 @@ class RestMessage(BaseModel):
     sender: str = Field(default=DEFAULT_SENDER_ID, min_length=1, max_length=128)
     message: str = Field(default="", max_length=20_000)
     message_id: str | None = Field(default=None, max_length=128)
+    resend: bool = False
+    """The web chat's "Gửi lại": the same message (same ``message_id``) sent again after its response was
+    lost; only then is the transcript searched for the first try's answer."""
     metadata: dict[str, Any] | None = None
     title: str | None = Field(default=None, max_length=500)
 
@@ -470,7 +473,7 @@ def rest_router(
             metadata=dict(body.metadata or {}),
         )
         resent = body.message_id if speaker.web and body.message_id else None
-        if resent is not None:
+        if resent is not None and body.resend:
             earlier = await answered_before(speaker, resent)
             if earlier is not None:  # "Gửi lại" after a lost response: the same answer, no second turn
                 again = JSONResponse(earlier)

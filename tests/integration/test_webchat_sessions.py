@@ -243,7 +243,7 @@ async def test_a_resent_message_gets_its_first_answer_again_without_a_second_tur
     engine = CountingEngine()
     async with _client(_page_app(engine)) as page:
         first = await _say(page, "lệ phí bao nhiêu", message_id="w-1")
-        again = await _say(page, "lệ phí bao nhiêu", message_id="w-1")
+        again = await _say(page, "lệ phí bao nhiêu", message_id="w-1", resend=True)
         other = await _say(page, "lệ phí bao nhiêu", message_id="w-2")
         history = (await page.get("/webhooks/rest/history")).json()["messages"]
     assert [m["text"] for m in again] == [m["text"] for m in first] == ["Đã nhận: lệ phí bao nhiêu"]
@@ -261,7 +261,7 @@ async def test_a_resend_while_the_first_try_still_runs_waits_for_its_answer() ->
         await page.get("/webhooks/rest/history")  # the page's session, as when it loaded
         slow = asyncio.create_task(_say(page, "mất bao lâu", message_id="w-9"))
         await asyncio.wait_for(engine.started.wait(), 10)
-        resend = asyncio.create_task(_say(page, "mất bao lâu", message_id="w-9"))
+        resend = asyncio.create_task(_say(page, "mất bao lâu", message_id="w-9", resend=True))
         await asyncio.sleep(0.3)  # the resend is waiting for the first try's replies
         assert not resend.done()
         engine.gate.set()
@@ -283,7 +283,29 @@ async def test_a_resend_in_an_officers_chat_is_not_handed_over_twice() -> None:
     async with _client(_page_app(engine)) as page:
         await page.get("/webhooks/rest/history")
         assert await _say(page, "cán bộ ơi, tôi gửi thêm ảnh", message_id="w-5") == []
-        again = await asyncio.wait_for(_say(page, "cán bộ ơi, tôi gửi thêm ảnh", message_id="w-5"), 5)
+        again = await asyncio.wait_for(
+            _say(page, "cán bộ ơi, tôi gửi thêm ảnh", message_id="w-5", resend=True), 5
+        )
         history = (await page.get("/webhooks/rest/history")).json()["messages"]
     assert again == [] and engine.turns == ["cán bộ ơi, tôi gửi thêm ảnh"]
     assert [m.get("text") for m in history] == ["cán bộ ơi, tôi gửi thêm ảnh"]  # the mark is never shown
+
+
+async def test_a_first_send_does_not_search_the_transcript() -> None:
+    """Every message of the page carries an id; only a resend ("Gửi lại") looks for an earlier answer."""
+
+    class Counting(RestOutbox):
+        reads = 0
+
+        async def history(self, chat_id: str, limit: int = 200) -> list[dict[str, object]]:
+            Counting.reads += 1
+            return await super().history(chat_id, limit)
+
+    app = FastAPI()
+    app.include_router(rest_router(CountingEngine(), Counting(), WebChatSessions()))
+    async with _client(app) as page:
+        for i in range(3):
+            await _say(page, "lệ phí bao nhiêu", message_id=f"w-{i}")
+        assert Counting.reads == 0
+        await _say(page, "lệ phí bao nhiêu", message_id="w-2", resend=True)
+    assert Counting.reads == 1

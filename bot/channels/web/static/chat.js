@@ -183,7 +183,9 @@
       show(replies, false);
     }).catch(function () {
       finish(keepFocus);
-      var again = function () { post(li, body, false); };
+      // the same message id, marked as a resend: the server answers it once, whether or not the first
+      // try reached it
+      var again = function () { post(li, Object.assign({}, body, { resend: true }), false); };
       if (li) {
         setState(li, "failed", again);
         reveal(li);
