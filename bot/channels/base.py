@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import traceback
@@ -327,11 +328,14 @@ class TextOnlyChannel:
         self._max_text_length = max_text_length
         self._officer_prefix = officer_prefix
         self._buttons: ButtonMemory = InMemoryButtonMemory(remembered_chats)
+        self._shared = False
 
     def share_buttons(self, memory: ButtonMemory) -> None:
         """Keep the last buttons per chat in ``memory`` (the shared database: a numbered reply may reach
-        another server process than the one that sent the choices)."""
+        another server process than the one that sent the choices); its writes then run off the event
+        loop."""
         self._buttons = memory
+        self._shared = True
 
     def _buttons_key(self, chat_id: str) -> str:
         return f"{self.name}:buttons:{chat_id}"
@@ -354,11 +358,15 @@ class TextOnlyChannel:
         if message.sender == "officer" and self._officer_prefix:
             text = self._officer_prefix + text
         chat_id = message.key.chat_id
+        key = self._buttons_key(chat_id)
         if message.buttons:
-            self._buttons.put(self._buttons_key(chat_id), _encode_buttons(message.buttons))
+            remember = functools.partial(self._buttons.put, key, _encode_buttons(message.buttons))
+        else:  # old numbers must not select choices that are no longer on screen
+            remember = functools.partial(self._buttons.forget, key)
+        if self._shared:  # a database write: not on the event loop every chat shares
+            await asyncio.to_thread(remember)
         else:
-            # Old numbers must not select choices that are no longer on screen.
-            self._buttons.forget(self._buttons_key(chat_id))
+            remember()
         for chunk in split_text(text, self._max_text_length):
             await self.send_text(chat_id, chunk)
 

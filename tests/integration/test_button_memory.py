@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from sqlalchemy import Engine, func, select
 from telegram import Bot, Update
 
 from bot.app.retention import Retention
-from bot.channels.base import TextOnlyChannel
+from bot.channels.base import InMemoryButtonMemory, TextOnlyChannel
 from bot.channels.telegram import MAX_CALLBACK_DATA_BYTES, TelegramChannel
 from bot.core.config import PrivacyConfig
 from bot.core.messages import Button, ConversationKey, OutboundMessage
@@ -104,3 +105,25 @@ def test_rows_untouched_for_a_week_are_purged(db_engine: Engine) -> None:
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(ButtonMemoryRow)) == 1
     assert SqlButtonMemory(sessions).get("telegram:~again") == "b"
+
+
+async def test_the_shared_memory_is_written_off_the_event_loop() -> None:
+    """The shared memory is the database: its writes run on a worker thread, never on the loop every
+    chat shares."""
+    threads: list[str] = []
+
+    class Watched(InMemoryButtonMemory):
+        def put(self, key: str, value: str) -> None:
+            threads.append(threading.current_thread().name)
+            super().put(key, value)
+
+        def forget(self, key: str) -> None:
+            threads.append(threading.current_thread().name)
+            super().forget(key)
+
+    channel = RecordingTextChannel()
+    channel.share_buttons(Watched(10))
+    key = ConversationKey("zalo", "u1")
+    await channel.send(OutboundMessage(key, "Bạn cần gì?", buttons=(Button("Một", "/mot"),)))
+    await channel.send(OutboundMessage(key, "Xong."))
+    assert len(threads) == 2 and threading.main_thread().name not in threads
