@@ -60,6 +60,12 @@ def one_statement_engine(sessions: sessionmaker[Session]) -> Engine:
     nothing on PostgreSQL, and on SQLite (returned as it is: its driver opens no transaction for a
     ``SELECT``) commits a write, so ``with one_statement_engine(s).begin() as conn`` suits both.
     """
-    with sessions() as session:
-        db = cast(Engine, session.get_bind())  # asks for the bind only: no connection is opened
+    db = engine_of(sessions)
     return db.execution_options(isolation_level="AUTOCOMMIT") if db.dialect.name == "postgresql" else db
+
+
+def engine_of(sessions: sessionmaker[Session]) -> Engine:
+    """The Engine ``sessions`` is bound to (the composition root binds it to one; ``get_bind`` may also
+    answer a Connection). No connection is opened: this only asks for the bind."""
+    with sessions() as session:
+        return cast(Engine, session.get_bind())

@@ -54,14 +54,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column, sessionmaker
 
 from bot.core.messages import Button, ConversationKey, InboundMessage, OutboundMessage
 from bot.core.ports import InboxItem, OutboxItem
 from bot.core.redact import redact
 from bot.core.timeutil import as_utc, utcnow
-from knowledge.db import Base
+from knowledge.db import Base, engine_of
 
 log = logging.getLogger(__name__)
 
@@ -226,13 +226,6 @@ def _queue(conn: Connection, replies: Sequence[OutboundMessage], inbox_id: int |
             for position, reply in enumerate(replies)
         ],
     )
-
-
-def engine_of(sessions: sessionmaker[Session]) -> Engine:
-    """The Engine ``sessions`` is bound to (the composition root binds it to one; ``get_bind`` may also
-    answer a Connection). No connection is opened: this only asks for the bind."""
-    with sessions() as session:
-        return cast(Engine, session.get_bind())
 
 
 class SqlInbox:

@@ -51,8 +51,8 @@ from bot.core.ports import INBOX_ID, INBOX_TAKE, MessageRecord, TurnSuperseded
 from bot.core.redact import redact
 from bot.core.state import ConversationState
 from bot.core.timeutil import as_utc, utcnow
-from bot.storage.inbox import engine_of, finish_in
-from knowledge.db import Base
+from bot.storage.inbox import finish_in
+from knowledge.db import Base, engine_of, one_statement_engine
 
 
 class ConversationRow(Base):
@@ -213,9 +213,7 @@ class SqlConversationStore:
         self._postgres = self._db.dialect.name == "postgresql"
         # A read is one statement: on PostgreSQL without a transaction around it (a BEGIN and a ROLLBACK
         # are two more round trips); SQLite's driver opens none for a SELECT anyway.
-        self._reads: Engine = (
-            self._db.execution_options(isolation_level="AUTOCOMMIT") if self._postgres else self._db
-        )
+        self._reads: Engine = one_statement_engine(sessions)
 
     def _id(self, conn: Connection, key: ConversationKey, create: bool) -> int | None:
         """The id of ``key``'s row; with ``create``, a row with a fresh state is inserted if missing."""
