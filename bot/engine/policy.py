@@ -69,6 +69,7 @@ from bot.core.state import ConversationState, Mode
 from knowledge.cases import case_words, match_group
 from knowledge.faq import FaqMatcher
 from knowledge.text import fold, fold_iy
+from nlu.semantic import numerals_only_apart
 
 SMALLTALK_ACTIONS: Mapping[str, ActionName] = {
     Intent.GREET: ActionName.GREET,
@@ -240,12 +241,13 @@ def _name_numbers(name: str) -> set[str]:
 
 
 def numbers_apart(candidates: Sequence[Candidate]) -> bool:
-    """True when the candidates' names differ only in numbers ("loại III" / "loại I, loại II")."""
-    names = [set(_folded_words(c.name)) for c in candidates]
-    if len(names) < 2 or not all(names):
+    """True when the candidates' names differ only in numbers ("loại III" / "loại I, loại II"): each
+    differs from the first only in numbers (the semantic ranker's own test,
+    :func:`nlu.semantic.numerals_only_apart`)."""
+    if len(candidates) < 2:
         return False
-    apart = names[0].union(*names[1:]) - names[0].intersection(*names[1:])
-    return bool(apart) and all(w.isdigit() or _ROMAN_RE.match(w) for w in apart)
+    first, *others = candidates
+    return all(numerals_only_apart(first.name, c.name) for c in others)
 
 
 def numbers_said(text: str) -> set[str]:
