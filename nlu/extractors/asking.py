@@ -217,6 +217,15 @@ _YES_NO_WINDOW = 14
 _NOUN_WINDOW = 10
 """Words a generic interrogative looks back for the noun naming its part."""
 
+_PAPERS = frozenset({"giay", "ban", "photo", "cmnd", "cccd", "so", "anh", "hinh"})
+"""First words of a paper ("giấy …", "bản sao", "sổ hộ khẩu", "ảnh"), after "cần" in a yes/no question."""
+_BRING = frozenset({"mang", "nop", "xuat", "kem", "co", "chuan"})
+"""Verbs between "cần" and a paper ("cần mang giấy …", "cần nộp bản sao …")."""
+
+_SUBMIT = frozenset({"nop", "gui", "lam", "hien"})
+"""Verbs ("nộp", "gửi", "làm", "thực hiện") just before "ở đâu" that make a question about a form one of
+where the dossier is handed in."""
+
 _SENTENCE_END = re.compile(r"[?!;\n]|\.(?=\s|$)")
 
 
@@ -437,14 +446,34 @@ class AskingClauseExtractor(Component):
             noun = self._noun_before(mine, end, after=yes_no - 1)
             if noun is not None:
                 parts.append(_Part(ASKS, index, noun.start, str(noun.cue.value), noun.start, end))
+            elif self._needs_a_paper(folded, yes_no, end):
+                parts.append(_Part(ASKS, index, yes_no, "ask_documents", yes_no, end))
             else:
                 parts.append(_Part(ASKS, index, yes_no, "ask_conditions", yes_no, end, generic=True))
+        # "mẫu tờ khai … lấy ở đâu": where to get the form is the form (its link); "mẫu đơn nộp ở đâu" asks
+        # where the dossier goes.
+        for p in parts:
+            if p.value == "ask_where" and p.strength == ASKS and not p.generic:
+                form = self._noun_before([h for h in mine if h.cue.value == "ask_forms"], p.start)
+                if form is not None and not _SUBMIT.intersection(folded[max(form.end, p.start - 1) : p.e]):
+                    p.value = "ask_forms"
         # An interrogative beats a field label of another part: "Hồ sơ … nộp online được không" asks how.
         explicit = {p.value for p in parts if p.strength == ASKS and not p.generic}
         for p in parts:
             if p.strength == LABEL and explicit - {p.value}:
                 p.strength = NAMES
         return asking, parts, nots
+
+    @staticmethod
+    def _needs_a_paper(folded: list[str], start: int, end: int) -> bool:
+        """ "có cần (mang|nộp) giấy khai sinh không", "cần bản sao không": whether a paper is needed is a
+        question of the documents, not of the conditions."""
+        words = folded[start:end]
+        for i, w in enumerate(words[:-1]):
+            if w == "can":
+                first, second = words[i + 1], (words[i + 2] if i + 2 < len(words) else "")
+                return first in _PAPERS or (first in _BRING and second in _PAPERS)
+        return False
 
     def _noun_before(self, mine: list[_Hit], position: int, after: int = -1) -> _Hit | None:
         nouns = [
