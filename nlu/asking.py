@@ -19,7 +19,11 @@ about how questions are asked (each one is named in ``diagnostics["asking"]``):
 * **unsure**: a confidence below ``low_confidence`` and a part clearly asked (an interrogative or a field
   label): that part;
 * **asked_part**: another ``ask_*`` intent than the part the asking clause names with a field label, or
-  with an interrogative when nothing in the message supports the classifier's part: the part named.
+  with an interrogative when nothing in the message supports the classifier's part: the part named;
+* **long_small_talk**: a yes, no, greeting, thanks, goodbye or request for an officer in a message of
+  more than ``small_talk_words`` words with none of the words of that flow ("gặp cán bộ", "cảm ơn" …),
+  or a greeting that clearly asks a part: the part its asking clause names, else not understood (the
+  closest procedures are offered). "Đồ án quy hoạch chung xây dựng xã gồm các nội dung nào?" is no "yes".
 
 The chosen intent goes to the top of the ranking with the classifier's top confidence, or
 ``confidence`` when that is lower; the classifier's ranking follows. Nothing is learned.
@@ -52,6 +56,19 @@ DEFAULT_FLOW_EVIDENCE: dict[str, list[str]] = {
 }  # fmt: skip
 """Words that keep a flow intent: the message is about the flow, not a question about a procedure."""
 
+DEFAULT_SMALL_TALK_EVIDENCE: dict[str, list[str]] = {
+    "affirm": ["đúng rồi", "đúng vậy", "vâng", "dạ vâng", "ok", "đồng ý", "chính xác", "phải rồi", "có ạ"],
+    "deny": ["không phải", "không đúng", "sai rồi", "không cần", "thôi", "không ạ"],
+    "greet": ["xin chào", "chào", "hello", "hi", "alo"],
+    "thank": ["cảm ơn", "cám ơn", "thank", "thanks", "tks"],
+    "goodbye": ["tạm biệt", "bye", "hẹn gặp lại", "chào nhé"],
+    "request_human": [
+        "gặp cán bộ", "gặp người", "người thật", "nói chuyện với", "chuyển máy", "tổng đài", "cán bộ",
+        "tư vấn viên", "nhân viên hỗ trợ", "gặp nhân viên", "gặp ai", "người trực",
+    ],
+}  # fmt: skip
+"""Words that keep a small-talk intent (or an officer request) in a long message."""
+
 DEFAULT_FLOW_PATTERNS: dict[str, list[str]] = {
     # a dossier already handed in ("nộp 2 tháng rồi", "đã gửi … hôm qua") or somebody's own ("hồ sơ cấp
     # căn cước của em", "hồ sơ nhà mình"), on the folded words
@@ -79,6 +96,10 @@ class ResolverSettings(ComponentSettings):
             out_of_scope_procedure).
         low_confidence: below this classifier confidence a clearly asked part decides (rule unsure).
         confidence: the least confidence reported for an intent a rule chose.
+        small_talk_evidence: per small-talk intent (and ``request_human``), words that keep it in a
+            long message (rule long_small_talk).
+        small_talk_words: a message of more words than this is too long to be small talk without
+            those words.
         rules: the rules applied (all by default; remove one to measure what it adds).
     """
 
@@ -89,6 +110,10 @@ class ResolverSettings(ComponentSettings):
     procedure_score: float = Field(0.6, ge=0.0, le=1.0)
     low_confidence: float = Field(0.3, ge=0.0, le=1.0)
     confidence: float = Field(0.7, ge=0.0, le=1.0)
+    small_talk_evidence: dict[str, list[str]] = Field(
+        default_factory=lambda: dict(DEFAULT_SMALL_TALK_EVIDENCE)
+    )
+    small_talk_words: int = Field(8, ge=1, le=1000)
     rules: list[str] = Field(
         default_factory=lambda: [
             "flow_hijack",
@@ -96,6 +121,7 @@ class ResolverSettings(ComponentSettings):
             "not_procedure",
             "unsure",
             "asked_part",
+            "long_small_talk",
         ]
     )
 
@@ -117,6 +143,10 @@ class AskedIntentResolver(Component):
         self._evidence = {
             intent: [" " + " ".join(fold_iy(w) for w in p.lower().split()) + " " for p in phrases]
             for intent, phrases in self.settings.flow_evidence.items()
+        }
+        self._small_talk = {
+            intent: [" " + " ".join(fold_iy(w) for w in p.lower().split()) + " " for p in phrases]
+            for intent, phrases in self.settings.small_talk_evidence.items()
         }
         try:
             self._patterns = {
@@ -162,6 +192,14 @@ class AskedIntentResolver(Component):
         penalty_or_amount = bool(signs & {"penalty", "amount"}) and clear <= _MONEY
         if "not_procedure" in rules and signs and asks_about and (definition or penalty_or_amount):
             return "not_procedure", s.out_of_scope_intent
+        if "long_small_talk" in rules and intent in self._small_talk:
+            # a greeting opens a question ("Chào anh chị, hồ sơ … nộp ở đâu ạ"): the question is answered
+            greeting_asks = intent == "greet" and strength >= ASKS and not (main or {}).get("generic")
+            bare = len(message.tokens) > s.small_talk_words and not any(
+                p in f" {message.folded} " for p in self._small_talk[intent]
+            )
+            if greeting_asks or bare:
+                return "long_small_talk", str(main["value"]) if main is not None else FALLBACK_INTENT
         if main is None:
             return None
         part = str(main["value"])

@@ -70,6 +70,15 @@ def signs(text: str) -> set[str]:
         ("hồ sơ đăng ký tạm trú như thế nào", "ask_documents"),
         ("lam so do lan dau can gi", "ask_documents"),
         ("giấy xác nhận độc thân dùng được bao lâu", "ask_result"),
+        # where to get a form is the form; where a form is handed in is where
+        ("mẫu tờ khai đăng ký khai sinh tải ở đâu vậy", "ask_forms"),
+        ("to khai ct01 lay o dau", "ask_forms"),
+        ("mẫu đơn nộp ở đâu", "ask_where"),
+        ("tờ khai đăng ký thường trú làm ở đâu", "ask_where"),
+        # whether a paper is needed is the documents; whether a permit is needed the conditions
+        ("lam can cuoc lan dau cho con 14 tuoi co can giay khai sinh ko", "ask_documents"),
+        ("đăng ký tạm trú có cần mang sổ hộ khẩu không", "ask_documents"),
+        ("xây nhà cấp 4 có cần xin phép không", "ask_conditions"),
     ],
 )
 def test_the_part_asked(text: str, main: str) -> None:
@@ -175,6 +184,42 @@ def test_feedback_and_dossier_words_keep_the_flow() -> None:
     assert resolved("5 sao, giấy tờ gì cũng nhanh", "give_feedback", entities=[rating]).intent["name"] == (
         "give_feedback"
     )
+
+
+@pytest.mark.parametrize(
+    "text, intent, becomes",
+    [
+        # a long formal question read as "yes" / an officer request: the part asked, else not understood
+        ("Đồ án quy hoạch chung xây dựng xã gồm các nội dung nào?", "affirm", "nlu_fallback"),
+        (
+            "Những người làm công tác quản lý trong các phòng ban có phải học lớp bồi dưỡng không",
+            "request_human",
+            "ask_conditions",
+        ),
+        ("Chào anh chị, tôi muốn hỏi hồ sơ đăng ký khai sinh nộp ở đâu ạ", "greet", "ask_where"),
+        ("chào ad, lệ phí bao nhiêu", "greet", "ask_fee"),  # a greeting that asks: short or long
+    ],
+)
+def test_a_long_message_is_no_small_talk_without_its_words(text: str, intent: str, becomes: str) -> None:
+    msg = resolved(text, intent, 0.5)
+    assert msg.intent["name"] == becomes
+    assert msg.diagnostics["asking"] == "long_small_talk"
+
+
+@pytest.mark.parametrize(
+    "text, intent",
+    [
+        ("vâng đúng rồi", "affirm"),  # short: small talk whatever its words
+        ("ok", "affirm"),
+        ("xin chào", "greet"),
+        ("Chào buổi sáng, cho em hỏi chút được không ạ", "greet"),  # asks to ask: no part
+        ("dạ vâng, đúng là thủ tục đăng ký khai sinh cho con tôi đó ạ", "affirm"),
+        ("cảm ơn bạn nhiều nhé, mình đã biết phải nộp hồ sơ ở đâu rồi", "thank"),
+        ("bot trả lời không đúng, cho tôi gặp cán bộ để hỏi cho rõ về hồ sơ của tôi", "request_human"),
+    ],
+)
+def test_small_talk_keeps_its_intent_when_short_or_with_its_words(text: str, intent: str) -> None:
+    assert resolved(text, intent, 0.5).intent["name"] == intent
 
 
 @pytest.mark.parametrize(
