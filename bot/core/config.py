@@ -74,6 +74,9 @@ class PolicyConfig(BaseModel):
         answer_top_step: among a procedure and its later steps ("cấp mới", "gia hạn", "cấp lại"), the
             step the message asks for (the first issue when it names none) is answered when it is also
             the best candidate, strictly above the others (and at least ``answer_min_score``).
+        offer_unlinked_candidates: a question that asks a part but names no procedure the linker is
+            sure of gets its closest candidates as buttons ("có phải bạn hỏi …", the part remembered)
+            instead of the bare "bạn hỏi về thủ tục nào?" (which stays for a message with no candidate).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -102,6 +105,7 @@ class PolicyConfig(BaseModel):
     answer_unsure_link: bool = False
     unsure_answer_score: float = Field(default=0.6, ge=0, le=1)
     answer_top_step: bool = True
+    offer_unlinked_candidates: bool = True
 
 
 # --- dossier: ---------------------------------------------------------------------------------------

@@ -615,13 +615,15 @@ class Policy:
         state: ConversationState,
         candidates: tuple[Candidate, ...] | None = None,
         rule: str = "fallback_clarify",
+        asked: str | None = None,
     ) -> Decision:
         """Clarify with the closest candidates (the second miss in a row offers an officer). The part the
-        message asks is remembered, so a candidate picked from the buttons answers it."""
+        message asks (``asked``, else the one its asking clause names) is remembered, so a candidate picked
+        from the buttons answers it."""
         events = self._settle(state, keep_pending=True)
         if state.fallback_streak + 1 >= self.config.officer_after_misses:
             return Decision((ActionName.OFFER_OFFICER,), tuple(events), rule="fallback_officer")
-        asked = asked_intent(parse)
+        asked = asked or asked_intent(parse)
         offered = self.fallback_candidates(parse) if candidates is None else candidates
         floor = self.config.unsure_answer_score
         if (
@@ -825,6 +827,11 @@ class Policy:
             # "Bạn hỏi về thủ tục nào?" -> "đăng ký kết hôn": answer the question asked before.
             return self._answer(pending, resolution.code, state, "pending_answered", parse)
         code = resolution.code or state.procedure
+        if code is None and self.config.offer_unlinked_candidates:
+            offered = self.fallback_candidates(parse)
+            if offered:
+                # The part is clear, the procedure is not: the closest ones, not a bare question.
+                return self._fallback(parse, state, offered, rule="ask_procedure_candidates", asked=intent)
         if code is None:
             return Decision(
                 (ActionName.ASK_PROCEDURE,),

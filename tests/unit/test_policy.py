@@ -57,6 +57,27 @@ def test_question_without_any_procedure_asks_which(policy: Policy) -> None:
     assert d.actions == ("action_ask_procedure",)
 
 
+def test_question_with_only_unsure_candidates_offers_them_and_remembers_the_part(policy: Policy) -> None:
+    # The linker found procedures but none surely (no procedure linked): not the bare "thủ tục nào?".
+    weak = [(f.MARRIAGE, 0.42), (f.BIRTH, 0.35), (f.GPXD_NEW, 0.2)]
+    d = policy.decide(f.parse("ask_where", ranking=weak), state())
+    assert d.actions == ("action_clarify",)
+    assert d.rule == "ask_procedure_candidates"
+    assert [c.code for c in d.args.candidates] == [f.MARRIAGE, f.BIRTH]  # below min_candidate_score: not
+    assert SlotSet("pending_intent", "ask_where") in d.events
+
+
+def test_unsure_candidates_on_the_second_miss_offer_an_officer(policy: Policy) -> None:
+    d = policy.decide(f.parse("ask_where", ranking=[(f.MARRIAGE, 0.42)]), state(fallback_streak=1))
+    assert d.actions == ("action_offer_officer",)
+
+
+def test_unsure_candidates_can_be_left_to_the_bare_question() -> None:
+    policy = Policy(PolicyConfig(offer_unlinked_candidates=False))
+    d = policy.decide(f.parse("ask_where", ranking=[(f.MARRIAGE, 0.42)]), state())
+    assert d.actions == ("action_ask_procedure",)
+
+
 STEPS_ASKED = PolicyConfig(answer_top_step=False)
 """The permit family as a choice: with ``answer_top_step`` the new permit ranked first would be answered
 (tests/unit/test_policy_alike.py)."""
