@@ -15,13 +15,17 @@ from pydantic import Field
 
 from knowledge.ports import SearchHit
 from knowledge.text import fold, fold_iy
-from nlu.component import Component, ComponentSettings, register
+from nlu.component import Component, ComponentSettings, ConfigError, register
 from nlu.extractors.mentions import OUT_OF_CONTEXT, PROCEDURE_CODE_RE
 from nlu.message import Message
 
 _WORD_RE = re.compile(r"[^\W_]+")
 _NAME_FILLERS = frozenset({"thu", "tuc"})
 """Folded words of procedure names that name nothing ("Thủ tục đăng ký kết hôn")."""
+_ABROAD = frozenset({"nuoc", "ngoai"})
+"""Folded words of "nước ngoài" in the names of the procedures with a foreign element."""
+_FOREIGN_GAP = 0.1
+"""How far below its own score a named procedure drops when the message asks its foreign element."""
 _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5", "vi": "6"}
 _RANKED = frozenset({"loai", "hang", "cap", "nhom", "bac", "khu", "vung", "muc", "do"})
 """A class is numbered in Roman numerals in names ("cảng cá loại III", "hạng II") and in digits by
@@ -44,6 +48,23 @@ class KnowledgeIndex(Protocol):
 
     def search(self, text: str, k: int = 10) -> list[SearchHit]:
         """Ranked procedures for free text, scores in [0, 1]."""
+
+
+_PLACES = (
+    r"mi|hoa ki|uc|australia|phap|duc|nga|han|han quoc|nhat|nhat ban|dai loan|trung quoc|thai lan|campuchia"
+    r"|philippines|philippin|singapore|malaysia|indonesia|canada|na uy|thuy dien|thuy si|ba lan|ha lan"
+    r"|tay ban nha|bo dao nha|new zealand|a rap xe ut|qatar|dubai|trung dong|chau au|nuoc ban"
+)
+DEFAULT_FOREIGN_PATTERNS = [
+    # a country after "bên", "sang", "ở", "người" …: "lấy chồng bên Hàn", "ly hôn ở Mỹ", "vợ người
+    # Philippines" (no "từ", "tại": "tư pháp" folds to "tu phap"; no "Lào", "Thái", "Ý": "người lao động")
+    rf"\b(?:ben|sang|o|nguoi|nuoc|quoc tich|cong dan) (?:{_PLACES})\b",
+    # unambiguous on their own
+    r"\b(?:han quoc|nhat ban|dai loan|trung quoc|philippines|campuchia|singapore|malaysia|australia|canada)\b",
+    r"\b(?:viet kieu|dinh cu o nuoc ngoai|dinh cu nuoc ngoai|nguoi nuoc ngoai|nuoc ngoai)\b",
+]
+"""Folded words (``fold_iy``: "Mỹ" is "mi") saying that someone or something abroad is involved (the procedures "… có yếu tố nước
+ngoài", "… cho người nước ngoài", "… đã giải quyết tại cơ quan có thẩm quyền của nước ngoài")."""
 
 
 DEFAULT_STRIP_PHRASES = [
@@ -109,6 +130,9 @@ class LinkerSettings(ComponentSettings):
             would. A name written inside a longer name written is scaled by the share of the longer
             one's pairs it has. 0 disables.
         name_containment: the least share of the name's word pairs found for that (see ``name_floor``).
+        foreign_patterns: regular expressions on the folded message; when one matches, the search and the
+            coverage read "nước ngoài" too ("lấy chồng bên Hàn", "vợ tôi người Philippines" ask the
+            procedures with a foreign element). Empty disables.
     """
 
     k: int = Field(10, ge=1, le=100)
@@ -137,6 +161,7 @@ class LinkerSettings(ComponentSettings):
     strip_asking_clause: bool = False
     name_floor: float = Field(0.6, ge=0.0, le=1.0)
     name_containment: float = Field(0.75, ge=0.0, le=1.0)
+    foreign_patterns: list[str] = Field(default_factory=lambda: list(DEFAULT_FOREIGN_PATTERNS))
 
 
 @register
@@ -165,6 +190,10 @@ class ProcedureLinker(Component):
         self._strip_folded: set[str] = set()
         self._strip_max = 1
         self._strip_words: set[str] = set()  # folded words of any phrase: the question's, not a name's
+        try:
+            self._foreign = [re.compile(p) for p in self.settings.foreign_patterns]
+        except re.error as exc:
+            raise ConfigError(f"{self.name}: foreign_patterns: {exc}") from None
         for phrase in self.settings.strip_phrases:
             words = phrase.lower().split()
             self._strip_words.update(fold_iy(fold(w)) for w in words)
@@ -220,6 +249,9 @@ class ProcedureLinker(Component):
             return
         found: dict[str, tuple[float, str]] = {}
         words = self.query_words(message)
+        abroad = bool(words) and self._abroad(message, words)
+        if abroad:
+            words = [*words, "nước", "ngoài"]
         asked: set[str] = set()
         if words:
             query = " ".join(words)
@@ -257,7 +289,8 @@ class ProcedureLinker(Component):
                     scores[code] = (score, name or self._name(index, code))
                 if self.settings.refinements and asked:
                     base = score - (1.0 - floor) * searched
-                    self._refine(code, scores[code][1], base, asked, found, scores)
+                    said = self._words_of(self._mention_text(message, mention))
+                    self._refine(code, scores[code][1], base, asked, found, scores, said=said, abroad=abroad)
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1][0], kv[0]))[: self.settings.ranking_length]
         message.procedure_ranking = [
             {"code": c, "name": n, "score": round(float(s), 4)} for c, (s, n) in ranked
@@ -273,23 +306,51 @@ class ProcedureLinker(Component):
         asked: set[str],
         found: Mapping[str, tuple[float, str]],
         scores: dict[str, tuple[float, str]],
+        said: frozenset[str] = frozenset(),
+        abroad: bool = False,
     ) -> None:
-        """A search hit whose name holds every word of the named procedure's name and more, some of them
-        in the message, and that the message matches better, is a refinement the message names ("chấm
-        dứt giám hộ" of "giám hộ", "kết hôn có yếu tố nước ngoài" of "kết hôn"): it is scored as named
-        too, by its own search score, so it ranks above the procedure the alias names."""
+        """A search hit whose name holds every word of the named procedure's name, or of the alias as the
+        message wrote it (``said``, two words at least), and more, some of them in the message, and that
+        the message matches better, is a refinement the message names ("chấm dứt giám hộ" of "giám hộ",
+        "kết hôn có yếu tố nước ngoài" of "kết hôn", "khai báo tạm trú cho người nước ngoài" of "khai báo
+        tạm trú"): it is scored as named too, by its own search score, so it ranks above the procedure the
+        alias names. When the message is about someone abroad (``abroad``), a refinement whose further
+        words are "nước ngoài" … ranks above the named procedure however the rest of the message matches:
+        the foreign element decides which procedure it is."""
         words = self._words_of(name) - _NAME_FILLERS
         searched = found.get(code, (0.0, ""))[0]
         if not words:
             return
+        held = said - _NAME_FILLERS if len(said - _NAME_FILLERS) >= 2 else frozenset()
+        own = scores.get(code, (0.0, ""))[0]
         for other, (other_score, other_name) in found.items():
-            if other == code or other_score <= searched:
+            if other == code:
                 continue
             other_words = self._words_of(other_name) - _NAME_FILLERS
-            if words < other_words and (other_words - words) & asked:
-                score = base + (1.0 - self.settings.mention_floor) * other_score
-                if other not in scores or scores[other][0] < score:
-                    scores[other] = (score, other_name)
+            refines = [w for w in (words, held) if w and w < other_words]
+            if not refines:
+                continue
+            extra = other_words - refines[0]
+            foreign = abroad and _ABROAD <= extra
+            if refines[0] is not words and not foreign:
+                continue  # the alias as written refines only to the foreign element (measured, issue 10)
+            if not (extra & asked) or (other_score <= searched and not foreign):
+                continue
+            score = base + (1.0 - self.settings.mention_floor) * other_score
+            if foreign:  # the named one's place, in the order of their own search scores
+                score = max(score, min(own - 0.01 + 0.01 * other_score, 1.0))
+                # and the named one, without the foreign element, is no close candidate any more
+                scores[code] = (min(scores[code][0], max(own - _FOREIGN_GAP, 0.0)), scores[code][1])
+            if other not in scores or scores[other][0] < score:
+                scores[other] = (score, other_name)
+
+    @staticmethod
+    def _mention_text(message: Message, mention: Mapping[str, Any]) -> str:
+        """The words of the message a mention covers, as normalized."""
+        start, end = mention.get("start"), mention.get("end")
+        if not isinstance(start, int) or not isinstance(end, int):
+            return ""
+        return " ".join(t.norm for t in message.tokens if start <= t.start and t.end <= end)
 
     @staticmethod
     def _pairs(message: Message) -> frozenset[tuple[str, str]]:
@@ -347,6 +408,14 @@ class ProcedureLinker(Component):
                 words = words[1:]  # "Thủ tục đăng ký …": the filler is no part of the name written
             own = cache[name] = frozenset(zip(words, words[1:], strict=False))
         return own
+
+    def _abroad(self, message: Message, words: list[str]) -> bool:
+        """Whether the message says someone or something abroad is involved (``foreign_patterns``) and
+        its query ``words`` do not say "nước ngoài" already."""
+        if " nuoc ngoai " in f" {' '.join(fold_iy(fold(w)) for w in words)} ":
+            return False
+        folded = " ".join(fold_iy(t.folded) for t in message.tokens)
+        return any(p.search(folded) for p in self._foreign)
 
     def _asks_a_part(self, message: Message) -> bool:
         """The asking clause asks a part of a procedure (an interrogative or a field label): the intent
