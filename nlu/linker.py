@@ -331,7 +331,7 @@ class ProcedureLinker(Component):
             if not refines:
                 continue
             extra = other_words - refines[0]
-            foreign = abroad and _ABROAD <= extra
+            foreign = abroad and extra >= _ABROAD
             if refines[0] is not words and not foreign:
                 continue  # the alias as written refines only to the foreign element (measured, issue 10)
             if not (extra & asked) or (other_score <= searched and not foreign):
