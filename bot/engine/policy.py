@@ -363,6 +363,29 @@ def lifecycle_variant(text: str, candidates: Sequence[Candidate]) -> Candidate |
     return kept[0] if len(kept) == 1 else None
 
 
+def top_sibling(candidates: Sequence[Candidate], overlap: float) -> Candidate | None:
+    """The best of close candidates that are variants of one procedure (every other name shares at least
+    ``overlap`` of its word pairs with the best one's, Jaccard on folded pairs): "Công bố mở cảng cá loại
+    III" / "… loại I, loại II", "Đăng ký thường trú" / "Xóa đăng ký thường trú", not "Đăng ký tạm trú" /
+    "Đăng ký thường trú"; None when the best is tied or a candidate is another procedure."""
+    if len(candidates) < 2:
+        return None
+    top, *others = candidates
+    if any(c.score >= top.score - 1e-9 for c in others):
+        return None
+    own = _name_pairs(top.name)
+    for cand in others:
+        pairs = _name_pairs(cand.name)
+        if not own or len(own & pairs) < overlap * len(own | pairs):
+            return None
+    return top
+
+
+def _name_pairs(name: str) -> set[tuple[str, str]]:
+    words = [w for w in _WORD_RE.findall(fold(name.lower())) if w not in ("thu", "tuc")]
+    return set(zip(words, words[1:], strict=False))
+
+
 class AnswerComparer(Protocol):
     """Tells whether close candidates give the same answer to a part (the knowledge base read through
     the answers themselves: :class:`actions.procedure.variants.RenderedAnswers`)."""
@@ -808,6 +831,10 @@ class Policy:
             step = self._lifecycle_step(parse, resolution.candidates)
             if step is not None:
                 resolution = ProcedureResolution(code=step.code)
+        if resolution.ambiguous and self.config.answer_top_sibling and asked is not None:
+            top = top_sibling(resolution.candidates, self.config.sibling_overlap)
+            if top is not None and top.score >= self.config.answer_min_score:
+                return self._answer_offering(asked, top, resolution.candidates, state, "top_sibling", parse)
         if resolution.ambiguous:
             return Decision(
                 (ActionName.CHOOSE_PROCEDURE,),
