@@ -63,8 +63,8 @@ DEFAULT_SMALL_TALK_EVIDENCE: dict[str, list[str]] = {
     "thank": ["cảm ơn", "cám ơn", "thank", "thanks", "tks"],
     "goodbye": ["tạm biệt", "bye", "hẹn gặp lại", "chào nhé"],
     "request_human": [
-        "gặp cán bộ", "gặp người", "người thật", "nói chuyện với", "chuyển máy", "tổng đài", "cán bộ",
-        "tư vấn viên", "nhân viên hỗ trợ", "gặp nhân viên", "gặp ai", "người trực",
+        "gặp", "người thật", "nói chuyện", "chuyển máy", "tổng đài", "cán bộ", "tư vấn viên",
+        "nhân viên hỗ trợ", "người trực", "hỏi riêng", "nhắn riêng", "inbox", "ib riêng",
     ],
 }  # fmt: skip
 """Words that keep a small-talk intent (or an officer request) in a long message."""

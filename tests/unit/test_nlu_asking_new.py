@@ -216,6 +216,7 @@ def test_a_long_message_is_no_small_talk_without_its_words(text: str, intent: st
         ("dạ vâng, đúng là thủ tục đăng ký khai sinh cho con tôi đó ạ", "affirm"),
         ("cảm ơn bạn nhiều nhé, mình đã biết phải nộp hồ sơ ở đâu rồi", "thank"),
         ("bot trả lời không đúng, cho tôi gặp cán bộ để hỏi cho rõ về hồ sơ của tôi", "request_human"),
+        ("tôi muốn gặp trực tiếp người giải quyết hồ sơ vì đã quá hạn mà chưa có kết quả", "request_human"),
     ],
 )
 def test_small_talk_keeps_its_intent_when_short_or_with_its_words(text: str, intent: str) -> None:
