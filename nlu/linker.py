@@ -24,6 +24,10 @@ _NAME_FILLERS = frozenset({"thu", "tuc"})
 """Folded words of procedure names that name nothing ("Thủ tục đăng ký kết hôn")."""
 _ABROAD = frozenset({"nuoc", "ngoai"})
 """Folded words of "nước ngoài" in the names of the procedures with a foreign element."""
+_FOREIGN_WORDS = _ABROAD | frozenset(
+    {"co", "yeu", "to", "cho", "nguoi", "tai", "viet", "nam", "o", "cua", "voi"}
+)
+"""The further words a foreign variant's name may have: "có yếu tố", "cho người … tại Việt Nam"."""
 _FOREIGN_GAP = 0.1
 """How far below its own score a named procedure drops when the message asks its foreign element."""
 _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5", "vi": "6"}
@@ -50,21 +54,30 @@ class KnowledgeIndex(Protocol):
         """Ranked procedures for free text, scores in [0, 1]."""
 
 
-_PLACES = (
-    r"mi|hoa ki|uc|australia|phap|duc|nga|han|han quoc|nhat|nhat ban|dai loan|trung quoc|thai lan|campuchia"
-    r"|philippines|philippin|singapore|malaysia|indonesia|canada|na uy|thuy dien|thuy si|ba lan|ha lan"
-    r"|tay ban nha|bo dao nha|new zealand|a rap xe ut|qatar|dubai|trung dong|chau au|nuoc ban"
+_COUNTRIES = (
+    r"han quoc|nhat ban|hoa ki|dai loan|trung quoc|thai lan|campuchia|philippines|philippin|singapore"
+    r"|malaysia|indonesia|canada|australia|na uy|thuy dien|thuy si|tay ban nha|bo dao nha|new zealand"
+    r"|a rap xe ut|qatar|dubai|chau au|trung dong"
+)
+_SHORT = r"mi|uc|phap|duc|nga|han|nhat"
+_AFTER_SHORT = (
+    r"(?=$| (?:roi|ve|thi|va|nhung|nen|ma|duoc|cung|da|ha|a|khong|ko|nam|lau|may|bao|hay|co|nay|xong"
+    r"|muon|de|dang|lam|sinh|song|o|gio|toi|em|minh|anh|chi|voi|hoc|du|cuoi|ket|li|tu)\b)"
 )
 DEFAULT_FOREIGN_PATTERNS = [
-    # a country after "bên", "sang", "ở", "người" …: "lấy chồng bên Hàn", "ly hôn ở Mỹ", "vợ người
-    # Philippines" (no "từ", "tại": "tư pháp" folds to "tu phap"; no "Lào", "Thái", "Ý": "người lao động")
-    rf"\b(?:ben|sang|o|nguoi|nuoc|quoc tich|cong dan) (?:{_PLACES})\b",
-    # unambiguous on their own
+    # a country after "bên", "sang", "ở", "người", "quốc tịch" …: "lấy chồng bên Hàn Quốc", "vợ người
+    # Philippines", "định cư ở Úc rồi"
+    rf"\b(?:ben|sang|o|nguoi|nuoc|quoc tich|cong dan) (?:{_COUNTRIES})\b",
+    # a one-syllable name only where the next word is no part of a Vietnamese name: "ly hôn ở Mỹ rồi",
+    # "bên Hàn về", not "ở Mỹ Tho", "ở Đức Hòa", "người hạn chế năng lực", "bên pháp luật"
+    rf"\b(?:ben|sang|o|nguoi|nuoc|quoc tich|cong dan) (?:{_SHORT}){_AFTER_SHORT}",
     r"\b(?:han quoc|nhat ban|dai loan|trung quoc|philippines|campuchia|singapore|malaysia|australia|canada)\b",
     r"\b(?:viet kieu|dinh cu o nuoc ngoai|dinh cu nuoc ngoai|nguoi nuoc ngoai|nuoc ngoai)\b",
 ]
-"""Folded words (``fold_iy``: "Mỹ" is "mi") saying that someone or something abroad is involved (the procedures "… có yếu tố nước
-ngoài", "… cho người nước ngoài", "… đã giải quyết tại cơ quan có thẩm quyền của nước ngoài")."""
+"""Folded words (``fold_iy``: "Mỹ" is "mi") saying that someone or something abroad is involved (the
+procedures "… có yếu tố nước ngoài", "… cho người nước ngoài", "… đã giải quyết tại cơ quan có thẩm quyền
+của nước ngoài"). Not "từ"/"tại" before a country ("tư pháp" folds to "tu phap"), nor "Lào", "Thái", "Ý",
+"Ba Lan" ("người lao động", "ở y tế", "ba lần")."""
 
 
 DEFAULT_STRIP_PHRASES = [
@@ -190,6 +203,10 @@ class ProcedureLinker(Component):
         self._strip_folded: set[str] = set()
         self._strip_max = 1
         self._strip_words: set[str] = set()  # folded words of any phrase: the question's, not a name's
+        if any(not p.isascii() for p in self.settings.foreign_patterns):
+            raise ConfigError(
+                f"{self.name}: foreign_patterns are matched on folded words: write them without diacritics"
+            )
         try:
             self._foreign = [re.compile(p) for p in self.settings.foreign_patterns]
         except re.error as exc:
@@ -249,16 +266,16 @@ class ProcedureLinker(Component):
             return
         found: dict[str, tuple[float, str]] = {}
         words = self.query_words(message)
-        abroad = bool(words) and self._abroad(message, words)
-        if abroad:
-            words = [*words, "nước", "ngoài"]
+        abroad = bool(words) and self._abroad(message)
+        if abroad and " nuoc ngoai " not in f" {' '.join(fold_iy(fold(w)) for w in words)} ":
+            words = [*words, "nước", "ngoài"]  # searched as the names write it
         asked: set[str] = set()
         if words:
             query = " ".join(words)
             message.diagnostics["procedure_query"] = query
             # the asking clause, searched or not, is part of what the hit must explain
             full = self.query_words(message, asking=True) if self.settings.strip_asking_clause else words
-            asked = {fold_iy(w) for w in full or words}
+            asked = {fold_iy(w) for w in full or words} | (_ABROAD if abroad else frozenset())
             weight = self.settings.coverage_weight
             pairs = self._pairs(message) if self.settings.name_floor > 0 else None
             blocked = set(message.diagnostics.get(OUT_OF_CONTEXT, ()))
@@ -323,6 +340,9 @@ class ProcedureLinker(Component):
             return
         held = said - _NAME_FILLERS if len(said - _NAME_FILLERS) >= 2 else frozenset()
         own = scores.get(code, (0.0, ""))[0]
+        variants: list[
+            tuple[bool, float, str, str]
+        ] = []  # foreign variants: (pure, search score, code, name)
         for other, (other_score, other_name) in found.items():
             if other == code:
                 continue
@@ -331,18 +351,29 @@ class ProcedureLinker(Component):
             if not refines:
                 continue
             extra = other_words - refines[0]
-            foreign = abroad and extra >= _ABROAD
-            if refines[0] is not words and not foreign:
+            if abroad and extra >= _ABROAD:
+                # "… có yếu tố nước ngoài" is the foreign variant itself; "đăng ký lại … có yếu tố nước
+                # ngoài", "… tại khu vực biên giới", "… qua Trang thông tin điện tử" are kinds of it
+                variants.append((extra <= _FOREIGN_WORDS, other_score, other, other_name))
+                continue
+            if refines[0] is not words:
                 continue  # the alias as written refines only to the foreign element (measured, issue 10)
-            if not (extra & asked) or (other_score <= searched and not foreign):
+            if not (extra & asked) or other_score <= searched:
                 continue
             score = base + (1.0 - self.settings.mention_floor) * other_score
-            if foreign:  # the named one's place, in the order of their own search scores
-                score = max(score, min(own - 0.01 + 0.01 * other_score, 1.0))
-                # and the named one, without the foreign element, is no close candidate any more
-                scores[code] = (min(scores[code][0], max(own - _FOREIGN_GAP, 0.0)), scores[code][1])
             if other not in scores or scores[other][0] < score:
                 scores[other] = (score, other_name)
+        if not variants:
+            return
+        # The foreign element decides: the pure variants if any, else the kinds of it, take the named
+        # one's place (their search order kept, a thousandth apart); the named one drops below them.
+        pure = any(p for p, _, _, _ in variants)
+        kept = sorted((v for v in variants if v[0] or not pure), key=lambda v: (-v[1], v[2]))
+        for rank, (_, _, other, other_name) in enumerate(kept):
+            score = max(own - 0.01 - 0.001 * rank, 0.0)
+            if other not in scores or scores[other][0] < score:
+                scores[other] = (score, other_name)
+        scores[code] = (min(scores[code][0], max(own - _FOREIGN_GAP, 0.0)), scores[code][1])
 
     @staticmethod
     def _mention_text(message: Message, mention: Mapping[str, Any]) -> str:
@@ -409,11 +440,8 @@ class ProcedureLinker(Component):
             own = cache[name] = frozenset(zip(words, words[1:], strict=False))
         return own
 
-    def _abroad(self, message: Message, words: list[str]) -> bool:
-        """Whether the message says someone or something abroad is involved (``foreign_patterns``) and
-        its query ``words`` do not say "nước ngoài" already."""
-        if " nuoc ngoai " in f" {' '.join(fold_iy(fold(w)) for w in words)} ":
-            return False
+    def _abroad(self, message: Message) -> bool:
+        """Whether the message says someone or something abroad is involved (``foreign_patterns``)."""
         folded = " ".join(fold_iy(t.folded) for t in message.tokens)
         return any(p.search(folded) for p in self._foreign)
 
