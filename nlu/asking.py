@@ -21,8 +21,8 @@ about how questions are asked (each one is named in ``diagnostics["asking"]``):
 * **asked_part**: another ``ask_*`` intent than the part the asking clause names with a field label, or
   with an interrogative when nothing in the message supports the classifier's part: the part named;
 * **long_small_talk**: a yes, no, greeting, thanks, goodbye or request for an officer in a message of
-  more than ``small_talk_words`` words with none of the words of that flow ("gặp cán bộ", "cảm ơn" …),
-  or a greeting that clearly asks a part: the part its asking clause names, else not understood (the
+  more than ``small_talk_words`` words with none of the words of that flow ("gặp cán bộ", "cảm ơn" …)
+  that is no yes/no reply opened as one ("phải, tôi hỏi …"), or a greeting that clearly asks a part: the part its asking clause names, else not understood (the
   closest procedures are offered). "Đồ án quy hoạch chung xây dựng xã gồm các nội dung nào?" is no "yes".
 
 The chosen intent goes to the top of the ranking with the classifier's top confidence, or
@@ -58,16 +58,34 @@ DEFAULT_FLOW_EVIDENCE: dict[str, list[str]] = {
 
 DEFAULT_SMALL_TALK_EVIDENCE: dict[str, list[str]] = {
     "affirm": ["đúng rồi", "đúng vậy", "vâng", "dạ vâng", "ok", "đồng ý", "chính xác", "phải rồi", "có ạ"],
-    "deny": ["không phải", "không đúng", "sai rồi", "không cần", "thôi", "không ạ"],
+    "deny": ["không phải", "không đúng", "sai rồi", "không cần", "không ạ", "ý tôi là", "ý em là"],
     "greet": ["xin chào", "chào", "hello", "hi", "alo"],
     "thank": ["cảm ơn", "cám ơn", "thank", "thanks", "tks"],
     "goodbye": ["tạm biệt", "bye", "hẹn gặp lại", "chào nhé"],
     "request_human": [
-        "gặp", "người thật", "nói chuyện", "chuyển máy", "tổng đài", "cán bộ", "tư vấn viên",
-        "nhân viên hỗ trợ", "người trực", "hỏi riêng", "nhắn riêng", "inbox", "ib riêng",
+        "gặp cán bộ", "gặp người", "gặp nhân viên", "gặp trực tiếp", "cho gặp", "muốn gặp", "người thật",
+        "nói chuyện với", "chuyển máy", "tổng đài", "tư vấn viên", "nhân viên hỗ trợ", "người trực",
+        "hỏi cán bộ", "nhờ cán bộ", "với cán bộ", "cán bộ hỗ trợ", "cán bộ tư vấn", "hỏi riêng",
+        "nhắn riêng", "inbox", "ib riêng",
     ],
 }  # fmt: skip
 """Words that keep a small-talk intent (or an officer request) in a long message."""
+
+_REPLY_OPENERS = {
+    "affirm": frozenset({"phai", "dung", "vang", "u", "uh", "ok", "chuan"}),
+    "deny": frozenset({"sai", "chua", "thoi", "khoi"}),
+}
+"""First words of a long yes or no reply ("phải, tôi hỏi về thủ tục …", "sai rồi, …"): it stays one. Not
+"có", "dạ", "không": they open questions too ("Có được làm căn cước cho con không?")."""
+
+
+def _folded_phrases(table: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Per intent, its phrases as " folded words " (with the spaces), to look up in a folded message."""
+    return {
+        intent: [" " + " ".join(fold_iy(w) for w in p.lower().split()) + " " for p in phrases]
+        for intent, phrases in table.items()
+    }
+
 
 DEFAULT_FLOW_PATTERNS: dict[str, list[str]] = {
     # a dossier already handed in ("nộp 2 tháng rồi", "đã gửi … hôm qua") or somebody's own ("hồ sơ cấp
@@ -140,14 +158,8 @@ class AskedIntentResolver(Component):
 
     def __init__(self, settings: Any = None, context: Any = None) -> None:
         super().__init__(settings, context)
-        self._evidence = {
-            intent: [" " + " ".join(fold_iy(w) for w in p.lower().split()) + " " for p in phrases]
-            for intent, phrases in self.settings.flow_evidence.items()
-        }
-        self._small_talk = {
-            intent: [" " + " ".join(fold_iy(w) for w in p.lower().split()) + " " for p in phrases]
-            for intent, phrases in self.settings.small_talk_evidence.items()
-        }
+        self._evidence = _folded_phrases(self.settings.flow_evidence)
+        self._small_talk = _folded_phrases(self.settings.small_talk_evidence)
         try:
             self._patterns = {
                 intent: [re.compile(p) for p in patterns]
@@ -195,8 +207,12 @@ class AskedIntentResolver(Component):
         if "long_small_talk" in rules and intent in self._small_talk:
             # a greeting opens a question ("Chào anh chị, hồ sơ … nộp ở đâu ạ"): the question is answered
             greeting_asks = intent == "greet" and strength >= ASKS and not (main or {}).get("generic")
-            bare = len(message.tokens) > s.small_talk_words and not any(
-                p in f" {message.folded} " for p in self._small_talk[intent]
+            # a long message with none of the flow's words that is no yes or no reply opened as one
+            opener = fold_iy(message.tokens[0].folded) in _REPLY_OPENERS.get(intent, ())
+            bare = (
+                len(message.tokens) > s.small_talk_words
+                and not opener
+                and not any(p in f" {message.folded} " for p in self._small_talk[intent])
             )
             if greeting_asks or bare:
                 return "long_small_talk", str(main["value"]) if main is not None else FALLBACK_INTENT

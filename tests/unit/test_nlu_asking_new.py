@@ -79,6 +79,10 @@ def signs(text: str) -> set[str]:
         ("lam can cuoc lan dau cho con 14 tuoi co can giay khai sinh ko", "ask_documents"),
         ("đăng ký tạm trú có cần mang sổ hộ khẩu không", "ask_documents"),
         ("xây nhà cấp 4 có cần xin phép không", "ask_conditions"),
+        ("làm hộ chiếu có cần phải xuất trình căn cước không", "ask_documents"),
+        ("có cần bạn đi cùng không", "ask_conditions"),  # "bạn", "số điện thoại" are no papers
+        ("có cần số điện thoại không", "ask_conditions"),
+        ("mẫu đơn nộp hồ sơ ở đâu", "ask_where"),
     ],
 )
 def test_the_part_asked(text: str, main: str) -> None:
@@ -191,6 +195,13 @@ def test_feedback_and_dossier_words_keep_the_flow() -> None:
     [
         # a long formal question read as "yes" / an officer request: the part asked, else not understood
         ("Đồ án quy hoạch chung xây dựng xã gồm các nội dung nào?", "affirm", "nlu_fallback"),
+        # "gặp" and "cán bộ" alone are no officer request
+        (
+            "Cán bộ công chức cấp xã có phải học lớp bồi dưỡng quản lý nhà nước không?",
+            "request_human",
+            "ask_conditions",
+        ),
+        ("tôi gặp khó khăn khi nộp hồ sơ trực tuyến thì nộp trực tiếp ở đâu", "request_human", "ask_where"),
         (
             "Những người làm công tác quản lý trong các phòng ban có phải học lớp bồi dưỡng không",
             "request_human",
@@ -217,6 +228,9 @@ def test_a_long_message_is_no_small_talk_without_its_words(text: str, intent: st
         ("cảm ơn bạn nhiều nhé, mình đã biết phải nộp hồ sơ ở đâu rồi", "thank"),
         ("bot trả lời không đúng, cho tôi gặp cán bộ để hỏi cho rõ về hồ sơ của tôi", "request_human"),
         ("tôi muốn gặp trực tiếp người giải quyết hồ sơ vì đã quá hạn mà chưa có kết quả", "request_human"),
+        # long yes / no replies to "có phải bạn hỏi …"
+        ("phải, tôi hỏi về thủ tục đăng ký khai sinh cho con tôi", "affirm"),
+        ("không, ý tôi là thủ tục cấp lại chứ không phải cấp mới", "deny"),
     ],
 )
 def test_small_talk_keeps_its_intent_when_short_or_with_its_words(text: str, intent: str) -> None:
