@@ -217,14 +217,44 @@ _YES_NO_WINDOW = 14
 _NOUN_WINDOW = 10
 """Words a generic interrogative looks back for the noun naming its part."""
 
-_PAPERS = frozenset({"giay", "ban", "photo", "cmnd", "cccd", "so", "anh", "hinh"})
-"""First words of a paper ("giấy …", "bản sao", "sổ hộ khẩu", "ảnh"), after "cần" in a yes/no question."""
-_BRING = frozenset({"mang", "nop", "xuat", "kem", "co", "chuan"})
-"""Verbs between "cần" and a paper ("cần mang giấy …", "cần nộp bản sao …")."""
+_PAPERS = (
+    ("giay",),
+    ("ban", "sao"),
+    ("ban", "chinh"),
+    ("ban", "photo"),
+    ("photo",),
+    ("cmnd",),
+    ("cccd",),
+    ("can", "cuoc"),
+    ("chung", "minh"),
+    ("so", "ho", "khau"),
+    ("so", "do"),
+    ("so", "hong"),
+    ("ho", "chieu"),
+    ("anh", "the"),
+    ("hinh", "the"),
+    ("anh", "3x4"),
+    ("anh", "4x6"),
+    ("giay", "to"),
+    ("ho", "so"),
+)
+"""Papers, as folded words, after "cần" in a yes/no question ("có cần bản sao không"); whole words, so that
+"có cần bạn đi cùng", "có cần số điện thoại" are no paper."""
+_BRING = (
+    ("mang", "theo"),
+    ("chuan", "bi"),
+    ("xuat", "trinh"),
+    ("nop", "kem"),
+    ("mang",),
+    ("nop",),
+    ("kem",),
+    ("co",),
+)
+"""Verbs between "cần" (and a "phải") and a paper: "cần mang theo", "cần chuẩn bị", "cần phải xuất trình"."""
 
 _SUBMIT = frozenset({"nop", "gui", "lam", "hien"})
-"""Verbs ("nộp", "gửi", "làm", "thực hiện") just before "ở đâu" that make a question about a form one of
-where the dossier is handed in."""
+"""Verbs ("nộp", "gửi", "làm", "thực hiện") between a form and "ở đâu" that make a question about a form
+one of where the dossier is handed in ("mẫu đơn nộp hồ sơ ở đâu")."""
 
 _SENTENCE_END = re.compile(r"[?!;\n]|\.(?=\s|$)")
 
@@ -446,7 +476,7 @@ class AskingClauseExtractor(Component):
             noun = self._noun_before(mine, end, after=yes_no - 1)
             if noun is not None:
                 parts.append(_Part(ASKS, index, noun.start, str(noun.cue.value), noun.start, end))
-            elif self._needs_a_paper(folded, yes_no, end):
+            elif self._needs_a_paper(folded, first, end):
                 parts.append(_Part(ASKS, index, yes_no, "ask_documents", yes_no, end))
             else:
                 parts.append(_Part(ASKS, index, yes_no, "ask_conditions", yes_no, end, generic=True))
@@ -455,7 +485,7 @@ class AskingClauseExtractor(Component):
         for p in parts:
             if p.value == "ask_where" and p.strength == ASKS and not p.generic:
                 form = self._noun_before([h for h in mine if h.cue.value == "ask_forms"], p.start)
-                if form is not None and not _SUBMIT.intersection(folded[max(form.end, p.start - 1) : p.e]):
+                if form is not None and not _SUBMIT.intersection(folded[form.end : p.e]):
                     p.value = "ask_forms"
         # An interrogative beats a field label of another part: "Hồ sơ … nộp online được không" asks how.
         explicit = {p.value for p in parts if p.strength == ASKS and not p.generic}
@@ -466,13 +496,21 @@ class AskingClauseExtractor(Component):
 
     @staticmethod
     def _needs_a_paper(folded: list[str], start: int, end: int) -> bool:
-        """ "có cần (mang|nộp) giấy khai sinh không", "cần bản sao không": whether a paper is needed is a
-        question of the documents, not of the conditions."""
+        """ "có cần (phải) (mang theo|nộp|chuẩn bị) giấy khai sinh không", "cần bản sao không": whether a
+        paper is needed is a question of the documents, not of the conditions."""
         words = folded[start:end]
-        for i, w in enumerate(words[:-1]):
-            if w == "can":
-                first, second = words[i + 1], (words[i + 2] if i + 2 < len(words) else "")
-                return first in _PAPERS or (first in _BRING and second in _PAPERS)
+
+        def starts(at: int, phrases: tuple[tuple[str, ...], ...]) -> int:
+            """The length of the phrase of ``phrases`` that ``words`` has at ``at``, or 0."""
+            return next((len(p) for p in phrases if tuple(words[at : at + len(p)]) == p), 0)
+
+        for i, word in enumerate(words):
+            if word != "can":  # "cần" (or "căn" of "căn cước", folded alike: the paper test tells)
+                continue
+            at = i + 1 + (words[i + 1 : i + 2] == ["phai"])
+            at += starts(at, _BRING)
+            if starts(at, _PAPERS):
+                return True
         return False
 
     def _noun_before(self, mine: list[_Hit], position: int, after: int = -1) -> _Hit | None:
