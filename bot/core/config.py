@@ -111,7 +111,7 @@ class PolicyConfig(BaseModel):
     answer_top_step: bool = True
     offer_unlinked_candidates: bool = True
     answer_top_sibling: bool = False
-    sibling_overlap: float = Field(default=0.5, ge=0, le=1)
+    sibling_overlap: float = Field(default=0.5, gt=0, lt=1)
 
 
 # --- dossier: ---------------------------------------------------------------------------------------

@@ -376,13 +376,18 @@ def top_sibling(candidates: Sequence[Candidate], overlap: float) -> Candidate | 
     own = _name_pairs(top.name)
     for cand in others:
         pairs = _name_pairs(cand.name)
-        if not own or len(own & pairs) < overlap * len(own | pairs):
+        # more than ``overlap`` of the pairs shared: "Đăng ký khai sinh" / "Đăng ký khai tử" share half
+        if not own or len(own & pairs) <= overlap * len(own | pairs):
             return None
+        top_words, cand_words = _folded_words(top.name), _folded_words(cand.name)
+        if _phrases(top_words) != _phrases(cand_words) or ("xoa" in top_words) != ("xoa" in cand_words):
+            return None  # a step of the other ("cấp lại", "thu hồi", "xóa" …): another procedure
     return top
 
 
 def _name_pairs(name: str) -> set[tuple[str, str]]:
-    words = [w for w in _WORD_RE.findall(fold(name.lower())) if w not in ("thu", "tuc")]
+    """A name's adjacent folded word pairs, its leading "Thủ tục" left out."""
+    words = _without_thu_tuc(_folded_words(name))
     return set(zip(words, words[1:], strict=False))
 
 
@@ -858,7 +863,11 @@ class Policy:
             offered = self.fallback_candidates(parse)
             if offered:
                 # The part is clear, the procedure is not: the closest ones, not a bare question.
-                return self._fallback(parse, state, offered, rule="ask_procedure_candidates", asked=intent)
+                # "bạn hỏi thủ tục nào?" answered with an unsure name: the part asked before stays asked
+                part = state.pending_intent if intent == Intent.ASK_PROCEDURE_OVERVIEW else None
+                return self._fallback(
+                    parse, state, offered, rule="ask_procedure_candidates", asked=part or intent
+                )
         if code is None:
             return Decision(
                 (ActionName.ASK_PROCEDURE,),

@@ -63,8 +63,17 @@ def test_question_with_only_unsure_candidates_offers_them_and_remembers_the_part
     d = policy.decide(f.parse("ask_where", ranking=weak), state())
     assert d.actions == ("action_clarify",)
     assert d.rule == "ask_procedure_candidates"
-    assert [c.code for c in d.args.candidates] == [f.MARRIAGE, f.BIRTH]  # below min_candidate_score: not
+    # the permit scores below min_candidate_score: not offered
+    assert [c.code for c in d.args.candidates] == [f.MARRIAGE, f.BIRTH]
     assert SlotSet("pending_intent", "ask_where") in d.events
+
+
+def test_an_unsure_reply_to_which_procedure_keeps_the_part_asked_before(policy: Policy) -> None:
+    # "lệ phí bao nhiêu?" -> "bạn hỏi thủ tục nào?" -> a name the linker is unsure of: the fee stays asked
+    weak = [(f.MARRIAGE, 0.42), (f.BIRTH, 0.35)]
+    d = policy.decide(f.parse("ask_procedure_overview", ranking=weak), state(pending_intent="ask_fee"))
+    assert d.rule == "ask_procedure_candidates"
+    assert not any(e == SlotSet("pending_intent", "ask_procedure_overview") for e in d.events)
 
 
 def test_unsure_candidates_on_the_second_miss_offer_an_officer(policy: Policy) -> None:
