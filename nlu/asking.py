@@ -22,8 +22,8 @@ about how questions are asked (each one is named in ``diagnostics["asking"]``):
   with an interrogative when nothing in the message supports the classifier's part: the part named;
 * **long_small_talk**: a yes, no, greeting, thanks, goodbye or request for an officer in a message of
   more than ``small_talk_words`` words with none of the words of that flow ("gặp cán bộ", "cảm ơn" …)
-  that is no yes/no reply opened as one ("phải, tôi hỏi …"), or a greeting that clearly asks a part: the part its asking clause names, else not understood (the
-  closest procedures are offered). "Đồ án quy hoạch chung xây dựng xã gồm các nội dung nào?" is no "yes".
+  that is no yes/no reply opened as one ("phải, tôi hỏi …"), or a greeting that clearly asks a part: the
+  part its asking clause names, else not understood (the closest procedures are offered). "Đồ án quy hoạch chung xây dựng xã gồm các nội dung nào?" is no "yes".
 
 The chosen intent goes to the top of the ranking with the classifier's top confidence, or
 ``confidence`` when that is lower; the classifier's ranking follows. Nothing is learned.
@@ -208,10 +208,9 @@ class AskedIntentResolver(Component):
             # a greeting opens a question ("Chào anh chị, hồ sơ … nộp ở đâu ạ"): the question is answered
             greeting_asks = intent == "greet" and strength >= ASKS and not (main or {}).get("generic")
             # a long message with none of the flow's words that is no yes or no reply opened as one
-            opener = fold_iy(message.tokens[0].folded) in _REPLY_OPENERS.get(intent, ())
             bare = (
                 len(message.tokens) > s.small_talk_words
-                and not opener
+                and message.tokens[0].folded not in _REPLY_OPENERS.get(intent, ())
                 and not any(p in f" {message.folded} " for p in self._small_talk[intent])
             )
             if greeting_asks or bare:

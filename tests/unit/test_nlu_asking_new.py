@@ -217,6 +217,13 @@ def test_a_long_message_is_no_small_talk_without_its_words(text: str, intent: st
     assert msg.diagnostics["asking"] == "long_small_talk"
 
 
+@pytest.mark.parametrize("intent", ["affirm", "deny", "greet", "thank", "goodbye", "request_human"])
+@pytest.mark.parametrize("text", ["", "...", "\x00\x01", "😀😀"])
+def test_a_message_without_words_keeps_its_small_talk_intent(text: str, intent: str) -> None:
+    # no word to read: nothing to correct, and no error (an IndexError here once)
+    assert resolved(text, intent, 0.5).intent["name"] == intent
+
+
 @pytest.mark.parametrize(
     "text, intent",
     [
