@@ -267,7 +267,7 @@ class ProcedureLinker(Component):
         found: dict[str, tuple[float, str]] = {}
         words = self.query_words(message)
         abroad = bool(words) and self._abroad(message)
-        if abroad and " nuoc ngoai " not in f" {' '.join(fold_iy(fold(w)) for w in words)} ":
+        if abroad and " nuoc ngoai " not in f" {' '.join(fold_iy(w) for w in words)} ":
             words = [*words, "nước", "ngoài"]  # searched as the names write it
         asked: set[str] = set()
         if words:
@@ -297,6 +297,7 @@ class ProcedureLinker(Component):
         floor, penalty = self.settings.mention_floor, self.settings.shared_penalty
         for mention in mentions:
             codes = [c for c in mention.get("codes", ()) if PROCEDURE_CODE_RE.match(c)]
+            said = self._words_of(self._mention_text(message, mention))  # the alias as written
             for code in codes:
                 searched, name = found.get(code) or (0.0, "")
                 # A named procedure ranks above search-only candidates; among the procedures a shared
@@ -306,7 +307,6 @@ class ProcedureLinker(Component):
                     scores[code] = (score, name or self._name(index, code))
                 if self.settings.refinements and asked:
                     base = score - (1.0 - floor) * searched
-                    said = self._words_of(self._mention_text(message, mention))
                     self._refine(code, scores[code][1], base, asked, found, scores, said=said, abroad=abroad)
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1][0], kv[0]))[: self.settings.ranking_length]
         message.procedure_ranking = [
@@ -441,9 +441,9 @@ class ProcedureLinker(Component):
         return own
 
     def _abroad(self, message: Message) -> bool:
-        """Whether the message says someone or something abroad is involved (``foreign_patterns``)."""
-        folded = " ".join(fold_iy(t.folded) for t in message.tokens)
-        return any(p.search(folded) for p in self._foreign)
+        """Whether the message says someone or something abroad is involved (``foreign_patterns``, on the
+        normalizer's folded words)."""
+        return any(p.search(message.folded) for p in self._foreign)
 
     def _asks_a_part(self, message: Message) -> bool:
         """The asking clause asks a part of a procedure (an interrogative or a field label): the intent

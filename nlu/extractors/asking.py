@@ -235,7 +235,6 @@ _PAPERS = (
     ("hinh", "the"),
     ("anh", "3x4"),
     ("anh", "4x6"),
-    ("giay", "to"),
     ("ho", "so"),
 )
 """Papers, as folded words, after "cần" in a yes/no question ("có cần bản sao không"); whole words, so that
