@@ -77,8 +77,8 @@ class PolicyConfig(BaseModel):
         offer_unlinked_candidates: a question that asks a part but names no procedure the linker is
             sure of gets its closest candidates as buttons ("có phải bạn hỏi …", the part remembered)
             instead of the bare "bạn hỏi về thủ tục nào?" (which stays for a message with no candidate).
-        answer_top_sibling: close candidates that are variants of one procedure (names sharing at least
-            ``sibling_overlap`` of their word pairs) get the part asked answered for the best one, strictly
+        answer_top_sibling: close candidates that are variants of one procedure (names sharing more than
+            ``sibling_overlap`` of their word pairs, no later step or deletion among them) get the part asked answered for the best one, strictly
             above the others and at least ``answer_min_score``, the others as buttons under it.
         sibling_overlap: see ``answer_top_sibling``.
     """

@@ -364,10 +364,11 @@ def lifecycle_variant(text: str, candidates: Sequence[Candidate]) -> Candidate |
 
 
 def top_sibling(candidates: Sequence[Candidate], overlap: float) -> Candidate | None:
-    """The best of close candidates that are variants of one procedure (every other name shares at least
-    ``overlap`` of its word pairs with the best one's, Jaccard on folded pairs): "Công bố mở cảng cá loại
-    III" / "… loại I, loại II", "Đăng ký thường trú" / "Xóa đăng ký thường trú", not "Đăng ký tạm trú" /
-    "Đăng ký thường trú"; None when the best is tied or a candidate is another procedure."""
+    """The best of close candidates that are variants of one procedure (every other name shares more than
+    ``overlap`` of its word pairs with the best one's, Jaccard on folded pairs, and names no other step):
+    "Công bố mở cảng cá loại III" / "… loại I, loại II", the levels of a passport; not "Đăng ký tạm trú" /
+    "Đăng ký thường trú", "… khai sinh" / "… khai tử", "Cấp …" / "Cấp lại …", "Đăng ký …" / "Xóa đăng ký …".
+    None when the best is tied or a candidate is another procedure."""
     if len(candidates) < 2:
         return None
     top, *others = candidates
