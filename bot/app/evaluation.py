@@ -29,7 +29,9 @@ the tone marks are worth; a question without them is its own copy, so it is not 
 Sets are JSON Lines as ``../shared/data/real-questions/README.md`` describes: ``text``, ``intent``,
 ``intents`` (every acceptable intent), ``procedures`` (every acceptable national code, empty when the
 catalogue has none or the question is not about a procedure), optional ``catalogue_procedures`` (codes
-only in provincial catalogues) and ``note`` (``DOUBTFUL`` marks a debatable label). A sealed set
+only in provincial catalogues) and ``note`` (``DOUBTFUL`` marks a debatable label). A conversation's
+set adds ``before``: the citizen's earlier messages, sent first in the same conversation; the labels and
+the verdicts are those of the reply to ``text`` (``tests/data/blind/README.md``). A sealed set
 (``--sealed``, ``--aggregate-only``, or any file whose name contains ``sealed``) is scored without any
 per-item output: no item file, no examples in the report, no item named in an error, and logging is
 silenced while it runs, because a log line can quote a message.
@@ -353,6 +355,7 @@ class Question:
     procedures: tuple[str, ...] = ()
     catalogue_procedures: tuple[str, ...] = ()
     doubtful: bool = False
+    before: tuple[str, ...] = ()
 
     @property
     def category(self) -> Category:
@@ -376,8 +379,9 @@ class Question:
 
     @property
     def with_diacritics(self) -> bool:
-        """Whether the text carries diacritics (đ included): its folded copy differs from it."""
-        return has_diacritics(self.text)
+        """Whether the text, or an earlier message of its conversation, carries diacritics (đ included):
+        its folded copy differs from it."""
+        return any(has_diacritics(t) for t in (self.text, *self.before))
 
     def acceptable(self, code: str | None) -> bool:
         return code is not None and code in self.procedures
@@ -443,6 +447,7 @@ def _question(data: Any, where: str, number: int) -> Question:
         procedures=_strings(data.get("procedures"), f"{where}: procedures"),
         catalogue_procedures=_strings(data.get("catalogue_procedures"), f"{where}: catalogue_procedures"),
         doubtful=isinstance(note, str) and "DOUBTFUL" in note,
+        before=_strings(data.get("before"), f"{where}: before"),
     )
 
 
@@ -652,10 +657,19 @@ async def _turn(
 
 
 async def ask(
-    engine: Engine, templates: ReplyTemplates, question: Question, text: str, key: ConversationKey
+    engine: Engine,
+    templates: ReplyTemplates,
+    question: Question,
+    text: str,
+    key: ConversationKey,
+    before: Sequence[str] | None = None,
 ) -> tuple[Outcome, Outcome | None]:
-    """Send ``text`` as a new conversation; press the button naming an acceptable procedure when the
-    first reply is not right and has one. Returns the first and the second outcome."""
+    """Send ``text`` as a new conversation, after the question's earlier messages (``before``) when it
+    has some (``before`` replaces them: the copy without diacritics sends theirs folded); press the button
+    naming an acceptable procedure when the reply to ``text`` is not right and has one. Returns the
+    outcomes of the reply to ``text`` and of the press."""
+    for earlier in question.before if before is None else before:
+        await _turn(engine, key, earlier)
     state, replies = await _turn(engine, key, text)
     first = classify(state, replies, templates)
     if question.category != Category.ANSWERABLE or right_answer(question, first):
@@ -682,14 +696,14 @@ async def run_set(
     """
     results: list[Result] = []
     for index, question in enumerate(questions):
-        variants = [("original", question.text)]
+        variants = [("original", question.text, question.before)]
         if folded and question.with_diacritics:
-            variants.append(("folded", fold(question.text)))
-        for variant, text in variants:
+            variants.append(("folded", fold(question.text), tuple(fold(t) for t in question.before)))
+        for variant, text, before in variants:
             # unique even when two sets share a file name: each question is a new conversation
             key = ConversationKey(CHANNEL, f"{name}:{index}:{variant}:{uuid.uuid4().hex[:12]}")
             try:
-                first, second = await ask(engine, templates, question, text, key)
+                first, second = await ask(engine, templates, question, text, key, before)
             except Exception as exc:
                 if sealed:
                     raise RuntimeError(f"{name}: an item failed ({type(exc).__name__})") from None

@@ -114,3 +114,36 @@ def test_the_command_is_registered(tmp_path: Path) -> None:
         tmp_path,
         False,
     )
+
+
+CONVERSATIONS = [
+    # a follow-up: the fee of the marriage asked before, then its time without naming it
+    {"id": "c-1", "before": ["Đăng ký kết hôn lệ phí bao nhiêu"], "text": "còn mất bao lâu",
+     "intent": "ask_processing_time", "intents": ["ask_processing_time"], "procedures": [f.MARRIAGE]},
+    # the same follow-up alone: no procedure to answer it for
+    {"id": "c-2", "text": "còn mất bao lâu", "intent": "ask_processing_time",
+     "intents": ["ask_processing_time"], "procedures": [f.MARRIAGE]},
+]  # fmt: skip
+
+
+def test_a_conversation_s_earlier_messages_are_sent_first_and_only_its_last_reply_is_judged(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "conversations.jsonl"
+    path.write_text(
+        "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in CONVERSATIONS), encoding="utf-8"
+    )
+    interpreter = FakeInterpreter()
+    evaluation = evaluate([SetSpec(path)], Settings(), interpreter=interpreter)
+    got = {(r.question.id, r.variant): r for r in evaluation.items["conversations"]}
+    follow_up, alone = got["c-1", "original"], got["c-2", "original"]
+    assert (follow_up.first.kind, follow_up.first.procedure, follow_up.first.aspect) == (
+        Kind.ANSWER,
+        f.MARRIAGE,
+        "processing_time",
+    )
+    assert follow_up.verdicts["right_first_turn"] and not alone.verdicts["right_first_turn"]
+    assert alone.first.procedure is None
+    # the copy without diacritics sends the earlier message folded too, in its own conversation
+    assert interpreter.calls.count("Dang ky ket hon le phi bao nhieu") == 1
+    assert got["c-1", "folded"].verdicts["right_first_turn"]
