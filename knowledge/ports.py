@@ -23,12 +23,15 @@ class SearchHit:
         name: official name.
         score: relevance in [0, 1]; comparable across queries (1 = exact alias or name).
         matched: the alias or name text that matched best, for explanations.
+        words: how many of the query's distinct words the procedure's name, aliases or fields hold
+            (0: not counted, as for a code typed in the query).
     """
 
     code: str
     name: str
     score: float
     matched: str = ""
+    words: int = 0
 
 
 @dataclass(frozen=True)

@@ -191,6 +191,7 @@ class SearchIndex:
         if not text or not self._entries or k <= 0:
             return []
         scores: dict[int, tuple[float, str]] = {}
+        words = np.zeros(len(self._entries), dtype=np.int64)
         for code in _CODE_RE.findall(text):
             if code in self._by_code:
                 scores[self._by_code[code]] = (1.0, code)
@@ -201,6 +202,7 @@ class SearchIndex:
             cols = [self._vocab[f] for f in feats]
             query_mass = float(self._idf[cols].sum())
             shared = self._shared_mass(cols)
+            words = self._shared_words([self._vocab[t] for t in dict.fromkeys(tokens) if t in self._vocab])
             candidates = np.flatnonzero(shared)
             if candidates.size:
                 mass = shared[candidates]
@@ -221,7 +223,7 @@ class SearchIndex:
         codes = self._codes
         ranked = heapq.nsmallest(k, scores.items(), key=lambda item: (-item[1][0], codes[item[0]]))
         return [
-            SearchHit(codes[i], self._entries[i].name, round(min(s, 1.0), 4), matched)
+            SearchHit(codes[i], self._entries[i].name, round(min(s, 1.0), 4), matched, int(words[i]))
             for i, (s, matched) in ranked
         ]
 
@@ -232,6 +234,14 @@ class SearchIndex:
         rows = np.concatenate([indices[a:b] for a, b in spans])
         weights = np.concatenate([data[a:b] for a, b in spans])
         return np.bincount(rows, weights=weights, minlength=len(self._entries))
+
+    def _shared_words(self, cols: list[int]) -> np.ndarray:
+        """For every procedure, how many of the query's words (syllable columns ``cols``) it holds."""
+        if not cols:
+            return np.zeros(len(self._entries), dtype=np.int64)
+        indptr, indices = self._matrix.indptr, self._matrix.indices
+        rows = np.concatenate([indices[indptr[c] : indptr[c + 1]] for c in cols])
+        return np.bincount(rows, minlength=len(self._entries))
 
     def _score_aliases(
         self, tokens: list[str], query_mass: float, scores: dict[int, tuple[float, str]]

@@ -143,6 +143,10 @@ class LinkerSettings(ComponentSettings):
             would. A name written inside a longer name written is scaled by the share of the longer
             one's pairs it has. 0 disables.
         name_containment: the least share of the name's word pairs found for that (see ``name_floor``).
+        thin_cap: a hit found through its name (not an alias) that explains only one of the query's
+            words scores at most this: one word ("thế" of "thế mất bao lâu", read as "thẻ"; "nộp" of
+            "nộp qua bưu điện được không"; "con" of "còn lệ phí bao nhiêu") names no procedure, and a
+            follow-up such as those must not be linked to any name holding it. 1 disables.
         foreign_patterns: regular expressions on the folded message; when one matches, the search and the
             coverage read "nước ngoài" too ("lấy chồng bên Hàn", "vợ tôi người Philippines" ask the
             procedures with a foreign element). Empty disables.
@@ -174,6 +178,7 @@ class LinkerSettings(ComponentSettings):
     strip_asking_clause: bool = False
     name_floor: float = Field(0.6, ge=0.0, le=1.0)
     name_containment: float = Field(0.75, ge=0.0, le=1.0)
+    thin_cap: float = Field(0.25, ge=0.0, le=1.0)
     foreign_patterns: list[str] = Field(default_factory=lambda: list(DEFAULT_FOREIGN_PATTERNS))
 
 
@@ -286,8 +291,9 @@ class ProcedureLinker(Component):
                 # The index scores only the words it knows, so "crush rep tin nhắn" fully "covers" a
                 # name containing "tin". Scale by the share of the message's words the hit explains.
                 known = self._words_of(hit.name) | self._words_of(hit.matched)
-                cover = len(asked & known) / len(asked)
-                score = hit.score * (1.0 - weight + weight * cover)
+                score = hit.score * (1.0 - weight + weight * len(asked & known) / len(asked))
+                if hit.matched == hit.name and 0 < hit.words <= 1:
+                    score = min(score, self.settings.thin_cap)
                 found[hit.code] = (score, hit.name)
                 if pairs is not None:
                     written[hit.code] = self._written_out(hit.name, score, pairs)

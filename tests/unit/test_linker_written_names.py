@@ -103,3 +103,42 @@ def test_the_asking_clause_can_be_left_out_of_the_search() -> None:
     _, left = _linked(text, names, strip_asking_clause=True)
     assert "giải quyết" not in left.queries[0]
     assert "cấp giấy phép xây dựng" in left.queries[0]
+
+
+def test_a_name_sharing_one_word_with_the_message_is_no_link() -> None:
+    # "thế mất bao lâu" after a question about the ID card: "thế" (folded "the") is in "thẻ" of a
+    # name, one word, which names nothing; two words of the name are a link
+    names = {"1.014063": "Cấp đổi thẻ căn cước", "3.000347": "Đổi giấy phép lái xe"}
+    index = WordCountingIndex(names)
+    thin = _linked_with(index, "thế mất bao lâu")
+    assert [r["code"] for r in thin.procedure_ranking] == ["1.014063"]
+    assert thin.procedure_ranking[0]["score"] == ProcedureLinker.defaults["thin_cap"]
+    assert _linked_with(index, "thẻ căn cước mất bao lâu").procedure["score"] > 0.45
+    uncapped = _linked_with(index, "thế mất bao lâu", thin_cap=1.0)
+    assert uncapped.procedure_ranking[0]["score"] > 0.45
+
+
+class WordCountingIndex(DilutingIndex):
+    """The diluting index on folded words, saying as knowledge.search does how many query words a hit holds."""
+
+    def search(self, text: str, k: int = 10) -> list[SearchHit]:
+        from knowledge.text import fold
+
+        query = set(fold(text).split())
+        hits = []
+        for code, name in self.names.items():
+            words = set(fold(name.lower()).split())
+            shared = len(query & words)
+            if shared:
+                score = 0.8 * shared / len(query) + 0.2 * shared / len(words)
+                hits.append(SearchHit(code, name, round(score, 4), name, shared))
+        return sorted(hits, key=lambda h: (-h.score, h.code))[:k]
+
+
+def _linked_with(index: DilutingIndex, text: str, **settings) -> Message:
+    msg = Message.build(text)
+    NORMALIZER.process(msg)
+    ASKING.process(msg)
+    msg.intent = {"name": "ask_processing_time", "confidence": 0.9}
+    ProcedureLinker(settings, context={"knowledge_index": index}).process(msg)
+    return msg

@@ -97,3 +97,19 @@ def test_nothing_known_gives_nothing(index: SearchIndex, query: str) -> None:
 def test_overlong_query_is_fine(index: SearchIndex) -> None:
     hits = index.search("đăng ký khai sinh " * 3000, k=2)
     assert hits[0].code == "1.001193"
+
+
+@pytest.mark.parametrize(
+    ("query", "code", "words"),
+    [
+        ("thế mất bao lâu", "1.014063", 1),  # "the": thẻ, folded
+        ("đăng ký kết hôn", "1.000894", 4),  # dang, ky (ki), ket, hon
+        ("lam cccd", "1.014063", 2),  # its aliases "cccd", "làm căn cước": lam, cccd
+        ("1.000894", "1.000894", 0),  # a code typed is not counted
+    ],
+)
+def test_a_hit_says_how_many_of_the_query_s_words_it_holds(
+    index: SearchIndex, query: str, code: str, words: int
+) -> None:
+    hit = next(h for h in index.search(query, k=20) if h.code == code)
+    assert hit.words == words
