@@ -778,9 +778,13 @@ class Policy:
 
     def _faq(self, intent: str, parse: Parse, state: ConversationState) -> Decision | None:
         """Answer from the FAQ when the message is one of its questions and not a question about a
-        procedure the NLU linked ("đăng ký kết hôn cần giấy tờ gì" is answered from the procedure)."""
+        procedure the NLU linked ("đăng ký kết hôn cần giấy tờ gì" is answered from the procedure) or
+        about the part of the procedure discussed."""
         if self.faq is None or (intent in TOPIC_BY_INTENT and parse.procedure is not None):
             return None
+        if intent in TOPIC_BY_INTENT and state.procedure is not None:
+            return None  # a part asked of the procedure discussed: "lệ phí nộp online là bao nhiêu" after
+            # a question about the passport is the passport's fee, not the FAQ on paying online
         found = self.faq.match(parse.text, self.config.faq_threshold)
         if found is None:
             return None

@@ -147,6 +147,16 @@ def test_a_question_about_a_named_procedure_is_not_taken_by_the_faq(matcher: Faq
     assert Policy(faq=matcher).decide(parse, state()).actions == ("action_documents",)
 
 
+def test_a_follow_up_about_the_procedure_discussed_is_not_taken_by_the_faq(matcher: FaqMatcher) -> None:
+    # "thứ bảy có nộp hồ sơ được không" after a question about the marriage: the marriage's channels;
+    # the same words with nothing discussed, or read as no part of a procedure, are the FAQ's
+    follow_up = f.parse("ask_channels", "thứ 7 có nộp hồ sơ được không")
+    assert Policy(faq=matcher).decide(follow_up, state(procedure=f.MARRIAGE)).rule == "carried_over"
+    assert Policy(faq=matcher).decide(follow_up, state()).rule == "faq"
+    fallback = f.parse("nlu_fallback", "thứ 7 có nộp hồ sơ được không")
+    assert Policy(faq=matcher).decide(fallback, state(procedure=f.MARRIAGE)).rule == "faq"
+
+
 def test_no_faq_below_the_threshold_or_without_a_matcher(matcher: FaqMatcher) -> None:
     parse = f.parse("nlu_fallback", "giờ làm việc của bộ phận một cửa")
     assert Policy().decide(parse, state()).actions == ("action_clarify",)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from knowledge.text import load_alias_contexts
+from knowledge.text import fold, load_alias_contexts
 from nlu.asking import AskedIntentResolver
 from nlu.component import ConfigError
 from nlu.extractors.asking import AskingClauseExtractor
@@ -390,3 +390,26 @@ def test_the_linker_drops_hits_found_through_an_alias_out_of_context(tmp_path: P
 def test_the_shipped_contexts_are_readable() -> None:
     contexts = load_alias_contexts(ROOT / "data" / "aliases.yml")
     assert "nhập khẩu" in contexts and all(words for words in contexts.values())
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("đăng ký vneid ở đâu", True),  # the electronic-identity account itself
+        ("tài khoản vneid bị khoá", True),
+        ("lam tren vneid dc ko hay phai len cong an", False),  # the app a procedure is done on
+        ("có đăng ký qua app vneid được không", False),
+    ],
+)
+def test_vneid_names_the_account_except_as_the_app_a_procedure_is_done_on(text: str, named: bool) -> None:
+    comp = ProcedureMentionExtractor({"aliases_path": "data/aliases.yml"})
+
+    def preprocess(raw: str) -> Message:
+        msg = Message.build(raw)
+        NORMALIZER.process(msg)
+        return msg
+
+    comp.train(TrainingSet(TrainingData(), []), {"base_dir": str(ROOT), "preprocess": preprocess})
+    msg = _mentioned(comp, text)
+    vneid = [e for e in msg.entities if e["entity"] == "procedure" and "vneid" in fold(e["value"]).lower()]
+    assert bool(vneid) is named
