@@ -5,7 +5,9 @@ not applied here: the NLU's fallback already turned an unsure intent into ``nlu_
 policy adds is conversation sense:
 
 * **Carry-over.** A question without a procedure ("lệ phí bao nhiêu?") answers for the procedure being
-  discussed, until the citizen names another.
+  discussed, until the citizen names another: close candidates, or a link below
+  :attr:`PolicyConfig.answer_min_score`, that no alias in the message names do not replace it; nor does
+  an FAQ question take a part asked of it.
 * **Every part asked.** A message asking several parts ("làm ở đâu, hồ sơ gồm những gì") gets them in
   one reply (:func:`other_parts_asked`, the action's ``topics``; :attr:`PolicyConfig.answer_every_part`).
 * **Ambiguity.** When the top procedure candidates are within :attr:`PolicyConfig.ambiguity_margin` of
@@ -814,6 +816,16 @@ class Policy:
         if resolution.ambiguous and state.procedure and parse.entity("procedure") is None:
             # "can giay to gi" about the permit being discussed: close candidates that no words of the
             # message name ("giấy tờ có giá"...) do not override the procedure being discussed.
+            resolution = ProcedureResolution()
+        elif (
+            resolution.code not in (None, state.procedure)
+            and state.procedure
+            and parse.entity("procedure") is None
+            and parse.procedure is not None
+            and parse.procedure.score < self.config.answer_min_score
+        ):
+            # "phải nộp những khoản tiền nào" about the land being discussed: a weak link that no words
+            # of the message name (two common words of some name) does not override it either.
             resolution = ProcedureResolution()
         if not resolution.ambiguous and resolution.code is None:
             # After an answer given alike for close candidates, a question about another part is

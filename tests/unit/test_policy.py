@@ -47,6 +47,19 @@ def test_follow_up_without_procedure_carries_the_current_one_over(policy: Policy
     assert d.rule == "carried_over"
 
 
+def test_a_weak_link_no_word_names_does_not_override_the_procedure_discussed(policy: Policy) -> None:
+    # "phải nộp những khoản tiền nào" about the marriage: linked to a procedure at 0.56 through two
+    # common words, no alias of it in the message: the marriage's fee
+    weak = f.parse("ask_fee", procedure=(f.BIRTH, 0.56))
+    assert policy.decide(weak, state(procedure=f.MARRIAGE)).rule == "carried_over"
+    # nothing discussed, a link at the answer's score, or the procedure's name in the message: that one
+    assert policy.decide(weak, state()).rule == "named"
+    strong = f.parse("ask_fee", procedure=(f.BIRTH, 0.6))
+    assert policy.decide(strong, state(procedure=f.MARRIAGE)).rule == "named"
+    said = f.parse("ask_fee", procedure=(f.BIRTH, 0.56), entities={"procedure": "khai sinh"})
+    assert policy.decide(said, state(procedure=f.MARRIAGE)).rule == "named"
+
+
 def test_naming_another_procedure_replaces_the_current_one(policy: Policy) -> None:
     d = policy.decide(f.parse("ask_where", procedure=(f.BIRTH, 0.97)), state(procedure=f.MARRIAGE))
     assert d.events == (SlotSet("procedure", f.BIRTH),)
