@@ -813,19 +813,16 @@ class Policy:
     def _question(self, intent: str, parse: Parse, state: ConversationState) -> Decision:
         """A question about a procedure (or a reply naming the procedure of a pending question)."""
         resolution = self.resolve_procedure(parse, state)
-        if resolution.ambiguous and state.procedure and parse.entity("procedure") is None:
-            # "can giay to gi" about the permit being discussed: close candidates that no words of the
-            # message name ("giấy tờ có giá"...) do not override the procedure being discussed.
-            resolution = ProcedureResolution()
-        elif (
-            resolution.code not in (None, state.procedure)
+        if (
+            (resolution.ambiguous or resolution.code not in (None, state.procedure))
             and state.procedure
             and parse.entity("procedure") is None
             and parse.procedure is not None
             and parse.procedure.score < self.config.answer_min_score
         ):
-            # "phải nộp những khoản tiền nào" about the land being discussed: a weak link that no words
-            # of the message name (two common words of some name) does not override it either.
+            # "phải nộp những khoản tiền nào" about the land being discussed: candidates below an
+            # answer's score that no alias in the message names (two common words of some names) do not
+            # override the procedure being discussed; "mở quán karaoke …" strongly found does.
             resolution = ProcedureResolution()
         if not resolution.ambiguous and resolution.code is None:
             # After an answer given alike for close candidates, a question about another part is

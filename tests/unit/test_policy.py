@@ -285,14 +285,18 @@ def test_a_question_while_case_buttons_are_shown_is_answered(policy: Policy) -> 
 
 
 def test_an_unsure_link_no_word_names_does_not_override_the_procedure_discussed(policy: Policy) -> None:
-    # "can giay to gi": the linker finds "giấy tờ có giá" procedures, all close, without any mention.
-    parse = f.parse(
-        "ask_documents", text="can giay to gi", procedure=GPXD_AMBIGUOUS[0], ranking=GPXD_AMBIGUOUS
-    )
+    # "giấy đó có giá trị bao lâu": the linker finds "giấy tờ có giá" procedures, all close and below an
+    # answer's score, without any mention
+    weak = [(code, score - 0.2) for code, score in GPXD_AMBIGUOUS]
+    parse = f.parse("ask_documents", text="giay do co gia tri bao lau", procedure=weak[0], ranking=weak)
     assert parse.entities == ()
     d = policy.decide(parse, state(procedure=f.MARRIAGE))
     assert d.actions == ("action_documents",)
     assert d.rule == "carried_over"
+    # found strongly, they are a new question (here the first issue, ranked first, is answered)
+    strong = f.parse("ask_documents", procedure=GPXD_AMBIGUOUS[0], ranking=GPXD_AMBIGUOUS)
+    d = policy.decide(strong, state(procedure=f.MARRIAGE))
+    assert d.rule != "carried_over" and SlotSet("procedure", f.GPXD_NEW) in d.events
 
 
 def test_out_of_scope_counts_as_a_miss(policy: Policy) -> None:
