@@ -192,6 +192,8 @@ DEFAULT_NOT_PROCEDURE: dict[str, list[str]] = {
     ],
     "amount": [
         "mức hưởng", "hưởng bao nhiêu", "được hưởng bao nhiêu", "được bao nhiêu tiền", "nhận được bao nhiêu",
+        "được khoảng bao nhiêu", "nhận khoảng bao nhiêu", "được nhận bao nhiêu", "lĩnh được bao nhiêu",
+        "nhận bao nhiêu tiền",
         "cách tính", "tính như thế nào", "tính thế nào", "được tính", "bao nhiêu phần trăm", "bao nhiêu %",
         "mức đóng", "mức hỗ trợ", "mức trợ cấp", "được hỗ trợ bao nhiêu", "mức lương", "lương bao nhiêu",
     ],

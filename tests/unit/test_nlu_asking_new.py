@@ -295,6 +295,22 @@ def test_a_penalty_or_a_definition_is_out_of_scope() -> None:
     assert penalty_and_where.intent["name"] == "ask_where"
 
 
+@pytest.mark.parametrize(
+    ("text", "intent", "becomes"),
+    [
+        # a yes or no about a penalty asks no condition of the procedure it names
+        ("chua sang ten ma bi csgt thoi thi co bi phat ko", "ask_conditions", "out_of_scope"),
+        # money received, however it is said, is an amount, not a fee
+        ("gia đình nhận tuất một lần thì được khoảng bao nhiêu tiền", "ask_fee", "out_of_scope"),
+        # a condition asked beside the penalty stays the question; a fee paid stays the fee
+        ("tạm trú cần điều kiện gì, không đăng ký có bị phạt không", "ask_conditions", "ask_conditions"),
+        ("làm sổ đỏ mất khoảng bao nhiêu tiền", "ask_fee", "ask_fee"),
+    ],
+)
+def test_penalties_and_amounts_asked_in_other_words(text: str, intent: str, becomes: str) -> None:
+    assert resolved(text, intent).intent["name"] == becomes
+
+
 def test_a_field_label_names_the_part() -> None:
     msg = resolved("Hồ sơ thực hiện thủ tục cấp giấy phép khai thác thủy sản", "ask_steps")
     assert (msg.intent["name"], msg.diagnostics["asking"]) == ("ask_documents", "asked_part")
