@@ -7,8 +7,9 @@ What it measures is :mod:`bot.app.evaluation` (the same as ``helpline evaluate a
 SQLite file, the engine the composition root builds, one process, one question at a time. The sets are
 :data:`bot.app.evaluation.DEFAULT_SETS`: the real questions of ``../shared/data/real-questions/dev.jsonl``
 (skipped when ``../shared`` is absent), ``tests/data/real/egov_portal.jsonl``,
-``tests/data/blind/citizen_dev.jsonl`` and ``tests/data/blind/citizen_sealed.jsonl`` (aggregate figures
-only: no item of it is written or printed). Results go to ``benchmarks/results/answers/``.
+``tests/data/blind/citizen_dev.jsonl``, ``tests/data/blind/citizen_sealed.jsonl`` (aggregate figures
+only: no item of it is written or printed) and the two-turn conversations of
+``tests/data/blind/conversations_v1_dev.jsonl`` (the reply to the last message judged). Results go to ``benchmarks/results/answers/``.
 """
 
 from __future__ import annotations

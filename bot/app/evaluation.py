@@ -85,6 +85,7 @@ DEFAULT_SETS: tuple[tuple[Path, bool], ...] = (
     (PROJECT_ROOT / "tests" / "data" / "real" / "egov_portal.jsonl", False),
     (PROJECT_ROOT / "tests" / "data" / "blind" / "citizen_dev.jsonl", False),
     (PROJECT_ROOT / "tests" / "data" / "blind" / "citizen_sealed.jsonl", True),
+    (PROJECT_ROOT / "tests" / "data" / "blind" / "conversations_v1_dev.jsonl", False),
 )
 """The sets measured when none is named: (path, aggregate only). The real-questions set lives beside the
 repository (``../shared``) and is skipped when absent."""
