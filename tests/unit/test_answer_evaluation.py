@@ -420,7 +420,7 @@ def test_sealed_files_are_always_aggregate_only() -> None:
     assert all(s.sealed for s in specs_from_args(args))
     args.sets, args.sealed = [], []
     defaults = specs_from_args(argparse.Namespace(sets=[], sealed=[], aggregate_only=False))
-    assert [s.sealed for s in defaults] == [False, False, False, True]
+    assert [s.sealed for s in defaults] == [False, False, False, True, False]
     assert SetSpec(Path("d/dev.jsonl")).name == "dev"
 
 
