@@ -8,13 +8,14 @@ never stored in the model) and re-scores the candidates with the procedure menti
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any, Protocol
 
 from pydantic import Field
 
 from knowledge.ports import SearchHit
-from knowledge.text import fold, fold_iy
+from knowledge.text import fold, fold_iy, has_diacritics
 from nlu.component import Component, ComponentSettings, ConfigError, register
 from nlu.extractors.mentions import OUT_OF_CONTEXT, PROCEDURE_CODE_RE
 from nlu.message import Message
@@ -245,13 +246,18 @@ class ProcedureLinker(Component):
         ]
         tokens = [t for t in message.tokens if not any(a <= t.start and t.end <= b for a, b in spans)]
         norms = [t.norm for t in tokens]
-        plain = [t.norm == t.folded for t in tokens]
+        folds = [t.folded for t in tokens]
+        # typed without diacritics: a one-word abbreviation's expansion ("gi" -> "gì", "j" -> "gì") adds
+        # none the citizen typed; the words of a longer one ("cccd" -> căn cước công dân) are names'
+        shared = Counter(t.start for t in tokens)
+        plain = [t.norm == t.folded or (shared[t.start] == 1 and not has_diacritics(t.text)) for t in tokens]
         keep: list[str] = []
         i = 0
         while i < len(tokens):
             for n in range(min(self._strip_max, len(tokens) - i), 0, -1):
                 phrase = " ".join(norms[i : i + n])
-                if phrase in self._strip_norm or (all(plain[i : i + n]) and phrase in self._strip_folded):
+                folded = " ".join(folds[i : i + n])
+                if phrase in self._strip_norm or (all(plain[i : i + n]) and folded in self._strip_folded):
                     i += n
                     break
             else:

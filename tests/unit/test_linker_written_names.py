@@ -142,3 +142,13 @@ def _linked_with(index: DilutingIndex, text: str, **settings) -> Message:
     msg.intent = {"name": "ask_processing_time", "confidence": 0.9}
     ProcedureLinker(settings, context={"knowledge_index": index}).process(msg)
     return msg
+
+
+def test_question_words_typed_without_diacritics_are_stripped_whatever_an_abbreviation_adds() -> None:
+    # "j" expands to "gì": the citizen typed no diacritics, so "giay to j" is the phrase "giấy tờ gì"
+    # (searched, "giay to" found "giấy tờ có giá" procedures); an ID card's words stay searched
+    linker = ProcedureLinker()
+    for text, words in (("can giay to j", []), ("lam cccd can j", ["lam", "căn", "cước", "công", "dân"])):
+        msg = Message.build(text)
+        NORMALIZER.process(msg)
+        assert linker.query_words(msg) == words
