@@ -202,9 +202,11 @@ class AskedIntentResolver(Component):
         # "… là gì" with no part named: a definition.
         definition = not clear and strength < LABEL
         # "chưa sang tên mà bị thổi thì có bị phạt không": a yes or no about a penalty asks no condition
-        named = {str(e["value"]) for e in aspects if e.get("strength", 0) >= ASKS and not e.get("generic")}
+        interrogated = {
+            str(e["value"]) for e in aspects if e.get("strength", 0) >= ASKS and not e.get("generic")
+        }
         penalty_or_amount = ("amount" in signs and clear <= _MONEY) or (
-            "penalty" in signs and named <= _MONEY
+            "penalty" in signs and interrogated <= _MONEY
         )
         if "not_procedure" in rules and signs and asks_about and (definition or penalty_or_amount):
             return "not_procedure", s.out_of_scope_intent
